@@ -1,0 +1,199 @@
+"""The Python API: `cxbench.compute(source, ...)` returns a `Scorecard`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from cxbench import __version__
+from cxbench.core.engine import Engine
+from cxbench.core.errors import UsageError
+from cxbench.core.registry import Metric, MetricContext, Options, Period
+from cxbench.core.sources import describe, open_source
+from cxbench.core.validation import Validation, validate
+from cxbench.metrics import METRICS_BY_ID, REGISTRY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
+FLAT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("id", pa.string()),
+    ("name", pa.string()),
+    ("family", pa.string()),
+    ("period_start", pa.string()),
+    ("period_end", pa.string()),
+    ("segment_column", pa.string()),
+    ("segment_value", pa.string()),
+    ("dimension_column", pa.string()),
+    ("dimension_value", pa.string()),
+    ("value", pa.float64()),
+    ("unit", pa.string()),
+    ("n", pa.int64()),
+    ("ci_low", pa.float64()),
+    ("ci_high", pa.float64()),
+    ("benchmark_rating", pa.string()),
+    ("benchmark_source", pa.string()),
+    ("previous", pa.float64()),
+    ("delta", pa.float64()),
+    ("significant", pa.bool_()),
+    ("status", pa.string()),
+    ("reason", pa.string()),
+    ("warning", pa.string()),
+)
+
+
+@dataclass
+class Scorecard:
+    """The result of a run: the JSON document of CONTRACT.md, with flat views of its metric records."""
+
+    document: dict[str, Any]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.document["metrics"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.document
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The scorecard as CONTRACT.md's JSON document (never NaN or Infinity)."""
+        return json.dumps(self.document, indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def to_arrow(self) -> pa.Table:
+        """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
+        rows = [_flatten(r) for r in self.records]
+        return pa.Table.from_pylist(rows, schema=pa.schema(list(FLAT_COLUMNS)))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The flat records as a pandas DataFrame."""
+        return self.to_arrow().to_pandas()
+
+    def get(self, metric_id: str, *, segment: dict[str, Any] | None = None,
+            dimension: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The records of one metric, for one segment ({} = whole dataset) and breakdown (None = overall)."""
+        return [r for r in self.records if r["id"] == metric_id and r["segment"] == (segment or {})
+                and r.get("dimension") == dimension]
+
+
+def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    metric = METRICS_BY_ID.get(record["id"])
+    segment = record.get("segment") or {}
+    dimension = record.get("dimension") or {}
+    change = record.get("change") or {}
+    benchmark = record.get("benchmark") or {}
+    seg_col, seg_val = next(iter(segment.items()), (None, None))
+    dim_col, dim_val = next(iter(dimension.items()), (None, None))
+    return {
+        "id": record["id"],
+        "name": metric.name if metric else None,
+        "family": metric.family.value if metric else None,
+        "period_start": record.get("period_start"),
+        "period_end": record.get("period_end"),
+        "segment_column": seg_col,
+        "segment_value": None if seg_val is None else str(seg_val),
+        "dimension_column": dim_col,
+        "dimension_value": None if dim_val is None else str(dim_val),
+        "value": record.get("value"),
+        "unit": record.get("unit"),
+        "n": record.get("n"),
+        "ci_low": record.get("ci_low"),
+        "ci_high": record.get("ci_high"),
+        "benchmark_rating": benchmark.get("rating"),
+        "benchmark_source": benchmark.get("source"),
+        "previous": change.get("previous"),
+        "delta": change.get("delta"),
+        "significant": change.get("significant"),
+        "status": record.get("status"),
+        "reason": record.get("reason"),
+        "warning": record.get("warning"),
+    }
+
+
+def _as_date(value: str | dt.date | None, flag: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from exc
+
+
+def select_metrics(ids: Sequence[str] | None) -> list[Metric]:
+    """The registry's metrics, or the ones named (in registry order)."""
+    if not ids:
+        return list(REGISTRY)
+    unknown = [i for i in ids if i not in METRICS_BY_ID]
+    if unknown:
+        raise UsageError(f"unknown metric {', '.join(unknown)}; `cxbench metrics` lists them all")
+    return [m for m in REGISTRY if m.id in set(ids)]
+
+
+def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | None = None,
+                 end: str | dt.date | None = None, segment: str | Sequence[str] | None = None,
+                 metrics: Sequence[str] | None = None, **settings: Any) -> Options:
+    """Options from user-facing arguments, checked."""
+    try:
+        period = Period(period)
+    except ValueError as exc:
+        raise UsageError(f"unknown period {period!r}: use one of {', '.join(p.value for p in Period)}") from exc
+    segments = (segment,) if isinstance(segment, str) else tuple(segment or ())
+    first, last = _as_date(start, "--from"), _as_date(end, "--to")
+    if first and last and first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+    known = set(Options.__dataclass_fields__)
+    unknown = set(settings) - known
+    if unknown:
+        raise UsageError(f"unknown option {', '.join(sorted(unknown))}")
+    if settings.get("min_sample", 1) < 1:
+        raise UsageError("min_sample must be at least 1")
+    return Options(period=period, start=first, end=last, segments=segments,
+                   metrics=tuple(metrics) if metrics else None, **settings)
+
+
+def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
+          rejected_cap: int = 1000) -> Validation:
+    """Validate a source against the contract without computing metrics (`cxbench validate`)."""
+    dataset = open_source(source, engine)
+    return validate(dataset, rejected_cap=rejected_cap)
+
+
+def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
+            segment: str | Sequence[str] | None = None, start: str | dt.date | None = None,
+            end: str | dt.date | None = None, metrics: Sequence[str] | None = None,
+            engine: str | BaseBackend | None = None, **settings: Any) -> Scorecard:
+    """Compute the scorecard of `source`.
+
+    `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
+    `period`: day, week, month, quarter, year or all. `segment`: customers column(s) to repeat the metrics by.
+    `start`/`end`: inclusive dates. `metrics`: ids to compute (default all). `engine`: duckdb (default),
+    spark, or an Ibis connection that reads the folder. `settings`: any field of `Options`
+    (e.g. `min_sample=50`, `nps_detractor_max=5`).
+    """
+    options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)
+    selected = select_metrics(options.metrics)
+    dataset = open_source(source, engine)
+    validation = validate(dataset, rejected_cap=options.rejected_cap)
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    records = Engine(ctx, selected).run()
+    document = {
+        "cxbench_version": __version__,
+        "source": describe(source),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "period": options.period.value,
+        **validation.to_dict(),
+        "metrics": records,
+    }
+    if options.start or options.end:
+        document["from"] = options.start.isoformat() if options.start else None
+        document["to"] = options.end.isoformat() if options.end else None
+    if options.segments:
+        document["segments"] = list(options.segments)
+    return Scorecard(document)

@@ -1,0 +1,307 @@
+"""The engine: runs every metric's expression per period, segment and breakdown, and builds the records.
+
+Per metric, one query goes to the backend: the union of every (segment, breakdown) grouping, each grouped
+by period, returning only the estimator's aggregates. Values, intervals, ratings and changes are then made
+from those few numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.errors import UsageError
+from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
+from cxbench.core.stats import Estimate
+
+_TRUNCATE_UNIT = {Period.DAY: "D", Period.WEEK: "W", Period.MONTH: "M", Period.QUARTER: "Q", Period.YEAR: "Y"}
+_DECIMALS = 6
+
+GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment column, value, dimension column, value
+
+
+def bucket_start(day: dt.date, period: Period) -> dt.date:
+    """The first day of the period holding `day` (weeks start on Monday, as in ISO 8601)."""
+    if period is Period.DAY:
+        return day
+    if period is Period.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if period is Period.MONTH:
+        return day.replace(day=1)
+    if period is Period.QUARTER:
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if period is Period.YEAR:
+        return dt.date(day.year, 1, 1)
+    raise ValueError(period)
+
+
+def bucket_end(start: dt.date, period: Period) -> dt.date:
+    """The last day of the period starting on `start`."""
+    if period is Period.DAY:
+        return start
+    if period is Period.WEEK:
+        return start + dt.timedelta(days=6)
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
+    month_index = start.month - 1 + months
+    next_start = dt.date(start.year + month_index // 12, month_index % 12 + 1, 1)
+    return next_start - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PeriodSpan:
+    """One reporting period: `key` is the engine's bucket start; start/end are clipped to --from/--to."""
+
+    key: dt.date
+    start: dt.date
+    end: dt.date
+
+
+def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodSpan]:
+    """Every period from the one holding `first` to the one holding `last`."""
+    # --from/--to, when given, set the range even beyond the data (those periods say "no answers").
+    lo = options.start or first
+    hi = options.end or last
+    if lo > hi:
+        return []
+    if options.period is Period.ALL:
+        return [PeriodSpan(lo, lo, hi)]
+    spans = []
+    key = bucket_start(lo, options.period)
+    while key <= hi:
+        end = bucket_end(key, options.period)
+        spans.append(PeriodSpan(key, max(key, lo), min(end, hi)))
+        key = end + dt.timedelta(days=1)
+    return spans
+
+
+def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
+    """First and last day with data in `tables` (by each table's time column)."""
+    days: list[dt.date] = []
+    for name in sorted(set(tables)):
+        if name not in ctx.tables:
+            continue
+        valid = ctx.tables[name]
+        column = valid.spec.time_column
+        if column is None:
+            continue
+
+        def query(expr: ir.Table = valid.expr, column: str = column) -> tuple[Any, Any]:
+            result = ctx.con.execute(expr.aggregate(lo=expr[column].min(), hi=expr[column].max()))
+            return result["lo"].iloc[0], result["hi"].iloc[0]
+
+        lo, hi = ctx.remember(f"range:{name}", query)
+        for value in (lo, hi):
+            if value is not None and value == value:  # NaT != NaT
+                days.append(value.date() if hasattr(value, "date") else value)
+    if not days:
+        return None
+    return min(days), max(days)
+
+
+def _clean(value: Any) -> Any:
+    """Round floats for output; NaN and infinities become None (they never reach an output)."""
+    if isinstance(value, float):
+        return round(value, _DECIMALS) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+class Engine:
+    """Computes records for a list of metrics over validated tables."""
+
+    def __init__(self, ctx: MetricContext, metrics: Sequence[Metric]) -> None:
+        self.ctx = ctx
+        self.metrics = list(metrics)
+        self.options = ctx.options
+        self._check_segments()
+        tables = {t for m in self.metrics for t in m.inputs}
+        bounds = data_range(ctx, tables)
+        if bounds is None and (self.options.start is None or self.options.end is None):
+            today = dt.date.today()
+            bounds = (self.options.start or today, self.options.end or today) if (self.options.start or self.options.end) else None
+        self.grid = period_grid(*bounds, self.options) if bounds else []
+
+    def _check_segments(self) -> None:
+        for column in self.options.segments:
+            if "customers" not in self.ctx.tables:
+                raise UsageError(f"--segment {column} needs a customers table in the source (customers.csv or .parquet)")
+            if column == "customer_id" or column not in self.ctx.tables["customers"].present:
+                present = sorted(c for c in self.ctx.tables["customers"].present if c not in ("customer_id", "signup_at"))
+                raise UsageError(f"--segment {column}: customers has no such column; "
+                                 f"segment by one of: {', '.join(present) or 'none (add segment, plan or region)'}")
+
+    def run(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for metric in self.metrics:
+            records.extend(self.metric_records(metric))
+        return records
+
+    # -- one metric ---------------------------------------------------------------------------------
+
+    def metric_records(self, metric: Metric) -> list[dict[str, Any]]:
+        try:
+            rows = metric.rows(self.ctx)
+        except MetricUnavailable as exc:
+            return [self._unavailable(metric, span, {}, None, str(exc)) for span in self._grid_or_none()]
+        if not self.grid:
+            return [self._unavailable(metric, None, {}, None, f"no {metric.what_is_counted} in the source")]
+        stats = self._aggregate(metric, rows)
+        self._extra = metric.extra_details(self.ctx) if metric.extra_details else {}
+        return self._build(metric, stats)
+
+    def _grid_or_none(self) -> list[PeriodSpan | None]:
+        return list(self.grid) if self.grid else [None]
+
+    def _period_key(self, rows: ir.Table) -> ir.Value:
+        if self.options.period is Period.ALL:
+            return ibis.literal(self.grid[0].key, type="date")
+        return rows.ts.truncate(_TRUNCATE_UNIT[self.options.period]).date()
+
+    def _aggregate(self, metric: Metric, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
+        lo, hi = self.grid[0].start, self.grid[-1].end
+        start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
+        end_ts = ibis.literal(dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()), type="timestamp")
+        rows = rows.filter((rows.ts >= start_ts) & (rows.ts < end_ts))
+        rows = rows.mutate(_period=self._period_key(rows))
+        dimensions = [d for d in metric.dimensions if d in rows.columns]
+        parts: list[ir.Table] = []
+        for segment in (None, *self.options.segments):
+            base = rows
+            if segment is not None:
+                customers = self.ctx.tables["customers"].expr
+                lookup = customers.select(_seg_id=customers.customer_id, _seg_value=customers[segment].cast("string"))
+                base = rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
+            for dimension in (None, *dimensions):
+                t = base if dimension is None else base.filter(base[dimension].notnull())
+                keys = [t._period]
+                if segment is not None:
+                    keys.append(t._seg_value)
+                if dimension is not None:
+                    keys.append(t[dimension].cast("string").name("_dim_value"))
+                grouped = t.group_by(keys).aggregate(**metric.estimator.aggregates(t))
+                parts.append(grouped.select(
+                    _period=grouped._period,
+                    _seg_name=ibis.literal(segment, type="string"),
+                    _seg_value=grouped._seg_value if segment is not None else ibis.null("string"),
+                    _dim_name=ibis.literal(dimension, type="string"),
+                    _dim_value=grouped._dim_value if dimension is not None else ibis.null("string"),
+                    **{name: grouped[name] for name in metric.estimator.aggregates(t)},
+                ))
+        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        table = self.ctx.con.to_pyarrow(query)
+        out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
+        for row in table.to_pylist():
+            key = (row.pop("_seg_name"), row.pop("_seg_value"), row.pop("_dim_name"), row.pop("_dim_value"))
+            period = row.pop("_period")
+            out.setdefault(key, {})[period] = row
+        return out
+
+    def _build(self, metric: Metric, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[dict[str, Any]]:
+        records = []
+        segment_keys: list[tuple[str | None, str | None]] = [(None, None)]
+        for column in self.options.segments:
+            values = sorted({k[1] for k in stats if k[0] == column}, key=lambda v: (v is None, v or ""))
+            segment_keys.extend((column, v) for v in values)
+        for seg_name, seg_value in segment_keys:
+            segment = {} if seg_name is None else {seg_name: seg_value}
+            overall = stats.get((seg_name, seg_value, None, None), {})
+            if metric.overall:
+                records.extend(self._series(metric, segment, None, overall, overall, every_period=True))
+            dim_keys = sorted((k for k in stats if k[0] == seg_name and k[1] == seg_value and k[2] is not None),
+                              key=lambda k: (metric.dimensions.index(k[2]) if k[2] in metric.dimensions else 99, k[3] or ""))
+            for key in dim_keys:
+                records.extend(self._series(metric, segment, {key[2]: key[3]}, stats[key], overall, every_period=False))
+        return records
+
+    def _series(self, metric: Metric, segment: dict[str, Any], dimension: dict[str, Any] | None,
+                by_period: dict[dt.date, dict[str, Any]], overall: dict[dt.date, dict[str, Any]],
+                every_period: bool) -> list[dict[str, Any]]:
+        records = []
+        previous: tuple[Estimate, dict[str, Any]] | None = None
+        for span in self.grid:
+            current = by_period.get(span.key)
+            if current is None:
+                if every_period:
+                    records.append(self._unavailable(metric, span, segment, dimension,
+                                                     f"no {metric.what_is_counted} in this period"))
+                previous = None
+                continue
+            estimate = metric.estimator.estimate(current, overall.get(span.key))
+            if self._extra:
+                estimate.details.update(self._extra)
+            records.append(self._record(metric, span, segment, dimension, estimate, current, previous))
+            previous = (estimate, current)
+        return records
+
+    def _base(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
+              dimension: dict[str, Any] | None) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": metric.id,
+            "period_start": span.start.isoformat() if span else None,
+            "period_end": span.end.isoformat() if span else None,
+            "segment": segment,
+        }
+        if dimension is not None:
+            record["dimension"] = dimension
+        return record
+
+    def _unavailable(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
+                     dimension: dict[str, Any] | None, reason: str) -> dict[str, Any]:
+        record = self._base(metric, span, segment, dimension)
+        record.update({
+            "value": None, "unit": metric.unit.value, "n": 0, "ci_low": None, "ci_high": None,
+            "benchmark": self._benchmark(metric, None, {}), "change": None,
+            "status": "unavailable", "reason": reason,
+        })
+        return record
+
+    def _benchmark(self, metric: Metric, value: float | None, details: dict[str, Any]) -> dict[str, Any] | None:
+        if metric.benchmark is None:
+            return None
+        scale = details.get(metric.benchmark_scale_detail) if metric.benchmark_scale_detail else None
+        return {"rating": metric.benchmark.rate(value, scale), "source": metric.benchmark.source}
+
+    def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
+                estimate: Estimate, current: dict[str, Any],
+                previous: tuple[Estimate, dict[str, Any]] | None) -> dict[str, Any]:
+        value = _clean(estimate.value)
+        if value is None:
+            reason = estimate.reason or "nothing to divide by"
+            if reason == "no answers":
+                reason = f"no {metric.what_is_counted} in this period"
+            record = self._unavailable(metric, span, segment, dimension, reason)
+            record["n"] = estimate.n
+            if estimate.details:
+                record["details"] = _clean(estimate.details)
+            return record
+        record = self._base(metric, span, segment, dimension)
+        change = None
+        if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
+            change = {
+                "previous": _clean(previous[0].value),
+                "delta": _clean(estimate.value - previous[0].value),
+                "significant": metric.estimator.significant(current, previous[1]),
+            }
+        record.update({
+            "value": value,
+            "unit": metric.unit.value,
+            "n": estimate.n,
+            "ci_low": _clean(estimate.ci_low),
+            "ci_high": _clean(estimate.ci_high),
+            "benchmark": self._benchmark(metric, estimate.value, estimate.details),
+            "change": change,
+            "status": "ok",
+        })
+        if metric.estimator.sampled and estimate.n < self.options.min_sample:
+            record["warning"] = (f"small sample: {estimate.n} {metric.what_is_counted}, fewer than "
+                                 f"{self.options.min_sample}; read the interval, not the point value")
+        if estimate.details:
+            record["details"] = _clean(estimate.details)
+        return record

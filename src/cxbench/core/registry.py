@@ -1,0 +1,139 @@
+"""The metric declaration: one frozen record per metric, read by the engine, the CLI, the report and the docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+
+from cxbench.core.benchmarks import Benchmark
+from cxbench.core.errors import CxbenchError
+from cxbench.core.stats import Estimator
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from cxbench.core.validation import ValidTable
+
+
+class Family(StrEnum):
+    """Metric families, in the order the scorecard shows them."""
+
+    SURVEYS = "Voice of the customer (surveys)"
+    PRODUCT = "Product engagement (events)"
+    WEBSITE = "Website (pageviews, sessions, campaigns, carts, social)"
+    REVENUE = "Revenue and loyalty (orders, subscriptions, spend)"
+    SUPPORT = "Support (tickets)"
+    ADVOCACY = "Advocacy, social and company"
+
+
+class Unit(StrEnum):
+    """A value's unit; percentages are 0-100, durations seconds, money the dataset's currency."""
+
+    PERCENT = "percent"
+    SCORE = "score"
+    SECONDS = "seconds"
+    MONEY = "money"
+    COUNT = "count"
+    RATIO = "ratio"
+
+
+class Direction(StrEnum):
+    """Which way is better."""
+
+    UP = "up"
+    DOWN = "down"
+    BAND = "band"
+    NONE = "none"
+
+
+class Period(StrEnum):
+    """Reporting periods (`--period`)."""
+
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, Monday to Sunday
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+class MetricUnavailable(CxbenchError):
+    """Raised by a metric's rows function when its inputs cannot give it (the message is the reason)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run can be told; the defaults are the documented ones."""
+
+    period: Period = Period.MONTH
+    start: dt.date | None = None  # --from, inclusive
+    end: dt.date | None = None  # --to, inclusive
+    segments: tuple[str, ...] = ()
+    metrics: tuple[str, ...] | None = None  # ids to compute; None = all
+    min_sample: int = 30
+    nps_promoter_min: float = 9  # promoters: 9-10 (003, 004)
+    nps_detractor_max: float = 6  # detractors: 0-6 (003, 004; 000's "below 6" is the minority reading)
+    css_positive_min: float = 6  # "6 and above" on a 1-10 scale (004)
+    esat_satisfied_min: float = 7  # "% scoring 7 or more" on a 1-10 scale (001)
+    rejected_cap: int = 1000
+
+
+@dataclass
+class MetricContext:
+    """What a metric's rows function sees: the validated tables and the options."""
+
+    con: BaseBackend
+    tables: dict[str, ValidTable]
+    options: Options
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str) -> ir.Table:
+        if name not in self.tables:
+            raise MetricUnavailable(f"needs the {name} table, which the source does not have")
+        return self.tables[name].expr
+
+    def has_column(self, table: str, column: str) -> bool:
+        return table in self.tables and column in self.tables[table].present
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a small helper result once per run (e.g. a survey's most common scale)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+
+RowsFunction = Callable[[MetricContext], ir.Table]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric, declared once.
+
+    `rows` returns one row per measured unit (an answer, an event...) with `ts` (timestamp), `_entity`
+    (the customer id used for segments, or null), the measure columns the estimator reads, and one string
+    column per entry of `dimensions`. The engine adds periods, segments and breakdowns.
+    """
+
+    id: str
+    name: str
+    family: Family
+    formula: str
+    unit: Unit
+    direction: Direction
+    inputs: tuple[str, ...]
+    rows: RowsFunction
+    estimator: Estimator
+    what_is_counted: str  # "nps answers": said when a period has none
+    description: str = ""
+    notes: str = ""
+    source: str = ""  # the seed articles and references behind the formula
+    dimensions: tuple[str, ...] = ()
+    overall: bool = True  # False: only the per-dimension records are reported (a share per value)
+    benchmark: Benchmark | None = None
+    benchmark_scale_detail: str | None = None  # a details key holding the scale the benchmark depends on
+    extra_details: Callable[[MetricContext], dict[str, Any]] | None = None  # run-level facts, e.g. the scale used

@@ -1,0 +1,236 @@
+"""Opening a source: a folder of files, a DuckDB file, or an Ibis connection.
+
+Files are read in place by the engine (DuckDB by default, or Spark); nothing is loaded into pandas.
+Every table comes back with a `_row` column: the 1-based position of the record in its file, the header
+not counted (for a folder of Parquet files, the position inside each file, with `_file` naming it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+
+from cxbench.core.contract import TABLES_BY_NAME
+from cxbench.core.errors import InputError, UsageError
+
+FILE_FORMATS = ("csv", "parquet", "json", "jsonl")
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A contract table as found in the source, before validation."""
+
+    name: str
+    origin: str  # the file (or database table) it came from, for messages
+    expr: ibis.Table  # original columns, lower-cased, plus `_row` (int64) and `_file` (string)
+    note: str | None = None  # e.g. "the file is empty"
+
+
+@dataclass
+class Dataset:
+    """The tables a source holds, on the connection that reads them."""
+
+    location: str
+    con: BaseBackend
+    tables: dict[str, RawTable]
+
+    @property
+    def engine(self) -> str:
+        return self.con.name
+
+
+def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | None = None) -> Dataset:
+    """Open `source` and find its contract tables.
+
+    `source` is a folder of `TABLE.csv|parquet|json|jsonl` files (or `TABLE/` folders of Parquet), a DuckDB
+    file, a URL Ibis can connect to, or an open Ibis connection. `engine` chooses what reads a folder:
+    `"duckdb"` (default), `"spark"` (a local SparkSession), or an open Ibis connection such as
+    `ibis.pyspark.connect(session)`.
+    """
+    if isinstance(source, BaseBackend):
+        return _from_connection(source, location=f"{source.name} connection")
+    text = str(source)
+    if "://" in text:
+        try:
+            con = ibis.connect(text)
+        except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
+            raise InputError(f"{text}: could not connect ({_first_line(exc)}). Check the URL and that the "
+                             "backend's extra is installed.", file=text) from exc
+        return _from_connection(con, location=text)
+    path = Path(text)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder. Give a folder of CSV/Parquet/JSON files, a DuckDB file "
+                         "or a connection URL.", file=str(path))
+    if path.is_file():
+        if path.suffix.lower() in DUCKDB_SUFFIXES:
+            try:
+                con = ibis.duckdb.connect(str(path), read_only=True)
+            except Exception as exc:  # noqa: BLE001
+                raise InputError(f"{path}: not a readable DuckDB database ({_first_line(exc)}).", file=str(path)) from exc
+            return _from_connection(con, location=str(path))
+        raise InputError(f"{path}: a source is a folder of table files or a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}); "
+                         "put the file in a folder named after nothing else and pass the folder.", file=str(path))
+    return _from_folder(path, _engine_connection(engine))
+
+
+def _engine_connection(engine: str | BaseBackend | None) -> BaseBackend:
+    if isinstance(engine, BaseBackend):
+        return engine
+    if engine in (None, "duckdb"):
+        return ibis.duckdb.connect()
+    if engine in ("spark", "pyspark"):
+        from cxbench.core.spark import local_spark_connection
+
+        return local_spark_connection()
+    raise UsageError(f"unknown engine {engine!r}: use duckdb or spark")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _find_table_files(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for name in TABLES_BY_NAME:
+        candidates = [folder / f"{name}.{fmt}" for fmt in FILE_FORMATS if (folder / f"{name}.{fmt}").is_file()]
+        if (folder / name).is_dir():
+            candidates.append(folder / name)
+        if len(candidates) > 1:
+            listed = ", ".join(c.name for c in candidates)
+            raise InputError(f"{folder}: table {name} is given twice ({listed}); keep one of them.", file=str(folder))
+        if candidates:
+            found[name] = candidates[0]
+    return found
+
+
+def _from_folder(folder: Path, con: BaseBackend) -> Dataset:
+    tables: dict[str, RawTable] = {}
+    for name, path in _find_table_files(folder).items():
+        tables[name] = _read_file(con, name, path)
+    return Dataset(location=str(folder), con=con, tables=tables)
+
+
+def _check_text_file(path: Path) -> str | None:
+    """Stop early on a file that is not text; return a note when it is empty."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if not head.strip():
+        return "the file is empty"
+    if b"\x00" in head or head.startswith((b"PAR1", b"\x89PNG", b"PK\x03\x04", b"%PDF")):
+        raise InputError(f"{path}: is not a {path.suffix.lstrip('.').upper()} text file (binary content). "
+                         "Export the table as CSV with a header row, or name a Parquet file .parquet.", file=str(path))
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a cut multi-byte character at the end of the sample is fine
+            raise InputError(f"{path}: is not UTF-8 text (bad byte at offset {exc.start}). "
+                             "Save the file as UTF-8.", file=str(path)) from exc
+    return None
+
+
+def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
+    fmt = "parquet" if path.is_dir() else path.suffix.lower().lstrip(".")
+    note = None
+    if fmt in ("csv", "json", "jsonl"):
+        note = _check_text_file(path)
+        if note is not None:
+            return RawTable(name, str(path), _empty_table(con, name), note=note)
+    if path.is_dir() and not any(path.glob("*.parquet")):
+        raise InputError(f"{path}: folder for table {name} holds no .parquet files; put the table's Parquet files in it.",
+                         file=str(path))
+    try:
+        expr = _read_with_row_numbers(con, name, path, fmt)
+        # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
+        expr.schema()
+        con.execute(expr.limit(1))
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
+                         "again with a header row.", file=str(path)) from exc
+    return RawTable(name, str(path), expr, note=note)
+
+
+def _empty_table(con: BaseBackend, name: str) -> ibis.Table:
+    spec = TABLES_BY_NAME[name]
+    schema = {c.name: "string" for c in spec.columns} | {"_row": "int64", "_file": "string"}
+    return con.create_table(f"_cxbench_empty_{name}", schema=ibis.schema(schema), temp=_supports_temp(con),
+                            overwrite=True)
+
+
+def _supports_temp(con: BaseBackend) -> bool:
+    return con.name == "duckdb"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _read_with_row_numbers(con: BaseBackend, name: str, path: Path, fmt: str) -> ibis.Table:
+    if con.name == "duckdb":
+        location = _sql_string(str(path))
+        if fmt == "csv":
+            # all_varchar: every value arrives as text, so one bad value sets aside its row instead of failing
+            # the read; row_number() follows file order (DuckDB preserves insertion order).
+            relation = f"read_csv({location}, all_varchar=true, header=true)"
+            sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {relation}"
+        elif fmt in ("json", "jsonl"):
+            relation = f"read_json({location}, format='auto')"
+            sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {relation}"
+        else:
+            glob = _sql_string(str(path / "*.parquet")) if path.is_dir() else location
+            sql = (f"SELECT CAST(file_row_number + 1 AS BIGINT) AS _row, filename AS _file, "
+                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({glob}, file_row_number=true, filename=true)")
+        return _lower_case_columns(con.sql(sql))
+    # Any other engine (Spark) reads with its own reader, then numbers the rows in file order.
+    view = f"_cxbench_raw_{name}"
+    if fmt == "csv":
+        con.read_csv(str(path), table_name=view, header=True)
+    elif fmt in ("json", "jsonl"):
+        con.read_json(str(path), table_name=view, **({"multiLine": True} if fmt == "json" else {}))
+    else:
+        con.read_parquet(str(path), table_name=view)
+    return _number_rows(con, view, origin=str(path))
+
+
+def _number_rows(con: BaseBackend, table: str, origin: str) -> ibis.Table:
+    if con.name == "duckdb":
+        sql = f'SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {_sql_string(origin)} AS _file, * FROM "{table}"'
+    elif con.name == "pyspark":
+        # monotonically_increasing_id follows partition order, hence file order for one file.
+        sql = (f"SELECT CAST(row_number() OVER (ORDER BY monotonically_increasing_id()) AS BIGINT) AS _row, "
+               f"{_sql_string(origin)} AS _file, * FROM `{table}`")
+    else:
+        t = con.table(table)
+        return _lower_case_columns(t.mutate(_row=(ibis.row_number() + 1).cast("int64"), _file=ibis.literal(origin)))
+    return _lower_case_columns(con.sql(sql))
+
+
+def _lower_case_columns(expr: ibis.Table) -> ibis.Table:
+    renames = {c.strip().lower(): c for c in expr.columns if c != c.strip().lower()}
+    return expr.rename(renames) if renames else expr
+
+
+def _from_connection(con: BaseBackend, location: str) -> Dataset:
+    try:
+        names = {n.lower(): n for n in con.list_tables()}
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{location}: could not list tables ({_first_line(exc)}).", file=location) from exc
+    tables = {}
+    for name in TABLES_BY_NAME:
+        if name in names:
+            tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]))
+    return Dataset(location=location, con=con, tables=tables)
+
+
+def describe(value: Any) -> str:
+    """A short description of a source for the scorecard's `source` field."""
+    if isinstance(value, BaseBackend):
+        return f"{value.name} connection"
+    return str(value)

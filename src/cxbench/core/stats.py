@@ -1,0 +1,277 @@
+"""Estimators: what the engine aggregates for a metric, and how a value, its 95 % interval and the
+significance of a change are made from those aggregates.
+
+The engine computes only small sufficient statistics per group (counts, sums, means, standard
+deviations); everything here works on those few numbers, never on rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import ibis
+import ibis.expr.types as ir
+from scipy import stats as sps
+
+CONFIDENCE = 0.95
+_ALPHA = 1 - CONFIDENCE
+Z = float(sps.norm.ppf(1 - _ALPHA / 2))  # 1.959964...
+
+Stats = Mapping[str, float | int | None]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric's value for one group, in its unit; value None means there was nothing to measure."""
+
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    reason: str | None = None  # why value is None
+
+
+class Estimator(Protocol):
+    """How one metric turns rows into a value."""
+
+    #: the interval method, as the docs name it (None: no interval, the metric is not a sample)
+    interval: str | None
+    #: whether the value is an estimate from a sample (small-sample warnings apply)
+    sampled: bool
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        """In-engine aggregates over one group's rows."""
+        ...
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        """Value, n and interval from the aggregates (`overall`: the same group without dimension)."""
+        ...
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        """Whether the change from `previous` is significant at 5 % (None when it cannot be said)."""
+        ...
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _int(x: object) -> int:
+    return 0 if x is None else int(x)  # type: ignore[arg-type]
+
+
+def _two_sided_p_from_z(z: float) -> float:
+    return float(2 * sps.norm.sf(abs(z)))
+
+
+@dataclass(frozen=True)
+class NetScore:
+    """Net score: % of `positive` rows − % of `negative` rows, −100..100 (NPS, eNPS).
+
+    Interval: normal approximation with the variance of a difference of two multinomial shares,
+    Var = (p₊ + p₋ − (p₊ − p₋)²) / n, the standard error of NPS used in the literature
+    (e.g. Rocks, "Confidence intervals for the Net Promoter Score", 2016). Clipped to −100..100.
+    """
+
+    positive: str
+    negative: str
+    interval: str | None = "normal approximation, Var = (p₊ + p₋ − (p₊ − p₋)²) / n"
+    sampled: bool = True
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {
+            "n": t.count(),
+            "positive": t[self.positive].cast("int64").sum(),
+            "negative": t[self.negative].cast("int64").sum(),
+        }
+
+    @staticmethod
+    def _parts(s: Stats) -> tuple[int, float, float]:
+        n = _int(s["n"])
+        return n, _int(s["positive"]) / n, _int(s["negative"]) / n
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        n = _int(s["n"])
+        if n == 0:
+            return Estimate(None, 0, reason="no answers")
+        n, p_pos, p_neg = self._parts(s)
+        value = 100 * (p_pos - p_neg)
+        se = 100 * math.sqrt(max(p_pos + p_neg - (p_pos - p_neg) ** 2, 0.0) / n)
+        details = {
+            "positive": _int(s["positive"]),
+            "negative": _int(s["negative"]),
+            "neutral": n - _int(s["positive"]) - _int(s["negative"]),
+            "positive_pct": 100 * p_pos,
+            "negative_pct": 100 * p_neg,
+        }
+        return Estimate(value, n, max(-100.0, value - Z * se), min(100.0, value + Z * se), details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        if _int(current["n"]) == 0 or _int(previous["n"]) == 0:
+            return None
+        variances = []
+        for s in (current, previous):
+            n, p_pos, p_neg = self._parts(s)
+            variances.append((p_pos + p_neg - (p_pos - p_neg) ** 2) / n)
+        diff = (self._parts(current)[1] - self._parts(current)[2]) - (self._parts(previous)[1] - self._parts(previous)[2])
+        se = math.sqrt(sum(variances))
+        if se == 0:
+            return diff != 0
+        return _two_sided_p_from_z(diff / se) < _ALPHA
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """Share of rows where `flag` is true, in % (CSAT, CSS, task completion).
+
+    Interval: Wilson score interval (Wilson 1927; Newcombe 1998, method 3), from SciPy's `binomtest`.
+    Change: two-proportion z-test with pooled variance.
+    """
+
+    flag: str
+    interval: str | None = "Wilson score"
+    sampled: bool = True
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        n, k = _int(s["n"]), _int(s["k"])
+        if n == 0:
+            return Estimate(None, 0, reason="no answers")
+        ci = sps.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return two_proportion_significant(_int(current["k"]), _int(current["n"]), _int(previous["k"]), _int(previous["n"]))
+
+
+def two_proportion_significant(k1: int, n1: int, k2: int, n2: int) -> bool | None:
+    """Two-sided two-proportion z-test (pooled) at 5 %."""
+    if n1 == 0 or n2 == 0:
+        return None
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return False  # both shares 0 % or both 100 %
+    return _two_sided_p_from_z((k1 / n1 - k2 / n2) / se) < _ALPHA
+
+
+@dataclass(frozen=True)
+class Share:
+    """Share of the group's rows that fall in each dimension value, in % (visitor intent).
+
+    Interval: Wilson score on (rows with this value) / (all rows of the group without dimension).
+    """
+
+    interval: str | None = "Wilson score"
+    sampled: bool = True
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {"n": t.count()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        total = _int(overall["n"]) if overall is not None else 0
+        k = _int(s["n"])
+        if total == 0:
+            return Estimate(None, 0, reason="no answers")
+        ci = sps.binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        return Estimate(100 * k / total, total, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None  # needs both totals; the change is still reported
+
+
+@dataclass(frozen=True)
+class Mean:
+    """Mean of `value` (CES, mean CSAT, employee satisfaction).
+
+    Interval: Student's t, mean ± t(0.975, n−1) · s / √n with the sample standard deviation.
+    Change: Welch's t-test from the two groups' summary statistics (SciPy `ttest_ind_from_stats`).
+    `share_at_least`: also report the % of rows with value ≥ this threshold.
+    """
+
+    value: str
+    share_at_least: float | None = None
+    interval: str | None = "Student's t"
+    sampled: bool = True
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        column = t[self.value]
+        out = {"n": column.count(), "mean": column.mean(), "sd": column.std(how="sample")}
+        if self.share_at_least is not None:
+            out["k"] = (column >= self.share_at_least).cast("int64").sum()
+        return out
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        n = _int(s["n"])
+        if n == 0:
+            return Estimate(None, 0, reason="no answers")
+        mean = float(s["mean"])  # type: ignore[arg-type]
+        details: dict[str, object] = {}
+        if self.share_at_least is not None:
+            details[f"share_at_least_{self.share_at_least:g}"] = 100 * _int(s["k"]) / n
+        sd = _finite(float(s["sd"])) if s.get("sd") is not None else None  # type: ignore[arg-type]
+        if n < 2 or sd is None:
+            return Estimate(mean, n, None, None, details)
+        details["sd"] = sd
+        half = float(sps.t.ppf(1 - _ALPHA / 2, n - 1)) * sd / math.sqrt(n)
+        return Estimate(mean, n, mean - half, mean + half, details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        n1, n2 = _int(current["n"]), _int(previous["n"])
+        if n1 < 2 or n2 < 2:
+            return None
+        m1, m2 = float(current["mean"]), float(previous["mean"])  # type: ignore[arg-type]
+        s1, s2 = float(current["sd"] or 0.0), float(previous["sd"] or 0.0)  # type: ignore[arg-type]
+        if s1 == 0 and s2 == 0:
+            return m1 != m2
+        result = sps.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
+        return bool(result.pvalue < _ALPHA)
+
+
+@dataclass(frozen=True)
+class MeanOfComponentMeans:
+    """Mean of the per-component means of `value`, each component named in `component` (CXI).
+
+    No interval: the components come from the same respondents, so their errors are not independent.
+    Every component must be present; the components are given in `details`.
+    """
+
+    value: str
+    component: str
+    components: Sequence[str]
+    interval: str | None = None
+    sampled: bool = True
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        out: dict[str, ir.Scalar] = {"n": t.count()}
+        for name in self.components:
+            selected = t[self.component] == name
+            out[f"mean_{name}"] = t[self.value].mean(where=selected)
+            out[f"n_{name}"] = selected.cast("int64").sum()
+        return out
+
+    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+        n = _int(s["n"])
+        if n == 0:
+            return Estimate(None, 0, reason="no answers")
+        missing = [c for c in self.components if _int(s[f"n_{c}"]) == 0]
+        means = {c: float(s[f"mean_{c}"]) for c in self.components if c not in missing}  # type: ignore[arg-type]
+        details: dict[str, object] = {f"{c}": v for c, v in means.items()}
+        if missing:
+            return Estimate(None, n, details=details, reason="no answers for component " + ", ".join(missing)
+                            + f"; the index needs all of {', '.join(self.components)}")
+        return Estimate(sum(means.values()) / len(means), n, details=details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+def null_scalar() -> ir.Scalar:
+    """A typed null, for aggregates a backend cannot compute."""
+    return ibis.null("float64")

@@ -1,0 +1,356 @@
+"""Validation: every row is checked against the contract inside the engine.
+
+A row that breaks the contract is set aside with its table, row number and the first reason found; the
+others are typed (timestamps in UTC, numbers as float64, booleans) and used. For every table
+`rows == used + rejected`. Only the counts and a capped list of rejected rows leave the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.contract import (
+    CXI_ITEMS,
+    SCORED_SURVEYS,
+    Column,
+    ColumnType,
+    TableSpec,
+    table_spec,
+)
+from cxbench.core.errors import InputError
+from cxbench.core.sources import Dataset, RawTable
+
+#: How many rejected rows are listed (the counts are never capped).
+DEFAULT_REJECTED_CAP = 1000
+
+#: The scale assumed for a survey answer whose row gives no scale_min/scale_max.
+DEFAULT_SCALES: dict[str, tuple[float, float]] = {
+    "nps": (0, 10),
+    "enps": (0, 10),
+    "csat": (1, 5),
+    "css": (1, 10),
+    "ces": (1, 7),
+    "cxi": (1, 5),
+    "esat": (1, 10),
+}
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+# An offset only counts after a time of day, so the "-03" of "2026-10-03" is not one.
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$"
+_MESSAGE_VALUE_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row set aside."""
+
+    table: str
+    row: int
+    reason: str
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"table": self.table, "row": self.row, "reason": self.reason}
+        if self.file is not None:
+            out["file"] = self.file
+        return out
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """Counts for one table: `rows == used + rejected` always."""
+
+    table: str
+    origin: str
+    rows: int
+    used: int
+    rejected: int
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"rows": self.rows, "used": self.used, "rejected": self.rejected}
+        if self.note:
+            out["note"] = self.note
+        out["file"] = self.origin
+        return out
+
+
+@dataclass(frozen=True)
+class ValidTable:
+    """The rows of a table that passed, typed; every contract column exists (null when the source lacks it)."""
+
+    spec: TableSpec
+    expr: ir.Table
+    present: frozenset[str]  # contract columns the source actually has
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a dataset."""
+
+    tables: dict[str, ValidTable]
+    reports: dict[str, TableReport]
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "inputs": {name: report.to_dict() for name, report in self.reports.items()},
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+
+def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cache: bool = True) -> Validation:
+    """Check every table of `dataset` against the contract.
+
+    Raises InputError (one line: file, column, fix) when a required column is missing.
+    """
+    tables: dict[str, ValidTable] = {}
+    reports: dict[str, TableReport] = {}
+    rejected: list[Rejection] = []
+    for name, raw in dataset.tables.items():
+        spec = table_spec(name)
+        checked = check_table(spec, raw)
+        if cache:
+            checked = checked.cache()
+        counts = dataset.con.execute(
+            checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0))
+        )
+        n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+        reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note)
+        if n_rejected and len(rejected) < rejected_cap:
+            bad = (
+                checked.filter(checked._reason.notnull())
+                .order_by([checked._file, checked._row])
+                .select("_row", "_file", "_reason")
+                .limit(rejected_cap - len(rejected))
+            )
+            arrow = dataset.con.to_pyarrow(bad)
+            many_files = len(arrow.column("_file").unique()) > 1 or raw.origin != arrow.column("_file")[0].as_py()
+            for row, file, reason in zip(*(arrow.column(c).to_pylist() for c in ("_row", "_file", "_reason")), strict=True):
+                rejected.append(Rejection(name, int(row), reason, file if many_files else None))
+        used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
+        tables[name] = ValidTable(spec, used, frozenset(c.name for c in spec.columns if c.name in raw.expr.columns))
+    return Validation(tables, reports, rejected)
+
+
+def check_table(spec: TableSpec, raw: RawTable) -> ir.Table:
+    """Typed columns plus `_reason` (null for a good row), `_row` and `_file`."""
+    source = raw.expr
+    missing = [c for c in spec.required_columns if c not in source.columns]
+    if missing:
+        column = spec.column(missing[0])
+        found = ", ".join(c for c in source.columns if not c.startswith("_")) or "none"
+        raise InputError(
+            f"{raw.origin}: required column {column.name} is missing from table {spec.name} (columns found: {found}). "
+            f"Add a {column.name} column ({column.description or column.type.value}) or rename the column that holds it.",
+            file=raw.origin,
+            column=column.name,
+        )
+    text: dict[str, ir.StringValue] = {}
+    typed: dict[str, ir.Value] = {}
+    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    for column in spec.columns:
+        if column.name not in source.columns:
+            typed[column.name] = ibis.null(_ibis_type(column.type))
+            continue
+        value = source[column.name]
+        raw_text = value.cast("string").strip()
+        raw_text = ibis.cases((raw_text == "", ibis.null("string")), else_=raw_text)
+        text[column.name] = raw_text
+        parsed = _parse(column, value, raw_text)
+        typed[column.name] = parsed
+        checks.extend(_column_checks(column, raw_text, parsed))
+    table_rules = _TABLE_RULES.get(spec.name)
+    if table_rules is not None:
+        extra_typed, extra_checks = table_rules(typed, text)
+        typed.update(extra_typed)
+        checks.extend(extra_checks)
+    reason = ibis.cases(*checks, else_=ibis.null("string")) if checks else ibis.null("string")
+    out = source.select(_row=source._row, _file=source._file, _reason=reason, **typed)
+    if spec.key is not None and spec.key in text:
+        # Duplicates among good rows: the first in file order is used, the others set aside.
+        out = out.mutate(
+            _dup=ibis.row_number().over(group_by=[out[spec.key], out._reason.isnull()], order_by=[out._file, out._row])
+        )
+        key_text = out[spec.key].substr(0, _MESSAGE_VALUE_CHARS)
+        out = out.mutate(
+            _reason=ibis.cases(
+                ((out._reason.isnull()) & out[spec.key].notnull() & (out._dup > 0),
+                 "duplicate " + spec.key + " '" + key_text + "': counted once"),
+                else_=out._reason,
+            )
+        ).drop("_dup")
+    return out
+
+
+def _ibis_type(kind: ColumnType) -> str:
+    return {
+        ColumnType.STRING: "string",
+        ColumnType.TIMESTAMP: "timestamp",
+        ColumnType.DATE: "timestamp",
+        ColumnType.NUMBER: "float64",
+        ColumnType.BOOLEAN: "boolean",
+    }[kind]
+
+
+def parse_timestamp(text: ir.StringValue) -> ir.TimestampValue:
+    """ISO 8601 text to a UTC timestamp; an offset (Z, +02:00, -0130) is applied, none means UTC.
+
+    Written with string functions and casts that DuckDB and Spark evaluate alike (both engines give the
+    same instant for every accepted form), rather than each engine's own offset parser.
+    """
+    offset = text.re_extract(_OFFSET, 1).fill_null("")
+    naive = text.substr(0, text.length() - offset.length())
+    digits = offset.re_replace(":", "")
+    sign = ibis.cases((offset.substr(0, 1) == "-", -1), else_=1)
+    minutes = ibis.cases(
+        ((offset.length() == 0) | (offset.upper() == "Z"), 0),
+        (digits.length() == 3, sign * digits.substr(1, 2).cast("int64") * 60),
+        else_=sign * (digits.substr(1, 2).cast("int64") * 60 + digits.substr(3, 2).cast("int64")),
+    )
+    return naive.try_cast("timestamp") - minutes.as_interval("m")
+
+
+def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Value:
+    dtype = value.type()
+    if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+        if dtype.is_timestamp():
+            return value.cast("timestamp")
+        if dtype.is_date():
+            return value.cast("timestamp")
+        return parse_timestamp(raw_text)
+    if column.type is ColumnType.NUMBER:
+        return value.cast("float64") if dtype.is_numeric() else raw_text.try_cast("float64")
+    if column.type is ColumnType.BOOLEAN:
+        if dtype.is_boolean():
+            return value
+        lowered = raw_text.lower()
+        return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
+    if column.allowed is not None:
+        return raw_text.lower()
+    return raw_text
+
+
+def number_text(value: ir.NumericValue) -> ir.StringValue:
+    """A number as text for messages: 11 rather than 11.0 (the same on every engine)."""
+    return ibis.cases(
+        (value == value.round(), value.cast("int64").cast("string")),
+        else_=value.round(6).cast("string"),
+    )
+
+
+def _quoted(raw_text: ir.StringValue) -> ir.StringValue:
+    return "'" + raw_text.substr(0, _MESSAGE_VALUE_CHARS) + "'"
+
+
+_TYPE_HINTS = {
+    ColumnType.TIMESTAMP: "an ISO 8601 timestamp (e.g. 2026-10-01T12:00:00Z)",
+    ColumnType.DATE: "an ISO 8601 date (e.g. 2026-10-01)",
+    ColumnType.NUMBER: "a number (use a dot for decimals)",
+    ColumnType.BOOLEAN: "true or false",
+}
+
+
+def _column_checks(column: Column, raw_text: ir.StringValue, parsed: ir.Value) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
+    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    if column.required:
+        checks.append((raw_text.isnull(), ibis.literal(f"missing {column.name}")))
+    if column.type in _TYPE_HINTS:
+        checks.append(
+            (raw_text.notnull() & parsed.isnull(), column.name + " " + _quoted(raw_text) + f" is not {_TYPE_HINTS[column.type]}")
+        )
+    if column.type is ColumnType.NUMBER:
+        checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
+        if column.minimum is not None:
+            checks.append((parsed < column.minimum,
+                           column.name + " " + number_text(parsed) + f" is below the minimum {_fmt(column.minimum)}"))
+        if column.maximum is not None:
+            checks.append((parsed > column.maximum,
+                           column.name + " " + number_text(parsed) + f" is above the maximum {_fmt(column.maximum)}"))
+    if column.allowed is not None:
+        allowed = ", ".join(column.allowed)
+        checks.append((raw_text.notnull() & ~raw_text.lower().isin(column.allowed),
+                       column.name + " " + _quoted(raw_text) + f" is not one of: {allowed}"))
+    return checks
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+Rules = Callable[
+    [dict[str, ir.Value], dict[str, ir.StringValue]],
+    tuple[dict[str, ir.Value], Sequence[tuple[ir.BooleanValue, ir.StringValue]]],
+]
+
+
+def _survey_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+    survey, score = typed["survey"], typed["score"]
+    default_min = ibis.cases(*((survey == s, lo) for s, (lo, _) in DEFAULT_SCALES.items()), else_=ibis.null("float64"))
+    default_max = ibis.cases(*((survey == s, hi) for s, (_, hi) in DEFAULT_SCALES.items()), else_=ibis.null("float64"))
+    scale_min = typed["scale_min"].fill_null(default_min).cast("float64")
+    scale_max = typed["scale_max"].fill_null(default_max).cast("float64")
+    scored = survey.isin(SCORED_SURVEYS)
+    item = typed["item"].lower()
+    answer = typed["answer"]
+    answer_lower = answer.lower()
+    yes_no = ibis.cases((answer_lower.isin(_TRUE), "yes"), (answer_lower.isin(_FALSE), "no"), else_=ibis.null("string"))
+    scale_text = number_text(scale_min) + "-" + number_text(scale_max)
+    checks = [
+        (scored & score.isnull(), "missing score for a " + survey + " answer"),
+        (scored & (scale_min >= scale_max),
+         "scale_min " + number_text(scale_min) + " is not below scale_max " + number_text(scale_max)),
+        (survey.isin(("nps", "enps")) & ~((scale_max == 10) & scale_min.isin((0, 1))),
+         survey + " answers use a 0-10 or 1-10 scale, not " + scale_text),
+        (scored & ((score < scale_min) | (score > scale_max)),
+         survey + " score " + number_text(score) + " is outside " + scale_text),
+        ((survey == "cxi") & (item.isnull() | ~item.isin(CXI_ITEMS)),
+         ibis.literal("cxi answer needs item effort, empathy, understanding or efficiency, not ")
+         + item.fill_null("(empty)")),
+        ((survey == "ces") & item.notnull() & ~item.isin(("effort", "ease")),
+         "ces item " + _quoted(item) + " is not effort or ease (ease marks the 'it was easy' wording)"),
+        ((survey == "intent") & answer.isnull(), ibis.literal("intent answer needs the intent in the answer column")),
+        ((survey == "task_completion") & yes_no.isnull(),
+         "task_completion answer " + _quoted(answer.fill_null("(empty)")) + " is not yes or no"),
+    ]
+    extra = {
+        "scale_min": ibis.cases((scored, scale_min), else_=ibis.null("float64")),
+        "scale_max": ibis.cases((scored, scale_max), else_=ibis.null("float64")),
+        "item": item,
+        "answer": ibis.cases((survey == "task_completion", yes_no), else_=answer),
+    }
+    return extra, checks
+
+
+def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+    kind = typed["kind"].fill_null("purchase")
+    amount = typed["amount"]
+    checks = [
+        ((amount < 0) & (kind != "refund"),
+         "amount " + number_text(amount) + " is negative but kind is " + kind + "; a negative amount must be kind refund"),
+    ]
+    return {"kind": kind}, checks
+
+
+def _not_before(later: str, earlier: str):
+    def rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+        return {}, [
+            (typed[later] < typed[earlier], ibis.literal(f"{later} ") + text.get(later, ibis.literal("")).substr(0, 40)
+             + f" is before {earlier} " + text.get(earlier, ibis.literal("")).substr(0, 40)),
+        ]
+
+    return rules
+
+
+_TABLE_RULES: dict[str, Rules] = {
+    "surveys": _survey_rules,
+    "orders": _orders_rules,
+    "subscriptions": _not_before("end_at", "start_at"),
+    "tickets": _not_before("resolved_at", "opened_at"),
+    "carts": _not_before("checked_out_at", "created_at"),
+}

@@ -1,0 +1,15 @@
+"""The metric registry: every metric cxbench computes, declared once, in one literal tuple.
+
+The CLI, the report, the API and the docs all read `REGISTRY`; nothing lists metrics a second time.
+"""
+
+from __future__ import annotations
+
+from cxbench.core.registry import Metric
+from cxbench.metrics import surveys
+
+REGISTRY: tuple[Metric, ...] = (*surveys.METRICS,)
+
+METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}
+
+__all__ = ["METRICS_BY_ID", "REGISTRY"]
