@@ -1,0 +1,201 @@
+"""The `cxbench` command line: a thin layer over the API. Exit codes: 0 done, 2 bad input or usage."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cxbench import __version__
+from cxbench.api import check, compute
+from cxbench.core.errors import CxbenchError
+from cxbench.core.registry import Period
+
+app = typer.Typer(
+    name="cxbench",
+    help="Customer-experience KPIs from raw customer data, each with its formula, interval and benchmark.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def _fail(exc: CxbenchError) -> None:
+    _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        _err.print(f"wrote {out}")
+
+
+SourceArg = Annotated[str, typer.Argument(help="A folder of CSV/Parquet/JSON files, a DuckDB file, or a connection URL.")]
+EngineOpt = Annotated[Engine, typer.Option(help="What reads a folder: DuckDB (embedded) or a local Spark session.")]
+
+
+@app.command()
+def run(
+    source: SourceArg,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json (CONTRACT.md) or csv.")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
+    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = 30,
+    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = 6,
+    engine: EngineOpt = Engine.duckdb,
+) -> None:
+    """Compute the scorecard of SOURCE."""
+    try:
+        card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
+                       engine=engine.value, min_sample=min_sample, nps_detractor_max=nps_detractor_max)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render
+
+    if format is OutputFormat.json:
+        _write(card.to_json(), out)
+    elif format is OutputFormat.csv:
+        _write(render.to_csv(card), out)
+    else:
+        render.print_to(render.scorecard_renderable(card), str(out) if out else None)
+
+
+@app.command()
+def validate(
+    source: SourceArg,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+    engine: EngineOpt = Engine.duckdb,
+) -> None:
+    """Check SOURCE against the data contract and report rows read, used and set aside."""
+    try:
+        result = check(source, engine=engine.value)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render
+
+    if format is OutputFormat.table:
+        render.print_to(render.validation_renderable(result, source), None)
+    else:
+        _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None)
+
+
+@app.command()
+def metrics(
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """List every metric: id, name, formula, unit, benchmark and its source."""
+    from cxbench import render
+
+    if format is OutputFormat.table:
+        render.print_to(render.catalog_renderable(), None)
+    else:
+        _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo data and the scorecard files.")] = Path("cxbench-demo"),
+    customers: Annotated[int, typer.Option(help="Customers in the demo company.")] = 3000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Write a realistic demo dataset and show its scorecard (JSON and CSV written too)."""
+    from cxbench import render
+    from cxbench.demo import generate_dataset
+
+    data = out / "data"
+    started = time.perf_counter()
+    counts = generate_dataset(data, customers=customers, days=days, seed=seed, file_format="csv")
+    _err.print(f"demo data: {sum(counts.values()):,} rows in {len(counts)} tables written to {data} "
+               f"({time.perf_counter() - started:.1f} s)")
+    try:
+        card = compute(data, period="month")
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    (out / "scorecard.json").write_text(card.to_json(), encoding="utf-8")
+    (out / "scorecard.csv").write_text(render.to_csv(card), encoding="utf-8")
+    render.print_to(render.scorecard_renderable(card), None)
+    _err.print(f"wrote {out / 'scorecard.json'} and {out / 'scorecard.csv'}")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to.")],
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 100_000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    bad_rows: Annotated[bool, typer.Option(help="Add a few deliberately bad rows (CSV only).")] = False,
+) -> None:
+    """Generate a large synthetic dataset (chunked, for benchmarks)."""
+    from cxbench.demo import generate_dataset
+
+    if format not in ("parquet", "csv"):
+        _fail(CxbenchError(f"--format {format!r}: use parquet or csv"))
+    started = time.perf_counter()
+    counts = generate_dataset(out, customers=customers, days=days, seed=seed, file_format=format,  # type: ignore[arg-type]
+                              bad_rows=bad_rows)
+    for name, rows in counts.items():
+        _err.print(f"{name:>14}: {rows:>14,} rows")
+    _err.print(f"written to {out} in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def docs(
+    out: Annotated[Path | None, typer.Option(help="Write the metric reference here (default: print it).")] = None,
+) -> None:
+    """Print or write the metric reference (docs/metrics.md), generated from the registry."""
+    from cxbench.docs import metrics_markdown
+
+    _write(metrics_markdown(), out)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cxbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """cxbench: customer-experience KPIs, their formulas, intervals and benchmarks."""
+
+
+def main() -> None:
+    """Entry point of the `cxbench` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The metric reference (`docs/metrics.md`), generated from the registry so each definition is written once."""
+
+from __future__ import annotations
+
+from cxbench.core.registry import Family
+from cxbench.core.validation import DEFAULT_SCALES
+from cxbench.metrics import REGISTRY
+
+HEADER = """# Metric reference
+
+Generated from the metric registry by `cxbench docs --out docs/metrics.md`; a test fails when this file is
+out of date. Every value is reported per period (`--period`), per segment (`--segment`), and per breakdown
+where the data has the column. Percentages are 0-100. Intervals are 95 %. "Source" names the seed articles
+(`000`-`004`, see the README) and references behind a formula.
+
+Default answer scales when a survey row gives no `scale_min`/`scale_max`: {scales}.
+"""
+
+
+def metrics_markdown() -> str:
+    """The whole reference page as Markdown."""
+    scales = ", ".join(f"{name} {lo:g}-{hi:g}" for name, (lo, hi) in DEFAULT_SCALES.items())
+    out = [HEADER.format(scales=scales)]
+    for family in Family:
+        metrics = [m for m in REGISTRY if m.family is family]
+        if not metrics:
+            continue
+        out.append(f"\n## {family.value}\n")
+        out.append("| id | name | unit | better | benchmark |\n|---|---|---|---|---|")
+        for m in metrics:
+            bench = f"{m.benchmark.statement} ({m.benchmark.source})" if m.benchmark else "—"
+            out.append(f"| [`{m.id}`](#{m.id}) | {m.name} | {m.unit.value} | {m.direction.value} | {bench} |")
+        for m in metrics:
+            out.append(f"\n### {m.id}\n")
+            out.append(f"**{m.name}.** {m.description}\n")
+            out.append(f"- **Formula:** {m.formula}")
+            out.append(f"- **Unit:** {m.unit.value}; **better:** {m.direction.value}")
+            out.append(f"- **Reads:** {', '.join(f'`{t}`' for t in m.inputs)}")
+            if m.dimensions:
+                out.append(f"- **Breakdowns:** {', '.join(f'`{d}`' for d in m.dimensions)}"
+                           + ("" if m.overall else " (reported only per breakdown)"))
+            interval = m.estimator.interval
+            out.append(f"- **95 % interval:** {interval if interval else 'none'}")
+            if m.benchmark:
+                out.append(f"- **Benchmark:** {m.benchmark.statement} (seed {m.benchmark.source}); ratings: "
+                           + _ratings(m))
+            out.append(f"- **Unavailable when:** no {m.what_is_counted} in the period, or the "
+                       f"{', '.join(m.inputs)} table is missing")
+            if m.notes:
+                out.append(f"- **Notes:** {m.notes}")
+            if m.source:
+                out.append(f"- **Source:** {m.source}")
+    return "\n".join(out) + "\n"
+
+
+def _ratings(metric) -> str:  # noqa: ANN001 - a Metric with a benchmark
+    bench = metric.benchmark
+    if bench.by_scale:
+        return "; ".join(f"{top}-point scale: " + ", ".join(f"{b.label} {b.describe()}" for b in bands)
+                         for top, bands in bench.by_scale)
+    return ", ".join(f"{b.label} {b.describe()}" for b in bench.bands)
