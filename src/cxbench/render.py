@@ -62,9 +62,11 @@ def latest_records(records: Iterable[dict[str, Any]]) -> dict[tuple[str, tuple],
     """Per (metric, segment): the record of the latest period with a value, else the latest record."""
     chosen: dict[tuple[str, tuple], dict[str, Any]] = {}
     for record in records:
-        if "dimension" in record:
-            continue
-        key = (record["id"], tuple(sorted((record.get("segment") or {}).items(), key=str)))
+        metric = METRICS_BY_ID.get(record["id"])
+        if "dimension" in record and (metric is None or metric.overall):
+            continue  # breakdowns are in the JSON/CSV; metrics reported only per breakdown show each value
+        key = (record["id"], tuple(sorted((record.get("segment") or {}).items(), key=str))
+               + tuple((record.get("dimension") or {}).items()))
         current = chosen.get(key)
         if current is None or record["status"] == "ok" or current["status"] != "ok":
             chosen[key] = record
@@ -116,15 +118,16 @@ def scorecard_renderable(card: Scorecard) -> Group:
             table.add_column(header, justify=justify, no_wrap=header in ("metric", "period", "value"))  # type: ignore[arg-type]
         for metric, record in rows:
             segment = [", ".join(f"{k}={v}" for k, v in record["segment"].items()) or "all"] if segmented else []
+            label = metric.id + "".join(f" [{v}]" for v in (record.get("dimension") or {}).values())
             period = period_label(record, doc["period"])
             if record["status"] != "ok":
-                table.add_row(metric.id, *segment, period, Text("—", style="dim"),
+                table.add_row(label, *segment, period, Text("—", style="dim"),
                               Text(record.get("reason", ""), style="dim"), "", "", "")
                 continue
             bench = record.get("benchmark") or {}
             rating = bench.get("rating")
             table.add_row(
-                metric.id, *segment, period, format_value(record["value"], record["unit"]), _interval(record),
+                label, *segment, period, format_value(record["value"], record["unit"]), _interval(record),
                 f"{record['n']:,}", Text(f"{rating} ({bench['source']})" if rating else "", style=_RATING_STYLE.get(rating or "", "")),
                 _change(record, metric),
             )

@@ -218,6 +218,10 @@ class Engine:
                               key=lambda k: (metric.dimensions.index(k[2]) if k[2] in metric.dimensions else 99, k[3] or ""))
             for key in dim_keys:
                 records.extend(self._series(metric, segment, {key[2]: key[3]}, stats[key], overall, every_period=False))
+            if not metric.overall and not dim_keys:
+                # A metric reported only per breakdown still says, per period, that it has nothing to show.
+                records.extend(self._unavailable(metric, span, segment, None, f"no {metric.what_is_counted} in this period")
+                               for span in self.grid)
         return records
 
     def _series(self, metric: Metric, segment: dict[str, Any], dimension: dict[str, Any] | None,

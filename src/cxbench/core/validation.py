@@ -40,6 +40,7 @@ DEFAULT_SCALES: dict[str, tuple[float, float]] = {
 
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
+_NON_FINITE = ("nan", "inf", "infinity")
 # An offset only counts after a time of day, so the "-03" of "2026-10-03" is not one.
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _MESSAGE_VALUE_CHARS = 40
@@ -260,12 +261,15 @@ def _column_checks(column: Column, raw_text: ir.StringValue, parsed: ir.Value) -
     checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
     if column.required:
         checks.append((raw_text.isnull(), ibis.literal(f"missing {column.name}")))
+    if column.type is ColumnType.NUMBER:
+        # Engines disagree on whether 'nan' casts to NaN or fails, so the words are caught as text first.
+        non_finite = raw_text.lower().re_replace(r"^[+-]", "").isin(_NON_FINITE) | parsed.isnan() | parsed.isinf()
+        checks.append((non_finite, column.name + " " + _quoted(raw_text) + " is not a finite number"))
     if column.type in _TYPE_HINTS:
         checks.append(
             (raw_text.notnull() & parsed.isnull(), column.name + " " + _quoted(raw_text) + f" is not {_TYPE_HINTS[column.type]}")
         )
     if column.type is ColumnType.NUMBER:
-        checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
         if column.minimum is not None:
             checks.append((parsed < column.minimum,
                            column.name + " " + number_text(parsed) + f" is below the minimum {_fmt(column.minimum)}"))

@@ -1,0 +1,37 @@
+"""Layers point inward: the core and the metrics never import the CLI, the renderers or their libraries."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import cxbench
+
+PACKAGE = Path(cxbench.__file__).parent
+OUTER = {"cxbench.cli", "cxbench.render", "cxbench.docs", "cxbench.api", "typer", "rich", "pandas"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_core_and_metrics_do_not_import_outer_layers():
+    offenders = {}
+    for folder in ("core", "metrics"):
+        for path in (PACKAGE / folder).glob("*.py"):
+            bad = {n for n in _imports(path) if any(n == o or n.startswith(o + ".") for o in OUTER)}
+            if bad:
+                offenders[str(path.relative_to(PACKAGE))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_public_api_is_sorted_and_importable():
+    assert list(cxbench.__all__) == sorted(cxbench.__all__)
+    for name in cxbench.__all__:
+        assert getattr(cxbench, name) is not None

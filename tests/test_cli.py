@@ -1,0 +1,125 @@
+"""The command line: formats, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import answers, write_tables
+from cxbench.cli import app
+from cxbench.metrics import REGISTRY
+
+runner = CliRunner()
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in JSON output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def survey_folder(tmp_path: Path) -> Path:
+    rows = answers("nps", {10: 6, 9: 4, 8: 5, 3: 5}) + answers("csat", {5: 3, 2: 1}, start=100)
+    rows += answers("nps", {2: 1}, start=200, ts="2026-09-20T10:00:00Z")
+    return write_tables(tmp_path / "data", {"surveys": rows})
+
+
+def test_run_json_through_the_installed_command_follows_the_contract(survey_folder: Path):
+    result = subprocess.run([Path(sys.executable).parent / "cxbench", "run", str(survey_folder), "--format", "json"],
+                            capture_output=True, text=True, check=True)
+    doc = _strict_json(result.stdout)
+    assert {"cxbench_version", "source", "generated_at", "period", "inputs", "rejected", "metrics"} <= set(doc)
+    assert doc["period"] == "month" and doc["generated_at"].endswith("Z")
+    assert doc["inputs"]["surveys"]["rows"] == 25
+    nps = [r for r in doc["metrics"] if r["id"] == "nps" and r["segment"] == {} and "dimension" not in r]
+    assert [r["period_start"] for r in nps] == ["2026-09-20", "2026-10-01"]
+    october = nps[1]
+    # 10 promoters, 5 detractors of 20 → 25; September: 1 detractor → −100.
+    assert october["value"] == pytest.approx(25.0)
+    assert october["change"]["previous"] == pytest.approx(-100.0)
+    required = {"id", "period_start", "period_end", "segment", "value", "unit", "n", "ci_low", "ci_high",
+                "benchmark", "change", "status"}
+    assert all(required <= set(r) for r in doc["metrics"])
+    assert all(r["status"] in ("ok", "unavailable") for r in doc["metrics"])
+    assert all(("reason" in r) == (r["status"] == "unavailable") for r in doc["metrics"])
+
+
+def test_run_csv_writes_flat_records_to_a_file(survey_folder: Path, tmp_path: Path):
+    out = tmp_path / "out" / "card.csv"
+    result = runner.invoke(app, ["run", str(survey_folder), "--format", "csv", "--out", str(out), "--period", "all"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    csat = [r for r in rows if r["id"] == "csat" and not r["dimension_column"]]
+    assert len(csat) == 1 and float(csat[0]["value"]) == pytest.approx(75.0)  # 3 of 4 score 4-5
+
+
+def test_run_table_shows_every_family_metric(survey_folder: Path):
+    result = runner.invoke(app, ["run", str(survey_folder)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for metric in REGISTRY:
+        assert metric.id in result.output
+    assert "Voice of the customer" in result.output
+
+
+def test_missing_column_exits_2_with_one_line_naming_file_and_column(tmp_path: Path):
+    folder = write_tables(tmp_path, {"surveys": "response_id,respondent_id,survey,score\nr1,c1,nps,9\n"})
+    result = runner.invoke(app, ["run", str(folder)])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "surveys.csv" in lines[0] and "required column ts is missing" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--segment", "plan"], "needs a customers table"),
+        (["--from", "2026-13-01"], "is not a date"),
+        (["--from", "2026-10-02", "--to", "2026-10-01"], "is after --to"),
+        (["--metric", "nope"], "unknown metric nope"),
+    ],
+)
+def test_bad_usage_exits_2_with_the_fix(survey_folder: Path, arguments: list[str], message: str):
+    result = runner.invoke(app, ["run", str(survey_folder), *arguments])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unknown_period_is_a_usage_error(survey_folder: Path):
+    assert runner.invoke(app, ["run", str(survey_folder), "--period", "fortnight"]).exit_code == 2
+
+
+def test_validate_reports_counts_that_add_up(tmp_path: Path):
+    rows = answers("nps", {9: 3, 11: 2})
+    folder = write_tables(tmp_path, {"surveys": rows})
+    result = runner.invoke(app, ["validate", str(folder), "--format", "json"])
+    assert result.exit_code == 0
+    doc = _strict_json(result.stdout)
+    report = doc["inputs"]["surveys"]
+    assert (report["rows"], report["used"], report["rejected"]) == (5, 3, 2)
+    assert [r["row"] for r in doc["rejected"]] == [4, 5]
+
+
+def test_metrics_catalog_lists_every_registered_metric_with_its_formula():
+    result = runner.invoke(app, ["metrics", "--format", "json"])
+    assert result.exit_code == 0
+    catalog = _strict_json(result.stdout)
+    assert [m["id"] for m in catalog] == [m.id for m in REGISTRY]
+    assert all(m["formula"] and m["unit"] for m in catalog)
+    nps = next(m for m in catalog if m["id"] == "nps")
+    assert nps["benchmark"]["source"] == "003"
+
+
+def test_every_command_has_help():
+    for command in ("run", "validate", "metrics", "demo", "generate", "docs"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, command
