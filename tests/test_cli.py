@@ -41,7 +41,7 @@ def test_run_json_through_the_installed_command_follows_the_contract(survey_fold
     assert doc["period"] == "month" and doc["generated_at"].endswith("Z")
     assert doc["inputs"]["surveys"]["rows"] == 25
     nps = [r for r in doc["metrics"] if r["id"] == "nps" and r["segment"] == {} and "dimension" not in r]
-    assert [r["period_start"] for r in nps] == ["2026-09-20", "2026-10-01"]
+    assert [(r["period_start"], r["period_end"]) for r in nps] == [("2026-09-01", "2026-09-30"), ("2026-10-01", "2026-10-31")]
     october = nps[1]
     # 10 promoters, 5 detractors of 20 → 25; September: 1 detractor → −100.
     assert october["value"] == pytest.approx(25.0)

@@ -138,14 +138,23 @@ def test_ces_maps_answers_onto_the_most_common_scale(run_case):
     assert record["benchmark"]["rating"] == "high effort"
 
 
-def test_cxi_is_the_mean_of_four_normalised_components_with_effort_reversed(run_case):
-    # 1-5 scale, normalised (s − 1)/4 × 100. effort 2,2 → 25 → reversed 75; empathy 5,3 → 100,50 → 75;
-    # understanding 4 → 75; efficiency 1,5 → 0,100 → 50. CXI = (75 + 75 + 75 + 50)/4 = 68.75.
-    rows = (answers("cxi", {2: 2}, item="effort") + answers("cxi", {5: 1, 3: 1}, start=10, item="empathy")
+CXI_ROWS = (answers("cxi", {2: 2}, item="effort") + answers("cxi", {5: 1, 3: 1}, start=10, item="empathy")
             + answers("cxi", {4: 1}, start=20, item="understanding") + answers("cxi", {1: 1, 5: 1}, start=30, item="efficiency"))
-    record = pick(run_case({"surveys": rows}, period="all", metrics=["cxi"]), "cxi")
-    assert record["value"] == pytest.approx(68.75)
-    assert record["details"] == {"effort": 75.0, "empathy": 75.0, "understanding": 75.0, "efficiency": 50.0}
+
+
+def test_cxi_is_the_mean_of_four_components_normalised_to_0_100(run_case):
+    # METRICS.md (from 000): each component normalised to 0-100, CXI = mean of the four. On 1-5,
+    # (s − 1)/4 × 100: effort 2,2 → 25; empathy 5,3 → 100,50 → 75; understanding 4 → 75;
+    # efficiency 1,5 → 0,100 → 50. CXI = (25 + 75 + 75 + 50)/4 = 56.25.
+    record = pick(run_case({"surveys": CXI_ROWS}, period="all", metrics=["cxi"]), "cxi")
+    assert record["value"] == pytest.approx(56.25)
+    assert record["details"] == {"effort": 25.0, "empathy": 75.0, "understanding": 75.0, "efficiency": 50.0}
+
+
+def test_cxi_can_reverse_an_effort_item_asked_as_how_much_effort(run_case):
+    # With cxi_reverse_effort the effort component becomes 100 − 25 = 75: (75 + 75 + 75 + 50)/4 = 68.75.
+    card = run_case({"surveys": CXI_ROWS}, period="all", metrics=["cxi"], cxi_reverse_effort=True)
+    assert pick(card, "cxi")["value"] == pytest.approx(68.75)
 
 
 def test_cxi_is_unavailable_when_a_component_has_no_answers(run_case):
@@ -207,10 +216,10 @@ def test_monthly_periods_use_utc_and_report_the_change(run_case):
         {"response_id": "d", "respondent_id": "c4", "ts": "2026-10-20T10:00:00Z", "survey": "nps", "score": 2},
     ]
     card = run_case({"surveys": rows}, period="month", metrics=["nps"])
-    september = pick(card, "nps", period_start="2026-09-10")
+    september = pick(card, "nps", period_start="2026-09-01")
     october = pick(card, "nps", period_start="2026-10-01")
     assert (september["value"], september["n"], september["period_end"]) == (100.0, 2, "2026-09-30")
-    assert (october["value"], october["n"], october["period_end"]) == (0.0, 2, "2026-10-20")
+    assert (october["value"], october["n"], october["period_end"]) == (0.0, 2, "2026-10-31")
     assert october["change"] == {"previous": 100.0, "delta": -100.0, "significant": False}
 
 
@@ -240,3 +249,13 @@ def test_period_without_answers_is_unavailable_not_zero(run_case):
     september = pick(card, "csat", period_start="2026-09-01")
     assert september["status"] == "unavailable" and september["reason"] == "no csat answers in this period"
     assert pick(card, "csat", period_start="2026-10-01")["change"] is None  # no previous value to compare
+
+
+def test_from_and_to_cut_the_periods_and_the_rows(run_case):
+    # Answers on 2026-09-29 (detractor), 2026-10-02 and 2026-10-03 (promoters). --from 2026-10-01 --to
+    # 2026-10-15 keeps the two promoters: one period, 2026-10-01 … 2026-10-15, NPS 100.
+    rows = (answers("nps", {2: 1}, ts="2026-09-29T10:00:00Z") + answers("nps", {9: 1}, start=5, ts="2026-10-02T10:00:00Z")
+            + answers("nps", {10: 1}, start=9, ts="2026-10-03T10:00:00Z"))
+    card = run_case({"surveys": rows}, period="month", start="2026-10-01", end="2026-10-15", metrics=["nps"])
+    record = pick(card, "nps")
+    assert (record["period_start"], record["period_end"], record["value"], record["n"]) == ("2026-10-01", "2026-10-15", 100.0, 2)

@@ -55,7 +55,7 @@ def bucket_end(start: dt.date, period: Period) -> dt.date:
 
 @dataclass(frozen=True)
 class PeriodSpan:
-    """One reporting period: `key` is the engine's bucket start; start/end are clipped to --from/--to."""
+    """One reporting period: `key` is the engine's bucket start; start/end are cut by --from/--to only."""
 
     key: dt.date
     start: dt.date
@@ -75,7 +75,9 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
     key = bucket_start(lo, options.period)
     while key <= hi:
         end = bucket_end(key, options.period)
-        spans.append(PeriodSpan(key, max(key, lo), min(end, hi)))
+        # Calendar bounds (a month is the 1st to its last day); only --from/--to cut a period short.
+        start = max(key, options.start) if options.start else key
+        spans.append(PeriodSpan(key, start, min(end, options.end) if options.end else end))
         key = end + dt.timedelta(days=1)
     return spans
 

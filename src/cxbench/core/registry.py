@@ -80,6 +80,7 @@ class Options:
     nps_detractor_max: float = 6  # detractors: 0-6 (003, 004; 000's "below 6" is the minority reading)
     css_positive_min: float = 6  # "6 and above" on a 1-10 scale (004)
     esat_satisfied_min: float = 7  # "% scoring 7 or more" on a 1-10 scale (001)
+    cxi_reverse_effort: bool = False  # True when the CXI effort item asks "how much effort" (high = bad)
     rejected_cap: int = 1000
 
 

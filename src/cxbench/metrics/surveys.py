@@ -129,8 +129,10 @@ def _css_rows(ctx: MetricContext) -> ir.Table:
 def _cxi_rows(ctx: MetricContext) -> ir.Table:
     t = answers(ctx, "cxi")
     share = (t.score - t.scale_min) / (t.scale_max - t.scale_min) * 100
-    # Effort is the one component where a high answer is bad, so it is reversed: 100 = effortless.
-    return t.mutate(normalised=ibis.cases((t.item == "effort", 100 - share), else_=share))
+    if ctx.options.cxi_reverse_effort:
+        # An effort item asked as "how much effort" has high = bad: reversed so 100 = effortless.
+        share = ibis.cases((t.item == "effort", 100 - share), else_=share)
+    return t.mutate(normalised=share)
 
 
 def _esat_rows(ctx: MetricContext) -> ir.Table:
@@ -263,7 +265,7 @@ METRICS: tuple[Metric, ...] = (
         name="Customer Experience Index",
         family=Family.SURVEYS,
         formula="mean of four components (effort, empathy, understanding, efficiency), each answer normalised "
-                "to 0-100: (score − min) ÷ (max − min) × 100, effort reversed",
+                "to 0-100: (score − min) ÷ (max − min) × 100",
         unit=Unit.SCORE,
         direction=Direction.UP,
         inputs=("surveys",),
@@ -271,9 +273,10 @@ METRICS: tuple[Metric, ...] = (
         estimator=MeanOfComponentMeans("normalised", "item", CXI_ITEMS),
         what_is_counted="cxi answers",
         description="Quality of customer interactions on a 0-100 index; each component's mean is in `details`.",
-        notes="Effort is reversed (100 − normalised) so that 100 means effortless on every component. All four "
-              "components must have answers in the period, else the index is unavailable. No interval: the four "
-              "components come from the same respondents.",
+        notes="Every item is read with high = good, so the effort item should be asked as ease ('it was easy "
+              "to...'). When it asks 'how much effort' instead, set the option `cxi_reverse_effort` and its answers "
+              "are reversed (100 − normalised). All four components must have answers in the period, else the "
+              "index is unavailable. No interval: the four components come from the same respondents.",
         source="000 (components); normalisation and mean are cxbench's convention",
         dimensions=_BREAKDOWNS,
     ),
