@@ -18,10 +18,10 @@ import ibis.expr.types as ir
 
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
-from cxbench.core.stats import Estimate
+from cxbench.core.stats import Estimate, Span
 
-_TRUNCATE_UNIT = {Period.DAY: "D", Period.WEEK: "W", Period.MONTH: "M", Period.QUARTER: "Q", Period.YEAR: "Y"}
 _DECIMALS = 6
+_KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
 
 GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment column, value, dimension column, value
 
@@ -82,6 +82,15 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
     return spans
 
 
+def span_length(span: PeriodSpan) -> Span:
+    """Calendar days, weeks and months a period covers."""
+    days = (span.end - span.start).days + 1
+    # ISO weeks and calendar months the period overlaps (a month period overlaps 5 or 6 weeks).
+    weeks = (bucket_start(span.end, Period.WEEK) - bucket_start(span.start, Period.WEEK)).days // 7 + 1
+    months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+    return Span(days=days, weeks=weeks, months=months)
+
+
 def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
     """First and last day with data in `tables` (by each table's time column)."""
     days: list[dt.date] = []
@@ -129,6 +138,7 @@ class Engine:
             today = dt.date.today()
             bounds = (self.options.start or today, self.options.end or today) if (self.options.start or self.options.end) else None
         self.grid = period_grid(*bounds, self.options) if bounds else []
+        ctx.period_keys = tuple(span.key for span in self.grid)
 
     def _check_segments(self) -> None:
         for column in self.options.segments:
@@ -161,18 +171,15 @@ class Engine:
     def _grid_or_none(self) -> list[PeriodSpan | None]:
         return list(self.grid) if self.grid else [None]
 
-    def _period_key(self, rows: ir.Table) -> ir.Value:
-        if self.options.period is Period.ALL:
-            return ibis.literal(self.grid[0].key, type="date")
-        return rows.ts.truncate(_TRUNCATE_UNIT[self.options.period]).date()
 
     def _aggregate(self, metric: Metric, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
         lo, hi = self.grid[0].start, self.grid[-1].end
         start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
         end_ts = ibis.literal(dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()), type="timestamp")
         rows = rows.filter((rows.ts >= start_ts) & (rows.ts < end_ts))
-        rows = rows.mutate(_period=self._period_key(rows))
-        dimensions = [d for d in metric.dimensions if d in rows.columns]
+        rows = rows.mutate(_period=self.ctx.period_key(rows.ts))
+        dimensions = [d for d in metric.dimensions
+                      if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
         parts: list[ir.Table] = []
         for segment in (None, *self.options.segments):
             base = rows
@@ -181,19 +188,24 @@ class Engine:
                 lookup = customers.select(_seg_id=customers.customer_id, _seg_value=customers[segment].cast("string"))
                 base = rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
             for dimension in (None, *dimensions):
-                t = base if dimension is None else base.filter(base[dimension].notnull())
+                columns = () if dimension is None else ((dimension,) if isinstance(dimension, str) else dimension)
+                t = base
+                for column in columns:
+                    t = t.filter(t[column].notnull())
                 keys = [t._period]
                 if segment is not None:
                     keys.append(t._seg_value)
-                if dimension is not None:
-                    keys.append(t[dimension].cast("string").name("_dim_value"))
+                if columns:
+                    # Several columns travel as one text key, split again when the records are built.
+                    joined = ibis.literal(_KEY_SEPARATOR).join([t[c].cast("string") for c in columns])
+                    keys.append(joined.name("_dim_value"))
                 grouped = t.group_by(keys).aggregate(**metric.estimator.aggregates(t))
                 parts.append(grouped.select(
                     _period=grouped._period,
                     _seg_name=ibis.literal(segment, type="string"),
                     _seg_value=grouped._seg_value if segment is not None else ibis.null("string"),
-                    _dim_name=ibis.literal(dimension, type="string"),
-                    _dim_value=grouped._dim_value if dimension is not None else ibis.null("string"),
+                    _dim_name=ibis.literal(_KEY_SEPARATOR.join(columns) if columns else None, type="string"),
+                    _dim_value=grouped._dim_value if columns else ibis.null("string"),
                     **{name: grouped[name] for name in metric.estimator.aggregates(t)},
                 ))
         query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
@@ -216,10 +228,16 @@ class Engine:
             overall = stats.get((seg_name, seg_value, None, None), {})
             if metric.overall:
                 records.extend(self._series(metric, segment, None, overall, overall, every_period=True))
+            names = [d if isinstance(d, str) else _KEY_SEPARATOR.join(d) for d in metric.dimensions]
             dim_keys = sorted((k for k in stats if k[0] == seg_name and k[1] == seg_value and k[2] is not None),
-                              key=lambda k: (metric.dimensions.index(k[2]) if k[2] in metric.dimensions else 99, k[3] or ""))
+                              key=lambda k: (names.index(k[2]) if k[2] in names else 99, _sortable(k[2], k[3])))
+            dimension_records: list[dict[str, Any]] = []
             for key in dim_keys:
-                records.extend(self._series(metric, segment, {key[2]: key[3]}, stats[key], overall, every_period=False))
+                dimension = dict(zip(key[2].split(_KEY_SEPARATOR), _typed_parts(key[2], key[3]), strict=True))
+                dimension_records.extend(self._series(metric, segment, dimension, stats[key], overall, every_period=False))
+            if metric.rank_dimension:
+                _rank(dimension_records)
+            records.extend(dimension_records)
             if not metric.overall and not dim_keys:
                 # A metric reported only per breakdown still says, per period, that it has nothing to show.
                 records.extend(self._unavailable(metric, span, segment, None, f"no {metric.what_is_counted} in this period")
@@ -239,7 +257,7 @@ class Engine:
                                                      f"no {metric.what_is_counted} in this period"))
                 previous = None
                 continue
-            estimate = metric.estimator.estimate(current, overall.get(span.key))
+            estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
             if self._extra:
                 estimate.details.update(self._extra)
             records.append(self._record(metric, span, segment, dimension, estimate, current, previous))
@@ -311,3 +329,30 @@ class Engine:
         if estimate.details:
             record["details"] = _clean(estimate.details)
         return record
+
+
+#: breakdown columns whose values are whole numbers (a cohort offset of 3, not "3")
+INTEGER_DIMENSIONS = frozenset({"offset"})
+
+
+def _typed_parts(names: str, key: str | None) -> list[Any]:
+    """The values of a breakdown key, in the order of its column names."""
+    parts: list[Any] = []
+    for name, part in zip(names.split(_KEY_SEPARATOR), (key or "").split(_KEY_SEPARATOR), strict=True):
+        parts.append(int(part) if name in INTEGER_DIMENSIONS else part)
+    return parts
+
+
+def _sortable(names: str, key: str | None) -> tuple:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in _typed_parts(names, key))
+
+
+def _rank(records: list[dict[str, Any]]) -> None:
+    """details.rank per (dimension name, period): 1 = highest value."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("value") is not None:
+            groups.setdefault((tuple(record["dimension"]), record["period_start"]), []).append(record)
+    for group in groups.values():
+        for rank, record in enumerate(sorted(group, key=lambda r: -r["value"]), start=1):
+            record.setdefault("details", {})["rank"] = rank

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import Benchmark
@@ -81,6 +82,10 @@ class Options:
     css_positive_min: float = 6  # "6 and above" on a 1-10 scale (004)
     esat_satisfied_min: float = 7  # "% scoring 7 or more" on a 1-10 scale (001)
     cxi_reverse_effort: bool = False  # True when the CXI effort item asks "how much effort" (high = bad)
+    session_timeout_minutes: float = 30  # a new session after this long without an event (GA4, Matomo, PostHog)
+    bounce_definition: str = "single_page"  # or "ga4": not engaged (< 10 s, < 2 pageviews, no key event)
+    engaged_seconds: float = 10  # GA4's engaged-session threshold
+    key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
 
 
@@ -92,6 +97,15 @@ class MetricContext:
     tables: dict[str, ValidTable]
     options: Options
     memo: dict[str, Any] = field(default_factory=dict)
+    #: the run's reporting periods (bucket start dates, oldest first); set by the engine
+    period_keys: tuple[dt.date, ...] = ()
+
+    def period_key(self, ts: ir.TimestampValue) -> ir.DateValue:
+        """The reporting period holding `ts`, as the date the period starts (the engine groups by the same)."""
+        if self.options.period is Period.ALL:
+            return ibis.literal(self.period_keys[0] if self.period_keys else dt.date(1970, 1, 1), type="date")
+        unit = {Period.DAY: "D", Period.WEEK: "W", Period.MONTH: "M", Period.QUARTER: "Q", Period.YEAR: "Y"}
+        return ts.truncate(unit[self.options.period]).date()
 
     def table(self, name: str) -> ir.Table:
         if name not in self.tables:
@@ -133,8 +147,9 @@ class Metric:
     description: str = ""
     notes: str = ""
     source: str = ""  # the seed articles and references behind the formula
-    dimensions: tuple[str, ...] = ()
+    dimensions: tuple[str | tuple[str, ...], ...] = ()  # a tuple groups columns into one breakdown (cohort × offset)
     overall: bool = True  # False: only the per-dimension records are reported (a share per value)
     benchmark: Benchmark | None = None
     benchmark_scale_detail: str | None = None  # a details key holding the scale the benchmark depends on
     extra_details: Callable[[MetricContext], dict[str, Any]] | None = None  # run-level facts, e.g. the scale used
+    rank_dimension: bool = False  # rank the breakdown's values per period (details.rank, 1 = highest value)

@@ -8,7 +8,7 @@ deviations); everything here works on those few numbers, never on rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +21,16 @@ _ALPHA = 1 - CONFIDENCE
 Z = float(sps.norm.ppf(1 - _ALPHA / 2))  # 1.959964...
 
 Stats = Mapping[str, float | int | None]
+AggregateBuilder = Callable[[ir.Table], ir.Scalar]
+
+
+@dataclass(frozen=True)
+class Span:
+    """The calendar length of a reporting period, for per-day/week/month averages."""
+
+    days: int
+    weeks: int  # ISO weeks the period overlaps
+    months: int  # calendar months the period overlaps
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,9 @@ class Estimator(Protocol):
         """In-engine aggregates over one group's rows."""
         ...
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
-        """Value, n and interval from the aggregates (`overall`: the same group without dimension)."""
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        """Value, n and interval from the aggregates (`overall`: the same group without dimension;
+        `span`: the period's calendar length)."""
         ...
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
@@ -94,7 +105,7 @@ class NetScore:
         n = _int(s["n"])
         return n, _int(s["positive"]) / n, _int(s["negative"]) / n
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n = _int(s["n"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
@@ -139,7 +150,7 @@ class Proportion:
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n, k = _int(s["n"]), _int(s["k"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
@@ -174,7 +185,7 @@ class Share:
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count()}
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         total = _int(overall["n"]) if overall is not None else 0
         k = _int(s["n"])
         if total == 0:
@@ -207,7 +218,7 @@ class Mean:
             out["k"] = (column >= self.share_at_least).cast("int64").sum()
         return out
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n = _int(s["n"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
@@ -256,7 +267,7 @@ class MeanOfComponentMeans:
             out[f"n_{name}"] = selected.cast("int64").sum()
         return out
 
-    def estimate(self, s: Stats, overall: Stats | None = None) -> Estimate:
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n = _int(s["n"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
@@ -275,3 +286,88 @@ class MeanOfComponentMeans:
 def null_scalar() -> ir.Scalar:
     """A typed null, for aggregates a backend cannot compute."""
     return ibis.null("float64")
+
+
+@dataclass(frozen=True)
+class Total:
+    """A total over the period: a count of rows, a sum, or a distinct count (not a sample: no interval)."""
+
+    aggregate: AggregateBuilder
+    interval: str | None = None
+    sampled: bool = False
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {"n": t.count(), "total": self.aggregate(t)}
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        return Estimate(float(s["total"] or 0), _int(s["n"]))
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """numerator ÷ denominator × factor, both aggregated in the engine (pages per session, CTR, bounce rate...).
+
+    No interval: these are counts of the whole population, not a sample. Unavailable when the denominator is 0.
+    `per_unit`: divide the numerator by the number of calendar "day"s, "week"s or "month"s of the period
+    instead (mean DAU over every calendar day).
+    """
+
+    numerator: AggregateBuilder
+    denominator: AggregateBuilder | None = None
+    factor: float = 1.0
+    per_unit: str | None = None
+    denominator_per_unit: str | None = None
+    interval: str | None = None
+    sampled: bool = False
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        out = {"n": t.count(), "numerator": self.numerator(t).cast("float64")}
+        if self.denominator is not None:
+            out["denominator"] = self.denominator(t).cast("float64")
+        return out
+
+    @staticmethod
+    def _units(span: Span | None, unit: str | None) -> float:
+        if unit is None:
+            return 1.0
+        if span is None:
+            raise ValueError("a per-unit ratio needs the period span")
+        return {"day": span.days, "week": span.weeks, "month": span.months}[unit]
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        numerator = float(s["numerator"] or 0) / self._units(span, self.per_unit)
+        if self.denominator is None:
+            return Estimate(numerator * self.factor, _int(s["n"]), details={"numerator": float(s["numerator"] or 0)})
+        denominator = float(s["denominator"] or 0) / self._units(span, self.denominator_per_unit)
+        details = {"numerator": numerator, "denominator": denominator}
+        if denominator == 0:
+            return Estimate(None, _int(s["n"]), details=details, reason="nothing to divide by")
+        return Estimate(numerator / denominator * self.factor, _int(s["n"]), details=details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
+class DistinctShare:
+    """Distinct `column` values in the breakdown ÷ distinct values in the whole group × 100
+    (feature adoption: users of the feature ÷ active users). No interval: a census, not a sample."""
+
+    column: str
+    interval: str | None = None
+    sampled: bool = False
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {"n": t[self.column].nunique()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        total = _int(overall["n"]) if overall is not None else 0
+        if total == 0:
+            return Estimate(None, 0, reason="nothing to divide by")
+        return Estimate(100 * _int(s["n"]) / total, total, details={"count": _int(s["n"])})
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
