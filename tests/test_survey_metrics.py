@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import answers, pick
+from cxbench.core.registry import Family
+from cxbench.metrics import REGISTRY
 
 # Published Wilson score intervals (method 3, no continuity correction):
 # Newcombe R.G. (1998) "Two-sided confidence intervals for the single proportion: comparison of seven
@@ -237,7 +239,9 @@ def test_segments_repeat_the_metric_per_customers_column(run_case):
 
 
 def test_metric_is_unavailable_with_reason_when_surveys_table_is_missing(run_case):
-    card = run_case({"customers": [{"customer_id": "c1", "signup_at": "2026-10-01"}]}, period="all")
+    survey_ids = [m.id for m in REGISTRY if m.family is Family.SURVEYS]
+    card = run_case({"customers": [{"customer_id": "c1", "signup_at": "2026-10-01"}]}, period="all", metrics=survey_ids)
+    assert {r["id"] for r in card.records} == set(survey_ids)
     for record in card.records:
         assert record["status"] == "unavailable" and record["value"] is None
         assert "surveys" in record["reason"]

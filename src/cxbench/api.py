@@ -154,6 +154,12 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
         raise UsageError(f"unknown option {', '.join(sorted(unknown))}")
     if settings.get("min_sample", 1) < 1:
         raise UsageError("min_sample must be at least 1")
+    if settings.get("session_timeout_minutes", 30) <= 0:
+        raise UsageError("--session-timeout must be a positive number of minutes")
+    if settings.get("bounce_definition", "single_page") not in ("single_page", "ga4"):
+        raise UsageError("--bounce-definition: use single_page or ga4")
+    if "key_events" in settings:
+        settings["key_events"] = tuple(settings["key_events"])
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
 

@@ -33,6 +33,11 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class BounceDefinition(StrEnum):
+    single_page = "single_page"
+    ga4 = "ga4"
+
+
 class Engine(StrEnum):
     duckdb = "duckdb"
     spark = "spark"
@@ -68,12 +73,21 @@ def run(
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
     min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = 30,
     nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = 6,
+    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = 30,
+    bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
+    key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
     engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Compute the scorecard of SOURCE."""
+    settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
+                                   "session_timeout_minutes": session_timeout}
+    if bounce_definition is not None:
+        settings["bounce_definition"] = bounce_definition.value
+    if key_event:
+        settings["key_events"] = tuple(key_event)
     try:
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
-                       engine=engine.value, min_sample=min_sample, nps_detractor_max=nps_detractor_max)
+                       engine=engine.value, **settings)
     except CxbenchError as exc:
         _fail(exc)
         return

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow.csv as pacsv
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -16,6 +17,7 @@ from cxbench.core.registry import Family, Metric
 from cxbench.core.validation import Validation
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
+_BREAKDOWN_ROWS = 6
 _RATING_STYLE = {"excellent": "bold green", "great": "green", "good": "green", "above": "green",
                  "below": "yellow", "poor": "red", "high effort": "red"}
 
@@ -101,12 +103,24 @@ def scorecard_renderable(card: Scorecard) -> Group:
     inputs = doc.get("inputs", {})
     summary = ", ".join(f"{name} {r['used']:,}/{r['rows']:,}" for name, r in inputs.items()) or "no tables found"
     rejected = sum(r["rejected"] for r in inputs.values())
-    parts.append(Text.assemble(("cxbench scorecard", "bold"), f"  {doc['source']}  period: {doc['period']}"))
+    parts.append(Text.assemble(("cxbench scorecard", "bold"), f"  {escape(doc['source'])}  period: {doc['period']}"))
     parts.append(Text(f"rows used/read: {summary}" + (f"  ({rejected:,} set aside: see `cxbench validate`)" if rejected else "")))
     latest = latest_records(card.records)
     for family in Family:
         metrics = [m for m in REGISTRY if m.family is family]
-        rows = [(m, r) for m in metrics for (mid, _), r in latest.items() if mid == m.id]
+        rows = []
+        for m in metrics:
+            found = [r for (mid, _), r in latest.items() if mid == m.id]
+            if not m.overall:
+                # Per-breakdown metrics: the latest period's values, highest first, at most a few.
+                newest = max((r["period_start"] or "" for r in found), default="")
+                found = sorted((r for r in found if (r["period_start"] or "") == newest),
+                               key=lambda r: -(r["value"] if r["value"] is not None else -1))
+                hidden = len(found) - _BREAKDOWN_ROWS
+                found = found[:_BREAKDOWN_ROWS]
+                if hidden > 0:
+                    found.append({"id": m.id, "hidden": hidden})
+            rows.extend((m, r) for r in found)
         if not rows:
             continue
         segmented = bool(doc.get("segments"))
@@ -117,8 +131,12 @@ def scorecard_renderable(card: Scorecard) -> Group:
         for header, justify in headers:
             table.add_column(header, justify=justify, no_wrap=header in ("metric", "period", "value"))  # type: ignore[arg-type]
         for metric, record in rows:
+            if "hidden" in record:
+                table.add_row(Text(f"{metric.id} … {record['hidden']} more in JSON/CSV", style="dim"),
+                              *([""] * (len(headers) - 1)))
+                continue
             segment = [", ".join(f"{k}={v}" for k, v in record["segment"].items()) or "all"] if segmented else []
-            label = metric.id + "".join(f" [{v}]" for v in (record.get("dimension") or {}).values())
+            label = Text(metric.id + "".join(f" [{v}]" for v in (record.get("dimension") or {}).values()))
             period = period_label(record, doc["period"])
             if record["status"] != "ok":
                 table.add_row(label, *segment, period, Text("—", style="dim"),

@@ -43,6 +43,7 @@ class Benchmark:
     statement: str
     bands: tuple[Band, ...] = ()
     by_scale: tuple[tuple[int, tuple[Band, ...]], ...] = ()
+    period: str | None = None  # the bands hold for this reporting period only (pageviews: per month)
 
     def rate(self, value: float | None, scale_max: float | None = None) -> str | None:
         """The label of the band holding `value` (None when no band applies)."""

@@ -132,13 +132,17 @@ class Engine:
         self.metrics = list(metrics)
         self.options = ctx.options
         self._check_segments()
-        tables = {t for m in self.metrics for t in m.inputs}
-        bounds = data_range(ctx, tables)
-        if bounds is None and (self.options.start is None or self.options.end is None):
-            today = dt.date.today()
-            bounds = (self.options.start or today, self.options.end or today) if (self.options.start or self.options.end) else None
-        self.grid = period_grid(*bounds, self.options) if bounds else []
-        ctx.period_keys = tuple(span.key for span in self.grid)
+        self.grid: list[PeriodSpan] = []
+
+    def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
+        """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
+        bounds = data_range(self.ctx, metric.period_tables or metric.inputs)
+        if bounds is None:
+            if self.options.start is None and self.options.end is None:
+                return []
+            first = self.options.start or self.options.end
+            bounds = (first, self.options.end or first)  # type: ignore[assignment]
+        return period_grid(*bounds, self.options)  # type: ignore[arg-type]
 
     def _check_segments(self) -> None:
         for column in self.options.segments:
@@ -158,6 +162,8 @@ class Engine:
     # -- one metric ---------------------------------------------------------------------------------
 
     def metric_records(self, metric: Metric) -> list[dict[str, Any]]:
+        self.grid = self._grid_for(metric)
+        self.ctx.periods = tuple((span.key, span.start, span.end) for span in self.grid)
         try:
             rows = metric.rows(self.ctx)
         except MetricUnavailable as exc:
@@ -290,6 +296,8 @@ class Engine:
         if metric.benchmark is None:
             return None
         scale = details.get(metric.benchmark_scale_detail) if metric.benchmark_scale_detail else None
+        if metric.benchmark.period not in (None, self.options.period.value):
+            return {"rating": None, "source": metric.benchmark.source}  # e.g. monthly pageview bands on a week
         return {"rating": metric.benchmark.rate(value, scale), "source": metric.benchmark.source}
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
@@ -354,5 +362,9 @@ def _rank(records: list[dict[str, Any]]) -> None:
         if record.get("value") is not None:
             groups.setdefault((tuple(record["dimension"]), record["period_start"]), []).append(record)
     for group in groups.values():
-        for rank, record in enumerate(sorted(group, key=lambda r: -r["value"]), start=1):
+        ordered = sorted(group, key=lambda r: -r["value"])
+        for position, record in enumerate(ordered, start=1):
+            # Ties share the better rank (1, 1, 3): competition ranking.
+            earlier = ordered[position - 2] if position > 1 else None
+            rank = earlier["details"]["rank"] if earlier and earlier["value"] == record["value"] else position
             record.setdefault("details", {})["rank"] = rank

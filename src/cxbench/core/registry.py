@@ -97,8 +97,12 @@ class MetricContext:
     tables: dict[str, ValidTable]
     options: Options
     memo: dict[str, Any] = field(default_factory=dict)
-    #: the run's reporting periods (bucket start dates, oldest first); set by the engine
-    period_keys: tuple[dt.date, ...] = ()
+    #: the run's reporting periods as (key, first day, last day), oldest first; set by the engine
+    periods: tuple[tuple[dt.date, dt.date, dt.date], ...] = ()
+
+    @property
+    def period_keys(self) -> tuple[dt.date, ...]:
+        return tuple(p[0] for p in self.periods)
 
     def period_key(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The reporting period holding `ts`, as the date the period starts (the engine groups by the same)."""
@@ -153,3 +157,6 @@ class Metric:
     benchmark_scale_detail: str | None = None  # a details key holding the scale the benchmark depends on
     extra_details: Callable[[MetricContext], dict[str, Any]] | None = None  # run-level facts, e.g. the scale used
     rank_dimension: bool = False  # rank the breakdown's values per period (details.rank, 1 = highest value)
+    #: the tables whose dates set the periods reported (default: `inputs`); cohort metrics use events only, so
+    #: customers who signed up before the event data starts do not show as inactive
+    period_tables: tuple[str, ...] | None = None

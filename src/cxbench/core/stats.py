@@ -146,16 +146,26 @@ class Proportion:
     flag: str
     interval: str | None = "Wilson score"
     sampled: bool = True
+    also_mean: str | None = None  # details.mean_<column>: the mean of another column over the same rows
+    complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
-        return {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
+        out = {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
+        if self.also_mean:
+            out["mean"] = t[self.also_mean].cast("float64").mean()
+        return out
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n, k = _int(s["n"]), _int(s["k"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
         ci = sps.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
-        return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
+        details: dict[str, object] = {"count": k}
+        if self.also_mean:
+            details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
+        if self.complement:
+            details[self.complement] = 100 - 100 * k / n
+        return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), details)
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return two_proportion_significant(_int(current["k"]), _int(current["n"]), _int(previous["k"]), _int(previous["n"]))

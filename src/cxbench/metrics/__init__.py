@@ -6,9 +6,9 @@ The CLI, the report, the API and the docs all read `REGISTRY`; nothing lists met
 from __future__ import annotations
 
 from cxbench.core.registry import Metric
-from cxbench.metrics import surveys
+from cxbench.metrics import campaigns, events, surveys
 
-REGISTRY: tuple[Metric, ...] = (*surveys.METRICS,)
+REGISTRY: tuple[Metric, ...] = (*surveys.METRICS, *events.METRICS, *campaigns.METRICS)
 
 METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}
 

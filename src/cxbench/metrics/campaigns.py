@@ -1,0 +1,63 @@
+"""Campaigns and carts: click-through rate and cart abandonment (METRICS.md §3)."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from cxbench.core.benchmarks import Band, Benchmark
+from cxbench.core.registry import Direction, Family, Metric, MetricContext
+from cxbench.core.registry import Unit
+from cxbench.core.stats import Ratio
+from cxbench.metrics.sessions import session_rows
+
+
+def _campaign_rows(ctx: MetricContext) -> ir.Table:
+    c = ctx.table("campaigns")
+    return c.mutate(ts=c.date, _entity=ibis_null())
+
+
+def ibis_null() -> ir.Value:
+    import ibis
+
+    return ibis.null("string")
+
+
+def _cart_rows(ctx: MetricContext) -> ir.Table:
+    if "carts" in ctx.tables:
+        carts = ctx.table("carts")
+        return carts.mutate(ts=carts.created_at, _entity=carts.user_id, abandoned=carts.checked_out_at.isnull())
+    # No carts table: a session with an add_to_cart event is a cart; it is abandoned without a checkout event.
+    s = session_rows(ctx)
+    s = s.filter(s.add_to_cart > 0)
+    return s.mutate(abandoned=s.checkout == 0)
+
+
+def _cart_source(ctx: MetricContext) -> dict[str, object]:
+    return {"from": "carts" if "carts" in ctx.tables else "events (sessions with add_to_cart; checkout = bought)"}
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        id="ctr", name="Click-through rate", family=Family.WEBSITE,
+        formula="clicks ÷ impressions × 100, per campaign, per channel and overall", unit=Unit.PERCENT,
+        direction=Direction.UP, inputs=("campaigns",), rows=_campaign_rows,
+        estimator=Ratio(lambda t: t.clicks.sum(), lambda t: t.impressions.sum(), factor=100),
+        what_is_counted="campaign days",
+        description="Seed 003's worked example: a newsletter opened by 200 people, 50 of whom clicked → 25 %.",
+        notes="Impressions are whatever the channel counts as a view (opens for e-mail).",
+        source="003", dimensions=("campaign", "channel"),
+        benchmark=Benchmark("003", "6-7 % is high", bands=(Band("below", high=6, high_inclusive=False),
+                                                        Band("high", low=6, high=7), Band("above high", low=7, low_inclusive=False))),
+    ),
+    Metric(
+        id="cart_abandonment_rate", name="Cart abandonment rate", family=Family.WEBSITE,
+        formula="carts not checked out ÷ carts created × 100", unit=Unit.PERCENT, direction=Direction.DOWN,
+        inputs=("carts", "events"), rows=_cart_rows,
+        estimator=Ratio(lambda t: t.abandoned.cast("int64").sum(), lambda t: t.count(), factor=100),
+        what_is_counted="carts",
+        description="Carts left without buying; from the carts table, or from events when there is none.",
+        notes="Without a carts table, each session with an `add_to_cart` event is a cart, abandoned when the session "
+              "has no `checkout` event. `details.from` says which was used.",
+        source="001", extra_details=_cart_source,
+    ),
+)

@@ -1,0 +1,356 @@
+"""Website and product engagement: metrics computed from `events` (METRICS.md §2 and §3).
+
+Definitions are those of the seeds (003 above all), with the common analytics-tool variants named in each
+metric's notes. Sessions come from `sessions.py`, built once per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.benchmarks import Band, Benchmark
+from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
+from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
+from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, sessions
+
+
+def _band(low: float | None, high: float | None, labels: tuple[str, str, str]) -> tuple[Band, ...]:
+    """below / inside / above a range (inclusive)."""
+    below, inside, above = labels
+    return (Band(below, high=low, high_inclusive=False), Band(inside, low=low, high=high),
+            Band(above, low=high, low_inclusive=False))
+
+
+# -- rows -----------------------------------------------------------------------------------------------
+
+def _event_rows(ctx: MetricContext) -> ir.Table:
+    e = events(ctx)
+    return e.mutate(_entity=e.user_id)
+
+
+def _pageview_rows(ctx: MetricContext) -> ir.Table:
+    e = events(ctx)
+    e = e.filter(e.event == "pageview")
+    return e.mutate(_entity=e.user_id)
+
+
+def _first_visit_rows(ctx: MetricContext) -> ir.Table:
+    # First visit ever: the visitor's first event in the whole dataset, so a visitor seen before --from is
+    # not new in the period.
+    e = _event_rows(ctx)
+    first = ibis.row_number().over(ibis.window(group_by=e.user_id, order_by=[e.ts, e._row])) == 0
+    return e.mutate(is_first=first)
+
+
+def _bounce_rows(ctx: MetricContext) -> ir.Table:
+    s = session_rows(ctx)
+    if ctx.options.bounce_definition == "ga4":
+        # GA4: a bounce is a session that is not engaged: under 10 s, fewer than 2 pageviews, no key event.
+        bounced = (s.duration < ctx.options.engaged_seconds) & (s.pageviews < 2) & (s.key_events == 0)
+    else:
+        bounced = (s.pageviews == 1) & (s.interactions == 0)
+    return s.mutate(bounced=bounced)
+
+
+def _time_on_page_rows(ctx: MetricContext) -> ir.Table:
+    p = pageviews(ctx)
+    return p.filter(p.time_on_page.notnull())
+
+
+def _scroll_rows(ctx: MetricContext) -> ir.Table:
+    require_column(ctx, "events", "scroll_pct", "the deepest scroll % of each pageview")
+    p = _pageview_rows(ctx)
+    return p.filter(p.scroll_pct.notnull())
+
+
+def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
+    """One row per (user, day/week/month) with activity, placed at the user's first event in that unit."""
+    e = events(ctx)
+    bucket = e.ts.truncate({"day": "D", "week": "W", "month": "M"}[unit])
+    grouped = e.group_by([e.user_id, bucket.name("_unit")]).aggregate(ts=e.ts.min())
+    return grouped.mutate(_entity=grouped.user_id, _month=grouped.ts.truncate("M").cast("string"))
+
+
+def _stickiness_rows(ctx: MetricContext) -> ir.Table:
+    t = _distinct_user_units(ctx, "day")
+    return t.mutate(_user_month=t.user_id + "|" + t._month)
+
+
+def _period_table(ctx: MetricContext) -> ir.Table:
+    """The run's periods: key, first instant, end instant (exclusive), and their order."""
+    rows = [
+        {"_key": key, "_start": dt.datetime.combine(start, dt.time()),
+         "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), "_index": i}
+        for i, (key, start, end) in enumerate(ctx.periods)
+    ]
+    schema = {"_key": "date", "_start": "timestamp", "_end": "timestamp", "_index": "int64"}
+    return ibis.memtable(rows, schema=schema)
+
+
+def _active_customer_periods(ctx: MetricContext) -> ir.Table:
+    e = events(ctx)
+    return e.select(_uid=e.user_id, _akey=ctx.period_key(e.ts)).distinct()
+
+
+def _activity_rows(ctx: MetricContext) -> ir.Table:
+    customers = ctx.table("customers")
+    periods = _period_table(ctx)
+    grid = customers.cross_join(periods)
+    grid = grid.filter(grid.signup_at < grid._end)
+    if "subscriptions" in ctx.tables:
+        # Paying in a period: a subscription active at any time during it.
+        subs = ctx.table("subscriptions")
+        paying = grid.join(subs, (grid.customer_id == subs.customer_id) & (subs.start_at < grid._end)
+                           & (subs.end_at.isnull() | (subs.end_at >= grid._start)))
+        paying = paying.select("customer_id", "_key", "_start").distinct()
+    elif ctx.has_column("customers", "is_paying"):
+        paying = grid.filter(grid.is_paying).select("customer_id", "_key", "_start")
+    else:
+        raise MetricUnavailable("needs customers.is_paying or a subscriptions table to know who pays")
+    active = _active_customer_periods(ctx)
+    joined = paying.left_join(active, (paying.customer_id == active._uid) & (paying._key == active._akey))
+    return joined.select(ts=joined._start, _entity=joined.customer_id, active=joined._uid.notnull())
+
+
+def _first_week_rows(ctx: MetricContext) -> ir.Table:
+    customers = ctx.table("customers")
+    e = events(ctx)
+    e = e.select(_uid=e.user_id, _ts=e.ts)
+    joined = customers.left_join(e, customers.customer_id == e._uid)
+    day = joined._ts.date().delta(joined.signup_at.date(), unit="day")
+    per_customer = joined.group_by([joined.customer_id, joined.signup_at]).aggregate(
+        returned=(day.between(1, 7)).fill_null(False).any(),
+        first_week_events=(day.between(0, 6)).fill_null(False).cast("int64").sum(),
+    )
+    return per_customer.mutate(ts=per_customer.signup_at, _entity=per_customer.customer_id)
+
+
+def _retention_rows(ctx: MetricContext) -> ir.Table:
+    customers = ctx.table("customers")
+    periods = _period_table(ctx)
+    cohorts = customers.mutate(_cohort=ctx.period_key(customers.signup_at))
+    cohorts = cohorts.join(periods.select(_ckey=periods._key, _cindex=periods._index), cohorts._cohort == periods._key)
+    grid = cohorts.cross_join(periods)
+    grid = grid.filter(grid._index >= grid._cindex)
+    active = _active_customer_periods(ctx)
+    joined = grid.left_join(active, (grid.customer_id == active._uid) & (grid._key == active._akey))
+    return joined.select(
+        ts=joined._start, _entity=joined.customer_id, active=joined._uid.notnull(),
+        cohort=joined._ckey.cast("string"), offset=(joined._index - joined._cindex),
+    )
+
+
+def _feature_rows(ctx: MetricContext) -> ir.Table:
+    e = _event_rows(ctx)
+    # The feature column when the data has one; else each product event's name (page events are no feature).
+    if ctx.has_column("events", "feature"):
+        return e
+    return e.mutate(feature=ibis.cases((e.event.isin(PAGE_EVENTS), ibis.null("string")), else_=e.event))
+
+
+def _count(t: ir.Table) -> ir.Scalar:
+    return t.count()
+
+
+def _users(t: ir.Table) -> ir.Scalar:
+    return t._entity.nunique()
+
+
+# -- declarations ---------------------------------------------------------------------------------------
+
+_SESSIONS_NOTE = ("Sessions: the data's session_id when present, else a new session after "
+                  "`session_timeout_minutes` (30) without an event (`--session-timeout`); a session belongs to the "
+                  "period in which it starts.")
+
+WEBSITE = (
+    Metric(
+        id="pageviews", name="Pageviews", family=Family.WEBSITE,
+        formula="count of pageview events, overall and per page", unit=Unit.COUNT, direction=Direction.UP,
+        inputs=("events",), rows=_pageview_rows, estimator=Total(_count), what_is_counted="pageviews",
+        description="How often pages were viewed; per page in dimension `page`.",
+        source="003", dimensions=("page",),
+        benchmark=Benchmark("003", "about 1,000 a month for a small firm, about 10,000 a month for a large one",
+                            bands=_band(1_000, 10_000, ("below small-firm level", "small-firm level", "large-firm level")),
+                            period="month"),
+    ),
+    Metric(
+        id="unique_visitors", name="Unique visitors", family=Family.WEBSITE,
+        formula="distinct user_id with any event in the period", unit=Unit.COUNT, direction=Direction.UP,
+        inputs=("events",), rows=_event_rows, estimator=Total(_users), what_is_counted="events",
+        description="Each visitor counted once in the period, however often they came.", source="003",
+    ),
+    Metric(
+        id="new_visitor_share", name="New visitor share", family=Family.WEBSITE,
+        formula="visitors whose first visit ever falls in the period ÷ unique visitors × 100", unit=Unit.PERCENT,
+        direction=Direction.BAND, inputs=("events",), rows=_first_visit_rows,
+        estimator=Ratio(lambda t: t.is_first.cast("int64").sum(), _users, factor=100),
+        what_is_counted="events",
+        description="Share of the period's visitors who had never visited before.",
+        notes="'First visit ever' looks at all the data, before --from too.",
+        source="003",
+        benchmark=Benchmark("003", "about 10 % new visitors balances growth and retention",
+                            bands=_band(5, 15, ("below", "around 10 %", "above"))),
+    ),
+    Metric(
+        id="sessions", name="Sessions", family=Family.WEBSITE, formula="number of sessions started in the period",
+        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=session_rows, estimator=Total(_count),
+        what_is_counted="sessions", description="Visits.", notes=_SESSIONS_NOTE, source="003 (30-minute rule: GA4, Matomo, PostHog)",
+    ),
+    Metric(
+        id="pages_per_session", name="Pages per session", family=Family.WEBSITE,
+        formula="pageviews ÷ sessions", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
+        rows=session_rows, estimator=Ratio(lambda t: t.pageviews.sum(), _count), what_is_counted="sessions",
+        description="Depth of a visit.", notes=_SESSIONS_NOTE, source="003",
+        benchmark=Benchmark("003", "1.7-4 pages per session is good", bands=_band(1.7, 4, ("below", "good", "above"))),
+    ),
+    Metric(
+        id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
+        formula="sessions with one pageview and no other interaction ÷ sessions × 100", unit=Unit.PERCENT,
+        direction=Direction.DOWN, inputs=("events",), rows=_bounce_rows,
+        estimator=Ratio(lambda t: t.bounced.cast("int64").sum(), _count, factor=100), what_is_counted="sessions",
+        description="One-page visits with no interaction.",
+        notes="Default (003, Universal Analytics): one pageview and no event other than pageview/pageleave. "
+              "`--bounce-definition ga4`: GA4's not-engaged session: shorter than 10 s, fewer than 2 pageviews and "
+              "no key event (`key_events`: checkout, purchase, sign_up, signup). " + _SESSIONS_NOTE,
+        source="003; GA4 engaged-session definition",
+        benchmark=Benchmark("003", "20-55 % is average", bands=_band(20, 55, ("below average", "average", "above average"))),
+    ),
+    Metric(
+        id="avg_session_duration", name="Average session duration", family=Family.WEBSITE,
+        formula="mean of (last event − first event) over sessions; single-event sessions count 0 s",
+        unit=Unit.SECONDS, direction=Direction.UP, inputs=("events",), rows=session_rows,
+        estimator=Ratio(lambda t: t.duration.sum(), _count), what_is_counted="sessions",
+        description="Visit length.", notes=_SESSIONS_NOTE, source="003",
+    ),
+    Metric(
+        id="avg_time_on_site", name="Average time on site", family=Family.WEBSITE,
+        formula="total session time in the period ÷ unique visitors", unit=Unit.SECONDS, direction=Direction.UP,
+        inputs=("events",), rows=session_rows, estimator=Ratio(lambda t: t.duration.sum(), _users),
+        what_is_counted="sessions",
+        description="Time per visitor. Seed 000's example: ten unique visitors averaging 20 minutes in a month → "
+                    "20 minutes.",
+        notes=_SESSIONS_NOTE, source="000",
+    ),
+    Metric(
+        id="time_on_page", name="Time on page", family=Family.WEBSITE,
+        formula="mean time from a pageview to the next pageview of its session (or to its pageleave)",
+        unit=Unit.SECONDS, direction=Direction.UP, inputs=("events",), rows=_time_on_page_rows,
+        estimator=Ratio(lambda t: t.time_on_page.sum(), _count), what_is_counted="timed pageviews",
+        description="Per page (dimension `page`) and overall.",
+        notes="The last pageview of a session ends at a `pageleave` event when the tracker sends one; without one "
+              "it has no end and is left out (GA4 and Matomo do the same), so n counts timed pageviews only.",
+        source="003", dimensions=("page",),
+        benchmark=Benchmark("003", "52 seconds is good", bands=(Band("below", high=52, high_inclusive=False),
+                                                                 Band("good", low=52))),
+    ),
+    Metric(
+        id="scroll_depth", name="Scroll depth", family=Family.WEBSITE,
+        formula="mean of the deepest scroll % reached per pageview", unit=Unit.PERCENT, direction=Direction.UP,
+        inputs=("events",), rows=_scroll_rows, estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
+        what_is_counted="pageviews with scroll_pct", description="Per page (dimension `page`) and overall.",
+        notes="Needs `events.scroll_pct`; pageviews without it are left out.", source="003", dimensions=("page",),
+        benchmark=Benchmark("003", "50 % is good", bands=(Band("below", high=50, high_inclusive=False), Band("good", low=50))),
+    ),
+    Metric(
+        id="exit_rate", name="Exit rate", family=Family.WEBSITE,
+        formula="sessions that ended on the page ÷ pageviews of the page × 100", unit=Unit.PERCENT,
+        direction=Direction.DOWN, inputs=("events",), rows=lambda ctx: pageviews(ctx),
+        estimator=Ratio(lambda t: t.is_exit.cast("int64").sum(), _count, factor=100), what_is_counted="pageviews",
+        description="Per page (dimension `page`), ranked: `details.rank` 1 is the page most often left.",
+        notes="A session's exit page is its last pageview. " + _SESSIONS_NOTE,
+        source="003", dimensions=("page",), rank_dimension=True,
+    ),
+)
+
+PRODUCT = (
+    Metric(
+        id="dau", name="Daily active users", family=Family.PRODUCT,
+        formula="distinct users with an event each day, averaged over every calendar day of the period",
+        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "day"),
+        estimator=Ratio(_count, per_unit="day"), what_is_counted="events",
+        description="Mean DAU: days without activity count as 0.", source="003",
+    ),
+    Metric(
+        id="wau", name="Weekly active users", family=Family.PRODUCT,
+        formula="distinct users with an event each ISO week, averaged over the weeks the period overlaps",
+        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "week"),
+        estimator=Ratio(_count, per_unit="week"), what_is_counted="events",
+        description="Mean WAU.", notes="A user-week counts in the period of the user's first event that week.",
+        source="003",
+    ),
+    Metric(
+        id="mau", name="Monthly active users", family=Family.PRODUCT,
+        formula="distinct users with an event each calendar month, averaged over the months the period overlaps",
+        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "month"),
+        estimator=Ratio(_count, per_unit="month"), what_is_counted="events",
+        description="Mean MAU; for a monthly period, the month's distinct active users.",
+        notes="A user-month counts in the period of the user's first event that month.", source="003",
+    ),
+    Metric(
+        id="stickiness", name="Stickiness (DAU/MAU)", family=Family.PRODUCT,
+        formula="mean DAU over every calendar day ÷ MAU × 100", unit=Unit.PERCENT, direction=Direction.UP,
+        inputs=("events",), rows=_stickiness_rows,
+        estimator=Ratio(_count, lambda t: t._user_month.nunique(), factor=100, per_unit="day",
+                        denominator_per_unit="month"),
+        what_is_counted="events",
+        description="How close daily use is to monthly use: 100 % means every monthly user comes every day.",
+        source="003",
+        benchmark=Benchmark("003", "above 13 % is good (about once a week)",
+                            bands=(Band("below", high=13), Band("good", low=13, low_inclusive=False))),
+    ),
+    Metric(
+        id="activity_rate", name="Activity rate", family=Family.PRODUCT,
+        formula="paying customers with an event in the period ÷ paying customers in the period × 100",
+        unit=Unit.PERCENT, direction=Direction.UP, inputs=("events", "customers"), rows=_activity_rows,
+        estimator=Proportion("active"), what_is_counted="paying customers", period_tables=("events",),
+        description="Active share of paying customers (003's MAU rate for a monthly period).",
+        notes="Paying in a period: a subscription active during it (subscriptions table), else customers.is_paying "
+              "for customers signed up by the period's end. Only paying customers' activity counts in the numerator, "
+              "so the rate stays within 0-100 %.",
+        source="003",
+        benchmark=Benchmark("003", "above 20 % is solid", bands=(Band("below", high=20), Band("solid", low=20, low_inclusive=False))),
+    ),
+    Metric(
+        id="feature_adoption", name="Feature adoption", family=Family.PRODUCT,
+        formula="users who used the feature ÷ active users × 100, per feature", unit=Unit.PERCENT,
+        direction=Direction.UP, inputs=("events",), rows=_feature_rows, estimator=DistinctShare("_entity"),
+        what_is_counted="events",
+        description="Per feature (dimension `feature`): the `feature` column when the data has one, else each "
+                    "product event's name (page events are no feature). n is the period's active users.",
+        source="003", dimensions=("feature",), overall=False,
+        benchmark=Benchmark("003", "28 % is a good adoption", bands=(Band("below", high=28, high_inclusive=False), Band("good", low=28))),
+    ),
+    Metric(
+        id="first_week_engagement", name="First-week engagement", family=Family.PRODUCT,
+        formula="signups of the period with an event on days 1-7 after signup ÷ signups × 100",
+        unit=Unit.PERCENT, direction=Direction.UP, inputs=("customers", "events"), rows=_first_week_rows,
+        estimator=Proportion("returned", also_mean="first_week_events", complement="abandonment_rate"),
+        what_is_counted="signups", period_tables=("events",),
+        description="New users who came back in their first week. `details.mean_first_week_events`: mean events on "
+                    "days 0-6 (the signup day and the six after); `details.abandonment_rate` = 100 − value.",
+        notes="Days are UTC calendar days counted from the signup day (day 0). Signups near the end of the data "
+              "have not had their full week yet.",
+        source="003",
+    ),
+    Metric(
+        id="engagement_frequency", name="Engagement frequency", family=Family.PRODUCT,
+        formula="events ÷ active users in the period", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
+        rows=_event_rows, estimator=Ratio(_count, _users), what_is_counted="events",
+        description="How often active customers interact.", source="001",
+    ),
+    Metric(
+        id="retention_cohorts", name="Retention by signup cohort", family=Family.PRODUCT,
+        formula="customers of a signup cohort with an event in the period ÷ customers in the cohort × 100",
+        unit=Unit.PERCENT, direction=Direction.UP, inputs=("customers", "events"), rows=_retention_rows,
+        estimator=Proportion("active"), what_is_counted="cohort customers", period_tables=("events",),
+        description="Dimension `cohort` (the first day of the signup period) and `offset` (periods since signup, "
+                    "0 = the signup period); the record's period is the activity period.",
+        notes="Cohorts and offsets follow --period (monthly cohorts by default).", source="000",
+        dimensions=(("cohort", "offset"),), overall=False,
+    ),
+)
+
+METRICS: tuple[Metric, ...] = WEBSITE + PRODUCT

@@ -1,0 +1,111 @@
+"""Sessions: made once per run from `events` and shared by every metric that needs them.
+
+A session is the data's `session_id` when the tracker set one; otherwise a visitor's events are cut into
+sessions after `session_timeout_minutes` (30 by default, as GA4, Matomo and PostHog do) without an event.
+The cut is one window pass over the events; only the session table (one row per session) is kept.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.registry import MetricContext, MetricUnavailable
+
+PAGE_EVENTS = ("pageview", "pageleave")
+
+
+def events(ctx: MetricContext) -> ir.Table:
+    """The used events."""
+    return ctx.table("events")
+
+
+def _needs_gap_rule(ctx: MetricContext) -> bool:
+    if not ctx.has_column("events", "session_id"):
+        return True
+
+    def query() -> bool:
+        e = events(ctx)
+        return bool(ctx.con.execute(e.session_id.isnull().any()))
+
+    return ctx.remember("events:session_id_gaps", query)
+
+
+def sessionized(ctx: MetricContext) -> ir.Table:
+    """Events with `_session`, the key of the session each belongs to."""
+    e = events(ctx)
+    if not _needs_gap_rule(ctx):
+        return e.mutate(_session=e.user_id + "|" + e.session_id)
+    timeout = ibis.interval(seconds=int(round(ctx.options.session_timeout_minutes * 60)))
+    order = [e.ts, e._row]
+    previous = e.ts.lag().over(ibis.window(group_by=e.user_id, order_by=order))
+    # `ts > previous + timeout` rather than a difference in seconds: both engines agree on it exactly.
+    e = e.mutate(_new=(previous.isnull() | (e.ts > previous + timeout)).cast("int64"))
+    e = e.mutate(_number=e._new.cumsum(group_by=e.user_id, order_by=[e.ts, e._row]))
+    gap_key = e.user_id + "#" + e._number.cast("string")
+    if ctx.has_column("events", "session_id"):
+        key = ibis.cases((e.session_id.notnull(), e.user_id + "|" + e.session_id), else_=gap_key)
+    else:
+        key = gap_key
+    return e.mutate(_session=key).drop("_new", "_number")
+
+
+def sessions(ctx: MetricContext) -> ir.Table:
+    """One row per session: start, end, duration (s), events, pageviews, interactions, key events, exit page.
+
+    Cached on the backend once per run.
+    """
+
+    def build() -> ir.Table:
+        e = sessionized(ctx)
+        is_pageview = e.event == "pageview"
+        key_events = tuple(k.lower() for k in ctx.options.key_events)
+        table = e.group_by(["user_id", "_session"]).aggregate(
+            start=e.ts.min(),
+            end=e.ts.max(),
+            events=e.count(),
+            pageviews=is_pageview.cast("int64").sum(),
+            interactions=(~e.event.isin(PAGE_EVENTS)).cast("int64").sum(),
+            key_events=e.event.lower().isin(key_events).cast("int64").sum(),
+            add_to_cart=(e.event == "add_to_cart").cast("int64").sum(),
+            checkout=(e.event == "checkout").cast("int64").sum(),
+            exit_page=e.page.argmax(e.ts, where=is_pageview),
+        )
+        # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
+        table = table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
+        return table.cache()
+
+    return ctx.remember("sessions", build)
+
+
+def session_rows(ctx: MetricContext) -> ir.Table:
+    """Sessions as metric rows: placed in the period of their start, segmented by their visitor."""
+    s = sessions(ctx)
+    return s.mutate(ts=s.start, _entity=s.user_id)
+
+
+def pageviews(ctx: MetricContext) -> ir.Table:
+    """Pageview events with their session, `_entity` and the time to the next page (`time_on_page`, s).
+
+    A pageview ends at the next pageview of its session, or at a `pageleave` that follows it; the last
+    pageview of a session without a pageleave has no end (time_on_page null).
+    """
+    e = sessionized(ctx)
+    e = e.filter(e.event.isin(PAGE_EVENTS))
+    window = ibis.window(group_by=e._session, order_by=[e.ts, e._row])
+    e = e.mutate(_next_ts=e.ts.lead().over(window), _next_event=e.event.lead().over(window))
+    e = e.filter(e.event == "pageview")
+    seconds = e._next_ts.delta(e.ts, unit="millisecond").cast("float64") / 1000
+    last = ibis.window(group_by=e._session, order_by=[e.ts.desc(), e._row.desc()])
+    return e.mutate(
+        _entity=e.user_id,
+        time_on_page=ibis.cases((e._next_ts.notnull(), seconds), else_=ibis.null("float64")),
+        is_exit=ibis.row_number().over(last) == 0,
+    ).drop("_next_ts", "_next_event")
+
+
+def require_column(ctx: MetricContext, table: str, column: str, what: str) -> None:
+    """Raise MetricUnavailable when `table` lacks `column`."""
+    ctx.table(table)
+    if not ctx.has_column(table, column):
+        raise MetricUnavailable(f"needs the {column} column in {table} ({what})")
