@@ -131,3 +131,16 @@ def test_same_table_given_twice_is_refused(tmp_path):
     (tmp_path / "surveys.jsonl").write_text("{}\n")
     with pytest.raises(InputError, match="table surveys is given twice"):
         cxbench.compute(tmp_path)
+
+
+def test_rows_with_too_many_or_too_few_fields_are_set_aside(tmp_path):
+    text = ("response_id,respondent_id,ts,survey,score\n"
+            "r1,c1,2026-10-01T00:00:00Z,nps,9\n"
+            "r2,c2,2026-10-01T00:00:00Z,nps,9,extra,fields\n"
+            "r3,c3\n")
+    validation = cxbench.check(write_tables(tmp_path, {"surveys": text}))
+    assert (validation.reports["surveys"].rows, validation.reports["surveys"].used) == (3, 1)
+    assert [(r.row, r.reason) for r in validation.rejected] == [
+        (2, "the row has more fields than the header; quote values that contain the delimiter"),
+        (3, "missing ts"),
+    ]

@@ -7,6 +7,7 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ class RawTable:
     origin: str  # the file (or database table) it came from, for messages
     expr: ibis.Table  # original columns, lower-cased, plus `_row` (int64) and `_file` (string)
     note: str | None = None  # e.g. "the file is empty"
+
+    @property
+    def extra_fields(self) -> tuple[str, ...]:
+        """Columns the CSV reader added for rows with more fields than the header."""
+        return tuple(c for c in self.expr.columns if re.fullmatch(r"column\d+", c))
 
 
 @dataclass
@@ -82,7 +88,9 @@ def _engine_connection(engine: str | BaseBackend | None) -> BaseBackend:
     if isinstance(engine, BaseBackend):
         return engine
     if engine in (None, "duckdb"):
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
+        return con
     if engine in ("spark", "pyspark"):
         from cxbench.core.spark import local_spark_connection
 
@@ -178,7 +186,9 @@ def _read_with_row_numbers(con: BaseBackend, name: str, path: Path, fmt: str) ->
         if fmt == "csv":
             # all_varchar: every value arrives as text, so one bad value sets aside its row instead of failing
             # the read; row_number() follows file order (DuckDB preserves insertion order).
-            relation = f"read_csv({location}, all_varchar=true, header=true)"
+            # null_padding/strict_mode=false: a row with too few or too many fields is read (and set aside by
+            # validation, which names it) instead of failing the whole file.
+            relation = f"read_csv({location}, all_varchar=true, header=true, null_padding=true, strict_mode=false)"
             sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {relation}"
         elif fmt in ("json", "jsonl"):
             relation = f"read_json({location}, format='auto')"

@@ -155,6 +155,10 @@ def check_table(spec: TableSpec, raw: RawTable) -> ir.Table:
     text: dict[str, ir.StringValue] = {}
     typed: dict[str, ir.Value] = {}
     checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    if raw.extra_fields:
+        overflow = ibis.or_(*(source[c].notnull() for c in raw.extra_fields))
+        checks.append((overflow, ibis.literal("the row has more fields than the header; quote values that contain "
+                                              "the delimiter")))
     for column in spec.columns:
         if column.name not in source.columns:
             typed[column.name] = ibis.null(_ibis_type(column.type))
