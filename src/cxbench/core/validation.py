@@ -115,7 +115,7 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
     rejected: list[Rejection] = []
     for name, raw in dataset.tables.items():
         spec = table_spec(name)
-        checked = check_table(spec, raw)
+        checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw))
         if cache:
             checked = checked.cache()
         counts = dataset.con.execute(
@@ -139,8 +139,21 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
     return Validation(tables, reports, rejected)
 
 
-def check_table(spec: TableSpec, raw: RawTable) -> ir.Table:
-    """Typed columns plus `_reason` (null for a good row), `_row` and `_file`."""
+def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> bool:
+    """Whether any id repeats: one hash aggregate, far cheaper than the ordered window that picks the first."""
+    if spec.key is None or spec.key not in raw.expr.columns:
+        return False
+    key = raw.expr[spec.key]
+    key = key.strip() if key.type().is_string() else key
+    counts = dataset.con.execute(raw.expr.aggregate(n=key.count(), distinct=key.nunique()))
+    return int(counts["n"].iloc[0]) != int(counts["distinct"].iloc[0])
+
+
+def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Table:
+    """Typed columns plus `_reason` (null for a good row), `_row` and `_file`.
+
+    `dedupe`: set aside repeated ids (False when the caller knows there are none).
+    """
     source = raw.expr
     missing = [c for c in spec.required_columns if c not in source.columns]
     if missing:
@@ -164,12 +177,15 @@ def check_table(spec: TableSpec, raw: RawTable) -> ir.Table:
             typed[column.name] = ibis.null(_ibis_type(column.type))
             continue
         value = source[column.name]
-        raw_text = value.cast("string").strip()
-        raw_text = ibis.cases((raw_text == "", ibis.null("string")), else_=raw_text)
+        if value.type().is_string():
+            stripped = value.strip()
+            raw_text = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
+        else:
+            raw_text = value.cast("string")  # typed columns (Parquet, databases): text only for messages
         text[column.name] = raw_text
         parsed = _parse(column, value, raw_text)
         typed[column.name] = parsed
-        checks.extend(_column_checks(column, raw_text, parsed))
+        checks.extend(_column_checks(column, value, raw_text, parsed))
     table_rules = _TABLE_RULES.get(spec.name)
     if table_rules is not None:
         extra_typed, extra_checks = table_rules(typed, text)
@@ -177,7 +193,7 @@ def check_table(spec: TableSpec, raw: RawTable) -> ir.Table:
         checks.extend(extra_checks)
     reason = ibis.cases(*checks, else_=ibis.null("string")) if checks else ibis.null("string")
     out = source.select(_row=source._row, _file=source._file, _reason=reason, **typed)
-    if spec.key is not None and spec.key in text:
+    if dedupe and spec.key is not None and spec.key in text:
         # Duplicates among good rows: the first in file order is used, the others set aside.
         out = out.mutate(
             _dup=ibis.row_number().over(group_by=[out[spec.key], out._reason.isnull()], order_by=[out._file, out._row])
@@ -261,15 +277,32 @@ _TYPE_HINTS = {
 }
 
 
-def _column_checks(column: Column, raw_text: ir.StringValue, parsed: ir.Value) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
-    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
-    if column.required:
-        checks.append((raw_text.isnull(), ibis.literal(f"missing {column.name}")))
+def _already_typed(column: Column, value: ir.Value) -> bool:
+    dtype = value.type()
+    if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+        return dtype.is_timestamp() or dtype.is_date()
     if column.type is ColumnType.NUMBER:
-        # Engines disagree on whether 'nan' casts to NaN or fails, so the words are caught as text first.
-        non_finite = raw_text.lower().re_replace(r"^[+-]", "").isin(_NON_FINITE) | parsed.isnan() | parsed.isinf()
-        checks.append((non_finite, column.name + " " + _quoted(raw_text) + " is not a finite number"))
-    if column.type in _TYPE_HINTS:
+        return dtype.is_numeric()
+    if column.type is ColumnType.BOOLEAN:
+        return dtype.is_boolean()
+    return True
+
+
+def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
+                   parsed: ir.Value) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
+    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    typed_source = _already_typed(column, value)
+    if column.required:
+        checks.append((raw_text.isnull() if value.type().is_string() else value.isnull(),
+                       ibis.literal(f"missing {column.name}")))
+    if column.type is ColumnType.NUMBER:
+        if not typed_source:
+            # Engines disagree on whether 'nan' casts to NaN or fails, so the words are caught as text first.
+            non_finite = raw_text.lower().re_replace(r"^[+-]", "").isin(_NON_FINITE) | parsed.isnan() | parsed.isinf()
+            checks.append((non_finite, column.name + " " + _quoted(raw_text) + " is not a finite number"))
+        elif value.type().is_floating():
+            checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
+    if column.type in _TYPE_HINTS and not typed_source:
         checks.append(
             (raw_text.notnull() & parsed.isnull(), column.name + " " + _quoted(raw_text) + f" is not {_TYPE_HINTS[column.type]}")
         )
