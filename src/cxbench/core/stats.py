@@ -310,7 +310,8 @@ class Total:
         return {"n": t.count(), "total": self.aggregate(t)}
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
-        return Estimate(float(s["total"] or 0), _int(s["n"]))
+        total = float(s["total"] or 0)
+        return Estimate(total, int(total) if total.is_integer() else _int(s["n"]))  # n: what was counted
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None
@@ -353,9 +354,11 @@ class Ratio:
             return Estimate(numerator * self.factor, _int(s["n"]), details={"numerator": float(s["numerator"] or 0)})
         denominator = float(s["denominator"] or 0) / self._units(span, self.denominator_per_unit)
         details = {"numerator": numerator, "denominator": denominator}
+        # n is the population divided over (visitors, sessions, impressions), not the rows scanned.
+        n = round(denominator)
         if denominator == 0:
-            return Estimate(None, _int(s["n"]), details=details, reason="nothing to divide by")
-        return Estimate(numerator / denominator * self.factor, _int(s["n"]), details=details)
+            return Estimate(None, 0, details=details, reason="nothing to divide by")
+        return Estimate(numerator / denominator * self.factor, n, details=details)
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None

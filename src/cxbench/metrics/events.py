@@ -67,10 +67,15 @@ def _scroll_rows(ctx: MetricContext) -> ir.Table:
 
 
 def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
-    """One row per (user, day/week/month) with activity, placed at the user's first event in that unit."""
+    """One row per (user, day/week/month, reporting period) with activity.
+
+    A week that straddles two months counts in both (it overlaps both), matching the denominator: the
+    weeks the period overlaps.
+    """
     e = events(ctx)
     bucket = e.ts.truncate({"day": "D", "week": "W", "month": "M"}[unit])
-    grouped = e.group_by([e.user_id, bucket.name("_unit")]).aggregate(ts=e.ts.min())
+    grouped = e.group_by([e.user_id, bucket.name("_unit"), ctx.period_key(e.ts).name("_in_period")]).aggregate(
+        ts=e.ts.min())
     return grouped.mutate(_entity=grouped.user_id, _month=grouped.ts.truncate("M").cast("string"))
 
 
@@ -104,7 +109,7 @@ def _activity_rows(ctx: MetricContext) -> ir.Table:
         # Paying in a period: a subscription active at any time during it.
         subs = ctx.table("subscriptions")
         paying = grid.join(subs, (grid.customer_id == subs.customer_id) & (subs.start_at < grid._end)
-                           & (subs.end_at.isnull() | (subs.end_at >= grid._start)))
+                           & (subs.end_at.isnull() | (subs.end_at > grid._start)))
         paying = paying.select("customer_id", "_key", "_start").distinct()
     elif ctx.has_column("customers", "is_paying"):
         paying = grid.filter(grid.is_paying).select("customer_id", "_key", "_start")
@@ -278,7 +283,7 @@ PRODUCT = (
         formula="distinct users with an event each ISO week, averaged over the weeks the period overlaps",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "week"),
         estimator=Ratio(_count, per_unit="week"), what_is_counted="events",
-        description="Mean WAU.", notes="A user-week counts in the period of the user's first event that week.",
+        description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in.",
         source="003",
     ),
     Metric(
@@ -287,7 +292,8 @@ PRODUCT = (
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "month"),
         estimator=Ratio(_count, per_unit="month"), what_is_counted="events",
         description="Mean MAU; for a monthly period, the month's distinct active users.",
-        notes="A user-month counts in the period of the user's first event that month.", source="003",
+        notes="A month that straddles two periods (weekly periods) counts in each one the user was active in.",
+        source="003",
     ),
     Metric(
         id="stickiness", name="Stickiness (DAU/MAU)", family=Family.PRODUCT,
