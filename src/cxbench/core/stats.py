@@ -84,8 +84,8 @@ class NetScore:
     """Net score: % of `positive` rows − % of `negative` rows, −100..100 (NPS, eNPS).
 
     Interval: normal approximation with the variance of a difference of two multinomial shares,
-    Var = (p₊ + p₋ − (p₊ − p₋)²) / n, the standard error of NPS used in the literature
-    (e.g. Rocks, "Confidence intervals for the Net Promoter Score", 2016). Clipped to −100..100.
+    Var = (p₊ + p₋ − (p₊ − p₋)²) / n: the variance of p₊ − p₋ when each answer is a promoter, a passive or a
+    detractor (multinomial), the usual NPS margin of error. Clipped to −100..100.
     """
 
     positive: str

@@ -183,7 +183,7 @@ METRICS: tuple[Metric, ...] = (
         notes="Passives (7-8) count in n but in neither share. Answers on 1-10 are accepted with the same bands. "
               "The bands are options (`nps_promoter_min`, `nps_detractor_max`): seed 000's 'below 6' reading is "
               "`nps_detractor_max=5`. `details` gives the counts and shares of each group.",
-        source="003 (bands and benchmark), 004, 000; interval: Rocks (2016)",
+        source="003 (bands and benchmark), 004, 000; interval: the variance of a difference of two multinomial shares",
         dimensions=_BREAKDOWNS,
         benchmark=NPS_BENCHMARK,
     ),
@@ -293,7 +293,7 @@ METRICS: tuple[Metric, ...] = (
         what_is_counted="enps answers",
         description="The NPS formula on the employee survey.",
         notes="Same bands and options as `nps`.",
-        source="001; interval: Rocks (2016)",
+        source="001",
     ),
     Metric(
         id="employee_satisfaction",
