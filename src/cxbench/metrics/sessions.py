@@ -88,8 +88,12 @@ def pageviews(ctx: MetricContext) -> ir.Table:
     """Pageview events with their session, `_entity` and the time to the next page (`time_on_page`, s).
 
     A pageview ends at the next pageview of its session, or at a `pageleave` that follows it; the last
-    pageview of a session without a pageleave has no end (time_on_page null).
+    pageview of a session without a pageleave has no end (time_on_page null). Built and cached once per run.
     """
+    return ctx.remember("pageviews", lambda: _pageviews(ctx).cache())
+
+
+def _pageviews(ctx: MetricContext) -> ir.Table:
     e = sessionized(ctx)
     e = e.filter(e.event.isin(PAGE_EVENTS))
     window = ibis.window(group_by=e._session, order_by=[e.ts, e._row])
