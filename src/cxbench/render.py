@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -214,7 +215,10 @@ def catalog_records() -> list[dict[str, Any]]:
 def print_to(renderable: Any, path: str | None, width: int | None = None) -> None:
     """Print a Rich renderable to the terminal, or as plain text to `path`."""
     if path is None:
-        Console(width=width).print(renderable)
+        console = Console(width=width)
+        if width is None and not console.is_terminal and "COLUMNS" not in os.environ:
+            console = Console(width=140)  # piped or logged: no terminal width to follow, so a readable one
+        console.print(renderable)
         return
     with open(path, "w", encoding="utf-8") as handle:
         Console(file=handle, width=width or 160, no_color=True).print(renderable)

@@ -30,6 +30,7 @@ class RawTable:
     origin: str  # the file (or database table) it came from, for messages
     expr: ibis.Table  # original columns, lower-cased, plus `_row` (int64) and `_file` (string)
     note: str | None = None  # e.g. "the file is empty"
+    text_source: bool = False  # every value arrived as text (CSV): padding around values is trimmed
 
     @property
     def extra_fields(self) -> tuple[str, ...]:
@@ -162,7 +163,7 @@ def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
                          "again with a header row.", file=str(path)) from exc
-    return RawTable(name, str(path), expr, note=note)
+    return RawTable(name, str(path), expr, note=note, text_source=fmt == "csv")
 
 
 def _empty_table(con: BaseBackend, name: str) -> ibis.Table:

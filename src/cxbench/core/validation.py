@@ -144,7 +144,7 @@ def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> boo
     if spec.key is None or spec.key not in raw.expr.columns:
         return False
     key = raw.expr[spec.key]
-    key = key.strip() if key.type().is_string() else key
+    key = key.strip() if raw.text_source and key.type().is_string() else key
     counts = dataset.con.execute(raw.expr.aggregate(n=key.count(), distinct=key.nunique()))
     return int(counts["n"].iloc[0]) != int(counts["distinct"].iloc[0])
 
@@ -178,7 +178,9 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Ta
             continue
         value = source[column.name]
         if value.type().is_string():
-            stripped = value.strip()
+            # Text files pad values ("  9 "); typed sources (Parquet, databases) are taken as written, which
+            # spares a trim of every string of a large table.
+            stripped = value.strip() if raw.text_source else value
             raw_text = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
         else:
             raw_text = value.cast("string")  # typed columns (Parquet, databases): text only for messages

@@ -96,16 +96,19 @@ def pageviews(ctx: MetricContext) -> ir.Table:
 def _pageviews(ctx: MetricContext) -> ir.Table:
     e = sessionized(ctx)
     e = e.filter(e.event.isin(PAGE_EVENTS))
+    # One ordering for both windows, so the engine sorts the page events once: the next page event (for the
+    # time on page) and the pageviews still to come (none left: the session's exit page).
     window = ibis.window(group_by=e._session, order_by=[e.ts, e._row])
-    e = e.mutate(_next_ts=e.ts.lead().over(window), _next_event=e.event.lead().over(window))
+    following = ibis.window(group_by=e._session, order_by=[e.ts, e._row], rows=(1, None))
+    later_pageviews = (e.event == "pageview").cast("int64").sum().over(following)
+    e = e.mutate(_next_ts=e.ts.lead().over(window), _later=later_pageviews.fill_null(0))
     e = e.filter(e.event == "pageview")
     seconds = e._next_ts.delta(e.ts, unit="millisecond").cast("float64") / 1000
-    last = ibis.window(group_by=e._session, order_by=[e.ts.desc(), e._row.desc()])
     return e.mutate(
         _entity=e.user_id,
         time_on_page=ibis.cases((e._next_ts.notnull(), seconds), else_=ibis.null("float64")),
-        is_exit=ibis.row_number().over(last) == 0,
-    ).drop("_next_ts", "_next_event")
+        is_exit=e._later == 0,
+    ).drop("_next_ts", "_later")
 
 
 def require_column(ctx: MetricContext, table: str, column: str, what: str) -> None:
