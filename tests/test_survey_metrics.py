@@ -222,7 +222,10 @@ def test_monthly_periods_use_utc_and_report_the_change(run_case):
     october = pick(card, "nps", period_start="2026-10-01")
     assert (september["value"], september["n"], september["period_end"]) == (100.0, 2, "2026-09-30")
     assert (october["value"], october["n"], october["period_end"]) == (0.0, 2, "2026-10-31")
-    assert october["change"] == {"previous": 100.0, "delta": -100.0, "significant": False}
+    # Under the minimum sample (30) a normal-approximation test says nothing: significant is None.
+    assert october["change"] == {"previous": 100.0, "delta": -100.0, "significant": None}
+    tested = run_case({"surveys": rows}, period="month", metrics=["nps"], min_sample=1)
+    assert pick(tested, "nps", period_start="2026-10-01")["change"]["significant"] is False
 
 
 def test_segments_repeat_the_metric_per_customers_column(run_case):

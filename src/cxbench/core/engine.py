@@ -68,7 +68,8 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
     lo = options.start or first
     hi = options.end or last
     if lo > hi:
-        return []
+        # --from after the data (or --to before it): the asked-for period exists and has no data.
+        lo, hi = (lo, lo) if options.start else (hi, hi)
     if options.period is Period.ALL:
         return [PeriodSpan(lo, lo, hi)]
     spans = []
@@ -257,6 +258,12 @@ class Engine:
         previous: tuple[Estimate, dict[str, Any]] | None = None
         for span in self.grid:
             current = by_period.get(span.key)
+            if current is None and metric.estimator.empty_value is not None and every_period:
+                # A count over an input that exists: a period without rows counts 0, it is not unknown.
+                estimate = Estimate(metric.estimator.empty_value, 0)
+                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous))
+                previous = (estimate, {})
+                continue
             if current is None:
                 if every_period:
                     records.append(self._unavailable(metric, span, segment, dimension,
@@ -316,10 +323,13 @@ class Engine:
         record = self._base(metric, span, segment, dimension)
         change = None
         if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
+            small = metric.estimator.sampled and min(estimate.n, previous[0].n) < self.options.min_sample
             change = {
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
-                "significant": metric.estimator.significant(current, previous[1]),
+                # Normal-approximation tests say nothing on a small sample: None rather than a false "yes".
+                "significant": None if small or not current or not previous[1]
+                else metric.estimator.significant(current, previous[1]),
             }
         record.update({
             "value": value,

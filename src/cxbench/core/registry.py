@@ -104,6 +104,15 @@ class MetricContext:
     def period_keys(self) -> tuple[dt.date, ...]:
         return tuple(p[0] for p in self.periods)
 
+    def in_range(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        """Whether `ts` falls in the run's periods: for rows a metric aggregates before the engine filters
+        (distinct users per day, active customers per period), so --from/--to bound them too."""
+        if not self.periods:
+            return ibis.literal(False)
+        start = dt.datetime.combine(self.periods[0][1], dt.time())
+        end = dt.datetime.combine(self.periods[-1][2] + dt.timedelta(days=1), dt.time())
+        return (ts >= ibis.literal(start, type="timestamp")) & (ts < ibis.literal(end, type="timestamp"))
+
     def period_key(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The reporting period holding `ts`, as the date the period starts (the engine groups by the same)."""
         if self.options.period is Period.ALL:

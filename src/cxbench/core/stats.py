@@ -52,6 +52,8 @@ class Estimator(Protocol):
     interval: str | None
     #: whether the value is an estimate from a sample (small-sample warnings apply)
     sampled: bool
+    #: the value of a period without rows (0 for counts), or None: unavailable
+    empty_value: float | None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         """In-engine aggregates over one group's rows."""
@@ -92,6 +94,7 @@ class NetScore:
     negative: str
     interval: str | None = "normal approximation, Var = (p₊ + p₋ − (p₊ − p₋)²) / n"
     sampled: bool = True
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {
@@ -146,6 +149,7 @@ class Proportion:
     flag: str
     interval: str | None = "Wilson score"
     sampled: bool = True
+    empty_value: float | None = None
     also_mean: str | None = None  # details.mean_<column>: the mean of another column over the same rows
     complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
 
@@ -191,6 +195,7 @@ class Share:
 
     interval: str | None = "Wilson score"
     sampled: bool = True
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count()}
@@ -220,6 +225,7 @@ class Mean:
     share_at_least: float | None = None
     interval: str | None = "Student's t"
     sampled: bool = True
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         column = t[self.value]
@@ -268,6 +274,7 @@ class MeanOfComponentMeans:
     components: Sequence[str]
     interval: str | None = None
     sampled: bool = True
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out: dict[str, ir.Scalar] = {"n": t.count()}
@@ -305,6 +312,7 @@ class Total:
     aggregate: AggregateBuilder
     interval: str | None = None
     sampled: bool = False
+    empty_value: float | None = 0.0
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count(), "total": self.aggregate(t)}
@@ -333,6 +341,7 @@ class Ratio:
     denominator_per_unit: str | None = None
     interval: str | None = None
     sampled: bool = False
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out = {"n": t.count(), "numerator": self.numerator(t).cast("float64")}
@@ -372,6 +381,7 @@ class DistinctShare:
     column: str
     interval: str | None = None
     sampled: bool = False
+    empty_value: float | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t[self.column].nunique()}

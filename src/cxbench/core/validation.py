@@ -144,7 +144,7 @@ def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> boo
     if spec.key is None or spec.key not in raw.expr.columns:
         return False
     key = raw.expr[spec.key]
-    key = key.strip() if raw.text_source and key.type().is_string() else key
+    key = trim(key) if raw.text_source and key.type().is_string() else key
     counts = dataset.con.execute(raw.expr.aggregate(n=key.count(), distinct=key.nunique()))
     return int(counts["n"].iloc[0]) != int(counts["distinct"].iloc[0])
 
@@ -180,7 +180,7 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Ta
         if value.type().is_string():
             # Text files pad values ("  9 "); typed sources (Parquet, databases) are taken as written, which
             # spares a trim of every string of a large table.
-            stripped = value.strip() if raw.text_source else value
+            stripped = trim(value) if raw.text_source else value
             raw_text = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
         else:
             raw_text = value.cast("string")  # typed columns (Parquet, databases): text only for messages
@@ -260,11 +260,24 @@ def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Valu
 
 
 def number_text(value: ir.NumericValue) -> ir.StringValue:
-    """A number as text for messages: 11 rather than 11.0 (the same on every engine)."""
+    """A number as text for messages: 11 rather than 11.0 (the same on every engine).
+
+    Only numbers well inside int64 take the integer form: 1e20 equals its rounding too, and casting it
+    to int64 fails on both engines.
+    """
     return ibis.cases(
-        (value == value.round(), value.cast("int64").cast("string")),
-        else_=value.round(6).cast("string"),
+        ((value.abs() < 1e15) & (value == value.round()), value.cast("int64").cast("string")),
+        else_=value.cast("string"),
     )
+
+
+def trim(text: ir.StringValue) -> ir.StringValue:
+    """Whitespace removed from both ends.
+
+    Not `strip()`: Ibis writes it as TRIM with a '\f\v' literal, which Spark SQL reads as the letters f and v,
+    so "false" lost its f on Spark.
+    """
+    return text.re_replace(r"^\s+|\s+$", "")
 
 
 def _quoted(raw_text: ir.StringValue) -> ir.StringValue:

@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import Band, Benchmark
-from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
+from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, sessions
 
@@ -72,14 +72,28 @@ def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
     A week that straddles two months counts in both (it overlaps both), matching the denominator: the
     weeks the period overlaps.
     """
+    _require_period_of_at_least(ctx, unit)
     e = events(ctx)
+    e = e.filter(ctx.in_range(e.ts))
     bucket = e.ts.truncate({"day": "D", "week": "W", "month": "M"}[unit])
     grouped = e.group_by([e.user_id, bucket.name("_unit"), ctx.period_key(e.ts).name("_in_period")]).aggregate(
         ts=e.ts.min())
     return grouped.mutate(_entity=grouped.user_id, _month=grouped.ts.truncate("M").cast("string"))
 
 
+_SHORTER = {"week": (Period.DAY,), "month": (Period.DAY, Period.WEEK)}
+
+
+def _require_period_of_at_least(ctx: MetricContext, unit: str) -> None:
+    # MAU is the distinct users of a calendar month: a day or a week cannot hold one, and reporting the
+    # week's own users as "MAU" would turn stickiness into DAU ÷ WAU.
+    if ctx.options.period in _SHORTER.get(unit, ()):
+        raise MetricUnavailable(f"needs periods of a {unit} or longer: use --period "
+                                + ("week, " if unit == "week" else "") + "month, quarter, year or all")
+
+
 def _stickiness_rows(ctx: MetricContext) -> ir.Table:
+    _require_period_of_at_least(ctx, "month")
     t = _distinct_user_units(ctx, "day")
     return t.mutate(_user_month=t.user_id + "|" + t._month)
 
@@ -97,6 +111,7 @@ def _period_table(ctx: MetricContext) -> ir.Table:
 
 def _active_customer_periods(ctx: MetricContext) -> ir.Table:
     e = events(ctx)
+    e = e.filter(ctx.in_range(e.ts))
     return e.select(_uid=e.user_id, _akey=ctx.period_key(e.ts)).distinct()
 
 
@@ -275,14 +290,14 @@ PRODUCT = (
         id="dau", name="Daily active users", family=Family.PRODUCT,
         formula="distinct users with an event each day, averaged over every calendar day of the period",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "day"),
-        estimator=Ratio(_count, per_unit="day"), what_is_counted="events",
+        estimator=Ratio(_count, per_unit="day", empty_value=0.0), what_is_counted="events",
         description="Mean DAU: days without activity count as 0.", source="003",
     ),
     Metric(
         id="wau", name="Weekly active users", family=Family.PRODUCT,
         formula="distinct users with an event each ISO week, averaged over the weeks the period overlaps",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "week"),
-        estimator=Ratio(_count, per_unit="week"), what_is_counted="events",
+        estimator=Ratio(_count, per_unit="week", empty_value=0.0), what_is_counted="events",
         description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in.",
         source="003",
     ),
@@ -290,7 +305,7 @@ PRODUCT = (
         id="mau", name="Monthly active users", family=Family.PRODUCT,
         formula="distinct users with an event each calendar month, averaged over the months the period overlaps",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "month"),
-        estimator=Ratio(_count, per_unit="month"), what_is_counted="events",
+        estimator=Ratio(_count, per_unit="month", empty_value=0.0), what_is_counted="events",
         description="Mean MAU; for a monthly period, the month's distinct active users.",
         notes="A month that straddles two periods (weekly periods) counts in each one the user was active in.",
         source="003",

@@ -142,13 +142,13 @@ def _esat_rows(ctx: MetricContext) -> ir.Table:
 
 def _intent_rows(ctx: MetricContext) -> ir.Table:
     t = answers(ctx, "intent")
-    return t.mutate(intent=t.answer)
+    return t.mutate(intent=t.answer.lower())  # "Buy" and "buy" are one intent (task items are lower-cased too)
 
 
 def _task_completion_rows(ctx: MetricContext) -> ir.Table:
     tasks = answers(ctx, "task_completion")
     intents = answers(ctx, "intent")
-    intents = intents.select(_rid=intents.respondent_id, _its=intents.ts, _intent=intents.answer)
+    intents = intents.select(_rid=intents.respondent_id, _its=intents.ts, _intent=intents.answer.lower())
     # The visitor's intent: the task answer's own `item` when set, else the same respondent's intent answer
     # nearest in time, within a day.
     joined = tasks.left_join(

@@ -1,0 +1,96 @@
+"""Edge cases found in review: each test pins a behaviour that once went wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+import cxbench
+from conftest import answers, pick, write_tables
+
+
+def test_text_values_keep_their_letters_and_lose_only_padding(run_case):
+    # Spark once read TRIM's '\f\v' literal as the letters f and v: "false" became "alse", "faq" became "aq".
+    rows = [
+        {"response_id": " f1 ", "respondent_id": "c1", "ts": "2026-10-05T10:00:00Z", "survey": "nps", "score": " 9 ",
+         "touchpoint": "faq"},
+        {"response_id": "v1", "respondent_id": "c2", "ts": "2026-10-05T10:00:00Z", "survey": "nps", "score": "10",
+         "touchpoint": "faq"},
+        {"response_id": "1", "respondent_id": "c3", "ts": "2026-10-05T10:00:00Z", "survey": "nps", "score": "2",
+         "touchpoint": "self-serve"},
+    ]
+    card = run_case({"surveys": rows}, period="all", metrics=["nps"])
+    assert card.to_dict()["inputs"]["surveys"]["rejected"] == 0
+    assert pick(card, "nps")["value"] == pytest.approx(100 / 3)  # (2 − 1)/3
+    assert pick(card, "nps", dimension={"touchpoint": "faq"})["value"] == pytest.approx(100.0)
+
+
+def test_huge_number_is_set_aside_not_a_crash(run_case):
+    rows = answers("nps", {9: 2}) + [{"response_id": "big", "respondent_id": "x", "ts": "2026-10-05T10:00:00Z",
+                                      "survey": "nps", "score": "1e20"}]
+    card = run_case({"surveys": rows}, period="all", metrics=["nps"])
+    (rejected,) = card.to_dict()["rejected"]
+    assert rejected["row"] == 3 and "is outside 0-10" in rejected["reason"]
+    assert pick(card, "nps")["n"] == 2
+
+
+def test_from_and_to_bound_users_counted_before_the_engine_filters(run_case):
+    # u1: 1 and 3 Oct; u2: 2 Oct; u3: 15 Oct. --from 2026-10-02 --to 2026-10-20 keeps u1 (3 Oct), u2, u3:
+    # MAU = 3 (u1's first event of October, on the 1st, is outside the range but u1 is still active in it).
+    # WAU: weeks overlapped 28 Sep, 5 Oct, 12 Oct, 19 Oct = 4; user-weeks u1 and u2 (28 Sep), u3 (12 Oct) = 3
+    # → 0.75.
+    events = [
+        {"user_id": "u1", "ts": "2026-10-01T10:00:00Z", "event": "login"},
+        {"user_id": "u1", "ts": "2026-10-03T10:00:00Z", "event": "login"},
+        {"user_id": "u2", "ts": "2026-10-02T10:00:00Z", "event": "login"},
+        {"user_id": "u3", "ts": "2026-10-15T10:00:00Z", "event": "login"},
+    ]
+    card = run_case({"events": events}, period="month", start="2026-10-02", end="2026-10-20", metrics=["mau", "wau"])
+    assert pick(card, "mau")["value"] == pytest.approx(3.0)
+    assert pick(card, "wau")["value"] == pytest.approx(0.75)
+
+
+def test_activity_outside_from_to_does_not_make_a_customer_active(run_case):
+    # Paying u1 is active only on 1 Oct, paying u2 on 5 Oct. --from 2026-10-02: 1 of 2 paying active = 50 %.
+    customers = [{"customer_id": "u1", "signup_at": "2026-09-01T00:00:00Z", "is_paying": "true"},
+                 {"customer_id": "u2", "signup_at": "2026-09-01T00:00:00Z", "is_paying": "true"}]
+    events = [{"user_id": "u1", "ts": "2026-10-01T10:00:00Z", "event": "login"},
+              {"user_id": "u2", "ts": "2026-10-05T10:00:00Z", "event": "login"}]
+    card = run_case({"customers": customers, "events": events}, period="all", start="2026-10-02", end="2026-10-31",
+                    metrics=["activity_rate"])
+    assert pick(card, "activity_rate")["value"] == pytest.approx(50.0)
+
+
+def test_mau_and_stickiness_need_a_month_long_period(tmp_path):
+    folder = write_tables(tmp_path, {"events": [{"user_id": "u1", "ts": "2026-10-01T10:00:00Z", "event": "login"}]})
+    card = cxbench.compute(folder, period="week", metrics=["mau", "stickiness", "wau"])
+    for metric in ("mau", "stickiness"):
+        (record,) = card.get(metric)
+        assert record["status"] == "unavailable" and "month or longer" in record["reason"]
+    assert card.get("wau")[0]["value"] == pytest.approx(1.0)
+
+
+def test_intent_answers_differing_only_in_case_are_one_intent(run_case):
+    rows = [
+        {"response_id": "i1", "respondent_id": "c1", "ts": "2026-10-05T10:00:00Z", "survey": "intent", "answer": "Buy"},
+        {"response_id": "i2", "respondent_id": "c2", "ts": "2026-10-05T10:00:00Z", "survey": "intent", "answer": "buy"},
+    ]
+    card = run_case({"surveys": rows}, period="all", metrics=["visitor_intent"])
+    (record,) = card.get("visitor_intent", dimension={"intent": "buy"})
+    assert record["value"] == pytest.approx(100.0)
+
+
+def test_from_after_the_data_reports_that_period_as_empty(tmp_path):
+    folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 3})})
+    card = cxbench.compute(folder, period="month", start="2027-01-01", metrics=["nps"])
+    (record,) = card.records
+    assert record["period_start"] == "2027-01-01" and record["reason"] == "no nps answers in this period"
+
+
+def test_counts_are_zero_in_a_period_without_rows(tmp_path):
+    # Pageviews in September and November only: October has 0 pageviews, not an unknown number.
+    events = [{"user_id": "u1", "ts": "2026-09-10T10:00:00Z", "event": "pageview", "page": "/"},
+              {"user_id": "u1", "ts": "2026-11-10T10:00:00Z", "event": "pageview", "page": "/"}]
+    card = cxbench.compute(write_tables(tmp_path, {"events": events}), period="month", metrics=["pageviews", "dau"])
+    october = pick(card, "pageviews", period_start="2026-10-01")
+    assert (october["status"], october["value"], october["n"]) == ("ok", 0.0, 0)
+    assert pick(card, "dau", period_start="2026-10-01")["value"] == 0.0
