@@ -94,3 +94,30 @@ def test_counts_are_zero_in_a_period_without_rows(tmp_path):
     october = pick(card, "pageviews", period_start="2026-10-01")
     assert (october["status"], october["value"], october["n"]) == ("ok", 0.0, 0)
     assert pick(card, "dau", period_start="2026-10-01")["value"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("2026-10-01T10:00:00.123+0530", True),
+        ("2026-10-01T10:00:00 +05:30", True),
+        ("2026-10-01 10:00", True),
+        ("2026-10", False),
+        ("20261001", False),
+        ("2026-10-01T24:00:00", False),
+        ("2026-10-01T10", False),
+    ],
+)
+def test_timestamp_forms_are_accepted_or_refused_alike_on_both_engines(run_case, text, accepted):
+    rows = [{"response_id": "r1", "respondent_id": "c1", "ts": text, "survey": "nps", "score": 9}]
+    card = run_case({"surveys": rows}, period="all", metrics=["nps"])
+    assert card.to_dict()["inputs"]["surveys"]["used"] == (1 if accepted else 0)
+
+
+def test_numbers_outside_plain_decimal_syntax_are_refused_alike(run_case):
+    # DuckDB once read 1_0 as 10 and Spark 9d as 9.0; " 9 " and "9.0" are plain numbers.
+    rows = [{"response_id": f"r{i}", "respondent_id": f"c{i}", "ts": "2026-10-05T10:00:00Z", "survey": "nps", "score": s}
+            for i, s in enumerate(["9.0", "1_0", "9d", "9f", "1e1"])]
+    card = run_case({"surveys": rows}, period="all", metrics=["nps"])
+    assert [r["row"] for r in card.to_dict()["rejected"]] == [2, 3, 4]
+    assert pick(card, "nps")["n"] == 2  # 9.0 and 1e1 = 10

@@ -144,3 +144,19 @@ def test_rows_with_too_many_or_too_few_fields_are_set_aside(tmp_path):
         (2, "the row has more fields than the header; quote values that contain the delimiter"),
         (3, "missing ts"),
     ]
+
+
+def test_duplicate_column_names_stop_with_the_column_named(tmp_path):
+    folder = write_tables(tmp_path, {"surveys": "response_id,respondent_id,ts,survey,score,Score\nr1,c1,2026-10-01,nps,9,3\n"})
+    with pytest.raises(InputError, match="column score appears twice in the header"):
+        cxbench.compute(folder)
+
+
+def test_semicolon_csv_reads_the_same_on_both_engines(tmp_path, backend):
+    text = ("response_id;respondent_id;ts;survey;score;comment\n"
+            'r1;c1;2026-10-01T10:00:00Z;nps;9;"two\nlines"\n'
+            "r2;c2;2026-10-01T10:00:00Z;nps;3;\n")
+    card = cxbench.compute(write_tables(tmp_path, {"surveys": text}), engine=backend, period="all", metrics=["nps"])
+    assert card.to_dict()["inputs"]["surveys"] == {"rows": 2, "used": 2, "rejected": 0,
+                                                   "file": str(tmp_path / "surveys.csv")}
+    assert pick(card, "nps")["value"] == pytest.approx(0.0)  # 1 promoter, 1 detractor

@@ -7,6 +7,7 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,8 @@ def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
     if path.is_dir() and not any(path.glob("*.parquet")):
         raise InputError(f"{path}: folder for table {name} holds no .parquet files; put the table's Parquet files in it.",
                          file=str(path))
+    if fmt == "csv":
+        _csv_header(path)  # stops on duplicate column names before any engine guesses which one to use
     try:
         expr = _read_with_row_numbers(con, name, path, fmt)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
@@ -164,6 +167,27 @@ def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
         raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
                          "again with a header row.", file=str(path)) from exc
     return RawTable(name, str(path), expr, note=note, text_source=fmt == "csv")
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _csv_header(path: Path) -> tuple[str, list[str]]:
+    """The delimiter (the most frequent candidate on the header line) and the column names, lower-cased.
+
+    Raises InputError on a duplicate column name: engines silently keep one of the two.
+    """
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline()
+    delimiter = max(_DELIMITERS, key=first.count)
+    names = [n.strip().lower() for n in next(csv.reader([first], delimiter=delimiter), [])]
+    seen: set[str] = set()
+    for column in names:
+        if column and column in seen:
+            raise InputError(f"{path}: column {column} appears twice in the header; keep one of them "
+                             "(names are compared ignoring case).", file=str(path), column=column)
+        seen.add(column)
+    return delimiter, names
 
 
 def _empty_table(con: BaseBackend, name: str) -> ibis.Table:
@@ -202,7 +226,9 @@ def _read_with_row_numbers(con: BaseBackend, name: str, path: Path, fmt: str) ->
     # Any other engine (Spark) reads with its own reader, then numbers the rows in file order.
     view = f"_cxbench_raw_{name}"
     if fmt == "csv":
-        con.read_csv(str(path), table_name=view, header=True)
+        # As text, like DuckDB's all_varchar: Spark's own type inference would read "2026-10" as a timestamp.
+        con.read_csv(str(path), table_name=view, header=True, inferSchema=False, multiLine=True,
+                     sep=_csv_header(path)[0], escape='"')
     elif fmt in ("json", "jsonl"):
         con.read_json(str(path), table_name=view, **({"multiLine": True} if fmt == "json" else {}))
     else:

@@ -42,7 +42,12 @@ _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _NON_FINITE = ("nan", "inf", "infinity")
 # An offset only counts after a time of day, so the "-03" of "2026-10-03" is not one.
-_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$"
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)? ?(Z|z|[+-]\d{2}(?::?\d{2})?)$"
+# The one shape of date-time both engines cast alike; anything else (2026-10, 20261001, 24:00) is refused on
+# both rather than read differently by each.
+_ISO_LOCAL = r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?$"
+# Plain decimal numbers: DuckDB reads 1_0 as 10 and Spark 9d as 9.0, so neither is accepted.
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _MESSAGE_VALUE_CHARS = 40
 
 
@@ -228,7 +233,7 @@ def parse_timestamp(text: ir.StringValue) -> ir.TimestampValue:
     same instant for every accepted form), rather than each engine's own offset parser.
     """
     offset = text.re_extract(_OFFSET, 1).fill_null("")
-    naive = text.substr(0, text.length() - offset.length())
+    naive = trim(text.substr(0, text.length() - offset.length()))
     digits = offset.re_replace(":", "")
     sign = ibis.cases((offset.substr(0, 1) == "-", -1), else_=1)
     minutes = ibis.cases(
@@ -236,7 +241,8 @@ def parse_timestamp(text: ir.StringValue) -> ir.TimestampValue:
         (digits.length() == 3, sign * digits.substr(1, 2).cast("int64") * 60),
         else_=sign * (digits.substr(1, 2).cast("int64") * 60 + digits.substr(3, 2).cast("int64")),
     )
-    return naive.try_cast("timestamp") - minutes.as_interval("m")
+    parsed = ibis.cases((naive.re_search(_ISO_LOCAL), naive.try_cast("timestamp")), else_=ibis.null("timestamp"))
+    return parsed - minutes.as_interval("m")
 
 
 def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Value:
@@ -248,7 +254,9 @@ def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Valu
             return value.cast("timestamp")
         return parse_timestamp(raw_text)
     if column.type is ColumnType.NUMBER:
-        return value.cast("float64") if dtype.is_numeric() else raw_text.try_cast("float64")
+        if dtype.is_numeric():
+            return value.cast("float64")
+        return ibis.cases((raw_text.re_search(_NUMBER), raw_text.try_cast("float64")), else_=ibis.null("float64"))
     if column.type is ColumnType.BOOLEAN:
         if dtype.is_boolean():
             return value
