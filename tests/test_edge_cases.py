@@ -121,3 +121,27 @@ def test_numbers_outside_plain_decimal_syntax_are_refused_alike(run_case):
     card = run_case({"surveys": rows}, period="all", metrics=["nps"])
     assert [r["row"] for r in card.to_dict()["rejected"]] == [2, 3, 4]
     assert pick(card, "nps")["n"] == 2  # 9.0 and 1e1 = 10
+
+
+def test_mean_interval_stays_inside_the_answer_scale(run_case):
+    # CES answers 1, 1, 7 on 1-7: mean 3; s = 3.4641, t(0.975, 2) = 4.3027, half-width 8.605 → the interval
+    # −5.6..11.6 is clipped to the scale, 1..7.
+    rows = answers("ces", {1: 2, 7: 1}, scale_min=1, scale_max=7)
+    record = pick(run_case({"surveys": rows}, period="all", metrics=["ces"]), "ces")
+    assert record["value"] == pytest.approx(3.0)
+    assert (record["ci_low"], record["ci_high"]) == (1.0, 7.0)
+
+
+def test_files_that_are_no_table_are_listed_as_ignored(tmp_path):
+    folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 1})})
+    (folder / "notes.txt").write_text("hello")
+    (folder / "survey.csv").write_text("a,b\n")  # a misspelt table name is not read
+    assert cxbench.compute(folder, metrics=["nps"]).to_dict()["ignored_files"] == ["notes.txt", "survey.csv"]
+
+
+def test_chosen_metrics_validate_only_the_tables_they_read(tmp_path):
+    folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 1}),
+                                     "orders": "order_id,customer_id,ts,amount\no1,c1,not-a-date,5\n"})
+    doc = cxbench.compute(folder, metrics=["nps"]).to_dict()
+    assert set(doc["inputs"]) == {"surveys"} and doc["rejected"] == []
+    assert set(cxbench.compute(folder).to_dict()["inputs"]) == {"surveys", "orders"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
@@ -273,6 +273,7 @@ class Engine:
             estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
             if self._extra:
                 estimate.details.update(self._extra)
+                estimate = _clip_to_scale(estimate)
             records.append(self._record(metric, span, segment, dimension, estimate, current, previous))
             previous = (estimate, current)
         return records
@@ -378,3 +379,11 @@ def _rank(records: list[dict[str, Any]]) -> None:
             earlier = ordered[position - 2] if position > 1 else None
             rank = earlier["details"]["rank"] if earlier and earlier["value"] == record["value"] else position
             record.setdefault("details", {})["rank"] = rank
+
+
+def _clip_to_scale(estimate: Estimate) -> Estimate:
+    """A mean's interval cannot leave its answer scale (a CES interval below 1 on a 1-7 scale)."""
+    low, high = estimate.details.get("scale_min"), estimate.details.get("scale_max")
+    if low is None or high is None or estimate.ci_low is None or estimate.ci_high is None:
+        return estimate
+    return replace(estimate, ci_low=max(float(low), estimate.ci_low), ci_high=min(float(high), estimate.ci_high))

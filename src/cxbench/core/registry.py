@@ -166,6 +166,7 @@ class Metric:
     benchmark_scale_detail: str | None = None  # a details key holding the scale the benchmark depends on
     extra_details: Callable[[MetricContext], dict[str, Any]] | None = None  # run-level facts, e.g. the scale used
     rank_dimension: bool = False  # rank the breakdown's values per period (details.rank, 1 = highest value)
+    optional_inputs: tuple[str, ...] = ()  # tables read when present (subscriptions for who pays)
     #: the tables whose dates set the periods reported (default: `inputs`); cohort metrics use events only, so
     #: customers who signed up before the event data starts do not show as inactive
     period_tables: tuple[str, ...] | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Dataset:
     location: str
     con: BaseBackend
     tables: dict[str, RawTable]
+    ignored: list[str] = field(default_factory=list)  # files in the folder that are no contract table
 
     @property
     def engine(self) -> str:
@@ -121,9 +122,12 @@ def _find_table_files(folder: Path) -> dict[str, Path]:
 
 def _from_folder(folder: Path, con: BaseBackend) -> Dataset:
     tables: dict[str, RawTable] = {}
-    for name, path in _find_table_files(folder).items():
+    found = _find_table_files(folder)
+    for name, path in found.items():
         tables[name] = _read_file(con, name, path)
-    return Dataset(location=str(folder), con=con, tables=tables)
+    used = {p.name for p in found.values()}
+    ignored = sorted(p.name for p in folder.iterdir() if p.name not in used and not p.name.startswith("."))
+    return Dataset(location=str(folder), con=con, tables=tables, ignored=ignored)
 
 
 def _check_text_file(path: Path) -> str | None:

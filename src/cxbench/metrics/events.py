@@ -73,6 +73,10 @@ def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
     weeks the period overlaps.
     """
     _require_period_of_at_least(ctx, unit)
+    return ctx.remember(f"user_units:{unit}:{ctx.periods}", lambda: _user_units(ctx, unit))
+
+
+def _user_units(ctx: MetricContext, unit: str) -> ir.Table:
     e = events(ctx)
     e = e.filter(ctx.in_range(e.ts))
     bucket = e.ts.truncate({"day": "D", "week": "W", "month": "M"}[unit])
@@ -110,6 +114,11 @@ def _period_table(ctx: MetricContext) -> ir.Table:
 
 
 def _active_customer_periods(ctx: MetricContext) -> ir.Table:
+    """Distinct (user, period) pairs with an event: built once per run and period grid, then cached."""
+    return ctx.remember(f"active_periods:{ctx.periods}", lambda: _active_periods(ctx).cache())
+
+
+def _active_periods(ctx: MetricContext) -> ir.Table:
     e = events(ctx)
     e = e.filter(ctx.in_range(e.ts))
     return e.select(_uid=e.user_id, _akey=ctx.period_key(e.ts)).distinct()
@@ -326,6 +335,7 @@ PRODUCT = (
         id="activity_rate", name="Activity rate", family=Family.PRODUCT,
         formula="paying customers with an event in the period ÷ paying customers in the period × 100",
         unit=Unit.PERCENT, direction=Direction.UP, inputs=("events", "customers"), rows=_activity_rows,
+        optional_inputs=("subscriptions",),
         estimator=Proportion("active"), what_is_counted="paying customers", period_tables=("events",),
         description="Active share of paying customers (003's MAU rate for a monthly period).",
         notes="Paying in a period: a subscription active during it (subscriptions table), else customers.is_paying "

@@ -105,7 +105,7 @@ def _scale_details_mean(survey: str, value_fn):
 def _scale_details(survey: str):
     def details(ctx: MetricContext) -> dict[str, object]:
         low, high = common_scale(ctx, survey)
-        return {"scale": f"{low:g}-{high:g}", "scale_max": high}
+        return {"scale": f"{low:g}-{high:g}", "scale_min": low, "scale_max": high}
 
     return details
 
@@ -306,6 +306,7 @@ METRICS: tuple[Metric, ...] = (
         rows=_esat_rows,
         estimator=Mean("value", share_at_least=7),
         what_is_counted="esat answers",
+        extra_details=lambda ctx: {"scale": "1-10", "scale_min": 1.0, "scale_max": 10.0},
         description="How satisfied employees are (survey `esat`); `details.share_at_least_7` is the % scoring ≥ 7.",
         notes="Answers on another scale are mapped linearly onto 1-10.",
         source="001",
