@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import ibis
 import ibis.expr.types as ir
 from scipy import stats as sps
 
@@ -298,11 +297,6 @@ class MeanOfComponentMeans:
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None
-
-
-def null_scalar() -> ir.Scalar:
-    """A typed null, for aggregates a backend cannot compute."""
-    return ibis.null("float64")
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import Band, Benchmark
-from cxbench.core.registry import Direction, Family, Metric, MetricContext
-from cxbench.core.registry import Unit
+from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import Ratio
 from cxbench.metrics.sessions import session_rows
 
 
 def _campaign_rows(ctx: MetricContext) -> ir.Table:
     c = ctx.table("campaigns")
-    return c.mutate(ts=c.date, _entity=ibis_null())
-
-
-def ibis_null() -> ir.Value:
-    import ibis
-
-    return ibis.null("string")
+    return c.mutate(ts=c.date, _entity=ibis.null("string"))  # campaigns belong to no customer
 
 
 def _cart_rows(ctx: MetricContext) -> ir.Table:

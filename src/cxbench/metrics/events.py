@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
-from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, sessions
+from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows
 
 
 def _band(low: float | None, high: float | None, labels: tuple[str, str, str]) -> tuple[Band, ...]:
