@@ -70,3 +70,14 @@ def test_column_names_are_matched_case_insensitively(tmp_path):
         "Response_ID,Respondent_ID,TS,Survey,Score\n" + "".join(
             f"{r['response_id']},{r['respondent_id']},{r['ts']},{r['survey']},{r['score']}\n" for r in ROWS))
     assert _nps(tmp_path) == pytest.approx(40.0)
+
+
+def test_folder_of_parquet_files_numbers_rows_per_file_on_both_engines(tmp_path, backend):
+    folder = tmp_path / "surveys"
+    folder.mkdir()
+    table = _arrow()
+    pq.write_table(table.slice(0, 3), folder / "part-0.parquet")
+    pq.write_table(table.slice(3, 2).set_column(4, "score", pa.array([7.0, 13.0])), folder / "part-1.parquet")
+    card = cxbench.compute(tmp_path, engine=backend, period="all", metrics=["nps"])
+    (rejected,) = card.to_dict()["rejected"]
+    assert rejected["row"] == 2 and rejected["file"].endswith("part-1.parquet")

@@ -160,3 +160,9 @@ def test_semicolon_csv_reads_the_same_on_both_engines(tmp_path, backend):
     assert card.to_dict()["inputs"]["surveys"] == {"rows": 2, "used": 2, "rejected": 0,
                                                    "file": str(tmp_path / "surveys.csv")}
     assert pick(card, "nps")["value"] == pytest.approx(0.0)  # 1 promoter, 1 detractor
+
+
+def test_rejections_of_a_single_file_table_name_no_file_on_either_engine(tmp_path, backend):
+    folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 1, 12: 1})})
+    card = cxbench.compute(folder, engine=backend, period="all", metrics=["nps"])
+    assert card.to_dict()["rejected"] == [{"table": "surveys", "row": 2, "reason": "nps score 12 is outside 0-10"}]

@@ -244,9 +244,14 @@ def _number_rows(con: BaseBackend, table: str, origin: str) -> ibis.Table:
     if con.name == "duckdb":
         sql = f'SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {_sql_string(origin)} AS _file, * FROM "{table}"'
     elif con.name == "pyspark":
-        # monotonically_increasing_id follows partition order, hence file order for one file.
-        sql = (f"SELECT CAST(row_number() OVER (ORDER BY monotonically_increasing_id()) AS BIGINT) AS _row, "
-               f"{_sql_string(origin)} AS _file, * FROM `{table}`")
+        # Numbered per input file (monotonically_increasing_id follows the order inside a file), so a folder
+        # of Parquet files keeps its parallelism and reports file and row as DuckDB does. Catalog tables have
+        # no input file: then the origin names them.
+        file = f"coalesce(nullif(input_file_name(), ''), {_sql_string(origin)})"
+        sql = (f"SELECT CAST(row_number() OVER (PARTITION BY _file ORDER BY _order) AS BIGINT) AS _row, * "
+               f"FROM (SELECT {file} AS _file, monotonically_increasing_id() AS _order, * FROM `{table}`) "
+               f"AS numbered")
+        return _lower_case_columns(con.sql(sql).drop("_order"))
     else:
         t = con.table(table)
         return _lower_case_columns(t.mutate(_row=(ibis.row_number() + 1).cast("int64"), _file=ibis.literal(origin)))

@@ -139,8 +139,11 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
                 .limit(rejected_cap - len(rejected))
             )
             arrow = dataset.con.to_pyarrow(bad)
-            many_files = len(arrow.column("_file").unique()) > 1 or raw.origin != arrow.column("_file")[0].as_py()
-            for row, file, reason in zip(*(arrow.column(c).to_pylist() for c in ("_row", "_file", "_reason")), strict=True):
+            files = [_local_path(f) for f in arrow.column("_file").to_pylist()]
+            # The file is named only when it is not the table's one file (a folder of Parquet parts).
+            many_files = len(set(files)) > 1 or _local_path(raw.origin) != files[0]
+            for row, file, reason in zip(arrow.column("_row").to_pylist(), files, arrow.column("_reason").to_pylist(),
+                                         strict=True):
                 rejected.append(Rejection(name, int(row), reason, file if many_files else None))
         used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
         tables[name] = ValidTable(spec, used, frozenset(c.name for c in spec.columns if c.name in raw.expr.columns))
@@ -155,6 +158,15 @@ def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> boo
     key = trim(key) if raw.text_source and key.type().is_string() else key
     counts = dataset.con.execute(raw.expr.aggregate(n=key.count(), distinct=key.nunique()))
     return int(counts["n"].iloc[0]) != int(counts["distinct"].iloc[0])
+
+
+def _local_path(location: str) -> str:
+    """A path as the user wrote it: Spark reports files as file:// URIs."""
+    if location.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(location).path)
+    return location
 
 
 def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Table:
