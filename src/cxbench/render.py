@@ -224,5 +224,5 @@ def print_to(renderable: Any, path: str | None, width: int | None = None) -> Non
         Console(file=handle, width=width or 160, no_color=True).print(renderable)
 
 
-__all__ = ["METRICS_BY_ID", "catalog_records", "catalog_renderable", "format_value", "latest_records",
+__all__ = ["catalog_records", "catalog_renderable", "format_value", "latest_records",
            "print_to", "scorecard_renderable", "to_csv", "validation_renderable"]

@@ -133,7 +133,8 @@ class Engine:
         self.metrics = list(metrics)
         self.options = ctx.options
         self._check_segments()
-        self.grid: list[PeriodSpan] = []
+        self.grid: list[PeriodSpan] = []  # the periods of the metric being computed
+        self._extra: dict[str, Any] = {}  # its run-level details (e.g. the scale used)
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""

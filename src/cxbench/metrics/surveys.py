@@ -91,8 +91,8 @@ def _csat_rows(ctx: MetricContext) -> ir.Table:
     return t.mutate(satisfied=t.score >= t.scale_max - 1)
 
 
-def _scale_details_mean(survey: str, value_fn):
-    """Rows whose `value` is on the survey's common scale; the scale goes into details via the column."""
+def _rows_on_common_scale(survey: str, value_fn):
+    """Answer rows with `value`: each answer mapped onto the survey's most common scale."""
 
     def rows(ctx: MetricContext) -> ir.Table:
         t = answers(ctx, survey)
@@ -212,7 +212,7 @@ METRICS: tuple[Metric, ...] = (
         unit=Unit.SCORE,
         direction=Direction.UP,
         inputs=("surveys",),
-        rows=_scale_details_mean("csat", _csat_mean_value),
+        rows=_rows_on_common_scale("csat", _csat_mean_value),
         estimator=Mean("value"),
         what_is_counted="csat answers",
         description="The average satisfaction score (how seed 001 defines CSAT).",
@@ -247,7 +247,7 @@ METRICS: tuple[Metric, ...] = (
         unit=Unit.SCORE,
         direction=Direction.DOWN,
         inputs=("surveys",),
-        rows=_scale_details_mean("ces", _ces_value),
+        rows=_rows_on_common_scale("ces", _ces_value),
         estimator=Mean("value"),
         what_is_counted="ces answers",
         description="How much effort customers had to make; broken down by contact channel and touchpoint.",
