@@ -158,6 +158,12 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
         raise UsageError("--session-timeout must be a positive number of minutes")
     if settings.get("bounce_definition", "single_page") not in ("single_page", "ga4"):
         raise UsageError("--bounce-definition: use single_page or ga4")
+    if settings.get("baseline") is not None:
+        settings["baseline"] = _as_date(settings["baseline"], "--baseline")
+    if settings.get("inactive_days", 90) < 1:
+        raise UsageError("--inactive-days must be at least 1")
+    if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
+        raise UsageError("--lifetime-years must be a positive number of years")
     if "key_events" in settings:
         settings["key_events"] = tuple(settings["key_events"])
     return Options(period=period, start=first, end=last, segments=segments,

@@ -76,11 +76,15 @@ def run(
     session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = 30,
     bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
     key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
+    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = 90,
+    lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
     engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Compute the scorecard of SOURCE."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
-                                   "session_timeout_minutes": session_timeout}
+                                   "session_timeout_minutes": session_timeout, "baseline": baseline,
+                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
     if bounce_definition is not None:
         settings["bounce_definition"] = bounce_definition.value
     if key_event:

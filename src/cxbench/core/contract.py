@@ -43,6 +43,7 @@ class TableSpec:
     key: str | None = None  # an id whose duplicates count once
     time_column: str | None = None  # the column that places a row in a period
     entity_column: str | None = None  # the customer id, joined to `customers` for segments
+    range_columns: tuple[str, ...] = ()  # more timestamps that extend the periods reported (a subscription's end)
     extra_checks: tuple[str, ...] = field(default=())  # row rules beyond types, said in words (see validation)
 
     def column(self, name: str) -> Column:
@@ -160,6 +161,7 @@ TABLES: tuple[TableSpec, ...] = (
         key="subscription_id",
         time_column="start_at",
         entity_column="customer_id",
+        range_columns=("end_at",),
         extra_checks=("end_at is not before start_at",),
     ),
     TableSpec(

@@ -8,6 +8,7 @@ from those few numbers.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -92,25 +93,50 @@ def span_length(span: PeriodSpan) -> Span:
     return Span(days=days, weeks=weeks, months=months)
 
 
+def _day(value: Any) -> dt.date | None:
+    if value is None or value != value:  # NaT != NaT
+        return None
+    return value.date() if hasattr(value, "date") else value
+
+
+def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day over `columns` of a table (queried once per run)."""
+    expr = ctx.tables[name].expr
+
+    def query() -> tuple[Any, Any]:
+        los = [expr[c].min() for c in columns]
+        his = [expr[c].max() for c in columns]
+        result = ctx.con.execute(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
+                                                **{f"hi{i}": v for i, v in enumerate(his)}))
+        row = result.iloc[0]
+        lo = [d for d in (_day(row[f"lo{i}"]) for i in range(len(columns))) if d is not None]
+        hi = [d for d in (_day(row[f"hi{i}"]) for i in range(len(columns))) if d is not None]
+        return (min(lo) if lo else None, max(hi) if hi else None)
+
+    return ctx.remember(f"range:{name}:{columns}", query)
+
+
 def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
-    """First and last day with data in `tables` (by each table's time column)."""
+    """First and last day with data in `tables`, by each table's time column.
+
+    A table's `range_columns` (a subscription's end) stretch the range up to the dataset's last day (the latest
+    time-column value over every table): a subscription still running shows in every month of the data, and
+    one that ends in 2030 does not add empty years.
+    """
     days: list[dt.date] = []
     for name in sorted(set(tables)):
-        if name not in ctx.tables:
+        if name not in ctx.tables or ctx.tables[name].spec.time_column is None:
             continue
-        valid = ctx.tables[name]
-        column = valid.spec.time_column
-        if column is None:
-            continue
-
-        def query(expr: ir.Table = valid.expr, column: str = column) -> tuple[Any, Any]:
-            result = ctx.con.execute(expr.aggregate(lo=expr[column].min(), hi=expr[column].max()))
-            return result["lo"].iloc[0], result["hi"].iloc[0]
-
-        lo, hi = ctx.remember(f"range:{name}", query)
-        for value in (lo, hi):
-            if value is not None and value == value:  # NaT != NaT
-                days.append(value.date() if hasattr(value, "date") else value)
+        spec = ctx.tables[name].spec
+        days.extend(d for d in _bounds(ctx, name, (spec.time_column,)) if d is not None)  # type: ignore[arg-type]
+        extra = [c for c in spec.range_columns if c in ctx.tables[name].present]
+        if extra:
+            last = _bounds(ctx, name, tuple(extra))[1]
+            as_of = max((hi for t in ctx.tables if ctx.tables[t].spec.time_column is not None
+                         for hi in [_bounds(ctx, t, (ctx.tables[t].spec.time_column,))[1]] if hi is not None),
+                        default=None)
+            if last is not None and as_of is not None:
+                days.append(min(last, as_of))
     if not days:
         return None
     return min(days), max(days)
@@ -135,6 +161,7 @@ class Engine:
         self._check_segments()
         self.grid: list[PeriodSpan] = []  # the periods of the metric being computed
         self._extra: dict[str, Any] = {}  # its run-level details (e.g. the scale used)
+        self._done: dict[str, list[dict[str, Any]]] = {}  # records by metric id, for derived metrics
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
@@ -158,12 +185,20 @@ class Engine:
     def run(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         for metric in self.metrics:
-            records.extend(self.metric_records(metric))
+            records.extend(self._records_once(metric))
         return records
+
+    def _records_once(self, metric: Metric) -> list[dict[str, Any]]:
+        """A metric's records, computed once per run (a derived metric's components are often also shown)."""
+        if metric.id not in self._done:
+            self._done[metric.id] = self.metric_records(metric)
+        return self._done[metric.id]
 
     # -- one metric ---------------------------------------------------------------------------------
 
     def metric_records(self, metric: Metric) -> list[dict[str, Any]]:
+        if metric.components:
+            return self._derived_records(metric)
         self.grid = self._grid_for(metric)
         self.ctx.periods = tuple((span.key, span.start, span.end) for span in self.grid)
         try:
@@ -179,6 +214,49 @@ class Engine:
     def _grid_or_none(self) -> list[PeriodSpan | None]:
         return list(self.grid) if self.grid else [None]
 
+    def _derived_records(self, metric: Metric) -> list[dict[str, Any]]:
+        """Records of a metric combined from its components' records of the same period, segment and breakdown."""
+        assert metric.combine is not None, f"{metric.id} has components but no combine function"
+        by_component: dict[str, dict[tuple, dict[str, Any]]] = {}
+        order: list[tuple] = []
+        for component in metric.components:
+            indexed = {}
+            for record in self._records_once(component):
+                key = _record_key(record)
+                indexed[key] = record
+                if key not in order and (component is metric.components[0] or key[3] == "{}"):
+                    order.append(key)  # the first component's records, plus overall ones only others have
+            by_component[component.id] = indexed
+        records: list[dict[str, Any]] = []
+        previous: dict[tuple, tuple[Estimate, dict[str, Any]] | None] = {}
+        for key in order:  # the components' own order: per segment and breakdown, periods oldest first
+            start, end, segment_text, dimension_text = key
+            segment, dimension = json.loads(segment_text), json.loads(dimension_text)
+            dimension = dimension or None
+            span = PeriodSpan(dt.date.fromisoformat(start), dt.date.fromisoformat(start),
+                              dt.date.fromisoformat(end)) if start and end else None
+            series = (segment_text, dimension_text)
+            parts: dict[str, dict[str, Any] | None] = {}
+            missing = []
+            for cid, indexed in by_component.items():
+                record = indexed.get(key)
+                if record is not None and record.get("status") == "ok":
+                    parts[cid] = record
+                elif cid in metric.optional_components:
+                    parts[cid] = None
+                else:
+                    reason = (record or {}).get("reason") or "not reported for this segment or breakdown"
+                    missing.append(f"{cid}: {reason}")
+            if span is None or missing:
+                reason = "needs " + "; ".join(missing) if missing else "no data for its components"
+                records.append(self._unavailable(metric, span, segment, dimension, reason))
+                previous[series] = None
+                continue
+            estimate = metric.combine(parts, span_length(span), self.options)
+            records.append(self._record(metric, span, segment, dimension, estimate, {}, previous.get(series)))
+            previous[series] = (estimate, {}) if estimate.value is not None else None
+        return records
+
 
     def _aggregate(self, metric: Metric, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
         lo, hi = self.grid[0].start, self.grid[-1].end
@@ -189,7 +267,8 @@ class Engine:
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
         parts: list[ir.Table] = []
-        for segment in (None, *self.options.segments):
+        segments = self.options.segments if metric.by_customer_segment else ()
+        for segment in (None, *segments):
             base = rows
             if segment is not None:
                 customers = self.ctx.tables["customers"].expr
@@ -228,7 +307,7 @@ class Engine:
     def _build(self, metric: Metric, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[dict[str, Any]]:
         records = []
         segment_keys: list[tuple[str | None, str | None]] = [(None, None)]
-        for column in self.options.segments:
+        for column in self.options.segments if metric.by_customer_segment else ():
             values = sorted({k[1] for k in stats if k[0] == column}, key=lambda v: (v is None, v or ""))
             segment_keys.extend((column, v) for v in values)
         for seg_name, seg_value in segment_keys:
@@ -349,6 +428,12 @@ class Engine:
         if estimate.details:
             record["details"] = _clean(estimate.details)
         return record
+
+
+def _record_key(record: dict[str, Any]) -> tuple[str | None, str | None, str, str]:
+    """Period, segment and breakdown of a record, as a hashable key."""
+    return (record["period_start"], record["period_end"], json.dumps(record["segment"], sort_keys=True),
+            json.dumps(record.get("dimension") or {}, sort_keys=True))
 
 
 #: breakdown columns whose values are whole numbers (a cohort offset of 3, not "3")

@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import Benchmark
 from cxbench.core.errors import CxbenchError
-from cxbench.core.stats import Estimator
+from cxbench.core.stats import Estimate, Estimator, Span
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -87,6 +87,10 @@ class Options:
     engaged_seconds: float = 10  # GA4's engaged-session threshold
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
+    # -- revenue and loyalty (METRICS.md §4) --
+    baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
+    inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
+    lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
 
 
 @dataclass
@@ -128,6 +132,14 @@ class MetricContext:
     def has_column(self, table: str, column: str) -> bool:
         return table in self.tables and column in self.tables[table].present
 
+    def cache(self, expr: ir.Table) -> ir.Table:
+        """`expr.cache()` with the in-memory tables it reads registered first: Ibis 12's PySpark backend caches
+        without registering them and fails with TABLE_OR_VIEW_NOT_FOUND."""
+        register = getattr(self.con, "_run_pre_execute_hooks", None)
+        if register is not None:
+            register(expr)
+        return expr.cache()
+
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """Compute a small helper result once per run (e.g. a survey's most common scale)."""
         if key not in self.memo:
@@ -136,6 +148,11 @@ class MetricContext:
 
 
 RowsFunction = Callable[[MetricContext], ir.Table]
+
+
+def no_rows(ctx: MetricContext) -> ir.Table:
+    """The rows function of a derived metric, which reads its components' records instead."""
+    raise TypeError("a derived metric has no rows of its own")
 
 
 @dataclass(frozen=True)
@@ -170,3 +187,10 @@ class Metric:
     #: the tables whose dates set the periods reported (default: `inputs`); cohort metrics use events only, so
     #: customers who signed up before the event data starts do not show as inactive
     period_tables: tuple[str, ...] | None = None
+    #: False when the rows are not all per customer (spend): --segment then gives no records for this metric
+    by_customer_segment: bool = True
+    #: a derived metric: its value is `combine` of these metrics' records for the same period, segment and
+    #: breakdown (CLV ÷ CAC), so it always agrees with the numbers shown beside it
+    components: tuple[Metric, ...] = ()
+    combine: Callable[[dict[str, dict[str, Any] | None], Span, Options], Estimate] | None = None
+    optional_components: tuple[str, ...] = ()  # component ids the combine can do without (passed as None)

@@ -333,6 +333,7 @@ class Ratio:
     factor: float = 1.0
     per_unit: str | None = None
     denominator_per_unit: str | None = None
+    count: AggregateBuilder | None = None  # n, when the denominator is no count (MRR: the paying customers)
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
@@ -341,6 +342,8 @@ class Ratio:
         out = {"n": t.count(), "numerator": self.numerator(t).cast("float64")}
         if self.denominator is not None:
             out["denominator"] = self.denominator(t).cast("float64")
+        if self.count is not None:
+            out["count"] = self.count(t)
         return out
 
     @staticmethod
@@ -358,7 +361,7 @@ class Ratio:
         denominator = float(s["denominator"] or 0) / self._units(span, self.denominator_per_unit)
         details = {"numerator": numerator, "denominator": denominator}
         # n is the population divided over (visitors, sessions, impressions), not the rows scanned.
-        n = round(denominator)
+        n = _int(s["count"]) if self.count is not None else round(denominator)
         if denominator == 0:
             return Estimate(None, 0, details=details, reason="nothing to divide by")
         return Estimate(numerator / denominator * self.factor, n, details=details)
@@ -385,6 +388,109 @@ class DistinctShare:
         if total == 0:
             return Estimate(None, 0, reason="nothing to divide by")
         return Estimate(100 * _int(s["n"]) / total, total, details={"count": _int(s["n"])})
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The estimator of a derived metric (CLV ÷ CAC): its value comes from other metrics' records, so the
+    engine aggregates nothing for it. No interval of its own."""
+
+    interval: str | None = None
+    sampled: bool = False
+    empty_value: float | None = None
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        raise TypeError("a derived metric aggregates no rows")
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        raise TypeError("a derived metric is combined from its components' records")
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Sum:
+    """Sum of `value` over the period's rows (revenue, MRR, spend): a census, so no interval.
+
+    `count`: a boolean column whose true rows are `n` (orders, not refunds); default every row.
+    `details`: more columns whose sums go into details (refunds, paying customers).
+    `per_month`: a column added as a monthly average (`expansion_mrr`: MRR + the month's non-recurring revenue).
+    """
+
+    value: str
+    count: str | None = None
+    details: tuple[str, ...] = ()
+    per_month: str | None = None
+    interval: str | None = None
+    sampled: bool = False
+    empty_value: float | None = 0.0
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        out = {"n": t.count() if self.count is None else t[self.count].cast("int64").sum(),
+               "total": t[self.value].cast("float64").sum()}
+        for column in (*self.details, *((self.per_month,) if self.per_month else ())):
+            out[column] = t[column].cast("float64").sum()
+        return out
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        total = float(s["total"] or 0)
+        details: dict[str, object] = {c: float(s[c] or 0) for c in self.details}
+        if self.per_month:
+            months = months_in(span)
+            monthly = float(s[self.per_month] or 0) / months
+            details.update({self.value: total, f"{self.per_month}_monthly": monthly, "months": months})
+            total += monthly
+        return Estimate(total, _int(s["n"]), details=details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+def months_in(span: Span | None) -> float:
+    """Months a period stands for: its calendar months from four weeks up, else days ÷ 30.4375 (a week is
+    0.23 of a month), so a monthly average of a week is not the week's whole total."""
+    if span is None:
+        return 1.0
+    return float(span.months) if span.days >= 28 else span.days / 30.4375
+
+
+def periods_per_year(span: Span) -> float:
+    """How many periods of this length make a year: 12 for a month, 4 for a quarter, 365.25 ÷ 7 for a week."""
+    if span.days >= 28:
+        return 12 / span.months
+    return 365.25 / span.days
+
+
+@dataclass(frozen=True)
+class Growth:
+    """% change of a sum against the previous period's (and the baseline period's) sum.
+
+    The rows carry the same amount in `current`, `previous` or `baseline` by the period they come from
+    (see `metrics.periods.comparison_links`). Unavailable when the previous period's sum is 0.
+    """
+
+    interval: str | None = None
+    sampled: bool = False
+    empty_value: float | None = None
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        return {"n": t.is_current.cast("int64").sum(), "current": t.current.sum(), "previous": t.previous.sum(),
+                "baseline": t.baseline.sum(), "has_baseline": t.is_baseline.cast("int64").sum()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        current, previous = float(s["current"] or 0), float(s["previous"] or 0)
+        details: dict[str, object] = {"current": current, "previous": previous}
+        if _int(s["has_baseline"]):
+            baseline = float(s["baseline"] or 0)
+            details["baseline"] = baseline
+            details["growth_vs_baseline"] = 100 * (current - baseline) / baseline if baseline else None
+        if previous == 0:
+            return Estimate(None, _int(s["n"]), details=details, reason="no sales in the previous period to compare with")
+        return Estimate(100 * (current - previous) / previous, _int(s["n"]), details=details)
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None

@@ -6,9 +6,12 @@ The CLI, the report, the API and the docs all read `REGISTRY`; nothing lists met
 from __future__ import annotations
 
 from cxbench.core.registry import Metric
-from cxbench.metrics import campaigns, events, surveys
+from cxbench.metrics import acquisition, campaigns, events, orders, subscriptions, surveys
 
-REGISTRY: tuple[Metric, ...] = (*surveys.METRICS, *events.METRICS, *campaigns.METRICS)
+REGISTRY: tuple[Metric, ...] = (
+    *surveys.METRICS, *events.METRICS, *campaigns.METRICS,
+    *orders.METRICS, *subscriptions.METRICS, *acquisition.METRICS,
+)
 
 METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}
 

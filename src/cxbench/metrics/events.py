@@ -6,7 +6,6 @@ metric's notes. Sessions come from `sessions.py`, built once per run.
 
 from __future__ import annotations
 
-import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
@@ -14,6 +13,7 @@ import ibis.expr.types as ir
 from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
+from cxbench.metrics.periods import period_table
 from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows
 
 
@@ -102,17 +102,6 @@ def _stickiness_rows(ctx: MetricContext) -> ir.Table:
     return t.mutate(_user_month=t.user_id + "|" + t._month)
 
 
-def _period_table(ctx: MetricContext) -> ir.Table:
-    """The run's periods: key, first instant, end instant (exclusive), and their order."""
-    rows = [
-        {"_key": key, "_start": dt.datetime.combine(start, dt.time()),
-         "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), "_index": i}
-        for i, (key, start, end) in enumerate(ctx.periods)
-    ]
-    schema = {"_key": "date", "_start": "timestamp", "_end": "timestamp", "_index": "int64"}
-    return ibis.memtable(rows, schema=schema)
-
-
 def _active_customer_periods(ctx: MetricContext) -> ir.Table:
     """Distinct (user, period) pairs with an event: built once per run and period grid, then cached."""
     return ctx.remember(f"active_periods:{ctx.periods}", lambda: _active_periods(ctx).cache())
@@ -126,7 +115,7 @@ def _active_periods(ctx: MetricContext) -> ir.Table:
 
 def _activity_rows(ctx: MetricContext) -> ir.Table:
     customers = ctx.table("customers")
-    periods = _period_table(ctx)
+    periods = period_table(ctx)
     grid = customers.cross_join(periods)
     grid = grid.filter(grid.signup_at < grid._end)
     if "subscriptions" in ctx.tables:
@@ -159,7 +148,7 @@ def _first_week_rows(ctx: MetricContext) -> ir.Table:
 
 def _retention_rows(ctx: MetricContext) -> ir.Table:
     customers = ctx.table("customers")
-    periods = _period_table(ctx)
+    periods = period_table(ctx)
     cohorts = customers.mutate(_cohort=ctx.period_key(customers.signup_at))
     cohorts = cohorts.join(periods.select(_ckey=periods._key, _cindex=periods._index), cohorts._cohort == periods._key)
     grid = cohorts.cross_join(periods)

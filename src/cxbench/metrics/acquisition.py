@@ -1,0 +1,213 @@
+"""Acquisition and value: customers won, CAC, capital expenditure, CLV (seed 003's formula) and what CLV says
+against CAC and CapEx (METRICS.md §4; seeds 000, 003, 004).
+
+CLV and the ratios are derived metrics: they are computed from the records of the metrics they combine
+(AOV, purchase frequency, churn, CAC), so every number in the scorecard agrees with the ones beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.benchmarks import Band, Benchmark
+from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
+from cxbench.core.stats import Derived, Estimate, Ratio, Span, Sum, periods_per_year
+from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
+from cxbench.metrics.subscriptions import CHURN_RATE
+from cxbench.metrics.tables import union_rows
+
+# -- rows -----------------------------------------------------------------------------------------------
+
+
+def won_customers(ctx: MetricContext) -> ir.Table:
+    """One row per customer at the instant they were won: their first signup, order or subscription."""
+    firsts: list[ir.Table] = []
+    if "customers" in ctx.tables:
+        c = ctx.table("customers")
+        firsts.append(c.select(_cid=c.customer_id, _at=c.signup_at))
+    if "orders" in ctx.tables:
+        o = orders(ctx)
+        o = o.filter(o.is_order)
+        firsts.append(o.select(_cid=o.customer_id, _at=o.ts))
+    if "subscriptions" in ctx.tables:
+        s = ctx.table("subscriptions")
+        firsts.append(s.select(_cid=s.customer_id, _at=s.start_at))
+    if not firsts:
+        raise MetricUnavailable("needs customers (signup_at), orders or subscriptions to know when customers were won")
+    union = union_rows(*firsts)
+    won = union.group_by("_cid").aggregate(ts=union._at.min())
+    won = won.filter(won.ts.notnull())
+    columns: dict[str, Any] = {"acquisition_channel": ibis.null("string"), "segment": ibis.null("string")}
+    if "customers" in ctx.tables:
+        c = ctx.table("customers")
+        present = [k for k in columns if ctx.has_column("customers", k)]
+        lookup = c.select("customer_id", *present)
+        won = won.left_join(lookup, won._cid == lookup.customer_id).drop("customer_id")
+        columns = {k: v for k, v in columns.items() if k not in present}
+    return won.mutate(_entity=won._cid, won=ibis.literal(1.0), spend=ibis.literal(0.0), **columns)
+
+
+def _won_rows(ctx: MetricContext) -> ir.Table:
+    return won_customers(ctx)
+
+
+def _spend(ctx: MetricContext) -> ir.Table:
+    s = ctx.table("spend")
+    if ctx.has_column("spend", "kind"):
+        s = s.filter(s.kind.isnull() | s.kind.isin(("marketing", "sales")))
+    channel = s.channel if ctx.has_column("spend", "channel") else ibis.null("string")
+    segment = s.segment if ctx.has_column("spend", "segment") else ibis.null("string")
+    return s.select(ts=s.date.cast("timestamp"), _entity=ibis.null("string"), won=ibis.literal(0.0),
+                    spend=s.amount, acquisition_channel=channel, segment=segment)
+
+
+def _cac_rows(ctx: MetricContext) -> ir.Table:
+    spend = _spend(ctx)
+    won = won_customers(ctx).select(*spend.columns)
+    return union_rows(spend, won)
+
+
+def _capex_rows(ctx: MetricContext) -> ir.Table:
+    c = ctx.table("capex")
+    return c.select(ts=c.date.cast("timestamp"), _entity=ibis.null("string"), amount=c.amount)
+
+
+# -- derived values -------------------------------------------------------------------------------------
+
+def _value(record: dict[str, Any] | None) -> float | None:
+    return None if record is None else record.get("value")
+
+
+def _clv(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+    aov, frequency = _value(parts["aov"]), _value(parts["purchase_frequency"])
+    per_year = periods_per_year(span)
+    purchases_per_year = frequency * per_year  # type: ignore[operator]
+    details: dict[str, object] = {"aov": aov, "purchases_per_year": purchases_per_year}
+    if options.lifetime_years is not None:
+        lifetime = options.lifetime_years
+        details["lifetime_from"] = "--lifetime-years"
+    else:
+        churn = _value(parts["churn_rate"])
+        if churn is None:
+            return Estimate(None, 0, details=details,
+                            reason="needs churn_rate for the expected lifetime, or --lifetime-years")
+        # The period's churn compounded over a year: 1 − (1 − c)^(periods per year).
+        yearly = 1 - (1 - churn / 100) ** per_year
+        details.update({"churn_rate": churn, "yearly_churn": 100 * yearly})
+        if yearly <= 0:
+            return Estimate(None, 0, details=details,
+                            reason="no customer was lost in the period, so the lifetime is unbounded; give --lifetime-years")
+        lifetime = 1 / yearly
+        details["lifetime_from"] = "1 ÷ yearly churn"
+    details["lifetime_years"] = lifetime
+    return Estimate(aov * purchases_per_year * lifetime, int(parts["purchase_frequency"]["n"]), details=details)  # type: ignore[operator]
+
+
+def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+    clv, cac = _value(parts["clv"]), _value(parts["cac"])
+    details = {"clv": clv, "cac": cac}
+    if not cac:
+        return Estimate(None, 0, details=details, reason="CAC is 0: no spend to compare with")
+    return Estimate(clv / cac, int(parts["cac"]["n"]), details=details)  # type: ignore[operator]
+
+
+def _profit(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+    clv, cac = _value(parts["clv"]), _value(parts["cac"])
+    return Estimate(clv - cac, int(parts["cac"]["n"]), details={"clv": clv, "cac": cac})  # type: ignore[operator]
+
+
+def _clv_per_capex(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+    clv, won, capex = _value(parts["clv"]), _value(parts["new_customers"]), _value(parts["capex"])
+    details = {"clv": clv, "new_customers": won, "capex": capex}
+    if not capex:
+        return Estimate(None, 0, details=details, reason="no capital expenditure in the period")
+    return Estimate(clv * won / capex, int(won or 0), details=details)  # type: ignore[operator]
+
+
+# -- declarations ---------------------------------------------------------------------------------------
+
+NEW_CUSTOMERS = Metric(
+    id="new_customers", name="New customers", family=Family.REVENUE,
+    formula="customers whose first signup, order or subscription falls in the period", unit=Unit.COUNT,
+    direction=Direction.UP, inputs=("customers", "orders", "subscriptions"), rows=_won_rows,
+    estimator=Sum("won"), what_is_counted="customers won", dimensions=("acquisition_channel",),
+    period_tables=("customers", "orders", "subscriptions"),
+    description="Customers won in the period: CAC's denominator. Per acquisition channel too.",
+    notes="A customer is won at their earliest date among customers.signup_at, their first order (not a refund) "
+          "and their first subscription's start.", source="004",
+)
+
+CAC = Metric(
+    id="cac", name="Customer acquisition cost", family=Family.REVENUE,
+    formula="marketing + sales spend in the period ÷ customers won in it", unit=Unit.MONEY,
+    direction=Direction.DOWN, inputs=("spend", "customers", "orders", "subscriptions"), rows=_cac_rows,
+    estimator=Ratio(lambda t: t.spend.sum(), lambda t: t.won.sum()), what_is_counted="customers won",
+    dimensions=("acquisition_channel", "segment"), by_customer_segment=False,
+    period_tables=("spend",),
+    description="What winning one customer costs (seed 004), overall, per acquisition channel and per segment.",
+    notes="Spend of kind marketing or sales (or no kind). Per channel: spend.channel against customers won with "
+          "that customers.acquisition_channel; per segment: spend.segment against customers.segment. Customers "
+          "are won as in new_customers. Spend belongs to no customer, so `--segment` gives no CAC records: use "
+          "the segment breakdown. n is the number of customers won.", source="004, 001",
+)
+
+CAPEX = Metric(
+    id="capex", name="Capital expenditure", family=Family.REVENUE,
+    formula="sum of capex amounts in the period", unit=Unit.MONEY, direction=Direction.NONE, inputs=("capex",),
+    rows=_capex_rows, estimator=Sum("amount"), what_is_counted="capex entries", by_customer_segment=False,
+    description="Capital expenditure: the denominator of CLV per CapEx dollar (seed 000).", source="000",
+)
+
+CLV = Metric(
+    id="clv", name="Customer lifetime value", family=Family.REVENUE,
+    formula="AOV × purchases per customer per year × expected lifetime in years; lifetime = 1 ÷ yearly churn "
+            "unless --lifetime-years", unit=Unit.MONEY, direction=Direction.UP,
+    inputs=("orders", "subscriptions"), rows=no_rows, estimator=Derived(), what_is_counted="purchasing customers",
+    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE),
+    combine=_clv, optional_components=("churn_rate",),
+    description="Seed 003's CLV: average order value × purchase frequency × customer lifetime; its worked "
+                "example is 20 × 12 × 3 = 720.",
+    notes="Purchases per year = the period's purchase frequency × periods per year (12 for a month, 4 for a "
+          "quarter, 365.25 ÷ 7 for a week). Yearly churn = 1 − (1 − period churn)^(periods per year), from "
+          "churn_rate. `details` shows every factor.", source="003",
+    benchmark=None,
+)
+
+METRICS: tuple[Metric, ...] = (
+    NEW_CUSTOMERS,
+    CAC,
+    CAPEX,
+    CLV,
+    Metric(
+        id="clv_cac_ratio", name="CLV : CAC", family=Family.REVENUE, formula="CLV ÷ CAC", unit=Unit.RATIO,
+        direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *CAC.inputs))), rows=no_rows,
+        estimator=Derived(), what_is_counted="customers won", components=(CLV, CAC), combine=_clv_cac,
+        description="Whether acquisition pays (seed 004): at least 3:1 is good, 2:1 a thin profit, 1:1 or less "
+                    "break-even or a loss; CAC should be a fifth to a third of CLV.",
+        notes="CLV and CAC of the same period, as shown in their own records.", source="004",
+        benchmark=Benchmark("004", "≥ 3 good; 2 thin profit; ≤ 1 break-even or loss", bands=(
+            Band("losing", high=1), Band("thin", low=1, high=3, low_inclusive=False, high_inclusive=False),
+            Band("good", low=3))),
+    ),
+    Metric(
+        id="profit_per_customer", name="Profit per customer", family=Family.REVENUE, formula="CLV − CAC",
+        unit=Unit.MONEY, direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *CAC.inputs))),
+        rows=no_rows, estimator=Derived(), what_is_counted="customers won", components=(CLV, CAC),
+        combine=_profit,
+        description="What a customer leaves after paying for their acquisition.",
+        notes="Seed 004 writes this as CLV ÷ CAC, which is the ratio `clv_cac_ratio`; a profit is a difference, "
+              "so cxbench computes CLV − CAC here.", source="004",
+    ),
+    Metric(
+        id="clv_per_capex_dollar", name="CLV per CapEx dollar", family=Family.REVENUE,
+        formula="CLV × customers won in the period ÷ capital expenditure in the period", unit=Unit.RATIO,
+        direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *NEW_CUSTOMERS.inputs, "capex"))),
+        rows=no_rows, estimator=Derived(), what_is_counted="customers won",
+        components=(CLV, NEW_CUSTOMERS, CAPEX), combine=_clv_per_capex,
+        description="Seed 000's lesser-known benchmark: the lifetime value won per dollar of capital spent.",
+        notes="The CLV of the customers won in the period is taken as CLV × new customers.", source="000",
+    ),
+)
