@@ -87,6 +87,10 @@ class Options:
     engaged_seconds: float = 10  # GA4's engaged-session threshold
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
+    # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
+    business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
+    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    holidays: tuple[dt.date, ...] = ()  # local days without business hours
 
 
 @dataclass
