@@ -61,7 +61,7 @@ class BusinessHours:
         """How the run counts working time, for a record's details."""
         out = f"{self.text} ({self.timezone})"
         if self.holidays:
-            out += f", {len(self.holidays)} holidays"
+            out += f", {len(self.holidays)} holiday{'s' if len(self.holidays) != 1 else ''}"
         return out
 
     def windows_utc(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:

@@ -92,14 +92,14 @@ def span_length(span: PeriodSpan) -> Span:
     return Span(days=days, weeks=weeks, months=months)
 
 
-def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
-    """First and last day with data in `tables` (by each table's time column)."""
+def data_range(ctx: MetricContext, tables: Iterable[str],
+               columns: Iterable[tuple[str, str]] = ()) -> tuple[dt.date, dt.date] | None:
+    """First and last day with data in `tables` (by each table's time column) and in the (table, column) pairs."""
     days: list[dt.date] = []
-    for name in sorted(set(tables)):
-        if name not in ctx.tables:
-            continue
+    wanted = [(name, ctx.tables[name].spec.time_column) for name in sorted(set(tables)) if name in ctx.tables]
+    wanted += [(name, column) for name, column in columns if name in ctx.tables and (name, column) not in wanted]
+    for name, column in wanted:
         valid = ctx.tables[name]
-        column = valid.spec.time_column
         if column is None:
             continue
 
@@ -107,7 +107,8 @@ def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.d
             result = ctx.con.execute(expr.aggregate(lo=expr[column].min(), hi=expr[column].max()))
             return result["lo"].iloc[0], result["hi"].iloc[0]
 
-        lo, hi = ctx.remember(f"range:{name}", query)
+        key = f"range:{name}" if column == valid.spec.time_column else f"range:{name}.{column}"
+        lo, hi = ctx.remember(key, query)
         for value in (lo, hi):
             if value is not None and value == value:  # NaT != NaT
                 days.append(value.date() if hasattr(value, "date") else value)
@@ -138,7 +139,7 @@ class Engine:
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
-        bounds = data_range(self.ctx, metric.period_tables or metric.inputs)
+        bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
         if bounds is None:
             if self.options.start is None and self.options.end is None:
                 return []

@@ -174,3 +174,6 @@ class Metric:
     #: the tables whose dates set the periods reported (default: `inputs`); cohort metrics use events only, so
     #: customers who signed up before the event data starts do not show as inactive
     period_tables: tuple[str, ...] | None = None
+    #: further (table, column) pairs whose dates also set the periods: resolution times count by `resolved_at`,
+    #: so a month with resolutions but no new ticket is still reported
+    period_columns: tuple[tuple[str, str], ...] = ()

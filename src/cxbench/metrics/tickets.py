@@ -158,6 +158,7 @@ METRICS: tuple[Metric, ...] = (
         notes="A ticket counts in the period it was resolved in (`resolved_at`); open tickets have no resolution "
               "time yet and are left out (see open_tickets). " + _TIME_NOTE,
         source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
+        period_columns=(("tickets", "resolved_at"),),
     ),
     Metric(
         id="median_resolution_time", name="Median resolution time", family=Family.SUPPORT,
@@ -169,6 +170,7 @@ METRICS: tuple[Metric, ...] = (
         notes="Exact median (the mean of the two middle values when the count is even), the same on DuckDB "
               "and Spark. By `resolved_at`, as avg_resolution_time. " + _TIME_NOTE,
         source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
+        period_columns=(("tickets", "resolved_at"),),
     ),
     Metric(
         id="first_response_time", name="First response time", family=Family.SUPPORT,
@@ -181,7 +183,7 @@ METRICS: tuple[Metric, ...] = (
               "yet answered are left out. A first response before the ticket was opened is set aside by "
               "validation. " + _TIME_NOTE,
         source="001; Zendesk, Freshdesk and HubSpot first response time", dimensions=_BREAKDOWN,
-        extra_details=_time_details,
+        extra_details=_time_details, period_columns=(("tickets", "first_response_at"),),
     ),
     Metric(
         id="first_contact_resolution", name="First contact resolution (FCR)", family=Family.SUPPORT,
