@@ -124,7 +124,7 @@ class NetScore:
             "neutral": n - _int(s["positive"]) - _int(s["negative"]),
             "positive_pct": 100 * p_pos,
             "negative_pct": 100 * p_neg,
-            "neutral_pct": 100 * (1 - p_pos - p_neg),
+            "neutral_pct": 100 * (n - _int(s["positive"]) - _int(s["negative"])) / n,
         }
         details.update({column: _int(s[column]) for column in self.counted})
         return Estimate(value, n, max(-100.0, value - Z * se), min(100.0, value + Z * se), details)

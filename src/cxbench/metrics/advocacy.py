@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import ibis
 import ibis.expr.types as ir
@@ -57,7 +58,9 @@ def _referral_rows(ctx: MetricContext) -> ir.Table:
     return ibis.union(base, new, distinct=False)
 
 
-def _sum(column: str):
+def _sum(column: str) -> Callable[[ir.Table], ir.Scalar]:
+    """The sum of `column` over the group's rows."""
+
     def total(t: ir.Table) -> ir.Scalar:
         return t[column].sum()
 

@@ -12,6 +12,7 @@ Durations are calendar time by default; with `--business-hours` they count worki
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -133,7 +134,9 @@ def _count(t: ir.Table) -> ir.Scalar:
     return t.count()
 
 
-def _flag(column: str):
+def _flag(column: str) -> Callable[[ir.Table], ir.Scalar]:
+    """The count of rows where boolean `column` is true."""
+
     def total(t: ir.Table) -> ir.Scalar:
         return t[column].cast("int64").sum()
 
