@@ -13,6 +13,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from cxbench import __version__
+from cxbench.core.business_hours import check_timezone, parse_business_hours, read_holidays
 from cxbench.core.engine import Engine
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, Options, Period
@@ -166,8 +167,25 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
         raise UsageError("--lifetime-years must be a positive number of years")
     if "key_events" in settings:
         settings["key_events"] = tuple(settings["key_events"])
+    _business_hours_settings(settings)
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
+
+
+def _business_hours_settings(settings: dict[str, Any]) -> None:
+    """Check --business-hours, --timezone and --holidays in place (a holidays file is read here)."""
+    holidays = settings.get("holidays")
+    if isinstance(holidays, str | Path):
+        settings["holidays"] = read_holidays(holidays)
+    elif holidays is not None:
+        settings["holidays"] = tuple(sorted({_as_date(day, "--holidays") for day in holidays}))  # type: ignore[misc]
+    if settings.get("timezone") is not None:
+        check_timezone(settings["timezone"])
+    if settings.get("business_hours") is not None:
+        parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
+    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
+        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
+                         "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
 
 
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,

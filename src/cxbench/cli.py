@@ -80,6 +80,10 @@ def run(
     inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = 90,
     lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
     engine: EngineOpt = Engine.duckdb,
+    # Support durations in working time (issue 6).
+    business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
+    holidays: Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")] = None,
 ) -> None:
     """Compute the scorecard of SOURCE."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
@@ -89,6 +93,12 @@ def run(
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
         settings["key_events"] = tuple(key_event)
+    if business_hours is not None:
+        settings["business_hours"] = business_hours
+    if timezone is not None:
+        settings["timezone"] = timezone
+    if holidays is not None:
+        settings["holidays"] = holidays
     try:
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
                        engine=engine.value, **settings)

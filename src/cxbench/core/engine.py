@@ -116,8 +116,10 @@ def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt
     return ctx.remember(f"range:{name}:{columns}", query)
 
 
-def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
-    """First and last day with data in `tables`, by each table's time column.
+def data_range(ctx: MetricContext, tables: Iterable[str],
+               columns: Iterable[tuple[str, str]] = ()) -> tuple[dt.date, dt.date] | None:
+    """First and last day with data in `tables`, by each table's time column, and in the (table, column) pairs
+    a metric adds (resolution times count by `resolved_at`).
 
     A table's `range_columns` (a subscription's end) stretch the range up to the dataset's last day (the latest
     time-column value over every table): a subscription still running shows in every month of the data, and
@@ -137,6 +139,9 @@ def data_range(ctx: MetricContext, tables: Iterable[str]) -> tuple[dt.date, dt.d
                         default=None)
             if last is not None and as_of is not None:
                 days.append(min(last, as_of))
+    for name, column in columns:
+        if name in ctx.tables and column in ctx.tables[name].present:
+            days.extend(d for d in _bounds(ctx, name, (column,)) if d is not None)  # type: ignore[arg-type]
     if not days:
         return None
     return min(days), max(days)
@@ -165,7 +170,7 @@ class Engine:
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
-        bounds = data_range(self.ctx, metric.period_tables or metric.inputs)
+        bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
         if bounds is None:
             if self.options.start is None and self.options.end is None:
                 return []

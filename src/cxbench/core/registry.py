@@ -91,6 +91,10 @@ class Options:
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
     lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
+    # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
+    business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
+    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    holidays: tuple[dt.date, ...] = ()  # local days without business hours
 
 
 @dataclass
@@ -194,3 +198,6 @@ class Metric:
     components: tuple[Metric, ...] = ()
     combine: Callable[[dict[str, dict[str, Any] | None], Span, Options], Estimate] | None = None
     optional_components: tuple[str, ...] = ()  # component ids the combine can do without (passed as None)
+    #: further (table, column) pairs whose dates also set the periods: resolution times count by `resolved_at`,
+    #: so a month with resolutions but no new ticket is still reported
+    period_columns: tuple[tuple[str, str], ...] = ()

@@ -94,13 +94,17 @@ class NetScore:
     interval: str | None = "normal approximation, Var = (p₊ + p₋ − (p₊ − p₋)²) / n"
     sampled: bool = True
     empty_value: float | None = None
+    counted: tuple[str, ...] = ()  # boolean columns whose counts go into details (mentions scored from text)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
-        return {
+        out = {
             "n": t.count(),
             "positive": t[self.positive].cast("int64").sum(),
             "negative": t[self.negative].cast("int64").sum(),
         }
+        for column in self.counted:
+            out[column] = t[column].cast("int64").sum()
+        return out
 
     @staticmethod
     def _parts(s: Stats) -> tuple[int, float, float]:
@@ -120,7 +124,9 @@ class NetScore:
             "neutral": n - _int(s["positive"]) - _int(s["negative"]),
             "positive_pct": 100 * p_pos,
             "negative_pct": 100 * p_neg,
+            "neutral_pct": 100 * (n - _int(s["positive"]) - _int(s["negative"])) / n,
         }
+        details.update({column: _int(s[column]) for column in self.counted})
         return Estimate(value, n, max(-100.0, value - Z * se), min(100.0, value + Z * se), details)
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
@@ -261,6 +267,40 @@ class Mean:
 
 
 @dataclass(frozen=True)
+class MeanAndMedian:
+    """Mean or median of `value` over every row of the group (resolution and response times), the other in
+    details, with the total.
+
+    The median is exact: Ibis's `median()` is DuckDB's QUANTILE_CONT(x, 0.5) and Spark's PERCENTILE(x, 0.5),
+    both the mean of the two middle values when n is even (not Spark's percentile_approx).
+    No interval: the rows are every ticket of the period, a census, not a sample.
+    """
+
+    value: str
+    report: str = "mean"  # "mean" or "median": which one is the value
+    interval: str | None = None
+    sampled: bool = False
+    empty_value: float | None = None
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        column = t[self.value].cast("float64")
+        return {"n": column.count(), "total": column.sum(), "median": column.median()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        n = _int(s["n"])
+        if n == 0:
+            return Estimate(None, 0, reason="no answers")
+        total, median = float(s["total"]), float(s["median"])  # type: ignore[arg-type]
+        mean = total / n
+        if self.report == "median":
+            return Estimate(median, n, details={"mean": mean, "total": total})
+        return Estimate(mean, n, details={"median": median, "total": total})
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
 class MeanOfComponentMeans:
     """Mean of the per-component means of `value`, each component named in `component` (CXI).
 
@@ -307,13 +347,17 @@ class Total:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = 0.0
+    share_of_overall: bool = False  # details.share_pct: this breakdown value's % of the group's total
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count(), "total": self.aggregate(t)}
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         total = float(s["total"] or 0)
-        return Estimate(total, int(total) if total.is_integer() else _int(s["n"]))  # n: what was counted
+        details: dict[str, object] = {}
+        if self.share_of_overall and overall is not None and float(overall["total"] or 0) > 0:
+            details["share_pct"] = 100 * total / float(overall["total"])  # type: ignore[arg-type]
+        return Estimate(total, int(total) if total.is_integer() else _int(s["n"]), details=details)  # n: what was counted
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None
@@ -337,6 +381,9 @@ class Ratio:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    #: secondary ratios reported in details as (name, numerator, denominator), × factor, None when 0 ÷ 0:
+    #: a definition vendors differ on (FCR over resolved tickets only) or a second rate of the same metric
+    also: tuple[tuple[str, AggregateBuilder, AggregateBuilder], ...] = ()
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out = {"n": t.count(), "numerator": self.numerator(t).cast("float64")}
@@ -344,7 +391,20 @@ class Ratio:
             out["denominator"] = self.denominator(t).cast("float64")
         if self.count is not None:
             out["count"] = self.count(t)
+        for name, numerator, denominator in self.also:
+            out[f"{name}_numerator"] = numerator(t).cast("float64")
+            out[f"{name}_denominator"] = denominator(t).cast("float64")
         return out
+
+    def _details(self, s: Stats) -> dict[str, object]:
+        details: dict[str, object] = {}
+        for name, _, _ in self.also:
+            numerator = float(s[f"{name}_numerator"] or 0)
+            denominator = float(s[f"{name}_denominator"] or 0)
+            details[name] = numerator / denominator * self.factor if denominator else None
+            details[f"{name}_numerator"] = numerator
+            details[f"{name}_denominator"] = denominator
+        return details
 
     @staticmethod
     def _units(span: Span | None, unit: str | None) -> float:
@@ -357,14 +417,46 @@ class Ratio:
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         numerator = float(s["numerator"] or 0) / self._units(span, self.per_unit)
         if self.denominator is None:
-            return Estimate(numerator * self.factor, _int(s["n"]), details={"numerator": float(s["numerator"] or 0)})
+            return Estimate(numerator * self.factor, _int(s["n"]),
+                            details={"numerator": float(s["numerator"] or 0), **self._details(s)})
         denominator = float(s["denominator"] or 0) / self._units(span, self.denominator_per_unit)
-        details = {"numerator": numerator, "denominator": denominator}
+        details = {"numerator": numerator, "denominator": denominator, **self._details(s)}
         # n is the population divided over (visitors, sessions, impressions), not the rows scanned.
         n = _int(s["count"]) if self.count is not None else round(denominator)
         if denominator == 0:
             return Estimate(None, 0, details=details, reason="nothing to divide by")
         return Estimate(numerator / denominator * self.factor, n, details=details)
+
+    def significant(self, current: Stats, previous: Stats) -> bool | None:
+        return None
+
+
+@dataclass(frozen=True)
+class PercentChange:
+    """(`to` − `from`) ÷ `from` × 100 over one row per group (a price from one close to another).
+
+    The rows carry `from_value`, `to_value`, `from_label`, `to_label` (what each value is, e.g. its date)
+    and `count` (the observations behind them, reported as n). No interval: nothing is sampled.
+    """
+
+    interval: str | None = None
+    sampled: bool = False
+    empty_value: float | None = None
+
+    def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
+        # One row per group: max() only picks its values.
+        return {"n": t["count"].sum(), "from_value": t.from_value.max(), "to_value": t.to_value.max(),
+                "from_label": t.from_label.max(), "to_label": t.to_label.max()}
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        n = _int(s["n"])
+        if n == 0 or s["from_value"] is None or s["to_value"] is None:
+            return Estimate(None, 0, reason="no answers")
+        start, end = float(s["from_value"]), float(s["to_value"])  # type: ignore[arg-type]
+        details = {"from": start, "from_date": s["from_label"], "to": end, "to_date": s["to_label"]}
+        if start == 0:
+            return Estimate(None, n, details=details, reason="nothing to divide by: the base value is 0")
+        return Estimate(100 * (end - start) / start, n, details=details)
 
     def significant(self, current: Stats, previous: Stats) -> bool | None:
         return None

@@ -426,10 +426,34 @@ def _not_before(later: str, earlier: str):
     return rules
 
 
+def _all_of(*rules: Rules) -> Rules:
+    """Several table rules; a row's first failing check is its reason."""
+
+    def combined(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+        extra: dict[str, ir.Value] = {}
+        checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+        for rule in rules:
+            more, found = rule(typed, text)
+            extra.update(more)
+            checks.extend(found)
+        return extra, checks
+
+    return combined
+
+
+def _mentions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+    # Social listening scores a mention from its sentiment, or from its text when it has none.
+    return {}, [
+        (typed["sentiment"].isnull() & typed["text"].isnull(),
+         ibis.literal("mention has neither sentiment nor text: nothing to score; give one of them")),
+    ]
+
+
 _TABLE_RULES: dict[str, Rules] = {
     "surveys": _survey_rules,
     "orders": _orders_rules,
     "subscriptions": _not_before("end_at", "start_at"),
-    "tickets": _not_before("resolved_at", "opened_at"),
+    "tickets": _all_of(_not_before("resolved_at", "opened_at"), _not_before("first_response_at", "opened_at")),
+    "mentions": _mentions_rules,
     "carts": _not_before("checked_out_at", "created_at"),
 }

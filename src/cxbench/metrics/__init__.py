@@ -6,11 +6,22 @@ The CLI, the report, the API and the docs all read `REGISTRY`; nothing lists met
 from __future__ import annotations
 
 from cxbench.core.registry import Metric
-from cxbench.metrics import acquisition, campaigns, events, orders, subscriptions, surveys
+from cxbench.metrics import (
+    acquisition,
+    advocacy,
+    campaigns,
+    events,
+    orders,
+    social,
+    subscriptions,
+    surveys,
+    tickets,
+)
 
 REGISTRY: tuple[Metric, ...] = (
-    *surveys.METRICS, *events.METRICS, *campaigns.METRICS,
+    *surveys.METRICS, *events.METRICS, *campaigns.METRICS, *social.METRICS,
     *orders.METRICS, *subscriptions.METRICS, *acquisition.METRICS,
+    *tickets.METRICS, *advocacy.METRICS,
 )
 
 METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}

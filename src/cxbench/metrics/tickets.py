@@ -1,0 +1,229 @@
+"""Support: metrics computed from the `tickets` table (METRICS.md §5, seed 001).
+
+Which period a ticket counts in: durations (resolution, first response) in the period of the moment that ends
+them (`resolved_at`, `first_response_at`), so a closed period's value never changes later; first-contact
+resolution and contact volume in the period the ticket was opened; open tickets at each period's end.
+Periods are UTC calendar periods, as for every metric.
+
+Durations are calendar time by default; with `--business-hours` they count working time only (see
+`core/business_hours.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.core.business_hours import (
+    CALENDAR_SCHEMA,
+    BusinessHours,
+    calendar_rows,
+    parse_business_hours,
+    with_working_seconds,
+)
+from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit
+from cxbench.core.stats import MeanAndMedian, Ratio, Total
+
+_BREAKDOWN = ("channel",)
+
+
+def business_hours(options: Options) -> BusinessHours | None:
+    """The run's business hours, or None for calendar time."""
+    if options.business_hours is None:
+        return None
+    return parse_business_hours(options.business_hours, options.timezone, options.holidays)
+
+
+def _tickets(ctx: MetricContext) -> ir.Table:
+    t = ctx.table("tickets")
+    return t.mutate(_entity=t.customer_id)
+
+
+def _elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    # Milliseconds, then seconds: the one time difference DuckDB and Spark compute alike (IBIS-NOTES trap 2).
+    return later.delta(earlier, unit="millisecond").cast("float64") / 1000
+
+
+def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
+    """The working-window calendar for the tickets' dates (one row per working window, a few hundred a year)."""
+
+    def build() -> ir.Table:
+        t = ctx.table("tickets")
+        bounds = ctx.con.execute(t.aggregate(
+            lo=ibis.least(t.opened_at.min(), t.resolved_at.min(), t.first_response_at.min()),
+            hi=ibis.greatest(t.opened_at.max(), t.resolved_at.max(), t.first_response_at.max()),
+        ))
+        lo, hi = bounds["lo"].iloc[0], bounds["hi"].iloc[0]
+        if lo is None or lo != lo:  # no tickets: NaT != NaT
+            lo = hi = dt.datetime(2000, 1, 1)
+        rows = calendar_rows(hours, lo.date(), hi.date())
+        return ibis.memtable(rows, schema=CALENDAR_SCHEMA)
+
+    return ctx.remember(f"business_calendar:{hours}", build)
+
+
+def _with_durations(ctx: MetricContext) -> ir.Table:
+    """Tickets with `resolution_seconds` and `first_response_seconds` (null while unresolved/unanswered)."""
+    t = _tickets(ctx)
+    hours = business_hours(ctx.options)
+    if hours is None:
+        return t.mutate(resolution_seconds=_elapsed_seconds(t.resolved_at, t.opened_at),
+                        first_response_seconds=_elapsed_seconds(t.first_response_at, t.opened_at))
+    calendar = _calendar(ctx, hours)
+    t = with_working_seconds(t, "opened_at", calendar, "_w_opened")
+    t = with_working_seconds(t, "resolved_at", calendar, "_w_resolved")
+    t = with_working_seconds(t, "first_response_at", calendar, "_w_responded")
+    t = t.mutate(resolution_seconds=t._w_resolved - t._w_opened, first_response_seconds=t._w_responded - t._w_opened)
+    return t.drop("_w_opened", "_w_resolved", "_w_responded")
+
+
+def _resolution_rows(ctx: MetricContext) -> ir.Table:
+    t = _with_durations(ctx)
+    t = t.filter(t.resolved_at.notnull())
+    return t.mutate(ts=t.resolved_at)
+
+
+def _first_response_rows(ctx: MetricContext) -> ir.Table:
+    if not ctx.has_column("tickets", "first_response_at"):
+        raise MetricUnavailable("needs tickets.first_response_at (when the customer was first answered)")
+    t = _with_durations(ctx)
+    t = t.filter(t.first_response_at.notnull())
+    return t.mutate(ts=t.first_response_at)
+
+
+def _fcr_rows(ctx: MetricContext) -> ir.Table:
+    if not ctx.has_column("tickets", "contacts"):
+        raise MetricUnavailable("needs tickets.contacts (contacts until resolved; 1 = resolved at first contact)")
+    t = _tickets(ctx)
+    resolved = t.resolved_at.notnull()
+    # A resolved ticket whose contacts are not recorded cannot be placed: left out. An open ticket is not
+    # resolved at first contact whatever its contacts so far.
+    t = t.filter(~resolved | t.contacts.notnull())
+    return t.mutate(ts=t.opened_at, resolved=resolved, first_contact=resolved & (t.contacts == 1))
+
+
+def _volume_rows(ctx: MetricContext) -> ir.Table:
+    t = _tickets(ctx)
+    return t.mutate(ts=t.opened_at)
+
+
+def _open_rows(ctx: MetricContext) -> ir.Table:
+    """One row per (ticket, period) for the tickets open at the period's end."""
+    ends = [{"_start": dt.datetime.combine(start, dt.time()), "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())}
+            for _, start, end in ctx.periods]
+    periods = ibis.memtable(ends, schema={"_start": "timestamp", "_end": "timestamp"})
+    t = _tickets(ctx)
+    grid = t.cross_join(periods)
+    # The period's end is the instant after its last day (midnight); a ticket resolved at that instant or later
+    # was still open at the end of the period.
+    open_at_end = (grid.opened_at < grid._end) & (grid.resolved_at.isnull() | (grid.resolved_at >= grid._end))
+    grid = grid.filter(open_at_end)
+    return grid.mutate(ts=grid._start)
+
+
+def _time_details(ctx: MetricContext) -> dict[str, Any]:
+    hours = business_hours(ctx.options)
+    return {"time": "calendar" if hours is None else f"business hours {hours.describe()}"}
+
+
+def _count(t: ir.Table) -> ir.Scalar:
+    return t.count()
+
+
+def _flag(column: str) -> Callable[[ir.Table], ir.Scalar]:
+    """The count of rows where boolean `column` is true."""
+
+    def total(t: ir.Table) -> ir.Scalar:
+        return t[column].cast("int64").sum()
+
+    return total
+
+
+_TIME_NOTE = ("Calendar time by default. With `--business-hours \"Mon-Fri 09:00-17:00\"` (several groups "
+              "separated by commas), `--timezone` (IANA name, default UTC) and `--holidays FILE` (one YYYY-MM-DD "
+              "per line), only the seconds inside the working windows count, as support tools measure SLAs: a "
+              "ticket opened Friday 16:00 and resolved Monday 10:00 took 2 working hours. `details.time` says "
+              "which was used.")
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        id="avg_resolution_time", name="Average resolution time", family=Family.SUPPORT,
+        formula="sum of (resolved_at − opened_at) ÷ tickets resolved in the period", unit=Unit.SECONDS,
+        direction=Direction.DOWN, inputs=("tickets",), rows=_resolution_rows,
+        estimator=MeanAndMedian("resolution_seconds"), what_is_counted="resolved tickets",
+        description="Time to resolve, from the customer's first contact to full resolution (seed 001: the sum of "
+                    "resolution times ÷ the cases resolved in the period). `details.median`: the median; "
+                    "`details.total`: the summed seconds. Per channel in dimension `channel`.",
+        notes="A ticket counts in the period it was resolved in (`resolved_at`); open tickets have no resolution "
+              "time yet and are left out (see open_tickets). " + _TIME_NOTE,
+        source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
+        period_columns=(("tickets", "resolved_at"),),
+    ),
+    Metric(
+        id="median_resolution_time", name="Median resolution time", family=Family.SUPPORT,
+        formula="median of (resolved_at − opened_at) over tickets resolved in the period", unit=Unit.SECONDS,
+        direction=Direction.DOWN, inputs=("tickets",), rows=_resolution_rows,
+        estimator=MeanAndMedian("resolution_seconds", report="median"), what_is_counted="resolved tickets",
+        description="The typical resolution time, unmoved by the few tickets that wait days (METRICS.md: "
+                    "report the median too). `details.mean` is avg_resolution_time.",
+        notes="Exact median (the mean of the two middle values when the count is even), the same on DuckDB "
+              "and Spark. By `resolved_at`, as avg_resolution_time. " + _TIME_NOTE,
+        source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
+        period_columns=(("tickets", "resolved_at"),),
+    ),
+    Metric(
+        id="first_response_time", name="First response time", family=Family.SUPPORT,
+        formula="sum of (first_response_at − opened_at) ÷ tickets first answered in the period", unit=Unit.SECONDS,
+        direction=Direction.DOWN, inputs=("tickets",), rows=_first_response_rows,
+        estimator=MeanAndMedian("first_response_seconds"), what_is_counted="answered tickets",
+        description="How long customers wait for the first answer (Zendesk's first reply time, Freshdesk's and "
+                    "HubSpot's first response time): the mean; `details.median` the median.",
+        notes="Needs `tickets.first_response_at`. A ticket counts in the period of its first response; tickets not "
+              "yet answered are left out. A first response before the ticket was opened is set aside by "
+              "validation. " + _TIME_NOTE,
+        source="001; Zendesk, Freshdesk and HubSpot first response time", dimensions=_BREAKDOWN,
+        extra_details=_time_details, period_columns=(("tickets", "first_response_at"),),
+    ),
+    Metric(
+        id="first_contact_resolution", name="First contact resolution (FCR)", family=Family.SUPPORT,
+        formula="tickets resolved with contacts = 1 ÷ all tickets opened in the period × 100", unit=Unit.PERCENT,
+        direction=Direction.UP, inputs=("tickets",), rows=_fcr_rows,
+        estimator=Ratio(_flag("first_contact"), _count, factor=100,
+                        also=(("resolved_only_pct", _flag("first_contact"), _flag("resolved")),)),
+        what_is_counted="tickets",
+        description="Share of tickets resolved at the customer's first contact, out of all tickets received "
+                    "(seed 001: a percentage of all contacts the company receives). `details.resolved_only_pct`: "
+                    "the same count over resolved tickets only, the variant some help desks report (Zendesk's "
+                    "one-touch tickets ÷ solved tickets).",
+        notes="A ticket counts in the period it was opened in. Needs `tickets.contacts`. Tickets still open count "
+              "in the denominator and not in the numerator; a resolved ticket without `contacts` is left out.",
+        source="001; Zendesk one-touch resolution (resolved-only variant)", dimensions=_BREAKDOWN,
+    ),
+    Metric(
+        id="contact_volume_by_channel", name="Contact volume by channel", family=Family.SUPPORT,
+        formula="tickets opened in the period, per channel, and each channel's share of them × 100",
+        unit=Unit.COUNT, direction=Direction.NONE, inputs=("tickets",), rows=_volume_rows,
+        estimator=Total(_count, share_of_overall=True), what_is_counted="tickets",
+        description="Where contacts come from (phone, email, chat, chatbot, social...): the count per channel in "
+                    "dimension `channel`, with `details.share_pct` its share of the period's tickets; the overall "
+                    "record is the total.",
+        notes="A ticket counts once, in the period it was opened in, whatever its number of contacts.",
+        source="001", dimensions=_BREAKDOWN,
+    ),
+    Metric(
+        id="open_tickets", name="Open tickets at period end", family=Family.SUPPORT,
+        formula="tickets with opened_at before the period's end and no resolved_at before it", unit=Unit.COUNT,
+        direction=Direction.DOWN, inputs=("tickets",), rows=_open_rows, estimator=Total(_count),
+        what_is_counted="tickets",
+        description="The backlog at the end of each period (a point-in-time count), overall and per channel.",
+        notes="The end of a period is the instant after its last day (00:00 UTC). A ticket opened before it counts "
+              "while it has no `resolved_at` or is resolved at that instant or later, whenever it was opened "
+              "(before --from too). For the latest period this is the backlog at its end, which may lie in "
+              "the future.",
+        source="cxbench (backlog, a companion of 001's resolution metrics)", dimensions=_BREAKDOWN,
+    ),
+)
