@@ -223,18 +223,18 @@ class Engine:
         """Records of a metric combined from its components' records of the same period, segment and breakdown."""
         assert metric.combine is not None, f"{metric.id} has components but no combine function"
         by_component: dict[str, dict[tuple, dict[str, Any]]] = {}
-        order: list[tuple] = []
         for component in metric.components:
-            indexed = {}
-            for record in self._records_once(component):
-                key = _record_key(record)
-                indexed[key] = record
-                if key not in order and (component is metric.components[0] or key[3] == "{}"):
-                    order.append(key)  # the first component's records, plus overall ones only others have
-            by_component[component.id] = indexed
+            by_component[component.id] = {_record_key(r): r for r in self._records_once(component)}
+        # Every period and segment of any component; a breakdown only where all components have it (CLV has
+        # none, CAC one per channel: CLV:CAC is reported overall).
+        keys = {k for indexed in by_component.values() for k in indexed
+                if k[3] == "{}" or all(k in other for other in by_component.values())}
+        if any(k[0] is not None for k in keys):
+            keys = {k for k in keys if k[0] is not None}  # a component without data has one period-less record
+        order = sorted(keys, key=lambda k: (k[2] != "{}", k[2], k[3] != "{}", k[3], k[0] or ""))
         records: list[dict[str, Any]] = []
         previous: dict[tuple, tuple[Estimate, dict[str, Any]] | None] = {}
-        for key in order:  # the components' own order: per segment and breakdown, periods oldest first
+        for key in order:  # per segment and breakdown, periods oldest first
             start, end, segment_text, dimension_text = key
             segment, dimension = json.loads(segment_text), json.loads(dimension_text)
             dimension = dimension or None
@@ -250,7 +250,7 @@ class Engine:
                 elif cid in metric.optional_components:
                     parts[cid] = None
                 else:
-                    reason = (record or {}).get("reason") or "not reported for this segment or breakdown"
+                    reason = (record or {}).get("reason") or "no record for this period, segment or breakdown"
                     missing.append(f"{cid}: {reason}")
             if span is None or missing:
                 reason = "needs " + "; ".join(missing) if missing else "no data for its components"

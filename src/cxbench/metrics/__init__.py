@@ -10,6 +10,7 @@ from cxbench.metrics import (
     acquisition,
     advocacy,
     campaigns,
+    engagement,
     events,
     orders,
     social,
@@ -21,7 +22,7 @@ from cxbench.metrics import (
 REGISTRY: tuple[Metric, ...] = (
     *surveys.METRICS, *events.METRICS, *campaigns.METRICS, *social.METRICS,
     *orders.METRICS, *subscriptions.METRICS, *acquisition.METRICS,
-    *tickets.METRICS, *advocacy.METRICS,
+    *tickets.METRICS, *advocacy.METRICS, *engagement.METRICS,
 )
 
 METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}

@@ -1,0 +1,59 @@
+"""The engagement index: seed 000's "customer engagement = satisfaction + loyalty + advocacy" as one number
+(METRICS.md §1). The composite is cxbench's own; seed 000 names the three parts, not how to add them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxbench.core.registry import Direction, Family, Metric, Options, Unit, no_rows
+from cxbench.core.stats import Derived, Estimate, Span
+from cxbench.metrics import orders, subscriptions, surveys
+
+
+def _metric(metrics: tuple[Metric, ...], metric_id: str) -> Metric:
+    return next(m for m in metrics if m.id == metric_id)
+
+
+CSAT = _metric(surveys.METRICS, "csat")
+NPS = _metric(surveys.METRICS, "nps")
+REPEAT = _metric(orders.METRICS, "repeat_purchase_rate")
+RETENTION = _metric(subscriptions.METRICS, "retention_rate")
+
+
+def _index(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) -> Estimate:
+    csat, nps = parts["csat"], parts["nps"]
+    loyalty_record, loyalty_from = parts["repeat_purchase_rate"], "repeat_purchase_rate"
+    if loyalty_record is None:
+        loyalty_record, loyalty_from = parts["retention_rate"], "retention_rate"
+    missing = [name for name, record in (("satisfaction (csat)", csat), ("advocacy (nps)", nps),
+                                         ("loyalty (repeat_purchase_rate or retention_rate)", loyalty_record))
+               if record is None]
+    details: dict[str, object] = {}
+    if csat is not None:
+        details["satisfaction"] = csat["value"]
+    if loyalty_record is not None:
+        details["loyalty"] = loyalty_record["value"]
+        details["loyalty_from"] = loyalty_from
+    if nps is not None:
+        details["advocacy"] = (nps["value"] + 100) / 2  # NPS −100..100 onto 0..100
+    if missing:
+        return Estimate(None, 0, details=details, reason="needs " + ", ".join(missing))
+    value = (details["satisfaction"] + details["loyalty"] + details["advocacy"]) / 3  # type: ignore[operator]
+    return Estimate(value, min(csat["n"], nps["n"]), details=details)  # type: ignore[index]
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        id="engagement_index", name="Engagement index", family=Family.SURVEYS,
+        formula="(CSAT + loyalty + (NPS + 100) ÷ 2) ÷ 3, each part on 0-100; loyalty = repeat purchase rate, or "
+                "retention rate without orders", unit=Unit.SCORE, direction=Direction.UP,
+        inputs=("surveys", "orders", "subscriptions"), rows=no_rows, estimator=Derived(),
+        what_is_counted="answers", components=(CSAT, REPEAT, RETENTION, NPS), combine=_index,
+        optional_components=("csat", "nps", "repeat_purchase_rate", "retention_rate"),
+        description="Seed 000's customer engagement (satisfaction + loyalty + advocacy) as one 0-100 score. A "
+                    "composite of cxbench's own: the seed names the parts, not the weights; the three are equal.",
+        notes="`details` shows the three parts (`satisfaction`, `loyalty` with `loyalty_from`, `advocacy`). "
+              "Unavailable, naming the missing part, when a period lacks one of them. n is the smaller of the "
+              "CSAT and NPS answer counts. No interval: the parts come from different samples.", source="000",
+    ),
+)
