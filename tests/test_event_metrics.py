@@ -382,7 +382,7 @@ date,campaign,channel,impressions,clicks
     assert pick(card, "ctr", dimension={"channel": "social"})["value"] == pytest.approx(3.0)
     overall = pick(card, "ctr")
     assert overall["value"] == pytest.approx(80 / 12)
-    assert overall["benchmark"]["rating"] == "high"
+    assert overall["benchmark"]["rating"] == "great"
 
 
 def test_cart_abandonment_rate_from_the_carts_table(run_case):

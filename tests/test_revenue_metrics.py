@@ -197,7 +197,7 @@ def test_churn_matches_seed_004_example_of_100_customers_5_lost_10_won(run_case)
     september = pick(card, "churn_rate", period_start=SEP)
     assert september["value"] == pytest.approx(5)
     assert september["n"] == 100
-    assert september["benchmark"] == {"rating": "healthy", "source": "003"}  # 2-8 % is healthy (003)
+    assert september["benchmark"] == {"rating": "good", "source": "003", "applied": "library"}  # 2-8 % healthy (003)
 
 
 def test_churn_from_orders_uses_the_inactivity_window(run_case):
@@ -281,12 +281,12 @@ def test_clv_matches_seed_003_worked_example_and_feeds_cac_ratios(run_case):
     assert clv["details"]["purchases_per_year"] == pytest.approx(12)
     ratio = pick(card, "clv_cac_ratio", period_start=OCT)
     assert ratio["value"] == pytest.approx(12)
-    assert ratio["benchmark"] == {"rating": "good", "source": "004"}
+    assert ratio["benchmark"] == {"rating": "good", "source": "004", "applied": "library"}
     assert pick(card, "profit_per_customer", period_start=OCT)["value"] == pytest.approx(660)
     assert pick(card, "clv_per_capex_dollar", period_start=OCT)["value"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("spend", "ratio", "rating"), [(1152, 2.5, "thin"), (2880, 1.0, "losing")])
+@pytest.mark.parametrize(("spend", "ratio", "rating"), [(1152, 2.5, "fair"), (2880, 1.0, "poor")])
 def test_clv_cac_ratio_bands_of_seed_004(run_case, spend, ratio, rating):
     # CAC = spend / 4: 288 → 720 / 288 = 2.5 (thin profit); 720 → 720 / 720 = 1 (break-even or loss).
     card = run_case(_clv_case(spend=spend), lifetime_years=3, metrics=["clv_cac_ratio"])
@@ -318,3 +318,13 @@ def test_clv_without_lost_customers_asks_for_a_lifetime(run_case):
     ratio = pick(card, "clv_cac_ratio", period_start=OCT)
     assert ratio["status"] == "unavailable"
     assert ratio["reason"].startswith("needs clv")
+
+
+def test_running_subscriptions_are_reported_to_the_end_of_the_data(run_case):
+    # One subscription from 5 August, still running; the data's last day is an order on 20 October.
+    # MRR is 40 at the end of August, September and October, not only in August (its last start).
+    subs = [sub("s", "A", "2026-08-05T00:00:00Z", "", 40)]
+    rows = [order("o", "A", "2026-10-20T00:00:00Z", 40, "recurring")]
+    card = run_case({"subscriptions": subs, "orders": rows}, metrics=["mrr"])
+    assert [r["period_start"] for r in card.get("mrr")] == [AUG, SEP, OCT]
+    assert [r["value"] for r in card.get("mrr")] == pytest.approx([40, 40, 40])

@@ -36,11 +36,11 @@ def test_social_engagement_rate_per_post_per_platform_and_overall(run_case):
     card = run_case({"social_posts": POSTS}, period="month", metrics=["social_engagement_rate"])
     overall = pick(card, "social_engagement_rate")
     assert overall["value"] == pytest.approx(100 * 60 / 3500)
-    assert overall["benchmark"] == {"rating": "good", "source": "003"}
+    assert overall["benchmark"] == {"rating": "good", "source": "003", "applied": "library"}
     assert overall["details"]["engagement_columns"] == "likes, shares, saves, comments, mentions"
     assert pick(card, "social_engagement_rate", dimension={"platform": "instagram"})["value"] == pytest.approx(3.0)
     facebook = pick(card, "social_engagement_rate", dimension={"platform": "facebook"})
-    assert facebook["value"] == pytest.approx(0.75) and facebook["benchmark"]["rating"] == "below"
+    assert facebook["value"] == pytest.approx(0.75) and facebook["benchmark"]["rating"] == "poor"
     assert pick(card, "social_engagement_rate", dimension={"post_id": "p1"})["value"] == pytest.approx(4.0)
     assert pick(card, "social_engagement_rate", dimension={"post_id": "p2"})["value"] == pytest.approx(1.0)
     zero = pick(card, "social_engagement_rate", dimension={"post_id": "p4"})

@@ -30,7 +30,7 @@ def test_nps_matches_seed_003_example_of_50_percent_promoters_and_10_percent_det
     assert record["n"] == 100
     assert record["ci_low"] == pytest.approx(26.9991, abs=1e-3)
     assert record["ci_high"] == pytest.approx(53.0009, abs=1e-3)
-    assert record["benchmark"] == {"rating": "great", "source": "003"}  # 003: > 20 great, > 50 excellent
+    assert record["benchmark"] == {"rating": "great", "source": "003", "applied": "library"}  # 003: > 20 great, > 50 excellent
     assert record["details"]["positive"] == 50 and record["details"]["negative"] == 10
     assert record["status"] == "ok" and "warning" not in record
 
@@ -116,7 +116,7 @@ def test_ces_mean_with_student_t_interval(run_case):
     assert record["value"] == pytest.approx(3.0)
     assert record["ci_low"] == pytest.approx(2.1740, abs=1e-3)
     assert record["ci_high"] == pytest.approx(3.8260, abs=1e-3)
-    assert record["benchmark"]["rating"] == "high effort"  # 003: 1-2 is good on a 5-point scale
+    assert record["benchmark"]["rating"] == "poor"  # 003: 1-2 is good on a 5-point scale, above is not
     assert pick(card, "ces", dimension={"channel": "chat"})["value"] == pytest.approx(3.0)
 
 
@@ -137,7 +137,7 @@ def test_ces_maps_answers_onto_the_most_common_scale(run_case):
     record = pick(run_case({"surveys": rows}, period="all", metrics=["ces"]), "ces")
     assert record["value"] == pytest.approx(6.0)
     assert record["details"]["scale"] == "1-7"
-    assert record["benchmark"]["rating"] == "high effort"
+    assert record["benchmark"]["rating"] == "poor"
 
 
 CXI_ROWS = (answers("cxi", {2: 2}, item="effort") + answers("cxi", {5: 1, 3: 1}, start=10, item="empathy")

@@ -15,6 +15,7 @@ from ibis.backends import BaseBackend
 from cxbench import __version__
 from cxbench.core.business_hours import check_timezone, parse_business_hours, read_holidays
 from cxbench.core.engine import Engine
+from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, Options, Period
 from cxbench.core.sources import describe, open_source
@@ -82,6 +83,25 @@ class Scorecard:
         """The records of one metric, for one segment ({} = whole dataset) and breakdown (None = overall)."""
         return [r for r in self.records if r["id"] == metric_id and r["segment"] == (segment or {})
                 and r.get("dimension") == dimension]
+
+
+    def latest(self) -> list[dict[str, Any]]:
+        """Each metric's records of its latest period with a value, overall and per segment (no breakdowns)."""
+        newest: dict[tuple[str, str], str] = {}
+        for r in self.records:
+            if r.get("dimension") is None and r["status"] == "ok" and r["period_start"]:
+                key = (r["id"], json.dumps(r["segment"], sort_keys=True))
+                newest[key] = max(newest.get(key, ""), r["period_start"])
+        return [r for r in self.records if r.get("dimension") is None and r["status"] == "ok"
+                and newest.get((r["id"], json.dumps(r["segment"], sort_keys=True))) == r["period_start"]]
+
+    def rated_at_or_below(self, label: str) -> list[dict[str, Any]]:
+        """Latest records whose benchmark rating is `label` or worse (`--fail-on`)."""
+        if label not in LABELS:
+            raise UsageError(f"--fail-on {label}: use one of {', '.join(LABELS)}")
+        limit = LABELS.index(label)
+        return [r for r in self.latest() if (r.get("benchmark") or {}).get("rating") in LABELS
+                and LABELS.index(r["benchmark"]["rating"]) <= limit]
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +208,15 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
 
 
+def load_benchmarks(path: str | Path | None = None, vertical: str | None = None) -> BenchmarkLibrary:
+    """The built-in benchmark library, with a --benchmarks file's bands and targets, checked for a vertical."""
+    library = BenchmarkLibrary.builtin()
+    if vertical is not None and vertical not in library.vertical_names:
+        raise UsageError(f"--vertical {vertical}: no benchmarks for it; known verticals: "
+                         + ", ".join(library.vertical_names))
+    return library.with_file(path) if path is not None else library
+
+
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
           rejected_cap: int = 1000) -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`)."""
@@ -198,16 +227,19 @@ def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None 
 def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
             segment: str | Sequence[str] | None = None, start: str | dt.date | None = None,
             end: str | dt.date | None = None, metrics: Sequence[str] | None = None,
-            engine: str | BaseBackend | None = None, **settings: Any) -> Scorecard:
+            engine: str | BaseBackend | None = None, benchmarks: str | Path | None = None,
+            **settings: Any) -> Scorecard:
     """Compute the scorecard of `source`.
 
     `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
     `period`: day, week, month, quarter, year or all. `segment`: customers column(s) to repeat the metrics by.
     `start`/`end`: inclusive dates. `metrics`: ids to compute (default all). `engine`: duckdb (default),
-    spark, or an Ibis connection that reads the folder. `settings`: any field of `Options`
+    spark, or an Ibis connection that reads the folder. `benchmarks`: a YAML file of your own bands and
+    targets (see the README). `settings`: any field of `Options`
     (e.g. `min_sample=50`, `nps_detractor_max=5`).
     """
     options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)
+    library = load_benchmarks(benchmarks, options.vertical)
     selected = select_metrics(options.metrics)
     dataset = open_source(source, engine)
     needed = None
@@ -216,7 +248,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
         needed = {t for m in selected for t in (*m.inputs, *m.optional_inputs)} | ({"customers"} if options.segments else set())
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
-    records = Engine(ctx, selected).run()
+    records = Engine(ctx, selected, library).run()
     document = {
         "cxbench_version": __version__,
         "source": describe(source),

@@ -84,8 +84,15 @@ def run(
     business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
     holidays: Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")] = None,
+    # Benchmarks and alerts (issue 7).
+    vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
+    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great).")] = None,
 ) -> None:
-    """Compute the scorecard of SOURCE."""
+    """Compute the scorecard of SOURCE.
+
+    Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input or usage.
+    """
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline,
                                    "inactive_days": inactive_days, "lifetime_years": lifetime_years}
@@ -100,8 +107,11 @@ def run(
     if holidays is not None:
         settings["holidays"] = holidays
     try:
+        if vertical is not None:
+            settings["vertical"] = vertical
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
-                       engine=engine.value, **settings)
+                       engine=engine.value, benchmarks=benchmarks, **settings)
+        failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -113,6 +123,11 @@ def run(
         _write(render.to_csv(card), out)
     else:
         render.print_to(render.scorecard_renderable(card), str(out) if out else None)
+    if failing:
+        names = ", ".join(sorted({f"{r['id']} ({r['benchmark']['rating']})" for r in failing}))
+        _err.print(f"[bold red]--fail-on {fail_on}:[/] {len(failing)} latest value(s) rated {fail_on} or worse: {names}",
+                   highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from cxbench.core.benchmarks import Benchmark, BenchmarkLibrary
 from cxbench.core.registry import Family
 from cxbench.core.validation import DEFAULT_SCALES
 from cxbench.metrics import REGISTRY
+
+LIBRARY = BenchmarkLibrary.builtin()
 
 HEADER = """# Metric reference
 
@@ -28,7 +31,8 @@ def metrics_markdown() -> str:
         out.append(f"\n## {family.value}\n")
         out.append("| id | name | unit | better | benchmark |\n|---|---|---|---|---|")
         for m in metrics:
-            bench = f"{m.benchmark.statement} ({m.benchmark.source})" if m.benchmark else "—"
+            b = LIBRARY.lookup(m.id)
+            bench = f"{b.statement} ({b.source})" if b else "—"
             out.append(f"| [`{m.id}`](#{m.id}) | {m.name} | {m.unit.value} | {m.direction.value} | {bench} |")
         for m in metrics:
             out.append(f"\n### {m.id}\n")
@@ -41,9 +45,14 @@ def metrics_markdown() -> str:
                            + ("" if m.overall else " (reported only per breakdown)"))
             interval = m.estimator.interval
             out.append(f"- **95 % interval:** {interval if interval else 'none'}")
-            if m.benchmark:
-                out.append(f"- **Benchmark:** {m.benchmark.statement} (seed {m.benchmark.source}); ratings: "
-                           + _ratings(m))
+            bench = LIBRARY.lookup(m.id)
+            if bench:
+                out.append(f"- **Benchmark:** {bench.statement} ({_source(bench.source)}); ratings: " + _ratings(bench))
+                for name in LIBRARY.vertical_names:
+                    variant = LIBRARY.verticals[name].get(m.id)
+                    if variant:
+                        out.append(f"- **Benchmark, `--vertical {name}`:** {variant.statement} ({_source(variant.source)}); "
+                                   "ratings: " + _ratings(variant))
             out.append(f"- **Unavailable when:** no {m.what_is_counted} in the period, or the "
                        f"{', '.join(m.inputs)} table is missing")
             if m.notes:
@@ -53,8 +62,11 @@ def metrics_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
-def _ratings(metric) -> str:  # noqa: ANN001 - a Metric with a benchmark
-    bench = metric.benchmark
+def _source(source: str) -> str:
+    return f"seed {source}" if source.isdigit() else source
+
+
+def _ratings(bench: Benchmark) -> str:
     if bench.by_scale:
         return "; ".join(f"{top}-point scale: " + ", ".join(f"{b.label} {b.describe()}" for b in bands)
                          for top, bands in bench.by_scale)

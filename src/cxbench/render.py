@@ -14,9 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from cxbench.api import Scorecard
+from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.registry import Family, Metric
 from cxbench.core.validation import Validation
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
+
+LIBRARY = BenchmarkLibrary.builtin()
 
 _BREAKDOWN_ROWS = 6
 _RATING_STYLE = {"excellent": "bold green", "great": "green", "good": "green", "above": "green",
@@ -193,9 +196,19 @@ def catalog_renderable() -> Table:
     for header in ("id", "name", "formula", "unit", "better", "benchmark (source)"):
         table.add_column(header, overflow="fold")
     for m in REGISTRY:
-        bench = f"{m.benchmark.statement} ({m.benchmark.source})" if m.benchmark else "—"
+        b = LIBRARY.lookup(m.id)
+        bench = f"{b.statement} ({b.source})" if b else "—"
         table.add_row(m.id, m.name, m.formula, m.unit.value, m.direction.value, bench)
     return table
+
+
+def _catalog_benchmark(metric_id: str) -> dict[str, Any] | None:
+    b = LIBRARY.lookup(metric_id)
+    if b is None:
+        return None
+    return {"statement": b.statement, "source": b.source,
+            "verticals": {name: {"statement": v[metric_id].statement, "source": v[metric_id].source}
+                          for name, v in LIBRARY.verticals.items() if metric_id in v}}
 
 
 def catalog_records() -> list[dict[str, Any]]:
@@ -205,7 +218,7 @@ def catalog_records() -> list[dict[str, Any]]:
             "id": m.id, "name": m.name, "family": m.family.value, "formula": m.formula, "unit": m.unit.value,
             "direction": m.direction.value, "inputs": list(m.inputs), "dimensions": list(m.dimensions),
             "interval": m.estimator.interval,
-            "benchmark": ({"statement": m.benchmark.statement, "source": m.benchmark.source} if m.benchmark else None),
+            "benchmark": _catalog_benchmark(m.id),
             "source": m.source,
         }
         for m in REGISTRY

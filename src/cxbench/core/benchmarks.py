@@ -1,8 +1,22 @@
-"""Benchmark bands: the figures the seed articles give, and the rating a value gets from them."""
+"""Benchmark bands: the library of sourced figures each metric is rated against, the user's own targets,
+and the rating a value gets.
+
+The library is data (`cxbench/data/benchmarks.toml`); `--benchmarks FILE` (YAML) overrides or adds bands and
+targets per metric and per segment; `--vertical NAME` picks a vertical's bands where a source gives them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cxbench.core.errors import UsageError
+
+#: the rating scale, worst to best; a metric uses only the labels its source supports
+LABELS: tuple[str, ...] = ("poor", "fair", "good", "great", "excellent")
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,12 @@ class Band:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """Bands with their source (a seed article's id, e.g. "003") and the figure as the source states it.
+    """Bands with their source (a seed article's id such as "003", or a public report with its year) and the
+    figure as the source states it.
 
     `by_scale`: bands that depend on the answer scale (CES: 5- or 7-point), keyed by the scale's top point.
+    `applied`: which bands these are: "library", "vertical NAME" or "file" (--benchmarks).
+    `target`: the user's own target, from --benchmarks.
     """
 
     source: str
@@ -44,6 +61,8 @@ class Benchmark:
     bands: tuple[Band, ...] = ()
     by_scale: tuple[tuple[int, tuple[Band, ...]], ...] = ()
     period: str | None = None  # the bands hold for this reporting period only (pageviews: per month)
+    applied: str = "library"
+    target: float | None = None
 
     def rate(self, value: float | None, scale_max: float | None = None) -> str | None:
         """The label of the band holding `value` (None when no band applies)."""
@@ -58,3 +77,137 @@ class Benchmark:
             if band.contains(value):
                 return band.label
         return None
+
+    def all_bands(self) -> list[tuple[int | None, tuple[Band, ...]]]:
+        """Every band set: (scale or None, bands)."""
+        return [(None, self.bands)] if not self.by_scale else [(s, b) for s, b in self.by_scale]
+
+
+def _bands(raw: list[dict[str, Any]], where: str) -> tuple[Band, ...]:
+    bands = []
+    for item in raw:
+        unknown = set(item) - {"label", "low", "high", "low_inclusive", "high_inclusive"}
+        if unknown or "label" not in item:
+            raise UsageError(f"{where}: a band has label, low, high, low_inclusive, high_inclusive; "
+                             f"found {', '.join(sorted(item))}")
+        if item["label"] not in LABELS:
+            raise UsageError(f"{where}: band label {item['label']!r} is not one of {', '.join(LABELS)}")
+        bands.append(Band(str(item["label"]), _number(item.get("low"), where), _number(item.get("high"), where),
+                          bool(item.get("low_inclusive", True)), bool(item.get("high_inclusive", True))))
+    return tuple(bands)
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{where}: band bounds are numbers; found {value!r}")
+    return float(value)
+
+
+def _benchmark(raw: dict[str, Any], where: str, applied: str) -> Benchmark:
+    if "source" not in raw:
+        raise UsageError(f"{where}: say where the bands come from with `source` (a report and its year, or "
+                         "'our own target')")
+    scales = tuple((int(k), _bands(v.get("bands", []), f"{where}, scale {k}"))
+                   for k, v in sorted(raw.get("scales", {}).items(), key=lambda kv: int(kv[0])))
+    return Benchmark(source=str(raw["source"]), statement=str(raw.get("statement", "")),
+                     bands=_bands(raw.get("bands", []), where), by_scale=scales, period=raw.get("period"),
+                     applied=applied, target=_number(raw.get("target"), where))
+
+
+def ordering_problems(benchmark: Benchmark, direction: str) -> list[str]:
+    """What is wrong with a benchmark's bands: out of order, overlapping, or better labels on the worse side
+    (direction "up": higher is better; "down": lower is better; anything else: no side)."""
+    problems = []
+    for scale, bands in benchmark.all_bands():
+        name = f" (scale {scale})" if scale else ""
+        for before, after in zip(bands, bands[1:], strict=False):
+            if before.high is None or after.low is None or after.low < before.high or (
+                    after.low == before.high and before.high_inclusive and after.low_inclusive):
+                problems.append(f"bands {before.describe()} and {after.describe()}{name} are out of order or overlap")
+            rank_before, rank_after = LABELS.index(before.label), LABELS.index(after.label)
+            if (direction == "up" and rank_after < rank_before) or (direction == "down" and rank_after > rank_before):
+                problems.append(f"{after.label!r} above {before.label!r}{name} contradicts the direction ({direction})")
+    return problems
+
+
+@dataclass(frozen=True)
+class BenchmarkLibrary:
+    """The bands of every metric: the built-in library, a vertical's variants, and the user's file."""
+
+    defaults: dict[str, Benchmark]
+    verticals: dict[str, dict[str, Benchmark]] = field(default_factory=dict)  # vertical → metric → bands
+    overrides: dict[str, Benchmark] = field(default_factory=dict)  # --benchmarks, per metric
+    segment_overrides: dict[tuple[str, str], Benchmark] = field(default_factory=dict)  # (metric, "col=value")
+
+    @classmethod
+    def builtin(cls) -> BenchmarkLibrary:
+        """The library shipped with cxbench."""
+        text = resources.files("cxbench").joinpath("data/benchmarks.toml").read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+        defaults, verticals = {}, {}
+        for metric_id, entry in raw.items():
+            defaults[metric_id] = _benchmark(entry, f"benchmarks.toml [{metric_id}]", "library")
+            for name, variant in entry.get("verticals", {}).items():
+                verticals.setdefault(name, {})[metric_id] = _benchmark(
+                    variant, f"benchmarks.toml [{metric_id}.verticals.{name}]", f"vertical {name}")
+        return cls(defaults, verticals)
+
+    @property
+    def vertical_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.verticals))
+
+    def with_file(self, path: str | Path) -> BenchmarkLibrary:
+        """The library with the bands and targets of a --benchmarks YAML file (see README: own benchmarks)."""
+        import yaml
+
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise UsageError(f"--benchmarks {path}: no such file") from exc
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--benchmarks {path}: not valid YAML ({exc}); see the README's example") from exc
+        if not isinstance(raw, dict):
+            raise UsageError(f"--benchmarks {path}: expected metric ids as top-level keys, e.g. `nps:`")
+        overrides, segments = dict(self.overrides), dict(self.segment_overrides)
+        for metric_id, entry in raw.items():
+            where = f"--benchmarks {path}, {metric_id}"
+            if not isinstance(entry, dict):
+                raise UsageError(f"{where}: expected bands, source and/or target under the metric id")
+            base = self.defaults.get(metric_id)
+            overrides[metric_id] = self._entry(entry, base, where)
+            for segment, seg_entry in (entry.get("segments") or {}).items():
+                if "=" not in str(segment):
+                    raise UsageError(f"{where}: segments are written COLUMN=VALUE, e.g. plan=pro; found {segment!r}")
+                segments[(metric_id, str(segment))] = self._entry(seg_entry, overrides[metric_id],
+                                                                  f"{where}, segment {segment}")
+        return replace(self, overrides=overrides, segment_overrides=segments)
+
+    @staticmethod
+    def _entry(entry: dict[str, Any], base: Benchmark | None, where: str) -> Benchmark:
+        unknown = set(entry) - {"source", "statement", "bands", "scales", "target", "period", "segments"}
+        if unknown:
+            raise UsageError(f"{where}: unknown key {', '.join(sorted(unknown))}; use source, statement, bands, "
+                             "target, period, segments")
+        if "bands" in entry or "scales" in entry or base is None:
+            source = dict(entry)
+            source.setdefault("source", "your benchmarks file")
+            return _benchmark(source, where, "file")
+        # Only a target (and maybe a source): the library's bands stay.
+        return replace(base, applied="file" if "source" in entry else base.applied,
+                       source=str(entry.get("source", base.source)),
+                       target=_number(entry.get("target"), where))
+
+    def lookup(self, metric_id: str, vertical: str | None = None,
+               segment: dict[str, Any] | None = None) -> Benchmark | None:
+        """The bands that apply: the file's for this segment, the file's, the vertical's, the library's."""
+        for column, value in (segment or {}).items():
+            found = self.segment_overrides.get((metric_id, f"{column}={value}"))
+            if found is not None:
+                return found
+        if metric_id in self.overrides:
+            return self.overrides[metric_id]
+        if vertical and metric_id in self.verticals.get(vertical, {}):
+            return self.verticals[vertical][metric_id]
+        return self.defaults.get(metric_id)

@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
 from cxbench.core.stats import Estimate, Span
@@ -121,8 +122,9 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
     """First and last day with data in `tables`, by each table's time column, and in the (table, column) pairs
     a metric adds (resolution times count by `resolved_at`).
 
-    A table's `range_columns` (a subscription's end) stretch the range up to the dataset's last day (the latest
-    time-column value over every table): a subscription still running shows in every month of the data, and
+    A table's `range_columns` (a subscription's end) stretch the range, but not beyond today or the dataset's
+    last day (the latest time-column value over every table), whichever is later, and always reach that last
+    day: running subscriptions are reported to the end of the data, the month one ends in is reported, and
     one that ends in 2030 does not add empty years.
     """
     days: list[dt.date] = []
@@ -137,8 +139,11 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
             as_of = max((hi for t in ctx.tables if ctx.tables[t].spec.time_column is not None
                          for hi in [_bounds(ctx, t, (ctx.tables[t].spec.time_column,))[1]] if hi is not None),
                         default=None)
-            if last is not None and as_of is not None:
-                days.append(min(last, as_of))
+            if as_of is not None:
+                days.append(as_of)  # subscriptions still running are reported up to the data's last day
+            if last is not None:
+                # An end date in the future (a contract to 2030) stops at today, or at the data's last day.
+                days.append(min(last, max(as_of or last, dt.date.today())))
     for name, column in columns:
         if name in ctx.tables and column in ctx.tables[name].present:
             days.extend(d for d in _bounds(ctx, name, (column,)) if d is not None)  # type: ignore[arg-type]
@@ -159,8 +164,9 @@ def _clean(value: Any) -> Any:
 class Engine:
     """Computes records for a list of metrics over validated tables."""
 
-    def __init__(self, ctx: MetricContext, metrics: Sequence[Metric]) -> None:
+    def __init__(self, ctx: MetricContext, metrics: Sequence[Metric], benchmarks: BenchmarkLibrary | None = None) -> None:
         self.ctx = ctx
+        self.benchmarks = benchmarks or BenchmarkLibrary.builtin()
         self.metrics = list(metrics)
         self.options = ctx.options
         self._check_segments()
@@ -252,8 +258,11 @@ class Engine:
                 else:
                     reason = (record or {}).get("reason") or "no record for this period, segment or breakdown"
                     missing.append(f"{cid}: {reason}")
+            if span is None:  # no component has any period: say why each has none
+                missing = [f"{cid}: {(indexed.get(key) or {}).get('reason') or 'no data'}"
+                           for cid, indexed in by_component.items()]
             if span is None or missing:
-                reason = "needs " + "; ".join(missing) if missing else "no data for its components"
+                reason = "needs " + "; ".join(missing)
                 records.append(self._unavailable(metric, span, segment, dimension, reason))
                 previous[series] = None
                 continue
@@ -380,18 +389,30 @@ class Engine:
         record = self._base(metric, span, segment, dimension)
         record.update({
             "value": None, "unit": metric.unit.value, "n": 0, "ci_low": None, "ci_high": None,
-            "benchmark": self._benchmark(metric, None, {}), "change": None,
+            "benchmark": self._benchmark(metric, None, {}, segment), "change": None,
             "status": "unavailable", "reason": reason,
         })
         return record
 
-    def _benchmark(self, metric: Metric, value: float | None, details: dict[str, Any]) -> dict[str, Any] | None:
-        if metric.benchmark is None:
+    def _benchmark(self, metric: Metric, value: float | None, details: dict[str, Any],
+                   segment: dict[str, Any]) -> dict[str, Any] | None:
+        """The rating of a value: `rating` (a band label or None), `source`, `applied` (library, vertical NAME or
+        file) and, when --benchmarks sets one, `target` and `target_met`."""
+        bench = self.benchmarks.lookup(metric.id, self.options.vertical, segment)
+        if bench is None:
             return None
         scale = details.get(metric.benchmark_scale_detail) if metric.benchmark_scale_detail else None
-        if metric.benchmark.period not in (None, self.options.period.value):
-            return {"rating": None, "source": metric.benchmark.source}  # e.g. monthly pageview bands on a week
-        return {"rating": metric.benchmark.rate(value, scale), "source": metric.benchmark.source}
+        out: dict[str, Any] = {"rating": None, "source": bench.source, "applied": bench.applied}
+        # Bands for one reporting period only (monthly pageviews) say nothing about a week.
+        if bench.period in (None, self.options.period.value):
+            out["rating"] = bench.rate(value, scale)
+        if bench.target is not None:
+            out["target"] = bench.target
+            met = None
+            if value is not None and metric.direction.value in ("up", "down"):
+                met = value >= bench.target if metric.direction.value == "up" else value <= bench.target
+            out["target_met"] = met
+        return out
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 estimate: Estimate, current: dict[str, Any],
@@ -423,7 +444,7 @@ class Engine:
             "n": estimate.n,
             "ci_low": _clean(estimate.ci_low),
             "ci_high": _clean(estimate.ci_high),
-            "benchmark": self._benchmark(metric, estimate.value, estimate.details),
+            "benchmark": self._benchmark(metric, estimate.value, estimate.details, segment),
             "change": change,
             "status": "ok",
         })

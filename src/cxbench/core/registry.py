@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Benchmark
 from cxbench.core.errors import CxbenchError
 from cxbench.core.stats import Estimate, Estimator, Span
 
@@ -87,6 +86,7 @@ class Options:
     engaged_seconds: float = 10  # GA4's engaged-session threshold
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
+    vertical: str | None = None  # --vertical: a vertical's benchmark bands where a source gives them
     # -- revenue and loyalty (METRICS.md §4) --
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
@@ -183,7 +183,6 @@ class Metric:
     source: str = ""  # the seed articles and references behind the formula
     dimensions: tuple[str | tuple[str, ...], ...] = ()  # a tuple groups columns into one breakdown (cohort × offset)
     overall: bool = True  # False: only the per-dimension records are reported (a share per value)
-    benchmark: Benchmark | None = None
     benchmark_scale_detail: str | None = None  # a details key holding the scale the benchmark depends on
     extra_details: Callable[[MetricContext], dict[str, Any]] | None = None  # run-level facts, e.g. the scale used
     rank_dimension: bool = False  # rank the breakdown's values per period (details.rank, 1 = highest value)

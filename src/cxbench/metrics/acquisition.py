@@ -12,7 +12,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
 from cxbench.core.stats import Derived, Estimate, Ratio, Span, Sum, periods_per_year
 from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
@@ -173,7 +172,6 @@ CLV = Metric(
     notes="Purchases per year = the period's purchase frequency × periods per year (12 for a month, 4 for a "
           "quarter, 365.25 ÷ 7 for a week). Yearly churn = 1 − (1 − period churn)^(periods per year), from "
           "churn_rate. `details` shows every factor.", source="003",
-    benchmark=None,
 )
 
 METRICS: tuple[Metric, ...] = (
@@ -188,9 +186,6 @@ METRICS: tuple[Metric, ...] = (
         description="Whether acquisition pays (seed 004): at least 3:1 is good, 2:1 a thin profit, 1:1 or less "
                     "break-even or a loss; CAC should be a fifth to a third of CLV.",
         notes="CLV and CAC of the same period, as shown in their own records.", source="004",
-        benchmark=Benchmark("004", "≥ 3 good; 2 thin profit; ≤ 1 break-even or loss", bands=(
-            Band("losing", high=1), Band("thin", low=1, high=3, low_inclusive=False, high_inclusive=False),
-            Band("good", low=3))),
     ),
     Metric(
         id="profit_per_customer", name="Profit per customer", family=Family.REVENUE, formula="CLV − CAC",

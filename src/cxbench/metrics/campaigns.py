@@ -5,7 +5,6 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import Ratio
 from cxbench.metrics.sessions import session_rows
@@ -40,8 +39,6 @@ METRICS: tuple[Metric, ...] = (
         description="Seed 003's worked example: a newsletter opened by 200 people, 50 of whom clicked → 25 %.",
         notes="Impressions are whatever the channel counts as a view (opens for e-mail).",
         source="003", dimensions=("campaign", "channel"),
-        benchmark=Benchmark("003", "6-7 % is high", bands=(Band("below", high=6, high_inclusive=False),
-                                                        Band("high", low=6, high=7), Band("above high", low=7, low_inclusive=False))),
     ),
     Metric(
         id="cart_abandonment_rate", name="Cart abandonment rate", family=Family.WEBSITE,

@@ -10,18 +10,10 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.periods import period_table
 from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows
-
-
-def _band(low: float | None, high: float | None, labels: tuple[str, str, str]) -> tuple[Band, ...]:
-    """below / inside / above a range (inclusive)."""
-    below, inside, above = labels
-    return (Band(below, high=low, high_inclusive=False), Band(inside, low=low, high=high),
-            Band(above, low=high, low_inclusive=False))
 
 
 # -- rows -----------------------------------------------------------------------------------------------
@@ -190,9 +182,6 @@ WEBSITE = (
         inputs=("events",), rows=_pageview_rows, estimator=Total(_count), what_is_counted="pageviews",
         description="How often pages were viewed; per page in dimension `page`.",
         source="003", dimensions=("page",),
-        benchmark=Benchmark("003", "about 1,000 a month for a small firm, about 10,000 a month for a large one",
-                            bands=_band(1_000, 10_000, ("below small-firm level", "small-firm level", "large-firm level")),
-                            period="month"),
     ),
     Metric(
         id="unique_visitors", name="Unique visitors", family=Family.WEBSITE,
@@ -209,8 +198,6 @@ WEBSITE = (
         description="Share of the period's visitors who had never visited before.",
         notes="'First visit ever' looks at all the data, before --from too.",
         source="003",
-        benchmark=Benchmark("003", "about 10 % new visitors balances growth and retention",
-                            bands=_band(5, 15, ("below", "around 10 %", "above"))),
     ),
     Metric(
         id="sessions", name="Sessions", family=Family.WEBSITE, formula="number of sessions started in the period",
@@ -222,7 +209,6 @@ WEBSITE = (
         formula="pageviews ÷ sessions", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
         rows=session_rows, estimator=Ratio(lambda t: t.pageviews.sum(), _count), what_is_counted="sessions",
         description="Depth of a visit.", notes=_SESSIONS_NOTE, source="003",
-        benchmark=Benchmark("003", "1.7-4 pages per session is good", bands=_band(1.7, 4, ("below", "good", "above"))),
     ),
     Metric(
         id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
@@ -234,7 +220,6 @@ WEBSITE = (
               "`--bounce-definition ga4`: GA4's not-engaged session: shorter than 10 s, fewer than 2 pageviews and "
               "no key event (`key_events`: checkout, purchase, sign_up, signup). " + _SESSIONS_NOTE,
         source="003; GA4 engaged-session definition",
-        benchmark=Benchmark("003", "20-55 % is average", bands=_band(20, 55, ("below average", "average", "above average"))),
     ),
     Metric(
         id="avg_session_duration", name="Average session duration", family=Family.WEBSITE,
@@ -261,8 +246,6 @@ WEBSITE = (
         notes="The last pageview of a session ends at a `pageleave` event when the tracker sends one; without one "
               "it has no end and is left out (GA4 and Matomo do the same), so n counts timed pageviews only.",
         source="003", dimensions=("page",),
-        benchmark=Benchmark("003", "52 seconds is good", bands=(Band("below", high=52, high_inclusive=False),
-                                                                 Band("good", low=52))),
     ),
     Metric(
         id="scroll_depth", name="Scroll depth", family=Family.WEBSITE,
@@ -270,7 +253,6 @@ WEBSITE = (
         inputs=("events",), rows=_scroll_rows, estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
         what_is_counted="pageviews with scroll_pct", description="Per page (dimension `page`) and overall.",
         notes="Needs `events.scroll_pct`; pageviews without it are left out.", source="003", dimensions=("page",),
-        benchmark=Benchmark("003", "50 % is good", bands=(Band("below", high=50, high_inclusive=False), Band("good", low=50))),
     ),
     Metric(
         id="exit_rate", name="Exit rate", family=Family.WEBSITE,
@@ -317,8 +299,6 @@ PRODUCT = (
         what_is_counted="events",
         description="How close daily use is to monthly use: 100 % means every monthly user comes every day.",
         source="003",
-        benchmark=Benchmark("003", "above 13 % is good (about once a week)",
-                            bands=(Band("below", high=13), Band("good", low=13, low_inclusive=False))),
     ),
     Metric(
         id="activity_rate", name="Activity rate", family=Family.PRODUCT,
@@ -331,7 +311,6 @@ PRODUCT = (
               "for customers signed up by the period's end. Only paying customers' activity counts in the numerator, "
               "so the rate stays within 0-100 %.",
         source="003",
-        benchmark=Benchmark("003", "above 20 % is solid", bands=(Band("below", high=20), Band("solid", low=20, low_inclusive=False))),
     ),
     Metric(
         id="feature_adoption", name="Feature adoption", family=Family.PRODUCT,
@@ -341,7 +320,6 @@ PRODUCT = (
         description="Per feature (dimension `feature`): the `feature` column when the data has one, else each "
                     "product event's name (page events are no feature). n is the period's active users.",
         source="003", dimensions=("feature",), overall=False,
-        benchmark=Benchmark("003", "28 % is a good adoption", bands=(Band("below", high=28, high_inclusive=False), Band("good", low=28))),
     ),
     Metric(
         id="first_week_engagement", name="First-week engagement", family=Family.PRODUCT,

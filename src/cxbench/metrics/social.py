@@ -15,7 +15,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import NetScore, Ratio
 
@@ -107,9 +106,6 @@ METRICS: tuple[Metric, ...] = (
               "(`details.engagement_columns` names those present). A post with 0 impressions has no rate "
               "(unavailable: nothing to divide by) and adds nothing to the platform and overall rates.",
         source="003", dimensions=("platform", "post_id"),
-        benchmark=Benchmark("003", "1-5 % is good, depending on the platform",
-                            bands=(Band("below", high=1, high_inclusive=False), Band("good", low=1, high=5),
-                                   Band("above", low=5, low_inclusive=False))),
         extra_details=_engagement_details,
     ),
     Metric(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
 from cxbench.core.stats import Proportion, Ratio, Sum
 from cxbench.metrics.orders import NON_RECURRING, orders
@@ -118,7 +117,7 @@ def _churn_basis(ctx: MetricContext) -> dict[str, object]:
 # -- declarations ---------------------------------------------------------------------------------------
 
 _STATE = ("MRR at a period's end is the sum of `mrr` over subscriptions active at its last instant "
-          "(start_at ≤ t < end_at).")
+          "(start_at ≤ t < end_at). Periods run to the last day of the subscriptions or orders.")
 _MOVES = ("Per customer, MRR at the end of the previous period against MRR at the end of this one: new (first "
           "time paying), expansion (up), contraction (down, still paying), churned (to 0), reactivation (paying "
           "again after having paid before). A customer who starts and cancels inside one period makes no "
@@ -129,7 +128,7 @@ def _movement(metric_id: str, name: str, column: str, description: str, directio
     return Metric(
         id=metric_id, name=name, family=Family.REVENUE,
         formula=f"sum over customers of the {description} between the previous period's end and this one's",
-        unit=Unit.MONEY, direction=direction, inputs=("subscriptions",), rows=mrr_movements,
+        unit=Unit.MONEY, direction=direction, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Sum(column, count=None), what_is_counted="subscribers", notes=_MOVES,
         description=f"MRR movement: {description}.", source="ChartMogul/Baremetrics MRR movements",
     )
@@ -156,16 +155,13 @@ CHURN_RATE = Metric(
           "active = an order within `--inactive-days` (90) before the instant; a period whose end lies after the "
           "data's last day counts customers as lost who may still buy. `details.basis` says which. Interval: "
           "Wilson.", source="004, 001, 003",
-    benchmark=Benchmark("003", "2-8 % is healthy",
-                        bands=(Band("low", high=2, high_inclusive=False), Band("healthy", low=2, high=8),
-                               Band("high", low=8, low_inclusive=False))),
 )
 
 METRICS: tuple[Metric, ...] = (
     Metric(
         id="mrr", name="Monthly recurring revenue", family=Family.REVENUE,
         formula="sum of active subscriptions' monthly amounts at the period's end (= paying customers × ARPU)",
-        unit=Unit.MONEY, direction=Direction.UP, inputs=("subscriptions",), rows=mrr_movements,
+        unit=Unit.MONEY, direction=Direction.UP, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Sum("mrr_end", count="paying_end"), what_is_counted="subscribers",
         description="Seed 004: the revenue you know you will get every month; n is the paying customers.",
         notes=_STATE, source="004",
@@ -173,7 +169,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="arpu", name="Average revenue per user", family=Family.REVENUE,
         formula="MRR ÷ paying customers at the period's end", unit=Unit.MONEY, direction=Direction.UP,
-        inputs=("subscriptions",), rows=mrr_movements,
+        inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Ratio(_sum("mrr_end"), lambda t: t.paying_end.cast("int64").sum()), what_is_counted="subscribers",
         description="Seed 004's average revenue per customer (MRR = monthly active customers × ARPU).",
         notes=_STATE + " Paying: MRR above 0.", source="004",
@@ -201,7 +197,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="net_new_mrr", name="Net new MRR", family=Family.REVENUE,
         formula="new + expansion + reactivation − contraction − churned (= MRR at the end − MRR at the start)",
-        unit=Unit.MONEY, direction=Direction.UP, inputs=("subscriptions",), rows=mrr_movements,
+        unit=Unit.MONEY, direction=Direction.UP, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Ratio(lambda t: t.mrr_end.sum() - t.mrr_start.sum(), empty_value=0.0),
         what_is_counted="subscribers", description="How much MRR grew in the period, all movements together.",
         notes=_MOVES, source="ChartMogul/Baremetrics MRR movements",
@@ -209,7 +205,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="gross_mrr_churn_rate", name="Gross MRR churn rate", family=Family.REVENUE,
         formula="(churned MRR + contraction MRR) ÷ MRR at the period's start × 100", unit=Unit.PERCENT,
-        direction=Direction.DOWN, inputs=("subscriptions",), rows=mrr_movements,
+        direction=Direction.DOWN, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Ratio(lambda t: t.churned.sum() + t.contraction.sum(), _sum("mrr_start"), factor=100, count=_paying_at_start),
         what_is_counted="subscribers", description="Share of recurring revenue lost, before any expansion.",
         notes=_MOVES, source="ChartMogul",
@@ -217,7 +213,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="net_mrr_churn_rate", name="Net MRR churn rate", family=Family.REVENUE,
         formula="(churned + contraction − expansion − reactivation MRR) ÷ MRR at the period's start × 100",
-        unit=Unit.PERCENT, direction=Direction.DOWN, inputs=("subscriptions",), rows=mrr_movements,
+        unit=Unit.PERCENT, direction=Direction.DOWN, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Ratio(lambda t: t.churned.sum() + t.contraction.sum() - t.expansion.sum() - t.reactivation.sum(),
                         _sum("mrr_start"), factor=100, count=_paying_at_start),
         what_is_counted="subscribers",
@@ -228,7 +224,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="net_revenue_retention", name="Net revenue retention", family=Family.REVENUE,
         formula="(MRR at the start + expansion − contraction − churned) ÷ MRR at the start × 100",
-        unit=Unit.PERCENT, direction=Direction.UP, inputs=("subscriptions",), rows=mrr_movements,
+        unit=Unit.PERCENT, direction=Direction.UP, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
         estimator=Ratio(lambda t: t.mrr_start.sum() + t.expansion.sum() - t.contraction.sum() - t.churned.sum(),
                         _sum("mrr_start"), factor=100, count=_paying_at_start),
         what_is_counted="subscribers",

@@ -10,39 +10,12 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.benchmarks import Band, Benchmark
 from cxbench.core.contract import CXI_ITEMS
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import Mean, MeanOfComponentMeans, NetScore, Proportion, Share
 from cxbench.core.validation import DEFAULT_SCALES
 
 _BREAKDOWNS = ("touchpoint", "channel")
-
-NPS_BENCHMARK = Benchmark(
-    source="003",
-    statement="above 0 is good, above 20 great, above 50 excellent",
-    bands=(
-        Band("poor", high=0),
-        Band("good", low=0, high=20, low_inclusive=False),
-        Band("great", low=20, high=50, low_inclusive=False),
-        Band("excellent", low=50, low_inclusive=False),
-    ),
-)
-CSAT_BENCHMARK = Benchmark(
-    source="003",
-    statement="75-85 % is good",
-    bands=(Band("below", high=75, high_inclusive=False), Band("good", low=75, high=85),
-           Band("above", low=85, low_inclusive=False)),
-)
-CES_BENCHMARK = Benchmark(
-    source="003",
-    statement="1-2 on a 5-point scale, 1-3 on a 7-point scale is good (lower is better)",
-    by_scale=(
-        (5, (Band("good", high=2), Band("high effort", low=2, low_inclusive=False))),
-        (7, (Band("good", high=3), Band("high effort", low=3, low_inclusive=False))),
-    ),
-)
-
 
 def answers(ctx: MetricContext, survey: str) -> ir.Table:
     """The used answers of one survey type, with `_entity` and the breakdown columns the data has."""
@@ -185,7 +158,6 @@ METRICS: tuple[Metric, ...] = (
               "`nps_detractor_max=5`. `details` gives the counts and shares of each group.",
         source="003 (bands and benchmark), 004, 000; interval: the variance of a difference of two multinomial shares",
         dimensions=_BREAKDOWNS,
-        benchmark=NPS_BENCHMARK,
     ),
     Metric(
         id="csat",
@@ -202,7 +174,6 @@ METRICS: tuple[Metric, ...] = (
         notes="On a scale other than 1-5 the top two points count as satisfied (e.g. 6-7 on 1-7).",
         source="003",
         dimensions=_BREAKDOWNS,
-        benchmark=CSAT_BENCHMARK,
     ),
     Metric(
         id="csat_mean",
@@ -256,7 +227,6 @@ METRICS: tuple[Metric, ...] = (
               + SCALE_NOTE + " The benchmark depends on the scale: good is ≤ 2 on 5 points, ≤ 3 on 7 points.",
         source="003 (scale and benchmark), 004 (agreement wording), 000 (by channel)",
         dimensions=_BREAKDOWNS,
-        benchmark=CES_BENCHMARK,
         benchmark_scale_detail="scale_max",
         extra_details=_scale_details("ces"),
     ),
