@@ -87,6 +87,10 @@ class Options:
     engaged_seconds: float = 10  # GA4's engaged-session threshold
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
+    # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
+    clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
+    clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
+    clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
 
 
 @dataclass

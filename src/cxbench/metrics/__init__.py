@@ -6,9 +6,9 @@ The CLI, the report, the API and the docs all read `REGISTRY`; nothing lists met
 from __future__ import annotations
 
 from cxbench.core.registry import Metric
-from cxbench.metrics import campaigns, events, surveys
+from cxbench.metrics import campaigns, events, predicted_clv, surveys
 
-REGISTRY: tuple[Metric, ...] = (*surveys.METRICS, *events.METRICS, *campaigns.METRICS)
+REGISTRY: tuple[Metric, ...] = (*surveys.METRICS, *events.METRICS, *campaigns.METRICS, *predicted_clv.METRICS)
 
 METRICS_BY_ID: dict[str, Metric] = {m.id: m for m in REGISTRY}
 

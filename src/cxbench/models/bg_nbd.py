@@ -27,7 +27,8 @@ from cxbench.models.errors import ModelFitError
 Array = npt.NDArray[np.float64]
 
 #: Bounds of the search on log-parameters: a parameter that ends on one is not identified by the data.
-_LOG_BOUND = np.log(1e5)
+_LOG_BOUND = np.log(1e6)
+_SHAPE_LIMIT = np.log(1e4)
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,15 @@ class BetaGeoModel:
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
                           bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "gtol": 1e-9})
         params = np.exp(result.x)
-        at_bound = np.abs(result.x) > _LOG_BOUND - 1e-3
+        # r, a and b are shapes (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value.
+        at_bound = (np.abs(result.x) > _LOG_BOUND - 1e-3) | (np.abs(np.log(params)) > _SHAPE_LIMIT) * np.array([1, 0, 1, 1], bool)
         names = ("r", "alpha", "a", "b")
         if not result.success and np.linalg.norm(result.jac) > 1e-4:
             raise ModelFitError(f"the BG/NBD fit did not converge ({result.message}); check that the orders "
                                 "cover enough repeat purchases, or move the calibration end later")
         if at_bound.any():
             which = ", ".join(f"{n} = {v:.3g}" for n, v, hit in zip(names, params, at_bound, strict=True) if hit)
-            raise ModelFitError(f"the BG/NBD fit ran off to a bound ({which}): the orders do not identify the model. "
+            raise ModelFitError(f"the BG/NBD fit runs off to an extreme ({which}): the orders do not identify the model. "
                                 "Use more customers or a later calibration end, or a finer --time-unit")
         return cls(*map(float, params), log_likelihood=-float(result.fun) * total, customers=int(round(total)))
 

@@ -24,6 +24,7 @@ from cxbench.models.errors import ModelFitError
 Array = npt.NDArray[np.float64]
 
 _LOG_BOUND = np.log(1e6)
+_SHAPE_LIMIT = np.log(1e4)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,13 @@ class GammaGammaModel:
         if not result.success and np.linalg.norm(result.jac) > 1e-4:
             raise ModelFitError(f"the Gamma-Gamma spend fit did not converge ({result.message}); check the order "
                                 "amounts of customers with repeat purchases")
-        at_bound = np.abs(result.x) > _LOG_BOUND - 1e-3
-        if at_bound.any():
-            which = ", ".join(f"{n_} = {v:.3g}" for n_, v, hit in zip(("p", "q", "v"), params, at_bound, strict=True) if hit)
-            raise ModelFitError(f"the Gamma-Gamma spend fit ran off to a bound ({which}): the repeat purchases' amounts "
-                                "do not identify the model. Use more customers or a later calibration end")
+        # p and q are shapes (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value.
+        extreme = (np.abs(result.x) > _LOG_BOUND - 1e-3) | np.r_[np.abs(np.log(params[:2])) > _SHAPE_LIMIT, False]
+        if extreme.any():
+            which = ", ".join(f"{n_} = {v:.3g}" for n_, v, hit in zip(("p", "q", "v"), params, extreme, strict=True) if hit)
+            raise ModelFitError(f"the Gamma-Gamma spend fit runs off to an extreme ({which}): the repeat purchases' "
+                                "amounts do not follow the model (or are too few). Use more customers or a later "
+                                "calibration end, and check the order amounts for outliers")
         model = cls(*map(float, params), log_likelihood=-float(result.fun) * n, customers=n)
         if model.q <= 1:
             raise ModelFitError(f"the Gamma-Gamma spend fit gives q = {model.q:.3g} ≤ 1: spend per order is so "
