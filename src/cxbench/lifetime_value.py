@@ -61,6 +61,10 @@ MIN_REPEAT_CUSTOMERS = 20
 #: Calibration frequencies of the holdout check, grouped as in figure 4 of Fader, Hardie & Lee (2005): 0 ... 6, 7+.
 HOLDOUT_GROUPS = 7
 TOP_CUSTOMERS = 10
+#: A holdout total further off than this (in %) is flagged in `warnings`.
+HOLDOUT_WARNING_PCT = 25.0
+#: A mean dropout probability a/(a+b) below this is flagged: the calibration period saw almost nobody leave.
+LOW_DROPOUT = 0.01
 
 _DECIMALS = 6
 
@@ -361,6 +365,20 @@ class ClvForecast:
             "by_frequency": groups,
         }
 
+    def warnings(self) -> list[str]:
+        """What to read with care: a forecast far off its holdout, a calibration that shows no dropout."""
+        out = []
+        dropout = self.bg_nbd.a / (self.bg_nbd.a + self.bg_nbd.b)
+        if dropout < LOW_DROPOUT:
+            out.append(f"the calibration period shows almost no dropout (mean dropout probability after a purchase "
+                       f"{100 * dropout:.2g} %): the forecast assumes customers keep buying; calibrate on a longer "
+                       "period if you can")
+        holdout = self.holdout()
+        if holdout["status"] == "ok" and holdout["error_pct"] is not None and abs(holdout["error_pct"]) > HOLDOUT_WARNING_PCT:
+            out.append(f"the forecast is {holdout['error_pct']:+.0f} % off the actual purchases of the holdout: read "
+                       "the per-customer values with care (see holdout.by_frequency)")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of `cxbench clv --format json` (never NaN or Infinity)."""
         bg = {k: _round(v) for k, v in self.bg_nbd.to_dict().items()} | {"customers": self.bg_nbd.customers}
@@ -374,6 +392,7 @@ class ClvForecast:
             "totals": self.totals(),
             "top_customers": self.top_customers(),
             "holdout": self.holdout(),
+            "warnings": self.warnings(),
             "customers": self.records(),
         }
 

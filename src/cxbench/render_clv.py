@@ -74,6 +74,7 @@ def clv_renderable(result: ClvForecast, source: str) -> Group:
             parts.append(Text(f"Predicted total is {holdout['error_pct']:+.1f} % off the actual purchases.", style="dim"))
     else:
         parts.append(Text(f"Holdout check: {holdout['reason']}", style="dim"))
+    parts.extend(Text(f"warning: {w}", style="yellow") for w in doc["warnings"])
     return Group(*parts)
 
 

@@ -14,9 +14,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from cxbench.core.engine import data_range
+from cxbench.core.errors import UsageError
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
 from cxbench.core.stats import Estimate, Span, Stats
-from cxbench.core.errors import UsageError
 from cxbench.lifetime_value import ClvForecast, make_settings, predict
 from cxbench.models import ModelFitError
 
