@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from cxbench.core.errors import UsageError
 from cxbench.models import BetaGeoModel, GammaGammaModel, ModelFitError
+from cxbench.models.arrays import distinct_rows
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -219,13 +220,6 @@ def _natural_order(ids: Sequence[str]) -> list[int]:
 # -- the forecast -------------------------------------------------------------------------------------
 
 
-def _unique_rows(*columns: Array) -> tuple[tuple[Array, ...], npt.NDArray[np.int64]]:
-    """Distinct rows and the index back to every row: day-resolution summaries repeat a lot."""
-    stacked = np.stack(columns, axis=1)
-    rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    return tuple(rows[:, k].copy() for k in range(rows.shape[1])), inverse.reshape(-1)
-
-
 def discounted_purchases(model: BetaGeoModel, settings: ClvSettings, x: Array, t_x: Array, T: Array) -> tuple[Array, Array]:
     """Expected purchases over the horizon, and the same discounted month by month.
 
@@ -403,7 +397,8 @@ class ClvForecast:
 def forecast(summary: CustomerSummary, settings: ClvSettings) -> ClvForecast:
     """Fit both models and predict every customer of `summary`."""
     bg_nbd, gamma_gamma = fit_models(summary, settings)
-    (x, t_x, T), back = _unique_rows(summary.frequency, summary.recency, summary.T)
+    # Day-resolution summaries repeat: each distinct (x, t_x, T) is predicted once.
+    (x, t_x, T), back, _ = distinct_rows(summary.frequency, summary.recency, summary.T)
     with np.errstate(over="ignore", under="ignore"):
         p_alive = bg_nbd.probability_alive(x, t_x, T)[back]
         expected, discounted = (v[back] for v in discounted_purchases(bg_nbd, settings, x, t_x, T))

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
+from cxbench.models.arrays import distinct_rows
 from cxbench.models.errors import ModelFitError
 
 Array = npt.NDArray[np.float64]
@@ -87,9 +88,9 @@ class BetaGeoModel:
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
         w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
         if x.size and weights is None:
-            rows, counts = np.unique(np.stack([x, t_x, T], axis=1), axis=0, return_counts=True)
-            if len(rows) < 0.5 * len(x):
-                x, t_x, T = rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()
+            rows, _, counts = distinct_rows(x, t_x, T)
+            if len(counts) < 0.5 * len(x):
+                x, t_x, T = rows
                 w = counts.astype(np.float64)
         total = float(w.sum())
         scale = T.mean() if T.size and T.mean() > 0 else 1.0
@@ -152,14 +153,23 @@ class BetaGeoModel:
         (1−z)^(a−1) 2F1(a+b−1−r, a−1; c; z) with c = a+b+x−1 and 1 − z = (α+T)/(α+T+t), whose parameters do
         not grow with x (no overflow for frequent buyers).
         """
-        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-        t = np.asarray(t, dtype=np.float64)
+        x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, t_x, T)))
+        t = float(t) if np.ndim(t) == 0 else np.asarray(t, dtype=np.float64)
         r, alpha, b = self.r, self.alpha, self.b
         a = self._a_safe()
-        c = a + b + x - 1
-        z = t / (alpha + T + t)
-        bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
-        return (c / (a - 1)) * bracket / self._alive_denominator(x, t_x, T)
+
+        def head(x: Array, T: Array) -> Array:
+            c = a + b + x - 1
+            z = t / (alpha + T + t)
+            return (c / (a - 1)) * (1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z))
+
+        if np.ndim(t) == 0 and x.ndim == 1 and x.size > 1000:
+            # 2F1 depends on (x, T) only: evaluated once per distinct pair (a few thousand for a million customers).
+            (ux, uT), inverse, _ = distinct_rows(x, T)
+            numerator = head(ux, uT)[inverse]
+        else:
+            numerator = head(x, T)
+        return numerator / self._alive_denominator(x, t_x, T)
 
     def _alive_denominator(self, x: Array, t_x: Array, T: Array) -> Array:
         """1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x), computed in logs."""

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from cxbench.models.arrays import distinct_rows
 from cxbench.models.errors import ModelFitError
 
 Array = npt.NDArray[np.float64]
@@ -65,13 +66,33 @@ class GammaGammaModel:
         n = len(x)
         scale = float(np.mean(m)) if n else 1.0
 
+        # The same terms as `log_likelihood_terms`, with what depends on x alone computed once per distinct x
+        # (a few dozen values) and the constant logs once: several times faster on a million customers.
+        (ux,), inverse, _ = distinct_rows(x)
+        log_m, log_x = np.log(m), np.log(x)
+        sum_x_log_mx = float(x @ (log_m + log_x))
+        sum_log_m = float(log_m.sum())
+
         def objective(log_params: Array) -> tuple[float, Array]:
-            params = np.exp(log_params)
-            ll, grad = cls.log_likelihood_terms(params, x, m)
-            value = -float(ll.sum()) / n
+            p, q, v = params = np.exp(log_params)
+            pux = p * ux
+            lg = (gammaln(pux + q) - gammaln(pux))[inverse]
+            dg_pxq = digamma(pux + q)[inverse]
+            dg_px = digamma(pux)[inverse]
+            xm_v = x * m + v
+            log_xm_v = np.log(xm_v)
+            px = p * x
+            ll = (lg.sum() - n * gammaln(q) + n * q * np.log(v) + p * sum_x_log_mx - sum_log_m
+                  - float((px + q) @ log_xm_v))
+            grad = np.array([
+                float(x @ (dg_pxq - dg_px - log_xm_v)) + sum_x_log_mx,
+                float(dg_pxq.sum()) - n * digamma(q) + n * np.log(v) - float(log_xm_v.sum()),
+                n * q / v - float(((px + q) / xm_v).sum()),
+            ])
+            value = -float(ll) / n
             if not np.isfinite(value):
                 return 1e10, np.zeros(3)
-            return value, -(grad.sum(axis=1)) * params / n
+            return value, -grad * params / n
 
         # Start: p = 1 (exponential spend), q = 2 (so the mean exists), v at the data's scale.
         start = np.log(np.array([1.0, 2.0, scale]))
