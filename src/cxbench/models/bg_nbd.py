@@ -46,7 +46,8 @@ class BetaGeoModel:
     # -- likelihood ---------------------------------------------------------------------------------
 
     @staticmethod
-    def log_likelihood_terms(params: Array, x: Array, t_x: Array, T: Array) -> tuple[Array, Array]:
+    def log_likelihood_terms(params: Array, x: Array, t_x: Array, T: Array,
+                             x_groups: tuple[Array, npt.NDArray[np.int64]] | None = None) -> tuple[Array, Array]:
         """Per-customer log-likelihood and its gradient with respect to (r, α, a, b).
 
         Eq. 6 of [1] (computed as in its section 7 and [3]), in logs: L = A1 · (e^A2 + δ(x>0) e^A3) with
@@ -54,27 +55,41 @@ class BetaGeoModel:
         A2 = ln B(a, b+x) − ln B(a, b) − (r+x) ln(α+T),
         A3 = ln B(a+1, b+x−1) − ln B(a, b) − (r+x) ln(α+t_x);
         the sum of the two exponentials is taken with log-sum-exp so large x or T never overflow ([3]).
+        `x_groups`: the distinct values of x and each row's index among them; the special functions of x are
+        then evaluated once per distinct x (a few dozen values for a million customers).
         """
         r, alpha, a, b = params
-        repeat = x > 0
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+        ux, inverse = x_groups if x_groups is not None else (x, None)
         # x = 0 has no second term; b + x − 1 is then a placeholder kept positive so nothing warns.
-        a3 = np.where(repeat, betaln(a + 1, b + np.maximum(x, 1) - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
-                      -np.inf)
+        ux1 = np.maximum(ux, 1) - 1
+        d_ab = digamma(a + b) - digamma(a + b + ux)
+        of_x = [
+            gammaln(r + ux) - gammaln(r),
+            betaln(a, b + ux) - betaln(a, b),
+            betaln(a + 1, b + ux1) - betaln(a, b),
+            digamma(r + ux) - digamma(r),
+            d_ab,
+            digamma(b + ux) - digamma(b) + d_ab,
+            digamma(b + ux1) - digamma(b) + d_ab,
+        ]
+        if inverse is not None:
+            of_x = [values[inverse] for values in of_x]
+        log_gamma_ratio, beta2, beta3, d_r, d_a2, d_b2, d_b3 = of_x
+        repeat = x > 0
+        log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
+        a1 = log_gamma_ratio + r * np.log(alpha)
+        a2 = beta2 - (r + x) * log_alpha_T
+        a3 = np.where(repeat, beta3 - (r + x) * log_alpha_tx, -np.inf)
         top = np.maximum(a2, a3)
         log_sum = top + np.log(np.exp(a2 - top) + np.exp(a3 - top))
         ll = a1 + log_sum
         # Weights of the two terms in the sum: d ln(e^A2 + e^A3) = w2 dA2 + w3 dA3.
         w2 = np.exp(a2 - log_sum)
         w3 = 1.0 - w2
-        d_ab = digamma(a + b)
-        d_abx = digamma(a + b + x)
-        grad_r = digamma(r + x) - digamma(r) + np.log(alpha) - w2 * np.log(alpha + T) - w3 * np.log(alpha + t_x)
-        grad_alpha = r / alpha - w2 * (r + x) / (alpha + T) - w3 * (r + x) / (alpha + t_x)
-        grad_a = w2 * (d_ab - d_abx) + w3 * (digamma(a + 1) - digamma(a) + d_ab - d_abx)
-        grad_b = (w2 * (digamma(b + x) - digamma(b) + d_ab - d_abx)
-                  + w3 * (digamma(b + np.maximum(x, 1) - 1) - digamma(b) + d_ab - d_abx))
+        grad_r = d_r + np.log(alpha) - w2 * log_alpha_T - w3 * log_alpha_tx
+        grad_alpha = r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x))
+        grad_a = d_a2 + w3 * (digamma(a + 1) - digamma(a))
+        grad_b = w2 * d_b2 + w3 * d_b3
         return ll, np.stack([grad_r, grad_alpha, grad_a, grad_b])
 
     @classmethod
@@ -92,12 +107,14 @@ class BetaGeoModel:
             if len(counts) < 0.5 * len(x):
                 x, t_x, T = rows
                 w = counts.astype(np.float64)
+        distinct_x, x_index, _ = distinct_rows(x)
+        x_groups = (distinct_x[0], x_index)
         total = float(w.sum())
         scale = T.mean() if T.size and T.mean() > 0 else 1.0
 
         def objective(log_params: Array) -> tuple[float, Array]:
             params = np.exp(log_params)
-            ll, grad = cls.log_likelihood_terms(params, x, t_x, T)
+            ll, grad = cls.log_likelihood_terms(params, x, t_x, T, x_groups)
             # Per-customer mean keeps the objective's scale the same for 1,000 or 1,000,000 customers.
             value = -float(w @ ll) / total
             gradient = -(grad @ w) * params / total
