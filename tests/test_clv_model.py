@@ -232,3 +232,20 @@ def test_too_few_repeat_customers_is_an_error_that_names_the_fix():
     with pytest.raises(ModelFitError, match=r"2 customers with repeat purchases before --calibration-end 1997-09-30, "
                                             r"fewer than 20.*Move the calibration end later or use --time-unit day"):
         fit_models(summary, make_settings("1997-09-30", "week"))
+
+
+def test_a_calibration_without_dropout_is_flagged_in_the_warnings():
+    # Customers who never leave (a plain Poisson process per customer, Gamma-distributed rates: the NBD of
+    # Ehrenberg 1959): the BG/NBD fit sends the mean dropout probability a/(a+b) to nearly 0, which is said.
+    from cxbench.lifetime_value import CustomerSummary, forecast, make_settings
+
+    rng = np.random.default_rng(2)
+    n, weeks = 3000, 52.0
+    repeats = rng.poisson(rng.gamma(2.0, 1 / 10, n) * weeks).astype(float)
+    last = np.array([rng.uniform(0, weeks, int(k)).max() if k else 0.0 for k in repeats])
+    spend = rng.gamma(5.0, 4.0, n)
+    summary = CustomerSummary([str(i) for i in range(n)], repeats, last, np.full(n, weeks), spend, np.zeros(n), None, 0)
+    result = forecast(summary, make_settings("2026-06-30", "week"))
+    assert result.bg_nbd.a / (result.bg_nbd.a + result.bg_nbd.b) < 0.01
+    assert any("almost no dropout" in w for w in result.warnings())
+    assert result.holdout()["status"] == "unavailable"

@@ -127,8 +127,10 @@ class BetaGeoModel:
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
                           bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "gtol": 1e-9})
         params = np.exp(result.x)
-        # r, a and b are shapes (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value.
-        at_bound = (np.abs(result.x) > _LOG_BOUND - 1e-3) | (np.abs(np.log(params)) > _SHAPE_LIMIT) * np.array([1, 0, 1, 1], bool)
+        # r is a shape (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value. A tiny a
+        # (or a huge b) is different: customers who (nearly) never leave, the NBD limit of the model, whose
+        # forecasts stay sound; the forecast flags it in its warnings instead.
+        at_bound = (np.abs(result.x) > _LOG_BOUND - 1e-3) | (np.abs(np.log(params)) > _SHAPE_LIMIT) * np.array([1, 0, 0, 0], bool)
         names = ("r", "alpha", "a", "b")
         if not result.success and np.linalg.norm(result.jac) > 1e-4:
             raise ModelFitError(f"the BG/NBD fit did not converge ({result.message}); check that the orders "
