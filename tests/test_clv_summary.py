@@ -28,6 +28,9 @@ ORDERS = [
     {"order_id": "8", "customer_id": "b", "ts": "2026-01-31T23:30:00-00:00", "amount": 40, "kind": "purchase"},
     # Customer c buys first after the calibration end: a new customer, not forecast.
     {"order_id": "9", "customer_id": "c", "ts": "2026-02-10T10:00:00Z", "amount": 25, "kind": "purchase"},
+    # A subscription's monthly charge is contractual revenue, not a BG/NBD purchase.
+    {"order_id": "12", "customer_id": "a", "ts": "2026-01-25T10:00:00Z", "amount": 99, "kind": "recurring"},
+    {"order_id": "13", "customer_id": "e", "ts": "2026-01-25T10:00:00Z", "amount": 99, "kind": "recurring"},
     # Customer d only has a refund: no purchase at all.
     {"order_id": "10", "customer_id": "d", "ts": "2026-01-03T10:00:00Z", "amount": -5, "kind": "refund"},
     # A negative amount that is not a refund breaks the contract: set aside by validation, never counted.
@@ -43,7 +46,7 @@ def _summary(tmp_path: Path, backend: Any, unit: str) -> CustomerSummary:
                      make_settings("2026-01-31", unit))
 
 
-def test_summary_counts_same_day_orders_once_and_leaves_out_refunds(tmp_path: Path, backend: Any):
+def test_summary_counts_same_day_orders_once_and_leaves_out_refunds_and_subscription_charges(tmp_path: Path, backend: Any):
     s = _summary(tmp_path, backend, "day")
     assert s.customer_ids == ["a", "b"]
     # a: purchase days 1, 8 and 22 January → 2 repeat purchases; last − first = 21 days; 31 Jan − 1 Jan = 30 days;

@@ -2,8 +2,11 @@
 the forecast per customer and the holdout check.
 
 Conventions (those of the BTYD papers' CDNOW summary, which they reproduce exactly, and of `lifetimes`):
-- A purchase is an order that is not a refund. Orders of one customer on the same calendar day (UTC) are one
-  transaction, whose value is the sum of their amounts.
+- A purchase is an order that is not a refund and not a subscription charge (kind `recurring`): the BG/NBD is
+  a model of the non-contractual setting, where a customer's leaving is never seen; monthly charges of a
+  contract are regular by construction and would make the model nonsense (on the demo company the fit runs
+  off to r → ∞). Orders of one customer on the same calendar day (UTC) are one transaction, whose value is the
+  sum of their amounts.
 - The calibration period runs to the end of the calibration day. `frequency` is the number of purchase days
   after the first one; `recency` is the time from the first to the last purchase day; `T` the time from the
   first purchase day to the calibration day; times are in days, or weeks of 7 days.
@@ -62,6 +65,8 @@ MIN_REPEAT_CUSTOMERS = 20
 #: Calibration frequencies of the holdout check, grouped as in figure 4 of Fader, Hardie & Lee (2005): 0 ... 6, 7+.
 HOLDOUT_GROUPS = 7
 TOP_CUSTOMERS = 10
+#: Order kinds that are not purchases of the BG/NBD: refunds, and the charges of a subscription (contractual).
+NOT_PURCHASES = ("refund", "recurring")
 #: A holdout total further off than this (in %) is flagged in `warnings`.
 HOLDOUT_WARNING_PCT = 25.0
 #: A mean dropout probability a/(a+b) below this is flagged: the calibration period saw almost nobody leave.
@@ -132,12 +137,13 @@ def make_settings(calibration_end: str | dt.date, time_unit: str | TimeUnit = Ti
 def summary_query(orders: ir.Table, calibration_end: dt.date) -> ir.Table:
     """One row per customer: purchase days and amounts before and after the calibration end.
 
-    `orders` is the validated orders table (typed, `kind` filled with `purchase`). Columns: customer_id,
+    `orders` is the validated orders table (typed, `kind` filled with `purchase`); refunds and subscription
+    charges are left out (NOT_PURCHASES). Columns: customer_id,
     first_day, last_day (last purchase day up to the calibration end), last_any (last purchase day at all),
     purchase_days and calibration_amount (up to the calibration end), first_amount (the first day's value),
     holdout_days (purchase days after the calibration end).
     """
-    purchases = orders.filter(orders.kind != "refund")
+    purchases = orders.filter(~orders.kind.isin(NOT_PURCHASES))
     daily = purchases.group_by(customer_id=purchases.customer_id, day=purchases.ts.date()).aggregate(
         amount=purchases.amount.sum())
     daily = daily.mutate(first_day=daily.day.min().over(group_by=daily.customer_id))

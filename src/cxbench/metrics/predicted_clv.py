@@ -105,9 +105,9 @@ METRICS: tuple[Metric, ...] = (
                     "the BG/NBD model (Fader, Hardie & Lee 2005) forecasts purchases, the Gamma-Gamma model the "
                     "spend per purchase. The value is the mean per customer; details.total the whole customer base.",
         notes="Calibrated on every order up to the last order day (or --to), so only the last period has a value; "
-              "the earlier ones say so. Refunds are not purchases; orders on one day are one purchase. When the "
-              "models cannot be fitted (too few repeat customers, no convergence) the metric is unavailable with the "
-              "reason. `cxbench clv` gives the per-customer forecast and the holdout check; its settings are the "
+              "the earlier ones say so. Refunds and subscription charges (kind recurring) are not purchases; orders "
+              "on one day are one purchase. When the models cannot be fitted (too few repeat customers, no "
+              "convergence) the metric is unavailable with the reason. `cxbench clv` gives the per-customer forecast and the holdout check; its settings are the "
               "clv_time_unit, clv_horizon and clv_discount_rate options here.",
         source="Fader, Hardie & Lee (2005), Marketing Science 24(2) (BG/NBD) and JMR 42(4) (Gamma-Gamma, iso-value "
                "curves); METRICS.md §4",
