@@ -20,6 +20,7 @@ from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, Options, Period
 from cxbench.core.sources import describe, open_source
 from cxbench.core.validation import Validation, validate
+from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, ClvForecast, TimeUnit, make_settings, predict
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
 if TYPE_CHECKING:
@@ -265,3 +266,30 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     if options.segments:
         document["segments"] = list(options.segments)
     return Scorecard(document)
+
+
+def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
+                time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
+                discount_rate: float = DEFAULT_DISCOUNT_RATE, engine: str | BaseBackend | None = None,
+                rejected_cap: int = 1000) -> ClvForecast:
+    """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
+
+    The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
+    orders up to `calibration_end` (inclusive). `time_unit`: day or week, the unit of recency, T and `horizon`
+    (default: 12 months). `discount_rate`: per month (default 0.01). Orders after the calibration end are the
+    holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
+    """
+    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    dataset = open_source(source, engine)
+    validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
+    if "orders" not in validation.tables:
+        raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
+                         "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
+    result = predict(dataset.con, validation.tables["orders"].expr, settings)
+    result.meta = {
+        "cxbench_version": __version__,
+        "source": describe(source),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        **validation.to_dict(),
+    }
+    return result

@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 
 from cxbench import __version__
-from cxbench.api import check, compute
+from cxbench.api import check, compute, predict_clv
 from cxbench.core.errors import CxbenchError
 from cxbench.core.registry import Period
+from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, TimeUnit
 
 app = typer.Typer(
     name="cxbench",
@@ -148,6 +149,35 @@ def validate(
         render.print_to(render.validation_renderable(result, source), None)
     else:
         _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None)
+
+
+@app.command()
+def clv(
+    source: SourceArg,
+    calibration_end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD, inclusive) of the orders the models learn "
+                                                      "from; later orders are the holdout the forecast is checked on.")],
+    time_unit: Annotated[TimeUnit, typer.Option(help="Unit of recency, T and --horizon.")] = TimeUnit.DAY,
+    horizon: Annotated[float | None, typer.Option(help="Forecast horizon in --time-unit units (default: 12 months).")] = None,
+    discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULT_DISCOUNT_RATE,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per customer).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = Engine.duckdb,
+) -> None:
+    """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
+    try:
+        result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
+                             discount_rate=discount_rate, engine=engine.value)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render, render_clv
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out)
+    elif format is OutputFormat.csv:
+        _write(render_clv.clv_csv(result), out)
+    else:
+        render.print_to(render_clv.clv_renderable(result, source), str(out) if out else None)
 
 
 @app.command()

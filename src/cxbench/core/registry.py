@@ -95,6 +95,10 @@ class Options:
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
     timezone: str = "UTC"  # IANA zone the business hours and holidays are in
     holidays: tuple[dt.date, ...] = ()  # local days without business hours
+    # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
+    clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
+    clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
+    clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
 
 
 @dataclass

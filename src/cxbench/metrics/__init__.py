@@ -13,6 +13,7 @@ from cxbench.metrics import (
     engagement,
     events,
     orders,
+    predicted_clv,
     social,
     subscriptions,
     surveys,
@@ -21,7 +22,7 @@ from cxbench.metrics import (
 
 REGISTRY: tuple[Metric, ...] = (
     *surveys.METRICS, *events.METRICS, *campaigns.METRICS, *social.METRICS,
-    *orders.METRICS, *subscriptions.METRICS, *acquisition.METRICS,
+    *orders.METRICS, *subscriptions.METRICS, *acquisition.METRICS, *predicted_clv.METRICS,
     *tickets.METRICS, *advocacy.METRICS, *engagement.METRICS,
 )
 
