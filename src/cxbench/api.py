@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from cxbench.core.registry import Metric, MetricContext, Options, Period
 from cxbench.core.sources import describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, ClvForecast, TimeUnit, make_settings, predict
+from cxbench.findings import findings, latest_records
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
 if TYPE_CHECKING:
@@ -86,15 +87,14 @@ class Scorecard:
                 and r.get("dimension") == dimension]
 
 
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        """What needs attention, most severe first (see `cxbench.findings`)."""
+        return self.document.get("findings", [])
+
     def latest(self) -> list[dict[str, Any]]:
         """Each metric's records of its latest period with a value, overall and per segment (no breakdowns)."""
-        newest: dict[tuple[str, str], str] = {}
-        for r in self.records:
-            if r.get("dimension") is None and r["status"] == "ok" and r["period_start"]:
-                key = (r["id"], json.dumps(r["segment"], sort_keys=True))
-                newest[key] = max(newest.get(key, ""), r["period_start"])
-        return [r for r in self.records if r.get("dimension") is None and r["status"] == "ok"
-                and newest.get((r["id"], json.dumps(r["segment"], sort_keys=True))) == r["period_start"]]
+        return latest_records(self.records)
 
     def rated_at_or_below(self, label: str) -> list[dict[str, Any]]:
         """Latest records whose benchmark rating is `label` or worse (`--fail-on`)."""
@@ -148,6 +148,17 @@ def _as_date(value: str | dt.date | None, flag: str) -> dt.date | None:
         raise UsageError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from exc
 
 
+def _window(text: str) -> tuple[dt.date, dt.date]:
+    """--compare FROM..TO: two inclusive dates."""
+    first, sep, last = text.partition("..")
+    if not sep:
+        raise UsageError(f"--compare {text!r}: write the window as FROM..TO, e.g. 2026-03-01..2026-03-31")
+    lo, hi = _as_date(first.strip(), "--compare"), _as_date(last.strip(), "--compare")
+    if lo > hi:  # type: ignore[operator]
+        raise UsageError(f"--compare {text}: {lo} is after {hi}")
+    return lo, hi  # type: ignore[return-value]
+
+
 def select_metrics(ids: Sequence[str] | None) -> list[Metric]:
     """The registry's metrics, or the ones named (in registry order)."""
     if not ids:
@@ -180,6 +191,8 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
         raise UsageError("--session-timeout must be a positive number of minutes")
     if settings.get("bounce_definition", "single_page") not in ("single_page", "ga4"):
         raise UsageError("--bounce-definition: use single_page or ga4")
+    if isinstance(settings.get("compare"), str):
+        settings["compare"] = _window(settings["compare"])
     if settings.get("baseline") is not None:
         settings["baseline"] = _as_date(settings["baseline"], "--baseline")
     if settings.get("inactive_days", 90) < 1:
@@ -249,7 +262,14 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
         needed = {t for m in selected for t in (*m.inputs, *m.optional_inputs)} | ({"customers"} if options.segments else set())
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
-    records = Engine(ctx, selected, library).run()
+    engine = Engine(ctx, selected, library)
+    records = engine.run()
+    if options.compare:
+        first, last = options.compare
+        window_options = replace(options, period=Period.ALL, start=first, end=last, compare=None)
+        window = Engine(MetricContext(con=dataset.con, tables=validation.tables, options=window_options),
+                        selected, library)
+        engine.attach_comparison(records, window, window.run(), first, last)
     document = {
         "cxbench_version": __version__,
         "source": describe(source),
@@ -257,6 +277,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
         "period": options.period.value,
         **validation.to_dict(),
         "metrics": records,
+        "findings": findings(records, METRICS_BY_ID),
     }
     if dataset.ignored:
         document["ignored_files"] = dataset.ignored

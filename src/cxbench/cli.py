@@ -88,6 +88,7 @@ def run(
     # Benchmarks and alerts (issue 7).
     vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great).")] = None,
 ) -> None:
     """Compute the scorecard of SOURCE.
@@ -110,6 +111,8 @@ def run(
     try:
         if vertical is not None:
             settings["vertical"] = vertical
+        if compare is not None:
+            settings["compare"] = compare
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
                        engine=engine.value, benchmarks=benchmarks, **settings)
         failing = card.rated_at_or_below(fail_on) if fail_on else []

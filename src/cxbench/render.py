@@ -20,10 +20,10 @@ from cxbench.core.validation import Validation
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
 LIBRARY = BenchmarkLibrary.builtin()
+_FINDINGS_SHOWN = 10
 
 _BREAKDOWN_ROWS = 6
-_RATING_STYLE = {"excellent": "bold green", "great": "green", "good": "green", "above": "green",
-                 "below": "yellow", "poor": "red", "high effort": "red"}
+_RATING_STYLE = {"excellent": "bold green", "great": "green", "good": "green", "fair": "yellow", "poor": "red"}
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -153,6 +153,16 @@ def scorecard_renderable(card: Scorecard) -> Group:
                 f"{record['n']:,}", Text(f"{rating} ({bench['source']})" if rating else "", style=_RATING_STYLE.get(rating or "", "")),
                 _change(record, metric),
             )
+        parts.append(table)
+    if card.findings:
+        table = Table(title="Findings: what needs attention first", title_justify="left", expand=False)
+        for header in ("#", "finding", "what the seeds advise"):
+            table.add_column(header, overflow="fold")
+        for finding in card.findings[:_FINDINGS_SHOWN]:
+            table.add_row(str(finding["rank"]), finding["message"],
+                          Text(f"{finding['advice']} ({finding['advice_source']})", style="dim"))
+        if len(card.findings) > _FINDINGS_SHOWN:
+            table.add_row("", Text(f"… {len(card.findings) - _FINDINGS_SHOWN} more in the JSON output", style="dim"), "")
         parts.append(table)
     warnings = sum(1 for r in card.records if r.get("warning"))
     parts.append(Text(f"* significant change at 5 %.  {len(card.records):,} records in all (every period, "

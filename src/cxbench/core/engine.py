@@ -173,6 +173,7 @@ class Engine:
         self.grid: list[PeriodSpan] = []  # the periods of the metric being computed
         self._extra: dict[str, Any] = {}  # its run-level details (e.g. the scale used)
         self._done: dict[str, list[dict[str, Any]]] = {}  # records by metric id, for derived metrics
+        self._stats: dict[int, tuple[Metric, Estimate, dict[str, Any]]] = {}  # a record's aggregates (--compare)
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
@@ -453,7 +454,29 @@ class Engine:
                                  f"{self.options.min_sample}; read the interval, not the point value")
         if estimate.details:
             record["details"] = _clean(estimate.details)
+        if current:
+            self._stats[id(record)] = (metric, estimate, current)
         return record
+
+    def attach_comparison(self, records: list[dict[str, Any]], window: Engine,
+                          window_records: list[dict[str, Any]], first: dt.date, last: dt.date) -> None:
+        """`compared_with` on every record with a value: the same metric, segment and breakdown over the window
+        first..last (`--compare`, e.g. a campaign's start and end), the delta, and whether it is significant."""
+        by_key = {(r["id"], *_record_key(r)[2:]): r for r in window_records}
+        for record in records:
+            if record["status"] != "ok":
+                continue
+            other = by_key.get((record["id"], *_record_key(record)[2:]))
+            comparison: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), "value": None,
+                                          "delta": None, "significant": None}
+            if other is not None and other["status"] == "ok":
+                comparison.update(value=other["value"], delta=_clean(record["value"] - other["value"]))
+                mine, theirs = self._stats.get(id(record)), window._stats.get(id(other))
+                if mine and theirs:
+                    metric, estimate, stats = mine
+                    small = metric.estimator.sampled and min(estimate.n, theirs[1].n) < self.options.min_sample
+                    comparison["significant"] = None if small else metric.estimator.significant(stats, theirs[2])
+            record["compared_with"] = comparison
 
 
 def _record_key(record: dict[str, Any]) -> tuple[str | None, str | None, str, str]:

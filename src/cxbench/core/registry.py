@@ -87,6 +87,7 @@ class Options:
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
     rejected_cap: int = 1000
     vertical: str | None = None  # --vertical: a vertical's benchmark bands where a source gives them
+    compare: tuple[dt.date, dt.date] | None = None  # --compare FROM..TO: every record against that window
     # -- revenue and loyalty (METRICS.md §4) --
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
