@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
-from cxbench.core.stats import Estimate, Span
+from cxbench.core.stats import Comparison, Estimate, Span
 
 _DECIMALS = 6
 _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
@@ -341,13 +341,14 @@ class Engine:
                 every_period: bool) -> list[dict[str, Any]]:
         records = []
         previous: tuple[Estimate, dict[str, Any]] | None = None
+        previous_span: Span | None = None  # the calendar length of the period `previous` belongs to
         for span in self.grid:
             current = by_period.get(span.key)
             if current is None and metric.estimator.empty_value is not None and every_period:
                 # A count over an input that exists: a period without rows counts 0, it is not unknown.
                 estimate = Estimate(metric.estimator.empty_value, 0)
-                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous))
-                previous = (estimate, {})
+                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous, previous_span))
+                previous, previous_span = (estimate, {}), span_length(span)
                 continue
             if current is None:
                 if every_period:
@@ -359,8 +360,8 @@ class Engine:
             if self._extra:
                 estimate.details.update(self._extra)
                 estimate = _clip_to_scale(estimate)
-            records.append(self._record(metric, span, segment, dimension, estimate, current, previous))
-            previous = (estimate, current)
+            records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span))
+            previous, previous_span = (estimate, current), span_length(span)
         return records
 
     def _base(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
@@ -395,7 +396,7 @@ class Engine:
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 estimate: Estimate, current: dict[str, Any],
-                previous: tuple[Estimate, dict[str, Any]] | None) -> dict[str, Any]:
+                previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None) -> dict[str, Any]:
         value = _clean(estimate.value)
         if value is None:
             reason = estimate.reason or "nothing to divide by"
@@ -409,13 +410,13 @@ class Engine:
         record = self._base(metric, span, segment, dimension)
         change = None
         if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
-            small = metric.estimator.sampled and min(estimate.n, previous[0].n) < self.options.min_sample
+            comparison = self._comparison(metric, estimate, current, previous, span, previous_span)
             change = {
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
-                # Normal-approximation tests say nothing on a small sample: None rather than a false "yes".
-                "significant": None if small or not current or not previous[1]
-                else metric.estimator.significant(current, previous[1]),
+                "significant": comparison.significant if comparison else None,
+                "p_value": comparison.p_value if comparison else None,
+                "test": comparison.test.value if comparison else None,
             }
         record.update({
             "value": value,
@@ -433,6 +434,23 @@ class Engine:
         if estimate.details:
             record["details"] = _clean(estimate.details)
         return record
+
+
+    def _comparison(self, metric: Metric, estimate: Estimate, current: dict[str, Any],
+                    previous: tuple[Estimate, dict[str, Any]], span: PeriodSpan,
+                    previous_span: Span | None) -> Comparison | None:
+        """The test of the change from the previous period, or None: no test applies, or a large-sample test
+        on fewer than --min-sample answers (or trials) in either period, where it would say nothing."""
+        counts = metric.estimator.empty_value is not None  # a period without rows is 0, still testable
+        if (not current or not previous[1]) and not counts:
+            return None
+        spans = (span_length(span), previous_span) if previous_span is not None else None
+        comparison = metric.estimator.compare(current, previous[1], spans)
+        if comparison is None or not math.isfinite(comparison.p_value):
+            return None
+        if comparison.large_sample and min(estimate.n, previous[0].n) < self.options.min_sample:
+            return None
+        return comparison
 
 
 def _record_key(record: dict[str, Any]) -> tuple[str | None, str | None, str, str]:
