@@ -254,3 +254,25 @@ def test_money_has_no_test(tmp_path):
     card = _duckdb(tmp_path, {"orders": orders}, period="month", metrics=["sales"], min_sample=1)
     change = pick(card, "sales", period_start="2026-10-01")["change"]
     assert change == {"previous": 100.0, "delta": 150.0, "significant": None, "p_value": None, "test": None}
+
+
+def test_shares_of_a_breakdown_are_two_proportion_tests(tmp_path):
+    # Visitor intent "buy": 40 of 100 intent answers in September, 60 of 100 in October. Feature adoption of
+    # "export": 40 of 100 active users, then 60 of 100. By hand: pooled p = 100/200 = 0.5,
+    # SE = √(0.5 × 0.5 × (1/100 + 1/100)) = √0.005 = 0.0707107, z = 0.2 / 0.0707107 = 2√2 = 2.828427;
+    # p = 2 (1 − Φ(2√2)) = erfc(2) = 0.0046777.
+    surveys, events = [], []
+    for month, buyers in (("09", 40), ("10", 60)):
+        for i in range(100):
+            surveys.append({"response_id": f"{month}-{i}", "respondent_id": f"r{i}", "ts": f"2026-{month}-05T10:00:00Z",
+                            "survey": "intent", "answer": "buy" if i < buyers else "browse"})
+            events.append({"user_id": f"u{i}", "ts": f"2026-{month}-05T10:00:00Z", "event": "click",
+                           "feature": "export" if i < buyers else "search"})
+    card = _duckdb(tmp_path, {"surveys": surveys, "events": events}, period="month",
+                   metrics=["visitor_intent", "feature_adoption"])
+    for metric, dimension in (("visitor_intent", {"intent": "buy"}), ("feature_adoption", {"feature": "export"})):
+        change = pick(card, metric, period_start="2026-10-01", dimension=dimension)["change"]
+        assert change["delta"] == pytest.approx(20.0)
+        assert change["p_value"] == pytest.approx(math.erfc(2), rel=1e-9)
+        assert math.erfc(2) == pytest.approx(0.0046777, abs=5e-8)
+        assert change["significant"] is True and change["test"] == "two-proportion z"

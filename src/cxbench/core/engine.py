@@ -342,13 +342,14 @@ class Engine:
         records = []
         previous: tuple[Estimate, dict[str, Any]] | None = None
         previous_span: Span | None = None  # the calendar length of the period `previous` belongs to
+        previous_overall: dict[str, Any] | None = None  # and its group's aggregates without dimension
         for span in self.grid:
             current = by_period.get(span.key)
             if current is None and metric.estimator.empty_value is not None and every_period:
                 # A count over an input that exists: a period without rows counts 0, it is not unknown.
                 estimate = Estimate(metric.estimator.empty_value, 0)
                 records.append(self._record(metric, span, segment, dimension, estimate, {}, previous, previous_span))
-                previous, previous_span = (estimate, {}), span_length(span)
+                previous, previous_span, previous_overall = (estimate, {}), span_length(span), overall.get(span.key)
                 continue
             if current is None:
                 if every_period:
@@ -360,8 +361,9 @@ class Engine:
             if self._extra:
                 estimate.details.update(self._extra)
                 estimate = _clip_to_scale(estimate)
-            records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span))
-            previous, previous_span = (estimate, current), span_length(span)
+            records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span,
+                                        (overall.get(span.key), previous_overall)))
+            previous, previous_span, previous_overall = (estimate, current), span_length(span), overall.get(span.key)
         return records
 
     def _base(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
@@ -396,7 +398,8 @@ class Engine:
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 estimate: Estimate, current: dict[str, Any],
-                previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None) -> dict[str, Any]:
+                previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None,
+                overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> dict[str, Any]:
         value = _clean(estimate.value)
         if value is None:
             reason = estimate.reason or "nothing to divide by"
@@ -410,7 +413,7 @@ class Engine:
         record = self._base(metric, span, segment, dimension)
         change = None
         if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
-            comparison = self._comparison(metric, estimate, current, previous, span, previous_span)
+            comparison = self._comparison(metric, estimate, current, previous, span, previous_span, overall)
             change = {
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
@@ -437,15 +440,15 @@ class Engine:
 
 
     def _comparison(self, metric: Metric, estimate: Estimate, current: dict[str, Any],
-                    previous: tuple[Estimate, dict[str, Any]], span: PeriodSpan,
-                    previous_span: Span | None) -> Comparison | None:
+                    previous: tuple[Estimate, dict[str, Any]], span: PeriodSpan, previous_span: Span | None,
+                    overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None) -> Comparison | None:
         """The test of the change from the previous period, or None: no test applies, or a large-sample test
         on fewer than --min-sample answers (or trials) in either period, where it would say nothing."""
         counts = metric.estimator.empty_value is not None  # a period without rows is 0, still testable
         if (not current or not previous[1]) and not counts:
             return None
         spans = (span_length(span), previous_span) if previous_span is not None else None
-        comparison = metric.estimator.compare(current, previous[1], spans)
+        comparison = metric.estimator.compare(current, previous[1], spans, overall)
         if comparison is None or not math.isfinite(comparison.p_value):
             return None
         if comparison.large_sample and min(estimate.n, previous[0].n) < self.options.min_sample:

@@ -113,9 +113,11 @@ class Estimator(Protocol):
         `span`: the period's calendar length)."""
         ...
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         """The test of the change from `previous` to `current` (each period's aggregates; `spans`: their
-        calendar lengths, current first), or None when no test applies or the data cannot be tested."""
+        calendar lengths; `overall`: their aggregates without dimension; current first), or None when no test
+        applies or the data cannot be tested."""
         ...
 
 
@@ -278,7 +280,8 @@ class NetScore:
         details.update({column: _int(s[column]) for column in self.counted})
         return Estimate(value, n, max(-100.0, value - Z * se), min(100.0, value + Z * se), details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return net_score_z_test(_int(current.get("positive")), _int(current.get("negative")), _int(current.get("n")),
                                 _int(previous.get("positive")), _int(previous.get("negative")), _int(previous.get("n")))
 
@@ -317,7 +320,8 @@ class Proportion:
             details[self.complement] = 100 - 100 * k / n
         return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return two_proportion_z_test(_int(current.get("k")), _int(current.get("n")),
                                      _int(previous.get("k")), _int(previous.get("n")))
 
@@ -327,13 +331,13 @@ class Share:
     """Share of the group's rows that fall in each dimension value, in % (visitor intent).
 
     Interval: Wilson score on (rows with this value) / (all rows of the group without dimension).
-    Change: not tested (the test would need both periods' totals, which are other groups' aggregates).
+    Change: two-proportion z-test on (rows with this value) / (all rows) of each period.
     """
 
     interval: str | None = "Wilson score"
     sampled: bool = True
     empty_value: float | None = None
-    test: ChangeTest | None = None
+    test: ChangeTest | None = ChangeTest.TWO_PROPORTION
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count()}
@@ -346,8 +350,21 @@ class Share:
         ci = sps.binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
         return Estimate(100 * k / total, total, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
-        return None  # needs both totals; the change is still reported
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _share_of_overall_test(current, previous, overall)
+
+
+def _share_of_overall_test(current: Stats, previous: Stats,
+                           overall: tuple[Stats | None, Stats | None] | None) -> Comparison | None:
+    """Two-proportion z-test of a breakdown value's `n` over its group's `n` without dimension, per period."""
+    if overall is None or overall[0] is None or overall[1] is None:
+        return None  # the totals of both periods are needed
+    k1, n1 = _int(current.get("n")), _int(overall[0].get("n"))
+    k2, n2 = _int(previous.get("n")), _int(overall[1].get("n"))
+    if k1 > n1 or k2 > n2:
+        return None
+    return two_proportion_z_test(k1, n1, k2, n2)
 
 
 @dataclass(frozen=True)
@@ -388,7 +405,8 @@ class Mean:
         half = float(sps.t.ppf(1 - _ALPHA / 2, n - 1)) * sd / math.sqrt(n)
         return Estimate(mean, n, mean - half, mean + half, details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         n1, n2 = _int(current.get("n")), _int(previous.get("n"))
         if n1 < 2 or n2 < 2 or current.get("mean") is None or previous.get("mean") is None:
             return None
@@ -427,7 +445,8 @@ class MeanAndMedian:
             return Estimate(median, n, details={"mean": mean, "total": total})
         return Estimate(mean, n, details={"median": median, "total": total})
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
@@ -467,7 +486,8 @@ class MeanOfComponentMeans:
                             + f"; the index needs all of {', '.join(self.components)}")
         return Estimate(sum(means.values()) / len(means), n, details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
@@ -501,7 +521,8 @@ class Total:
             details["share_pct"] = 100 * total / float(overall["total"])  # type: ignore[arg-type]
         return Estimate(total, int(total) if total.is_integer() else _int(s["n"]), details=details)  # n: what was counted
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return _poisson_of_totals(self.test, current, previous, spans)
 
 
@@ -595,7 +616,8 @@ class Ratio:
             return Estimate(None, 0, details=details, reason="nothing to divide by")
         return Estimate(numerator / denominator * self.factor, n, details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         if self.test is not ChangeTest.TWO_PROPORTION:
             return None
         counts = [_whole(s.get(key)) for s in (current, previous) for key in ("numerator", "denominator")]
@@ -634,20 +656,22 @@ class PercentChange:
             return Estimate(None, n, details=details, reason="nothing to divide by: the base value is 0")
         return Estimate(100 * (end - start) / start, n, details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
 @dataclass(frozen=True)
 class DistinctShare:
     """Distinct `column` values in the breakdown ÷ distinct values in the whole group × 100
-    (feature adoption: users of the feature ÷ active users). No interval: a census, not a sample."""
+    (feature adoption: users of the feature ÷ active users). No interval: a census, not a sample.
+    Change: two-proportion z-test, the users of the breakdown value among the group's users per period."""
 
     column: str
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
-    test: ChangeTest | None = None
+    test: ChangeTest | None = ChangeTest.TWO_PROPORTION
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t[self.column].nunique()}
@@ -658,8 +682,9 @@ class DistinctShare:
             return Estimate(None, 0, reason="nothing to divide by")
         return Estimate(100 * _int(s["n"]) / total, total, details={"count": _int(s["n"])})
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _share_of_overall_test(current, previous, overall)
 
 
 @dataclass(frozen=True)
@@ -678,7 +703,8 @@ class Derived:
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         raise TypeError("a derived metric is combined from its components' records")
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
@@ -723,7 +749,8 @@ class Sum:
             total += monthly
         return Estimate(total, _int(s["n"]), details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return _poisson_of_totals(self.test, current, previous, spans)
 
 
@@ -770,5 +797,6 @@ class Growth:
             return Estimate(None, _int(s["n"]), details=details, reason="no sales in the previous period to compare with")
         return Estimate(100 * (current - previous) / previous, _int(s["n"]), details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None

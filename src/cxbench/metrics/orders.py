@@ -134,7 +134,8 @@ class TransactionMix:
             details["more_often_but_less_per_order"] = frequency > before_frequency and value < before_value
         return Estimate(revenue, orders_now, details=details)
 
-    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None) -> Comparison | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None  # revenue: money, no count to test
 
 
