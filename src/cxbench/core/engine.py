@@ -438,7 +438,6 @@ class Engine:
             record["details"] = _clean(estimate.details)
         return record
 
-
     def _comparison(self, metric: Metric, estimate: Estimate, current: dict[str, Any],
                     previous: tuple[Estimate, dict[str, Any]], span: PeriodSpan, previous_span: Span | None,
                     overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None) -> Comparison | None:

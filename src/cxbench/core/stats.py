@@ -201,8 +201,8 @@ def poisson_rate_test(k1: int, exposure1: float, k2: int, exposure2: float) -> C
 
     Conditional on the total, k₁ | k₁ + k₂ ~ Binomial(k₁ + k₂, t₁ / (t₁ + t₂)) under H₀ (Przyborowski &
     Wilenski 1940); the p-value is the binomial test's, summing the outcomes no more likely than k₁, as R's
-    `poisson.test` does. Here the exposures are the periods' lengths in days, so a 31-day month is fair
-    against a 30-day one. No event in either period: the only possible outcome was observed, p = 1. None
+    `poisson.test` does. Here the exposures are the periods' calendar lengths in days, so a 31-day month is
+    fair against a 30-day one (and a period the data ends in counts in full: its count reads as a drop). No event in either period: the only possible outcome was observed, p = 1. None
     when an exposure is not positive.
     """
     if exposure1 <= 0 or exposure2 <= 0 or k1 < 0 or k2 < 0:
