@@ -9,12 +9,14 @@ A change from one period to the next is tested by the estimator's `compare`, whi
 
 - NPS and other net scores: z on the difference of two independent net scores, each with its multinomial
   variance (`net_score_z_test`);
-- proportions, and census rates whose numerator and denominator count successes and trials (bounce rate,
-  CTR, FCR...): the pooled two-proportion z-test (`two_proportion_z_test`);
+- proportions, shares of a breakdown, and census rates whose numerator and denominator count successes and
+  trials (bounce rate, CTR, FCR...): the pooled two-proportion z-test (`two_proportion_z_test`);
 - means: Welch's unequal-variance t-test from the summary statistics (`welch_t_test`);
 - counts of events (pageviews, sessions, tickets, customers won): the exact conditional test of two Poisson
   rates with the periods' lengths in days as exposures (`poisson_rate_test`);
-- anything else (money, durations, ratios of averages, shares whose total changes, derived metrics): None.
+- anything else (money, durations, averages per day, distinct counts, backlogs, derived metrics): None.
+
+The z- and t-tests are large-sample tests: the engine drops them below `--min-sample` (`Comparison.large_sample`).
 """
 
 from __future__ import annotations
@@ -163,8 +165,8 @@ def net_score_z_test(positive1: int, negative1: int, n1: int,
 def two_proportion_z_test(k1: int, n1: int, k2: int, n2: int) -> Comparison | None:
     """Two-sided two-proportion z-test with the pooled proportion under H₀: p₁ = p₂.
 
-    z = (k₁/n₁ − k₂/n₂) / √(p̂ (1 − p̂) (1/n₁ + 1/n₂)), p̂ = (k₁ + k₂) / (n₁ + n₂) (e.g. OpenIntro
-    Statistics §6.2; Agresti, Categorical Data Analysis §3.1). None when a period has no trials. Both
+    z = (k₁/n₁ − k₂/n₂) / √(p̂ (1 − p̂) (1/n₁ + 1/n₂)), p̂ = (k₁ + k₂) / (n₁ + n₂) (OpenIntro
+    Statistics, 4th ed., §6.2.3). None when a period has no trials. Both
     shares 0 % or both 100 %: p̂ (1 − p̂) = 0 and the shares are equal, p = 1.
     """
     if n1 <= 0 or n2 <= 0:
@@ -202,8 +204,9 @@ def poisson_rate_test(k1: int, exposure1: float, k2: int, exposure2: float) -> C
     Conditional on the total, k₁ | k₁ + k₂ ~ Binomial(k₁ + k₂, t₁ / (t₁ + t₂)) under H₀ (Przyborowski &
     Wilenski 1940); the p-value is the binomial test's, summing the outcomes no more likely than k₁, as R's
     `poisson.test` does. Here the exposures are the periods' calendar lengths in days, so a 31-day month is
-    fair against a 30-day one (and a period the data ends in counts in full: its count reads as a drop). No event in either period: the only possible outcome was observed, p = 1. None
-    when an exposure is not positive.
+    fair against a 30-day one (and a period the data ends in counts in full: its count reads as a drop).
+    No event in either period: the only possible outcome was observed, p = 1. None when an exposure is not
+    positive.
     """
     if exposure1 <= 0 or exposure2 <= 0 or k1 < 0 or k2 < 0:
         return None
