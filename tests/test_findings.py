@@ -81,6 +81,8 @@ def test_compare_window_gives_every_record_its_delta_and_significance(tmp_path: 
     card = cxbench.compute(write_tables(tmp_path / "d", {"surveys": rows}), metrics=["csat"],
                            start="2026-09-01", compare="2026-03-01..2026-03-31")
     by_month = {r["period_start"]: r["compared_with"] for r in card.get("csat")}
-    assert by_month["2026-10-01"] == {"from": "2026-03-01", "to": "2026-03-31", "value": 90.0, "delta": -30.0,
-                                      "significant": True}
+    october = by_month["2026-10-01"]
+    assert october.pop("p_value") < 1e-5  # z = 4.90: two-sided p = 9.6e-7
+    assert october == {"from": "2026-03-01", "to": "2026-03-31", "value": 90.0, "delta": -30.0,
+                       "significant": True, "test": "two-proportion z"}
     assert by_month["2026-09-01"]["delta"] == -2.0 and by_month["2026-09-01"]["significant"] is False

@@ -223,9 +223,13 @@ def test_monthly_periods_use_utc_and_report_the_change(run_case):
     assert (september["value"], september["n"], september["period_end"]) == (100.0, 2, "2026-09-30")
     assert (october["value"], october["n"], october["period_end"]) == (0.0, 2, "2026-10-31")
     # Under the minimum sample (30) a normal-approximation test says nothing: significant is None.
-    assert october["change"] == {"previous": 100.0, "delta": -100.0, "significant": None}
+    assert october["change"] == {"previous": 100.0, "delta": -100.0, "significant": None, "p_value": None,
+                                 "test": None}
     tested = run_case({"surveys": rows}, period="month", metrics=["nps"], min_sample=1)
-    assert pick(tested, "nps", period_start="2026-10-01")["change"]["significant"] is False
+    change = pick(tested, "nps", period_start="2026-10-01")["change"]
+    # p = 2 (1 − Φ(1.41421)) = 0.157299.
+    assert change["significant"] is False and change["p_value"] == pytest.approx(0.157299, abs=5e-6)
+    assert change["test"] == "NPS difference z"
 
 
 def test_segments_repeat_the_metric_per_customers_column(run_case):

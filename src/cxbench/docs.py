@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cxbench.core.benchmarks import Benchmark, BenchmarkLibrary
 from cxbench.core.registry import Family
+from cxbench.core.stats import ChangeTest
 from cxbench.core.validation import DEFAULT_SCALES
 from cxbench.metrics import REGISTRY
 
@@ -13,11 +14,21 @@ HEADER = """# Metric reference
 
 Generated from the metric registry by `cxbench docs --out docs/metrics.md`; a test fails when this file is
 out of date. Every value is reported per period (`--period`), per segment (`--segment`), and per breakdown
-where the data has the column. Percentages are 0-100. Intervals are 95 %. "Source" names the seed articles
-(`000`-`004`, see the README) and references behind a formula.
+where the data has the column. Percentages are 0-100. Intervals are 95 %. A change is significant when its
+test's two-sided p-value is below 0.05; the z- and t-tests need `--min-sample` answers in both periods.
+"Source" names the seed articles (`000`-`004`, see the README) and references behind a formula.
 
 Default answer scales when a survey row gives no `scale_min`/`scale_max`: {scales}.
 """
+
+
+#: how each test of a change is described on the page (see `cxbench.core.stats` for the formulas)
+CHANGE_TESTS: dict[ChangeTest, str] = {
+    ChangeTest.NET_SCORE: "NPS difference z: z = (NPS₁ − NPS₂) / √(Var₁ + Var₂), two-sided",
+    ChangeTest.TWO_PROPORTION: "two-proportion z, pooled, two-sided",
+    ChangeTest.WELCH: "Welch's t from the periods' means and standard deviations, two-sided",
+    ChangeTest.POISSON: "exact Poisson rate test (k₁ | k₁ + k₂ binomial), the periods' days as exposures",
+}
 
 
 def metrics_markdown() -> str:
@@ -45,6 +56,8 @@ def metrics_markdown() -> str:
                            + ("" if m.overall else " (reported only per breakdown)"))
             interval = m.estimator.interval
             out.append(f"- **95 % interval:** {interval if interval else 'none'}")
+            test = m.estimator.test
+            out.append(f"- **Change test:** {CHANGE_TESTS[test] if test else 'none (change.significant is null)'}")
             bench = LIBRARY.lookup(m.id)
             if bench:
                 out.append(f"- **Benchmark:** {bench.statement} ({_source(bench.source)}); ratings: " + _ratings(bench))

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
-from cxbench.core.stats import Estimate, Span
+from cxbench.core.stats import Comparison, Estimate, Span
 
 _DECIMALS = 6
 _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
@@ -173,7 +173,7 @@ class Engine:
         self.grid: list[PeriodSpan] = []  # the periods of the metric being computed
         self._extra: dict[str, Any] = {}  # its run-level details (e.g. the scale used)
         self._done: dict[str, list[dict[str, Any]]] = {}  # records by metric id, for derived metrics
-        self._stats: dict[int, tuple[Metric, Estimate, dict[str, Any]]] = {}  # a record's aggregates (--compare)
+        self._stats: dict[int, tuple[Metric, Estimate, dict[str, Any], PeriodSpan]] = {}  # for --compare
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
@@ -351,13 +351,15 @@ class Engine:
                 every_period: bool) -> list[dict[str, Any]]:
         records = []
         previous: tuple[Estimate, dict[str, Any]] | None = None
+        previous_span: Span | None = None  # the calendar length of the period `previous` belongs to
+        previous_overall: dict[str, Any] | None = None  # and its group's aggregates without dimension
         for span in self.grid:
             current = by_period.get(span.key)
             if current is None and metric.estimator.empty_value is not None and every_period:
                 # A count over an input that exists: a period without rows counts 0, it is not unknown.
                 estimate = Estimate(metric.estimator.empty_value, 0)
-                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous))
-                previous = (estimate, {})
+                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous, previous_span))
+                previous, previous_span, previous_overall = (estimate, {}), span_length(span), overall.get(span.key)
                 continue
             if current is None:
                 if every_period:
@@ -369,8 +371,9 @@ class Engine:
             if self._extra:
                 estimate.details.update(self._extra)
                 estimate = _clip_to_scale(estimate)
-            records.append(self._record(metric, span, segment, dimension, estimate, current, previous))
-            previous = (estimate, current)
+            records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span,
+                                        (overall.get(span.key), previous_overall)))
+            previous, previous_span, previous_overall = (estimate, current), span_length(span), overall.get(span.key)
         return records
 
     def _base(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
@@ -417,7 +420,8 @@ class Engine:
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 estimate: Estimate, current: dict[str, Any],
-                previous: tuple[Estimate, dict[str, Any]] | None) -> dict[str, Any]:
+                previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None,
+                overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> dict[str, Any]:
         value = _clean(estimate.value)
         if value is None:
             reason = estimate.reason or "nothing to divide by"
@@ -431,13 +435,13 @@ class Engine:
         record = self._base(metric, span, segment, dimension)
         change = None
         if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
-            small = metric.estimator.sampled and min(estimate.n, previous[0].n) < self.options.min_sample
+            comparison = self._comparison(metric, estimate, current, previous, span, previous_span, overall)
             change = {
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
-                # Normal-approximation tests say nothing on a small sample: None rather than a false "yes".
-                "significant": None if small or not current or not previous[1]
-                else metric.estimator.significant(current, previous[1]),
+                "significant": comparison.significant if comparison else None,
+                "p_value": comparison.p_value if comparison else None,
+                "test": comparison.test.value if comparison else None,
             }
         record.update({
             "value": value,
@@ -455,8 +459,24 @@ class Engine:
         if estimate.details:
             record["details"] = _clean(estimate.details)
         if current:
-            self._stats[id(record)] = (metric, estimate, current)
+            self._stats[id(record)] = (metric, estimate, current, span)
         return record
+
+    def _comparison(self, metric: Metric, estimate: Estimate, current: dict[str, Any],
+                    previous: tuple[Estimate, dict[str, Any]], span: PeriodSpan, previous_span: Span | None,
+                    overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None) -> Comparison | None:
+        """The test of the change from the previous period, or None: no test applies, or a large-sample test
+        on fewer than --min-sample answers (or trials) in either period, where it would say nothing."""
+        counts = metric.estimator.empty_value is not None  # a period without rows is 0, still testable
+        if (not current or not previous[1]) and not counts:
+            return None
+        spans = (span_length(span), previous_span) if previous_span is not None else None
+        comparison = metric.estimator.compare(current, previous[1], spans, overall)
+        if comparison is None or not math.isfinite(comparison.p_value):
+            return None
+        if comparison.large_sample and min(estimate.n, previous[0].n) < self.options.min_sample:
+            return None
+        return comparison
 
     def attach_comparison(self, records: list[dict[str, Any]], window: Engine,
                           window_records: list[dict[str, Any]], first: dt.date, last: dt.date) -> None:
@@ -468,14 +488,17 @@ class Engine:
                 continue
             other = by_key.get((record["id"], *_record_key(record)[2:]))
             comparison: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), "value": None,
-                                          "delta": None, "significant": None}
+                                          "delta": None, "significant": None, "p_value": None, "test": None}
             if other is not None and other["status"] == "ok":
                 comparison.update(value=other["value"], delta=_clean(record["value"] - other["value"]))
                 mine, theirs = self._stats.get(id(record)), window._stats.get(id(other))
                 if mine and theirs:
-                    metric, estimate, stats = mine
-                    small = metric.estimator.sampled and min(estimate.n, theirs[1].n) < self.options.min_sample
-                    comparison["significant"] = None if small else metric.estimator.significant(stats, theirs[2])
+                    metric, estimate, stats, span = mine
+                    test = self._comparison(metric, estimate, stats, (theirs[1], theirs[2]), span,
+                                            span_length(theirs[3]), None)
+                    if test is not None:
+                        comparison.update(significant=test.significant, p_value=_clean(test.p_value),
+                                          test=test.test.value)
             record["compared_with"] = comparison
 
 

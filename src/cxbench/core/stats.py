@@ -3,6 +3,20 @@ significance of a change are made from those aggregates.
 
 The engine computes only small sufficient statistics per group (counts, sums, means, standard
 deviations); everything here works on those few numbers, never on rows.
+
+A change from one period to the next is tested by the estimator's `compare`, which gives a `Comparison`
+(a two-sided p-value and the test's name) or None where no test applies:
+
+- NPS and other net scores: z on the difference of two independent net scores, each with its multinomial
+  variance (`net_score_z_test`);
+- proportions, shares of a breakdown, and census rates whose numerator and denominator count successes and
+  trials (bounce rate, CTR, FCR...): the pooled two-proportion z-test (`two_proportion_z_test`);
+- means: Welch's unequal-variance t-test from the summary statistics (`welch_t_test`);
+- counts of events (pageviews, sessions, tickets, customers won): the exact conditional test of two Poisson
+  rates with the periods' lengths in days as exposures (`poisson_rate_test`);
+- anything else (money, durations, averages per day, distinct counts, backlogs, derived metrics): None.
+
+The z- and t-tests are large-sample tests: the engine drops them below `--min-sample` (`Comparison.large_sample`).
 """
 
 from __future__ import annotations
@@ -10,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 import ibis.expr.types as ir
@@ -18,6 +33,9 @@ from scipy import stats as sps
 CONFIDENCE = 0.95
 _ALPHA = 1 - CONFIDENCE
 Z = float(sps.norm.ppf(1 - _ALPHA / 2))  # 1.959964...
+
+#: the significance level of `change.significant`
+ALPHA = _ALPHA
 
 Stats = Mapping[str, float | int | None]
 AggregateBuilder = Callable[[ir.Table], ir.Scalar]
@@ -44,6 +62,38 @@ class Estimate:
     reason: str | None = None  # why value is None
 
 
+class ChangeTest(Enum):
+    """The test of a change between two periods, named as the records' `change.test` gives it."""
+
+    NET_SCORE = "NPS difference z"
+    TWO_PROPORTION = "two-proportion z"
+    WELCH = "Welch's t"
+    POISSON = "exact Poisson"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of testing a change between two periods: a two-sided p-value, always finite, in 0..1."""
+
+    p_value: float
+    test: ChangeTest
+    #: the test statistic: z, t, or for the exact Poisson test the current period's count
+    statistic: float | None = None
+    #: degrees of freedom (Welch's t only)
+    df: float | None = None
+
+    @property
+    def significant(self) -> bool:
+        """Whether the change is significant at 5 % (two-sided)."""
+        return self.p_value < ALPHA
+
+    @property
+    def large_sample(self) -> bool:
+        """Whether the p-value rests on a normal approximation, so it says nothing below `--min-sample`;
+        the exact Poisson test holds for any count."""
+        return self.test is not ChangeTest.POISSON
+
+
 class Estimator(Protocol):
     """How one metric turns rows into a value."""
 
@@ -53,6 +103,8 @@ class Estimator(Protocol):
     sampled: bool
     #: the value of a period without rows (0 for counts), or None: unavailable
     empty_value: float | None
+    #: the test `compare` applies to a change (None: changes are reported untested)
+    test: ChangeTest | None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         """In-engine aggregates over one group's rows."""
@@ -63,8 +115,11 @@ class Estimator(Protocol):
         `span`: the period's calendar length)."""
         ...
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        """Whether the change from `previous` is significant at 5 % (None when it cannot be said)."""
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        """The test of the change from `previous` to `current` (each period's aggregates; `spans`: their
+        calendar lengths; `overall`: their aggregates without dimension; current first), or None when no test
+        applies or the data cannot be tested."""
         ...
 
 
@@ -80,6 +135,103 @@ def _two_sided_p_from_z(z: float) -> float:
     return float(2 * sps.norm.sf(abs(z)))
 
 
+def _degenerate(difference: float, test: ChangeTest) -> Comparison:
+    """A test whose standard error is 0: every answer of both periods is the same (all promoters, all
+    satisfied, one score). The normal approximation is then undefined; its limit is taken instead: no
+    difference → p = 1, any difference → p = 0 (z → ±∞), so the p-value stays finite."""
+    return Comparison(1.0 if difference == 0 else 0.0, test)
+
+
+def net_score_z_test(positive1: int, negative1: int, n1: int,
+                     positive2: int, negative2: int, n2: int) -> Comparison | None:
+    """Two-sided z-test of the difference of two independent net scores (NPS₁ − NPS₂).
+
+    Each net score p₊ − p₋ has the multinomial variance Var = (p₊ + p₋ − (p₊ − p₋)²) / n (the variance of
+    a mean of answers scored +1, 0, −1), the usual NPS margin of error; the two periods are independent
+    samples, so z = (NPS₁ − NPS₂) / √(Var₁ + Var₂). None when a period has no answers.
+    """
+    if n1 <= 0 or n2 <= 0:
+        return None
+    score1, score2 = (positive1 - negative1) / n1, (positive2 - negative2) / n2
+    variance1 = max((positive1 + negative1) / n1 - score1 ** 2, 0.0) / n1
+    variance2 = max((positive2 + negative2) / n2 - score2 ** 2, 0.0) / n2
+    se = math.sqrt(variance1 + variance2)
+    if se == 0:
+        return _degenerate(score1 - score2, ChangeTest.NET_SCORE)
+    z = (score1 - score2) / se
+    return Comparison(_two_sided_p_from_z(z), ChangeTest.NET_SCORE, statistic=z)
+
+
+def two_proportion_z_test(k1: int, n1: int, k2: int, n2: int) -> Comparison | None:
+    """Two-sided two-proportion z-test with the pooled proportion under H₀: p₁ = p₂.
+
+    z = (k₁/n₁ − k₂/n₂) / √(p̂ (1 − p̂) (1/n₁ + 1/n₂)), p̂ = (k₁ + k₂) / (n₁ + n₂) (OpenIntro
+    Statistics, 4th ed., §6.2.3). None when a period has no trials. Both
+    shares 0 % or both 100 %: p̂ (1 − p̂) = 0 and the shares are equal, p = 1.
+    """
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    difference = k1 / n1 - k2 / n2
+    if se == 0:
+        return _degenerate(difference, ChangeTest.TWO_PROPORTION)
+    z = difference / se
+    return Comparison(_two_sided_p_from_z(z), ChangeTest.TWO_PROPORTION, statistic=z)
+
+
+def welch_t_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) -> Comparison | None:
+    """Two-sided Welch's t-test (unequal variances) from two groups' means, sample standard deviations and
+    sizes: t = (m₁ − m₂) / √(s₁²/n₁ + s₂²/n₂) with the Welch-Satterthwaite degrees of freedom (Welch 1947),
+    as SciPy's `ttest_ind_from_stats(equal_var=False)` and R's `t.test` compute it.
+
+    None when a group has fewer than 2 values (no standard deviation). Both standard deviations 0: every
+    value of each group is the same, p = 1 for equal means, 0 otherwise.
+    """
+    if n1 < 2 or n2 < 2 or not all(math.isfinite(x) for x in (mean1, sd1, mean2, sd2)):
+        return None
+    if sd1 == 0 and sd2 == 0:
+        return _degenerate(mean1 - mean2, ChangeTest.WELCH)
+    v1, v2 = sd1 ** 2 / n1, sd2 ** 2 / n2
+    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+    result = sps.ttest_ind_from_stats(mean1, sd1, n1, mean2, sd2, n2, equal_var=False)
+    return Comparison(float(result.pvalue), ChangeTest.WELCH, statistic=float(result.statistic), df=df)
+
+
+def poisson_rate_test(k1: int, exposure1: float, k2: int, exposure2: float) -> Comparison | None:
+    """Exact two-sided test that two Poisson counts have the same rate per unit of exposure.
+
+    Conditional on the total, k₁ | k₁ + k₂ ~ Binomial(k₁ + k₂, t₁ / (t₁ + t₂)) under H₀ (Przyborowski &
+    Wilenski 1940); the p-value is the binomial test's, summing the outcomes no more likely than k₁, as R's
+    `poisson.test` does. Here the exposures are the periods' calendar lengths in days, so a 31-day month is
+    fair against a 30-day one (and a period the data ends in counts in full: its count reads as a drop).
+    No event in either period: the only possible outcome was observed, p = 1. None when an exposure is not
+    positive.
+    """
+    if exposure1 <= 0 or exposure2 <= 0 or k1 < 0 or k2 < 0:
+        return None
+    total = k1 + k2
+    if total == 0:
+        return Comparison(1.0, ChangeTest.POISSON, statistic=0.0)
+    result = sps.binomtest(k1, total, exposure1 / (exposure1 + exposure2))
+    return Comparison(min(1.0, float(result.pvalue)), ChangeTest.POISSON, statistic=float(k1))
+
+
+def _whole(x: object) -> int | None:
+    """A count from an aggregate (sums arrive as floats), or None when it is no whole number ≥ 0."""
+    if x is None:
+        return 0
+    value = float(x)  # type: ignore[arg-type]
+    if not math.isfinite(value) or value < 0 or not value.is_integer():
+        return None
+    return int(value)
+
+
+def _days(spans: tuple[Span, Span] | None) -> tuple[float, float]:
+    """The exposures of the Poisson test: each period's days (equal when the spans are not known)."""
+    return (1.0, 1.0) if spans is None else (float(spans[0].days), float(spans[1].days))
+
+
 @dataclass(frozen=True)
 class NetScore:
     """Net score: % of `positive` rows − % of `negative` rows, −100..100 (NPS, eNPS).
@@ -87,6 +239,7 @@ class NetScore:
     Interval: normal approximation with the variance of a difference of two multinomial shares,
     Var = (p₊ + p₋ − (p₊ − p₋)²) / n: the variance of p₊ − p₋ when each answer is a promoter, a passive or a
     detractor (multinomial), the usual NPS margin of error. Clipped to −100..100.
+    Change: z on the difference of the two periods' net scores with these variances (`net_score_z_test`).
     """
 
     positive: str
@@ -94,6 +247,7 @@ class NetScore:
     interval: str | None = "normal approximation, Var = (p₊ + p₋ − (p₊ − p₋)²) / n"
     sampled: bool = True
     empty_value: float | None = None
+    test: ChangeTest | None = ChangeTest.NET_SCORE
     counted: tuple[str, ...] = ()  # boolean columns whose counts go into details (mentions scored from text)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
@@ -129,18 +283,10 @@ class NetScore:
         details.update({column: _int(s[column]) for column in self.counted})
         return Estimate(value, n, max(-100.0, value - Z * se), min(100.0, value + Z * se), details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        if _int(current["n"]) == 0 or _int(previous["n"]) == 0:
-            return None
-        variances = []
-        for s in (current, previous):
-            n, p_pos, p_neg = self._parts(s)
-            variances.append((p_pos + p_neg - (p_pos - p_neg) ** 2) / n)
-        diff = (self._parts(current)[1] - self._parts(current)[2]) - (self._parts(previous)[1] - self._parts(previous)[2])
-        se = math.sqrt(sum(variances))
-        if se == 0:
-            return diff != 0
-        return _two_sided_p_from_z(diff / se) < _ALPHA
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return net_score_z_test(_int(current.get("positive")), _int(current.get("negative")), _int(current.get("n")),
+                                _int(previous.get("positive")), _int(previous.get("negative")), _int(previous.get("n")))
 
 
 @dataclass(frozen=True)
@@ -148,13 +294,14 @@ class Proportion:
     """Share of rows where `flag` is true, in % (CSAT, CSS, task completion).
 
     Interval: Wilson score interval (Wilson 1927; Newcombe 1998, method 3), from SciPy's `binomtest`.
-    Change: two-proportion z-test with pooled variance.
+    Change: two-proportion z-test with pooled variance (`two_proportion_z_test`).
     """
 
     flag: str
     interval: str | None = "Wilson score"
     sampled: bool = True
     empty_value: float | None = None
+    test: ChangeTest | None = ChangeTest.TWO_PROPORTION
     also_mean: str | None = None  # details.mean_<column>: the mean of another column over the same rows
     complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
 
@@ -176,19 +323,10 @@ class Proportion:
             details[self.complement] = 100 - 100 * k / n
         return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return two_proportion_significant(_int(current["k"]), _int(current["n"]), _int(previous["k"]), _int(previous["n"]))
-
-
-def two_proportion_significant(k1: int, n1: int, k2: int, n2: int) -> bool | None:
-    """Two-sided two-proportion z-test (pooled) at 5 %."""
-    if n1 == 0 or n2 == 0:
-        return None
-    pooled = (k1 + k2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return False  # both shares 0 % or both 100 %
-    return _two_sided_p_from_z((k1 / n1 - k2 / n2) / se) < _ALPHA
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return two_proportion_z_test(_int(current.get("k")), _int(current.get("n")),
+                                     _int(previous.get("k")), _int(previous.get("n")))
 
 
 @dataclass(frozen=True)
@@ -196,11 +334,13 @@ class Share:
     """Share of the group's rows that fall in each dimension value, in % (visitor intent).
 
     Interval: Wilson score on (rows with this value) / (all rows of the group without dimension).
+    Change: two-proportion z-test on (rows with this value) / (all rows) of each period.
     """
 
     interval: str | None = "Wilson score"
     sampled: bool = True
     empty_value: float | None = None
+    test: ChangeTest | None = ChangeTest.TWO_PROPORTION
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count()}
@@ -213,8 +353,21 @@ class Share:
         ci = sps.binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
         return Estimate(100 * k / total, total, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None  # needs both totals; the change is still reported
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _share_of_overall_test(current, previous, overall)
+
+
+def _share_of_overall_test(current: Stats, previous: Stats,
+                           overall: tuple[Stats | None, Stats | None] | None) -> Comparison | None:
+    """Two-proportion z-test of a breakdown value's `n` over its group's `n` without dimension, per period."""
+    if overall is None or overall[0] is None or overall[1] is None:
+        return None  # the totals of both periods are needed
+    k1, n1 = _int(current.get("n")), _int(overall[0].get("n"))
+    k2, n2 = _int(previous.get("n")), _int(overall[1].get("n"))
+    if k1 > n1 or k2 > n2:
+        return None
+    return two_proportion_z_test(k1, n1, k2, n2)
 
 
 @dataclass(frozen=True)
@@ -222,7 +375,7 @@ class Mean:
     """Mean of `value` (CES, mean CSAT, employee satisfaction).
 
     Interval: Student's t, mean ± t(0.975, n−1) · s / √n with the sample standard deviation.
-    Change: Welch's t-test from the two groups' summary statistics (SciPy `ttest_ind_from_stats`).
+    Change: Welch's t-test from the two periods' summary statistics (`welch_t_test`).
     `share_at_least`: also report the % of rows with value ≥ this threshold.
     """
 
@@ -231,6 +384,7 @@ class Mean:
     interval: str | None = "Student's t"
     sampled: bool = True
     empty_value: float | None = None
+    test: ChangeTest | None = ChangeTest.WELCH
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         column = t[self.value]
@@ -254,16 +408,13 @@ class Mean:
         half = float(sps.t.ppf(1 - _ALPHA / 2, n - 1)) * sd / math.sqrt(n)
         return Estimate(mean, n, mean - half, mean + half, details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        n1, n2 = _int(current["n"]), _int(previous["n"])
-        if n1 < 2 or n2 < 2:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        n1, n2 = _int(current.get("n")), _int(previous.get("n"))
+        if n1 < 2 or n2 < 2 or current.get("mean") is None or previous.get("mean") is None:
             return None
-        m1, m2 = float(current["mean"]), float(previous["mean"])  # type: ignore[arg-type]
-        s1, s2 = float(current["sd"] or 0.0), float(previous["sd"] or 0.0)  # type: ignore[arg-type]
-        if s1 == 0 and s2 == 0:
-            return m1 != m2
-        result = sps.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
-        return bool(result.pvalue < _ALPHA)
+        return welch_t_test(float(current["mean"]), float(current.get("sd") or 0.0), n1,  # type: ignore[arg-type]
+                            float(previous["mean"]), float(previous.get("sd") or 0.0), n2)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -281,6 +432,7 @@ class MeanAndMedian:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         column = t[self.value].cast("float64")
@@ -296,7 +448,8 @@ class MeanAndMedian:
             return Estimate(median, n, details={"mean": mean, "total": total})
         return Estimate(mean, n, details={"median": median, "total": total})
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
@@ -314,6 +467,7 @@ class MeanOfComponentMeans:
     interval: str | None = None
     sampled: bool = True
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out: dict[str, ir.Scalar] = {"n": t.count()}
@@ -335,19 +489,30 @@ class MeanOfComponentMeans:
                             + f"; the index needs all of {', '.join(self.components)}")
         return Estimate(sum(means.values()) / len(means), n, details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
 @dataclass(frozen=True)
 class Total:
-    """A total over the period: a count of rows, a sum, or a distinct count (not a sample: no interval)."""
+    """A total over the period: a count of rows, a sum, or a distinct count (not a sample: no interval).
+
+    Change: `test=ChangeTest.POISSON` on a count of events (pageviews, sessions, tickets), the exact Poisson
+    rate test with the periods' days as exposures; untested by default (a distinct count of people or a
+    point-in-time backlog is no count of events in the period and does not grow with its length).
+    """
 
     aggregate: AggregateBuilder
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = 0.0
     share_of_overall: bool = False  # details.share_pct: this breakdown value's % of the group's total
+    test: ChangeTest | None = None
+
+    def __post_init__(self) -> None:
+        if self.test not in (None, ChangeTest.POISSON):
+            raise ValueError(f"a Total is tested with the exact Poisson test or not at all, not {self.test}")
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count(), "total": self.aggregate(t)}
@@ -359,8 +524,22 @@ class Total:
             details["share_pct"] = 100 * total / float(overall["total"])  # type: ignore[arg-type]
         return Estimate(total, int(total) if total.is_integer() else _int(s["n"]), details=details)  # n: what was counted
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _poisson_of_totals(self.test, current, previous, spans)
+
+
+def _poisson_of_totals(test: ChangeTest | None, current: Stats, previous: Stats,
+                       spans: tuple[Span, Span] | None) -> Comparison | None:
+    """The exact Poisson test of two periods' `total`s (a period without rows: 0), or None when the
+    estimator has no test or a total is no whole count."""
+    if test is not ChangeTest.POISSON:
         return None
+    k1, k2 = _whole(current.get("total")), _whole(previous.get("total"))
+    if k1 is None or k2 is None:
+        return None
+    days1, days2 = _days(spans)
+    return poisson_rate_test(k1, days1, k2, days2)
 
 
 @dataclass(frozen=True)
@@ -370,6 +549,12 @@ class Ratio:
     No interval: these are counts of the whole population, not a sample. Unavailable when the denominator is 0.
     `per_unit`: divide the numerator by the number of calendar "day"s, "week"s or "month"s of the period
     instead (mean DAU over every calendar day).
+
+    Change: `test=ChangeTest.TWO_PROPORTION` when the numerator counts successes among the denominator's
+    trials (bounced sessions of sessions, clicks of impressions, tickets resolved at first contact of
+    tickets): the pooled two-proportion z-test. Untested by default: a ratio of money or time (AOV, session
+    duration) has no variance in its two sums, and a count per count that can exceed one (pages per session)
+    is no share of trials.
     """
 
     numerator: AggregateBuilder
@@ -384,6 +569,13 @@ class Ratio:
     #: secondary ratios reported in details as (name, numerator, denominator), × factor, None when 0 ÷ 0:
     #: a definition vendors differ on (FCR over resolved tickets only) or a second rate of the same metric
     also: tuple[tuple[str, AggregateBuilder, AggregateBuilder], ...] = ()
+    test: ChangeTest | None = None
+
+    def __post_init__(self) -> None:
+        if self.test not in (None, ChangeTest.TWO_PROPORTION):
+            raise ValueError(f"a Ratio is tested with the two-proportion z-test or not at all, not {self.test}")
+        if self.test is not None and (self.denominator is None or self.per_unit or self.denominator_per_unit):
+            raise ValueError("the two-proportion test needs a denominator of trials, not a per-day/week/month average")
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out = {"n": t.count(), "numerator": self.numerator(t).cast("float64")}
@@ -427,8 +619,16 @@ class Ratio:
             return Estimate(None, 0, details=details, reason="nothing to divide by")
         return Estimate(numerator / denominator * self.factor, n, details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        if self.test is not ChangeTest.TWO_PROPORTION:
+            return None
+        counts = [_whole(s.get(key)) for s in (current, previous) for key in ("numerator", "denominator")]
+        k1, n1, k2, n2 = counts
+        # Successes and trials must be whole counts with k ≤ n; anything else is no proportion to test.
+        if None in counts or k1 > n1 or k2 > n2:  # type: ignore[operator]
+            return None
+        return two_proportion_z_test(k1, n1, k2, n2)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -442,6 +642,7 @@ class PercentChange:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         # One row per group: max() only picks its values.
@@ -458,19 +659,22 @@ class PercentChange:
             return Estimate(None, n, details=details, reason="nothing to divide by: the base value is 0")
         return Estimate(100 * (end - start) / start, n, details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
 @dataclass(frozen=True)
 class DistinctShare:
     """Distinct `column` values in the breakdown ÷ distinct values in the whole group × 100
-    (feature adoption: users of the feature ÷ active users). No interval: a census, not a sample."""
+    (feature adoption: users of the feature ÷ active users). No interval: a census, not a sample.
+    Change: two-proportion z-test, the users of the breakdown value among the group's users per period."""
 
     column: str
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = ChangeTest.TWO_PROPORTION
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t[self.column].nunique()}
@@ -481,8 +685,9 @@ class DistinctShare:
             return Estimate(None, 0, reason="nothing to divide by")
         return Estimate(100 * _int(s["n"]) / total, total, details={"count": _int(s["n"])})
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _share_of_overall_test(current, previous, overall)
 
 
 @dataclass(frozen=True)
@@ -493,6 +698,7 @@ class Derived:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         raise TypeError("a derived metric aggregates no rows")
@@ -500,7 +706,8 @@ class Derived:
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         raise TypeError("a derived metric is combined from its components' records")
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None
 
 
@@ -511,6 +718,8 @@ class Sum:
     `count`: a boolean column whose true rows are `n` (orders, not refunds); default every row.
     `details`: more columns whose sums go into details (refunds, paying customers).
     `per_month`: a column added as a monthly average (`expansion_mrr`: MRR + the month's non-recurring revenue).
+    Change: `test=ChangeTest.POISSON` when `value` is 1 per event (customers won), the exact Poisson rate test
+    with the periods' days as exposures; untested by default (a sum of money is no count).
     """
 
     value: str
@@ -520,6 +729,11 @@ class Sum:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = 0.0
+    test: ChangeTest | None = None
+
+    def __post_init__(self) -> None:
+        if self.test not in (None, ChangeTest.POISSON) or (self.test is not None and self.per_month):
+            raise ValueError("a Sum is tested with the exact Poisson test (a plain count of events) or not at all")
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out = {"n": t.count() if self.count is None else t[self.count].cast("int64").sum(),
@@ -538,8 +752,9 @@ class Sum:
             total += monthly
         return Estimate(total, _int(s["n"]), details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return _poisson_of_totals(self.test, current, previous, spans)
 
 
 def months_in(span: Span | None) -> float:
@@ -568,6 +783,7 @@ class Growth:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.is_current.cast("int64").sum(), "current": t.current.sum(), "previous": t.previous.sum(),
@@ -584,5 +800,6 @@ class Growth:
             return Estimate(None, _int(s["n"]), details=details, reason="no sales in the previous period to compare with")
         return Estimate(100 * (current - previous) / previous, _int(s["n"]), details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
         return None

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
-from cxbench.core.stats import Derived, Estimate, Ratio, Span, Sum, periods_per_year
+from cxbench.core.stats import ChangeTest, Derived, Estimate, Ratio, Span, Sum, periods_per_year
 from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
 from cxbench.metrics.subscriptions import CHURN_RATE
 from cxbench.metrics.tables import union_rows
@@ -132,7 +132,8 @@ NEW_CUSTOMERS = Metric(
     id="new_customers", name="New customers", family=Family.REVENUE,
     formula="customers whose first signup, order or subscription falls in the period", unit=Unit.COUNT,
     direction=Direction.UP, inputs=("customers", "orders", "subscriptions"), rows=_won_rows,
-    estimator=Sum("won"), what_is_counted="customers won", dimensions=("acquisition_channel",),
+    estimator=Sum("won", test=ChangeTest.POISSON), what_is_counted="customers won",
+    dimensions=("acquisition_channel",),
     period_tables=("customers", "orders", "subscriptions"),
     description="Customers won in the period: CAC's denominator. Per acquisition channel too.",
     notes="A customer is won at their earliest date among customers.signup_at, their first order (not a refund) "

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
-from cxbench.core.stats import PercentChange, Ratio
+from cxbench.core.stats import ChangeTest, PercentChange, Ratio
 
 
 def _periods(ctx: MetricContext) -> ir.Table:
@@ -99,7 +99,8 @@ METRICS: tuple[Metric, ...] = (
                 "details: new customers who came by referral ÷ new customers × 100",
         unit=Unit.PERCENT, direction=Direction.UP, inputs=("referrals", "customers"), rows=_referral_rows,
         estimator=Ratio(_sum("referrer"), _sum("base"), factor=100,
-                        also=(("new_by_referral_pct", _sum("by_referral"), _sum("new")),)),
+                        also=(("new_by_referral_pct", _sum("by_referral"), _sum("new")),),
+                        test=ChangeTest.TWO_PROPORTION),
         what_is_counted="customers", period_tables=("referrals",),
         description="Whether customers actually recommend the company (seed 001: NPS asks if they would; this "
                     "counts who did). The value: referrers ÷ active customers. `details.new_by_referral_pct`: new "

@@ -6,7 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
-from cxbench.core.stats import Ratio
+from cxbench.core.stats import ChangeTest, Ratio
 from cxbench.metrics.sessions import session_rows
 
 
@@ -34,7 +34,8 @@ METRICS: tuple[Metric, ...] = (
         id="ctr", name="Click-through rate", family=Family.WEBSITE,
         formula="clicks ÷ impressions × 100, per campaign, per channel and overall", unit=Unit.PERCENT,
         direction=Direction.UP, inputs=("campaigns",), rows=_campaign_rows,
-        estimator=Ratio(lambda t: t.clicks.sum(), lambda t: t.impressions.sum(), factor=100),
+        estimator=Ratio(lambda t: t.clicks.sum(), lambda t: t.impressions.sum(), factor=100,
+                        test=ChangeTest.TWO_PROPORTION),
         what_is_counted="campaign days",
         description="Seed 003's worked example: a newsletter opened by 200 people, 50 of whom clicked → 25 %.",
         notes="Impressions are whatever the channel counts as a view (opens for e-mail).",
@@ -44,7 +45,8 @@ METRICS: tuple[Metric, ...] = (
         id="cart_abandonment_rate", name="Cart abandonment rate", family=Family.WEBSITE,
         formula="carts not checked out ÷ carts created × 100", unit=Unit.PERCENT, direction=Direction.DOWN,
         inputs=("carts", "events"), rows=_cart_rows,
-        estimator=Ratio(lambda t: t.abandoned.cast("int64").sum(), lambda t: t.count(), factor=100),
+        estimator=Ratio(lambda t: t.abandoned.cast("int64").sum(), lambda t: t.count(), factor=100,
+                        test=ChangeTest.TWO_PROPORTION),
         what_is_counted="carts",
         description="Carts left without buying; from the carts table, or from events when there is none.",
         notes="Without a carts table, each session with an `add_to_cart` event is a cart, abandoned when the session "

@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
-from cxbench.core.stats import DistinctShare, Proportion, Ratio, Total
+from cxbench.core.stats import ChangeTest, DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.periods import period_table
 from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows
 
@@ -179,7 +179,8 @@ WEBSITE = (
     Metric(
         id="pageviews", name="Pageviews", family=Family.WEBSITE,
         formula="count of pageview events, overall and per page", unit=Unit.COUNT, direction=Direction.UP,
-        inputs=("events",), rows=_pageview_rows, estimator=Total(_count), what_is_counted="pageviews",
+        inputs=("events",), rows=_pageview_rows, estimator=Total(_count, test=ChangeTest.POISSON),
+        what_is_counted="pageviews",
         description="How often pages were viewed; per page in dimension `page`.",
         source="003", dimensions=("page",),
     ),
@@ -193,7 +194,7 @@ WEBSITE = (
         id="new_visitor_share", name="New visitor share", family=Family.WEBSITE,
         formula="visitors whose first visit ever falls in the period ÷ unique visitors × 100", unit=Unit.PERCENT,
         direction=Direction.BAND, inputs=("events",), rows=_first_visit_rows,
-        estimator=Ratio(lambda t: t.is_first.cast("int64").sum(), _users, factor=100),
+        estimator=Ratio(lambda t: t.is_first.cast("int64").sum(), _users, factor=100, test=ChangeTest.TWO_PROPORTION),
         what_is_counted="events",
         description="Share of the period's visitors who had never visited before.",
         notes="'First visit ever' looks at all the data, before --from too.",
@@ -201,7 +202,8 @@ WEBSITE = (
     ),
     Metric(
         id="sessions", name="Sessions", family=Family.WEBSITE, formula="number of sessions started in the period",
-        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=session_rows, estimator=Total(_count),
+        unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=session_rows,
+        estimator=Total(_count, test=ChangeTest.POISSON),
         what_is_counted="sessions", description="Visits.", notes=_SESSIONS_NOTE, source="003 (30-minute rule: GA4, Matomo, PostHog)",
     ),
     Metric(
@@ -214,7 +216,8 @@ WEBSITE = (
         id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
         formula="sessions with one pageview and no other interaction ÷ sessions × 100", unit=Unit.PERCENT,
         direction=Direction.DOWN, inputs=("events",), rows=_bounce_rows,
-        estimator=Ratio(lambda t: t.bounced.cast("int64").sum(), _count, factor=100), what_is_counted="sessions",
+        estimator=Ratio(lambda t: t.bounced.cast("int64").sum(), _count, factor=100, test=ChangeTest.TWO_PROPORTION),
+        what_is_counted="sessions",
         description="One-page visits with no interaction.",
         notes="Default (003, Universal Analytics): one pageview and no event other than pageview/pageleave. "
               "`--bounce-definition ga4`: GA4's not-engaged session: shorter than 10 s, fewer than 2 pageviews and "
@@ -258,7 +261,8 @@ WEBSITE = (
         id="exit_rate", name="Exit rate", family=Family.WEBSITE,
         formula="sessions that ended on the page ÷ pageviews of the page × 100", unit=Unit.PERCENT,
         direction=Direction.DOWN, inputs=("events",), rows=lambda ctx: pageviews(ctx),
-        estimator=Ratio(lambda t: t.is_exit.cast("int64").sum(), _count, factor=100), what_is_counted="pageviews",
+        estimator=Ratio(lambda t: t.is_exit.cast("int64").sum(), _count, factor=100, test=ChangeTest.TWO_PROPORTION),
+        what_is_counted="pageviews",
         description="Per page (dimension `page`), ranked: `details.rank` 1 is the page most often left.",
         notes="A session's exit page is its last pageview. " + _SESSIONS_NOTE,
         source="003", dimensions=("page",), rank_dimension=True,

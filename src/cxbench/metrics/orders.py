@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
-from cxbench.core.stats import Estimate, Growth, Proportion, Ratio, Span, Stats, Sum
+from cxbench.core.stats import ChangeTest, Comparison, Estimate, Growth, Proportion, Ratio, Span, Stats, Sum
 from cxbench.metrics.periods import comparison_links, period_key_of, period_table
 
 NON_RECURRING = ("upsell", "cross_sell", "addon")  # seed 004's "upsell, cross-sell, add-ons"
@@ -99,6 +99,7 @@ class TransactionMix:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {
@@ -133,8 +134,9 @@ class TransactionMix:
             details["more_often_but_less_per_order"] = frequency > before_frequency and value < before_value
         return Estimate(revenue, orders_now, details=details)
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return None  # revenue: money, no count to test
 
 
 def _mix_rows(ctx: MetricContext) -> ir.Table:

@@ -16,7 +16,7 @@ import pyarrow as pa
 from cxbench.core.engine import data_range
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
-from cxbench.core.stats import Estimate, Span, Stats
+from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Stats
 from cxbench.lifetime_value import ClvForecast, make_settings, predict
 from cxbench.models import ModelFitError
 
@@ -79,6 +79,7 @@ class MeanWithTotal:
     interval: str | None = None
     sampled: bool = False
     empty_value: float | None = None
+    test: ChangeTest | None = None
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         return {"n": t.count(), "total": t[self.value].sum()}
@@ -90,8 +91,9 @@ class MeanWithTotal:
         total = float(s["total"] or 0)
         return Estimate(total / n, n, details={"total": total, "customers": n})
 
-    def significant(self, current: Stats, previous: Stats) -> bool | None:
-        return None
+    def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
+                overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
+        return None  # a model forecast, not a sample mean: no test
 
 
 METRICS: tuple[Metric, ...] = (

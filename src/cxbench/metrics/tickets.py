@@ -26,7 +26,7 @@ from cxbench.core.business_hours import (
     with_working_seconds,
 )
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit
-from cxbench.core.stats import MeanAndMedian, Ratio, Total
+from cxbench.core.stats import ChangeTest, MeanAndMedian, Ratio, Total
 
 _BREAKDOWN = ("channel",)
 
@@ -193,7 +193,8 @@ METRICS: tuple[Metric, ...] = (
         formula="tickets resolved with contacts = 1 ÷ all tickets opened in the period × 100", unit=Unit.PERCENT,
         direction=Direction.UP, inputs=("tickets",), rows=_fcr_rows,
         estimator=Ratio(_flag("first_contact"), _count, factor=100,
-                        also=(("resolved_only_pct", _flag("first_contact"), _flag("resolved")),)),
+                        also=(("resolved_only_pct", _flag("first_contact"), _flag("resolved")),),
+                        test=ChangeTest.TWO_PROPORTION),
         what_is_counted="tickets",
         description="Share of tickets resolved at the customer's first contact, out of all tickets received "
                     "(seed 001: a percentage of all contacts the company receives). `details.resolved_only_pct`: "
@@ -207,7 +208,7 @@ METRICS: tuple[Metric, ...] = (
         id="contact_volume_by_channel", name="Contact volume by channel", family=Family.SUPPORT,
         formula="tickets opened in the period, per channel, and each channel's share of them × 100",
         unit=Unit.COUNT, direction=Direction.NONE, inputs=("tickets",), rows=_volume_rows,
-        estimator=Total(_count, share_of_overall=True), what_is_counted="tickets",
+        estimator=Total(_count, share_of_overall=True, test=ChangeTest.POISSON), what_is_counted="tickets",
         description="Where contacts come from (phone, email, chat, chatbot, social...): the count per channel in "
                     "dimension `channel`, with `details.share_pct` its share of the period's tickets; the overall "
                     "record is the total.",
