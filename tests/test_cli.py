@@ -62,6 +62,22 @@ def test_run_csv_writes_flat_records_to_a_file(survey_folder: Path, tmp_path: Pa
     assert len(csat) == 1 and float(csat[0]["value"]) == pytest.approx(75.0)  # 3 of 4 score 4-5
 
 
+def test_csv_carries_the_change_test_and_its_p_value(tmp_path: Path):
+    rows = answers("nps", {10: 6, 9: 4, 8: 5, 3: 5})
+    rows += answers("nps", {10: 1, 2: 9}, start=200, ts="2026-09-20T10:00:00Z")
+    folder = write_tables(tmp_path / "data", {"surveys": rows})
+    result = runner.invoke(app, ["run", str(folder), "--format", "csv", "--metric", "nps", "--min-sample", "5"])
+    assert result.exit_code == 0, result.output
+    october = [r for r in csv.DictReader(io.StringIO(result.stdout)) if r["period_start"] == "2026-10-01"
+               and not r["dimension_column"] and not r["segment_column"]]
+    # By hand: September 1 promoter, 9 detractors of 10 (NPS -80, variance (0.1 + 0.9 - 0.8^2) / 10 = 0.036);
+    # October 10 and 5 of 20 (NPS 25, variance (0.75 - 0.25^2) / 20 = 0.034375);
+    # z = 1.05 / sqrt(0.070375) = 3.9580, two-sided p = 7.557e-5.
+    assert october[0]["change_test"] == "NPS difference z"
+    assert float(october[0]["p_value"]) == pytest.approx(7.557e-5, rel=1e-3)
+    assert october[0]["significant"] == "true"
+
+
 def test_run_table_shows_every_family_metric(survey_folder: Path):
     result = runner.invoke(app, ["run", str(survey_folder)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

@@ -126,6 +126,22 @@ def test_bg_nbd_is_stable_for_very_frequent_buyers():
     assert (expected > 0).all()
 
 
+def test_bg_nbd_expectations_stay_finite_when_a_and_b_are_huge():
+    # Fitted on simulated data with a dropout probability that hardly varies (the demo's spring orders), a and b
+    # run into the tens of thousands and Euler's form overflows (0 · ∞). As a, b → ∞ with b/(a+b) fixed,
+    # 2F1(r, b; a+b−1; z) → (1 − z·b/(a+b−1))^(−r) (the binomial series), so for a new customer at z = t/(α+t):
+    # r = 1.76728, α = 302.676, a = 75336.87, b = 328889.26, t = α (z = 0.5): b/(a+b−1) = 0.813628,
+    # (1−z)^r (1 − 0.406814)^(−r) = 0.5^1.76728 × 0.593186^(−1.76728) = 0.293782 × 2.51668 = 0.739356;
+    # E[X(t)] = (a+b−1)/(a−1) × (1 − 0.739356) = 5.365620 × 0.260644 = 1.39852.
+    model = BetaGeoModel(r=1.76728, alpha=302.676, a=75336.87, b=328889.26)
+    with np.errstate(all="raise"):
+        unconditional = model.expected_purchases(np.array([302.676]))
+        conditional = model.conditional_expected_purchases(302.676, np.array([0.0]), np.array([0.0]), np.array([0.0]))
+    assert unconditional[0] == pytest.approx(1.39852, rel=2e-4)
+    # A customer just acquired (x = 0, T = 0) is a new customer: the same expectation.
+    assert conditional[0] == pytest.approx(unconditional[0], rel=1e-9)
+
+
 def test_bg_nbd_fit_recovers_simulated_parameters():
     # Simulated from the model's own story (Fader, Hardie & Lee 2005, section 2), independent of the fitting code.
     rng = np.random.default_rng(5)

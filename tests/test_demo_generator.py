@@ -14,7 +14,7 @@ import pytest
 
 import cxbench
 from cxbench.core.contract import TABLES, ColumnType
-from cxbench.demo import BAD_ROWS, INITIATIVE_DAY, generate_dataset, initiative_day
+from cxbench.demo import BAD_ROWS, INITIATIVE_DAY, generate_dataset, initiative_day, months_before_initiative
 
 START = dt.date(2025, 11, 1)
 SMALL = {"customers": 300, "days": 60, "seed": 11}
@@ -292,3 +292,13 @@ def test_orders_subscriptions_and_ids_are_consistent(year_csv):
     assert 0 <= min(scrolls) and max(scrolls) <= 100
     assert all(r["scroll_pct"] == "" for r in events if r["event"] != "pageview")
     assert all(r["feature"] for r in events if r["event"] == "feature_used")
+
+
+def test_demo_compares_with_the_three_whole_months_before_the_initiative():
+    # Day 219 after 2025-11-01: November to May hold 30+31+31+28+31+30+31 = 212 days, so June 8.
+    assert dt.date(2025, 11, 1) + dt.timedelta(days=INITIATIVE_DAY) == dt.date(2026, 6, 8)
+    assert months_before_initiative(dt.date(2025, 11, 1), 365) == (dt.date(2026, 3, 1), dt.date(2026, 5, 31))
+    # Sixty days: the initiative starts on day 36 (2025-12-07); only November lies wholly before it.
+    assert months_before_initiative(dt.date(2025, 11, 1), 60) == (dt.date(2025, 11, 1), dt.date(2025, 11, 30))
+    # Starting in the initiative's month: nothing before it to compare with.
+    assert months_before_initiative(dt.date(2025, 11, 1), 20) is None

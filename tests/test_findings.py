@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cxbench
+from cxbench.core.registry import format_value
 from conftest import answers, write_tables
 
 
@@ -23,6 +24,21 @@ def test_poor_ratings_come_before_fair_ones_and_carry_advice(tmp_path: Path):
     first = card.findings[0]
     assert first["rank"] == 1 and first["rating"] == "poor" and first["value"] == -60
     assert first["advice"] and first["advice_source"] == "004, 000"
+    # Messages show values as the scorecard does, not raw floats.
+    assert first["message"] == "Net Promoter Score is -60.0 (2026-10-01 to 2026-10-31), rated poor (benchmark: 003)"
+    assert "Click-through rate is 5.0 %" in card.findings[1]["message"]
+
+
+def test_values_in_messages_read_in_their_unit():
+    assert format_value(121_601, "seconds") == "1d 09h"  # 33 h 46 min 41 s
+    assert format_value(8_551.06, "seconds") == "2h 22m"
+    assert format_value(3_206, "seconds") == "53m 26s"
+    assert format_value(3.0, "seconds") == "3.0 s"
+    assert format_value(-260, "seconds") == "-4m 20s"
+    assert format_value(6.78832, "percent") == "6.8 %"
+    assert format_value(3.06364, "score") == "3.06"
+    assert format_value(1234.5, "money") == "1,234.50"
+    assert format_value(None, "count") == "—"
 
 
 def test_significant_drop_is_a_finding(tmp_path: Path):
@@ -86,3 +102,37 @@ def test_compare_window_gives_every_record_its_delta_and_significance(tmp_path: 
     assert october == {"from": "2026-03-01", "to": "2026-03-31", "value": 90.0, "delta": -30.0,
                        "significant": True, "test": "two-proportion z"}
     assert by_month["2026-09-01"]["delta"] == -2.0 and by_month["2026-09-01"]["significant"] is False
+
+
+def test_compare_window_of_another_length_compares_counts_per_day(tmp_path: Path):
+    # Window March-April (61 days): 2 pageviews a day = 122. October (31 days): 1 a day = 31.
+    # Per day like the Poisson test: the window is worth 122 × 31 / 61 = 62 pageviews in October's 31 days,
+    # so the delta is 31 − 62 = −31, not 31 − 122. Conditional test: 31 of 153 against an expected share
+    # 31/92 = 0.337 (mean 51.6, sd 5.85): about 3.5 sd below, significant.
+    import datetime as dt
+
+    def day(d: dt.date, i: int) -> dict:
+        return {"user_id": f"u{i}", "ts": f"{d.isoformat()}T10:00:00Z", "event": "pageview", "page": "/"}
+
+    window = [dt.date(2026, 3, 1) + dt.timedelta(days=k) for k in range(61)]
+    october = [dt.date(2026, 10, 1) + dt.timedelta(days=k) for k in range(31)]
+    events = [day(d, i) for d in window for i in range(2)] + [day(d, 0) for d in october]
+    card = cxbench.compute(write_tables(tmp_path / "d", {"events": events}), metrics=["pageviews"],
+                           start="2026-10-01", compare="2026-03-01..2026-04-30")
+    record = next(r for r in card.get("pageviews") if r["period_start"] == "2026-10-01" and "dimension" not in r)
+    compared = record["compared_with"]
+    assert record["value"] == 31
+    assert compared["window_total"] == 122 and compared["scaled_to_days"] == 31
+    assert compared["value"] == 62.0 and compared["delta"] == -31.0
+    assert compared["significant"] is True and compared["p_value"] < 0.01 and compared["test"] == "exact Poisson"
+
+
+def test_every_count_tested_by_poisson_is_scaled_per_day_under_compare():
+    # A Poisson-tested count compares rates per day; its --compare delta must be per day too.
+    from cxbench.core.stats import ChangeTest
+    from cxbench.metrics import REGISTRY
+
+    poisson = {m.id for m in REGISTRY if getattr(m.estimator, "test", None) is ChangeTest.POISSON}
+    assert poisson == {"pageviews", "sessions", "new_customers", "contact_volume_by_channel"}
+    assert all(m.accumulates for m in REGISTRY if m.id in poisson)
+    assert not any(m.accumulates for m in REGISTRY if m.id in ("mrr", "open_tickets", "nps", "unique_visitors"))

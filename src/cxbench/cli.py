@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -205,15 +206,23 @@ def demo(
 ) -> None:
     """Write a realistic demo dataset and show its scorecard (JSON and CSV written too)."""
     from cxbench import render
-    from cxbench.demo import generate_dataset
+    from cxbench.demo import DEFAULT_START, generate_dataset, initiative_day, months_before_initiative
 
     data = out / "data"
     started = time.perf_counter()
     counts = generate_dataset(data, customers=customers, days=days, seed=seed, file_format="csv")
     _err.print(f"demo data: {sum(counts.values()):,} rows in {len(counts)} tables written to {data} "
                f"({time.perf_counter() - started:.1f} s)")
+    before = months_before_initiative(DEFAULT_START, days)
+    settings: dict[str, Any] = {}
+    if before is not None:
+        # The demo's story: a CX initiative; the last column compares each value with the months before it.
+        settings["compare"] = f"{before[0]}..{before[1]}"
+        begins = DEFAULT_START + dt.timedelta(days=initiative_day(days))
+        _err.print(f"the demo company's CX initiative starts on {begins}; the 'vs {before[0]}..{before[1]}' column "
+                   f"compares the latest month with the months before it (--compare {before[0]}..{before[1]})")
     try:
-        card = compute(data, period="month")
+        card = compute(data, period="month", **settings)
     except CxbenchError as exc:
         _fail(exc)
         return

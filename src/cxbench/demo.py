@@ -34,8 +34,10 @@ import pyarrow.parquet as pq
 
 from cxbench.core.contract import CXI_ITEMS, ORDER_KINDS, SURVEY_TYPES, TABLES, ColumnType, TableSpec
 
-__all__ = ["BAD_ROWS", "INITIATIVE_DAY", "generate_dataset", "initiative_day"]
+__all__ = ["BAD_ROWS", "DEFAULT_START", "INITIATIVE_DAY", "generate_dataset", "initiative_day", "months_before_initiative"]
 
+#: The demo data's first day.
+DEFAULT_START = dt.date(2025, 11, 1)
 #: Where the initiative starts, as a share of the period.
 INITIATIVE_SHARE = 0.6
 #: Days over which the initiative's effects build up to their full size.
@@ -49,6 +51,18 @@ def initiative_day(days: int) -> int:
 
 #: The initiative's start (day offset from `start`) for the default 365-day dataset.
 INITIATIVE_DAY: int = initiative_day(365)
+
+
+def months_before_initiative(start: dt.date, days: int, months: int = 3) -> tuple[dt.date, dt.date] | None:
+    """The `months` whole calendar months before the month the initiative starts in (from `start` at the
+    earliest): the window the demo compares the latest month with. None when the data has no such month."""
+    begins = start + dt.timedelta(days=initiative_day(days))
+    last = begins.replace(day=1) - dt.timedelta(days=1)
+    first = last.replace(day=1)
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    first = max(first, start)
+    return (first, last) if first <= last else None
 
 #: Deliberately bad rows per table, added to CSV datasets when `bad_rows=True` (Parquet gets none).
 #: surveys: an nps score of 11, a `not-a-date` timestamp, a duplicate response_id, a csat score of 0;
@@ -1108,7 +1122,7 @@ def _clear_previous(out_dir: Path) -> None:
 
 
 def generate_dataset(out_dir: str | Path, *, customers: int = 3000, days: int = 365, seed: int = 7,
-                     start: dt.date = dt.date(2025, 11, 1), file_format: Literal["csv", "parquet"] = "csv",
+                     start: dt.date = DEFAULT_START, file_format: Literal["csv", "parquet"] = "csv",
                      bad_rows: bool = True, chunk_rows: int = 1_000_000) -> dict[str, int]:
     """Write the Northwind Outfitters dataset to `out_dir`: one file per contract table.
 

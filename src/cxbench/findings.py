@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from cxbench.core.registry import Direction, Family, Metric, Unit
+from cxbench.core.registry import Direction, Family, Metric, Unit, format_value
 
 #: what the seeds advise, per metric family (paraphrased; the seed is named)
 FAMILY_ADVICE: dict[Family, tuple[str, str]] = {
@@ -73,6 +73,21 @@ def _finding(kind: str, severity: float, metric: Metric, record: dict[str, Any],
     return out
 
 
+def _when(record: dict[str, Any]) -> str:
+    """The period as people name it: 2026-10-01..2026-10-31 is "2026-10-01 to 2026-10-31"."""
+    start, end = record["period_start"], record["period_end"]
+    return start if not end or end == start else f"{start} to {end}"
+
+
+def _p(change: dict[str, Any]) -> str:
+    p = change.get("p_value")
+    return "n/a" if p is None else "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _gap_text(gap: float, unit: str) -> str:
+    return f"{gap:.1f} points" if unit == Unit.PERCENT else format_value(gap, unit)
+
+
 def _worse(metric: Metric, delta: float) -> bool:
     return (metric.direction is Direction.UP and delta < 0) or (metric.direction is Direction.DOWN and delta > 0)
 
@@ -90,18 +105,19 @@ def findings(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[
             if r["value"] < 3:
                 found.append(_finding(
                     "clv_cac_below_3", 5.0 if r["value"] <= 1 else 3.0, metric, r,
-                    f"CLV is {r['value']:.2f} × CAC{where} ({r['period_start']}): under the 3:1 that pays for "
+                    f"CLV is {r['value']:.2f} × CAC{where} ({_when(r)}): under the 3:1 that pays for "
                     "acquisition" + (" — acquisition loses money" if r["value"] <= 1 else ""), CLV_CAC_ADVICE))
         elif rating in _SEVERITY:
             found.append(_finding(
                 "below_benchmark", _SEVERITY[rating], metric, r,
-                f"{metric.name} is {r['value']:g} {r['unit']}{where} ({r['period_start']}), rated {rating} against "
-                f"{r['benchmark']['source']}", FAMILY_ADVICE[metric.family], rating=rating))
+                f"{metric.name} is {format_value(r['value'], r['unit'])}{where} ({_when(r)}), rated {rating} (benchmark: "
+                f"{r['benchmark']['source']})", FAMILY_ADVICE[metric.family], rating=rating))
         change = r.get("change") or {}
         if change.get("significant") and change.get("delta") is not None and _worse(metric, change["delta"]):
             found.append(_finding(
                 "significant_drop", 3.5, metric, r,
-                f"{metric.name} went from {change['previous']:g} to {r['value']:g}{where} ({r['period_start']}), "
+                f"{metric.name} went from {format_value(change['previous'], r['unit'])} to "
+                f"{format_value(r['value'], r['unit'])}{where} ({_when(r)}, p {_p(change)}), "
                 "a significant change for the worse", FAMILY_ADVICE[metric.family], change=change))
         if metric.id == "transaction_mix" and (r.get("details") or {}).get("more_often_but_less_per_order"):
             d = r["details"]
@@ -141,8 +157,9 @@ def _gaps(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[dic
             continue
         gaps.append(_finding(
             "touchpoint_gap", 1.0 + min(gap / scale, 1.0), metric, worst,
-            f"{metric.name}: {column} {worst['dimension'][column]} ({worst['value']:g}) trails {best['dimension'][column]} "
-            f"({best['value']:g}) by {gap:g} ({worst['period_start']})", GAP_ADVICE,
+            f"{metric.name}: {column} {worst['dimension'][column]} ({format_value(worst['value'], worst['unit'])}) "
+            f"trails {best['dimension'][column]} ({format_value(best['value'], best['unit'])}) by "
+            f"{_gap_text(gap, worst['unit'])} ({_when(worst)})", GAP_ADVICE,
             dimension=worst["dimension"], best={"dimension": best["dimension"], "value": best["value"]}, gap=gap))
     gaps.sort(key=lambda f: -f["severity"])
     return gaps[:_MAX_GAPS]

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from cxbench.api import Scorecard
 from cxbench.core.benchmarks import BenchmarkLibrary
-from cxbench.core.registry import Family, Metric
+from cxbench.core.registry import Family, Metric, format_value
 from cxbench.core.validation import Validation
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
@@ -26,22 +26,6 @@ _BREAKDOWN_ROWS = 6
 _RATING_STYLE = {"excellent": "bold green", "great": "green", "good": "green", "fair": "yellow", "poor": "red"}
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A value for people: 80.0 %, 41.7, 1m 05s, 1,234.50."""
-    if value is None:
-        return "—"
-    if unit == "percent":
-        return f"{value:.1f} %"
-    if unit == "seconds":
-        minutes, seconds = divmod(round(value), 60)
-        return f"{minutes}m {seconds:02d}s" if minutes else f"{value:.1f} s"
-    if unit == "money":
-        return f"{value:,.2f}"
-    if unit == "count":
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
-
-
 def _interval(record: dict[str, Any]) -> str:
     if record.get("ci_low") is None or record.get("ci_high") is None:
         return ""
@@ -50,8 +34,9 @@ def _interval(record: dict[str, Any]) -> str:
     return f"{low.removesuffix(' %')}–{high}"
 
 
-def _change(record: dict[str, Any], metric: Metric) -> Text:
-    change = record.get("change")
+def _change(record: dict[str, Any], metric: Metric, key: str = "change") -> Text:
+    """The delta of `record[key]` (`change` or `compared_with`), * when significant, coloured by direction."""
+    change = record.get(key)
     if not change or change.get("delta") is None:
         return Text("")
     delta = change["delta"]
@@ -100,6 +85,14 @@ def period_label(record: dict[str, Any], period: str) -> str:
     return f"{record['period_start']} … {record['period_end']}"
 
 
+def _compare_window(records: Iterable[dict[str, Any]]) -> str | None:
+    """The --compare window as FROM..TO, when the records carry `compared_with`."""
+    for record in records:
+        if record.get("compared_with"):
+            return f"{record['compared_with']['from']}..{record['compared_with']['to']}"
+    return None
+
+
 def scorecard_renderable(card: Scorecard) -> Group:
     """The terminal scorecard: one table per family, the latest period of each metric."""
     doc = card.document
@@ -110,6 +103,7 @@ def scorecard_renderable(card: Scorecard) -> Group:
     parts.append(Text.assemble(("cxbench scorecard", "bold"), f"  {escape(doc['source'])}  period: {doc['period']}"))
     parts.append(Text(f"rows used/read: {summary}" + (f"  ({rejected:,} set aside: see `cxbench validate`)" if rejected else "")))
     latest = latest_records(card.records)
+    window = _compare_window(card.records)
     for family in Family:
         metrics = [m for m in REGISTRY if m.family is family]
         rows = []
@@ -131,7 +125,7 @@ def scorecard_renderable(card: Scorecard) -> Group:
         table = Table(title=family.value, title_justify="left", expand=False)
         headers = [("metric", "left")] + ([("segment", "left")] if segmented else []) + [
             ("period", "left"), ("value", "right"), ("95 % interval", "right"), ("n", "right"),
-            ("benchmark", "left"), ("change", "right")]
+            ("benchmark", "left"), ("change", "right")] + ([(f"vs {window}", "right")] if window else [])
         for header, justify in headers:
             table.add_column(header, justify=justify, no_wrap=header in ("metric", "period", "value"))  # type: ignore[arg-type]
         for metric, record in rows:
@@ -144,14 +138,14 @@ def scorecard_renderable(card: Scorecard) -> Group:
             period = period_label(record, doc["period"])
             if record["status"] != "ok":
                 table.add_row(label, *segment, period, Text("—", style="dim"),
-                              Text(record.get("reason", ""), style="dim"), "", "", "")
+                              Text(record.get("reason", ""), style="dim"), *([""] * (len(headers) - len(segment) - 4)))
                 continue
             bench = record.get("benchmark") or {}
             rating = bench.get("rating")
             table.add_row(
                 label, *segment, period, format_value(record["value"], record["unit"]), _interval(record),
                 f"{record['n']:,}", Text(f"{rating} ({bench['source']})" if rating else "", style=_RATING_STYLE.get(rating or "", "")),
-                _change(record, metric),
+                _change(record, metric), *([_change(record, metric, "compared_with")] if window else []),
             )
         parts.append(table)
     if card.findings:
@@ -165,6 +159,9 @@ def scorecard_renderable(card: Scorecard) -> Group:
             table.add_row("", Text(f"… {len(card.findings) - _FINDINGS_SHOWN} more in the JSON output", style="dim"), "")
         parts.append(table)
     warnings = sum(1 for r in card.records if r.get("warning"))
+    if window:
+        parts.append(Text(f"vs {window}: the latest value against that window computed as one period (counts of "
+                          "events per day, scaled to the period's length).", style="dim"))
     parts.append(Text(f"* significant change at 5 %.  {len(card.records):,} records in all (every period, "
                       f"segment and breakdown: use --format json or csv); {warnings:,} with a small-sample warning.",
                       style="dim"))

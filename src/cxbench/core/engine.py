@@ -499,6 +499,13 @@ class Engine:
                     if test is not None:
                         comparison.update(significant=test.significant, p_value=_clean(test.p_value),
                                           test=test.test.value)
+                    mine_days, theirs_days = span_length(span).days, span_length(theirs[3]).days
+                    if metric.accumulates and mine_days != theirs_days:
+                        # A total over a window of another length is compared per day (as the Poisson test
+                        # does): the window's total scaled to this period's days, the total itself kept beside.
+                        scaled = other["value"] * mine_days / theirs_days
+                        comparison.update(value=_clean(scaled), delta=_clean(record["value"] - scaled),
+                                          window_total=other["value"], scaled_to_days=mine_days)
             record["compared_with"] = comparison
 
 

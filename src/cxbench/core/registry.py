@@ -42,6 +42,29 @@ class Unit(StrEnum):
     RATIO = "ratio"
 
 
+def format_value(value: float | None, unit: str) -> str:
+    """A value for people, by its unit (`Unit`): 80.0 %, 41.7, 1m 05s, 1,234.50; None is a dash."""
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{value:.1f} %"
+    if unit == "seconds":
+        sign, whole = ("-" if value < 0 else ""), abs(round(value))
+        minutes, seconds = divmod(whole, 60)
+        hours, minutes = divmod(minutes, 60)
+        days, hours = divmod(hours, 24)
+        if days:
+            return f"{sign}{days}d {hours:02d}h"
+        if hours:
+            return f"{sign}{hours}h {minutes:02d}m"
+        return f"{sign}{minutes}m {seconds:02d}s" if minutes else f"{value:.1f} s"
+    if unit == "money":
+        return f"{value:,.2f}"
+    if unit == "count":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
 class Direction(StrEnum):
     """Which way is better."""
 
@@ -205,3 +228,6 @@ class Metric:
     #: further (table, column) pairs whose dates also set the periods: resolution times count by `resolved_at`,
     #: so a month with resolutions but no new ticket is still reported
     period_columns: tuple[tuple[str, str], ...] = ()
+    #: a total that grows with the period's length (sales, pageviews, customers won): `--compare` scales a
+    #: window of another length to the period's days before taking the delta
+    accumulates: bool = False

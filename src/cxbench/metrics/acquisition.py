@@ -132,7 +132,7 @@ NEW_CUSTOMERS = Metric(
     id="new_customers", name="New customers", family=Family.REVENUE,
     formula="customers whose first signup, order or subscription falls in the period", unit=Unit.COUNT,
     direction=Direction.UP, inputs=("customers", "orders", "subscriptions"), rows=_won_rows,
-    estimator=Sum("won", test=ChangeTest.POISSON), what_is_counted="customers won",
+    estimator=Sum("won", test=ChangeTest.POISSON), what_is_counted="customers won", accumulates=True,
     dimensions=("acquisition_channel",),
     period_tables=("customers", "orders", "subscriptions"),
     description="Customers won in the period: CAC's denominator. Per acquisition channel too.",
@@ -158,6 +158,7 @@ CAPEX = Metric(
     id="capex", name="Capital expenditure", family=Family.REVENUE,
     formula="sum of capex amounts in the period", unit=Unit.MONEY, direction=Direction.NONE, inputs=("capex",),
     rows=_capex_rows, estimator=Sum("amount"), what_is_counted="capex entries", by_customer_segment=False,
+    accumulates=True,
     description="Capital expenditure: the denominator of CLV per CapEx dollar (seed 000).", source="000",
 )
 

@@ -180,7 +180,7 @@ WEBSITE = (
         id="pageviews", name="Pageviews", family=Family.WEBSITE,
         formula="count of pageview events, overall and per page", unit=Unit.COUNT, direction=Direction.UP,
         inputs=("events",), rows=_pageview_rows, estimator=Total(_count, test=ChangeTest.POISSON),
-        what_is_counted="pageviews",
+        what_is_counted="pageviews", accumulates=True,
         description="How often pages were viewed; per page in dimension `page`.",
         source="003", dimensions=("page",),
     ),
@@ -203,7 +203,7 @@ WEBSITE = (
     Metric(
         id="sessions", name="Sessions", family=Family.WEBSITE, formula="number of sessions started in the period",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=session_rows,
-        estimator=Total(_count, test=ChangeTest.POISSON),
+        estimator=Total(_count, test=ChangeTest.POISSON), accumulates=True,
         what_is_counted="sessions", description="Visits.", notes=_SESSIONS_NOTE, source="003 (30-minute rule: GA4, Matomo, PostHog)",
     ),
     Metric(

@@ -164,7 +164,7 @@ SALES = Metric(
     id="sales", name="Sales", family=Family.REVENUE,
     formula="sum of order amounts in the period − refunds", unit=Unit.MONEY, direction=Direction.UP,
     inputs=("orders",), rows=_order_rows, estimator=Sum("revenue", count="is_order", details=("refunds",)),
-    what_is_counted="orders", dimensions=("channel",),
+    what_is_counted="orders", dimensions=("channel",), accumulates=True,
     description="Revenue of the period, net of refunds; n is the number of orders. Per sales channel too.",
     notes=_NET + " `details.refunds` is the refunded amount.", source="001",
 )
@@ -206,7 +206,7 @@ METRICS: tuple[Metric, ...] = (
         id="transaction_mix", name="Transaction mix", family=Family.REVENUE,
         formula="revenue and orders per kind of transaction; flag: purchase frequency up and order value down "
                 "against the previous period", unit=Unit.MONEY, direction=Direction.NONE, inputs=("orders",),
-        rows=_mix_rows, estimator=TransactionMix(), what_is_counted="orders", dimensions=("kind",),
+        rows=_mix_rows, estimator=TransactionMix(), what_is_counted="orders", dimensions=("kind",), accumulates=True,
         description="Which kinds of transaction carry the revenue (purchase, recurring, upsell, cross_sell, "
                     "addon, refund), and seed 000's warning sign: customers buying more often but spending less "
                     "per transaction may be bored with the offer or finding cheaper options elsewhere.",

@@ -129,7 +129,7 @@ def _movement(metric_id: str, name: str, column: str, description: str, directio
         id=metric_id, name=name, family=Family.REVENUE,
         formula=f"sum over customers of the {description} between the previous period's end and this one's",
         unit=Unit.MONEY, direction=direction, inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
-        estimator=Sum(column, count=None), what_is_counted="subscribers", notes=_MOVES,
+        estimator=Sum(column, count=None), what_is_counted="subscribers", notes=_MOVES, accumulates=True,
         description=f"MRR movement: {description}.", source="ChartMogul/Baremetrics MRR movements",
     )
 

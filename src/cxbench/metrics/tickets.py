@@ -209,6 +209,7 @@ METRICS: tuple[Metric, ...] = (
         formula="tickets opened in the period, per channel, and each channel's share of them × 100",
         unit=Unit.COUNT, direction=Direction.NONE, inputs=("tickets",), rows=_volume_rows,
         estimator=Total(_count, share_of_overall=True, test=ChangeTest.POISSON), what_is_counted="tickets",
+        accumulates=True,
         description="Where contacts come from (phone, email, chat, chatbot, social...): the count per channel in "
                     "dimension `channel`, with `details.share_pct` its share of the period's tickets; the overall "
                     "record is the total.",

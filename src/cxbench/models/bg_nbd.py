@@ -157,9 +157,7 @@ class BetaGeoModel:
         t = np.asarray(t, dtype=np.float64)
         a = self._a_safe()
         z = t / (self.alpha + t)
-        # Euler's transformation 2F1(A,B;C;z) = (1−z)^(C−A−B) 2F1(C−A, C−B; C; z) keeps 2F1 bounded as z → 1.
-        c = a + self.b - 1
-        head = (1 - z) ** (a - 1) * hyp2f1(c - self.r, a - 1, c, z)
+        head = _scaled_hyp2f1(self.r, a, self.b, np.zeros_like(z), z)
         return (a + self.b - 1) / (a - 1) * (1 - head)
 
     def conditional_expected_purchases(self, t: Array | float, x: Array, t_x: Array, T: Array) -> Array:
@@ -180,7 +178,7 @@ class BetaGeoModel:
         def head(x: Array, T: Array) -> Array:
             c = a + b + x - 1
             z = t / (alpha + T + t)
-            return (c / (a - 1)) * (1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z))
+            return (c / (a - 1)) * (1 - _scaled_hyp2f1(r, a, b, x, z))
 
         if np.ndim(t) == 0 and x.ndim == 1 and x.size > 1000:
             # 2F1 depends on (x, T) only: evaluated once per distinct pair (a few thousand for a million customers).
@@ -209,3 +207,21 @@ class BetaGeoModel:
 
     def to_dict(self) -> dict[str, float]:
         return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b, "log_likelihood": self.log_likelihood}
+
+
+def _scaled_hyp2f1(r: float, a: float, b: float, x: Array, z: Array) -> Array:
+    """(1−z)^(r+x) · 2F1(r+x, b+x; a+b+x−1; z), the term shared by eq. 7 and eq. 10 of [1].
+
+    Evaluated through Euler's transformation 2F1(A,B;C;z) = (1−z)^(C−A−B) 2F1(C−A, C−B; C; z), i.e.
+    (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z), whose parameters do not grow with x (no overflow for frequent
+    buyers). When a and b run into the tens of thousands (a dropout probability with almost no spread across
+    customers, as in simulated data) that form overflows to 0 · ∞; there the direct form is finite and is used.
+    """
+    c = a + b + x - 1
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        value = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+        bad = ~np.isfinite(value)
+        if np.any(bad):
+            direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z)
+            value = np.where(bad, direct, value)
+    return value
