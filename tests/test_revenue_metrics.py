@@ -295,17 +295,53 @@ def test_clv_cac_ratio_bands_of_seed_004(run_case, spend, ratio, rating):
     assert record["benchmark"]["rating"] == rating
 
 
-def test_clv_lifetime_from_churn_compounds_the_monthly_rate(run_case):
+def test_clv_lifetime_from_churn_is_one_over_the_annualised_rate(run_case):
     # Subscriptions: 4 customers paying at the start of October, 1 cancels → monthly churn 25 %.
-    # Yearly churn = 1 − 0.75^12 = 1 − 0.0316764 = 0.9683236 → lifetime 1 / 0.9683236 = 1.0327126 years.
-    # Orders: AOV 20, 1 order per customer in October → CLV = 20 × 12 × 1.0327126 = 247.851.
+    # A customer stays 1 / 0.25 = 4 months on average → lifetime 4 / 12 = 1/3 year (yearly churn 25 × 12 = 300 %).
+    # Orders: AOV 20, 1 order per customer in October → CLV = 20 × 12 × 1/3 = 80, which is ChartMogul's
+    # LTV = monthly revenue per customer ÷ churn = 20 / 0.25 = 80.
     subs = [sub(f"s{i}", f"p{i}", "2026-09-01T00:00:00Z", "2026-10-20T00:00:00Z" if i == 0 else "", 20)
             for i in range(4)]
     card = run_case({**_clv_case(), "subscriptions": subs}, metrics=["clv"])
     clv = pick(card, "clv", period_start=OCT)
     assert clv["details"]["churn_rate"] == pytest.approx(25)
-    assert clv["details"]["lifetime_years"] == pytest.approx(1.0327126, rel=1e-6)
-    assert clv["value"] == pytest.approx(247.851, rel=1e-5)
+    assert clv["details"]["yearly_churn"] == pytest.approx(300)
+    assert clv["details"]["lifetime_years"] == pytest.approx(1 / 3)
+    assert clv["details"]["value_from"] == "orders"
+    assert clv["value"] == pytest.approx(80)
+
+
+def test_clv_from_subscriptions_alone_is_chartmogul_ltv(run_case):
+    # ChartMogul's LTV = ARPA ÷ customer churn rate; its example figures ARPA 100, churn 5 % → 2,000.
+    # 20 customers pay 100 a month from September; one cancels on 10 October → churn 1/20 = 5 %,
+    # ARPU at October's end = 1900 / 19 = 100. No orders: a year is worth 100 × 12 = 1200, lifetime
+    # 1 / (0.05 × 12) = 1.6667 years → CLV 2000.
+    subs = [sub(f"s{i}", f"p{i}", "2026-09-01T00:00:00Z", "2026-10-10T00:00:00Z" if i == 0 else "", 100)
+            for i in range(20)]
+    clv = pick(run_case({"subscriptions": subs}, metrics=["clv"]), "clv", period_start=OCT)
+    assert clv["details"]["value_from"] == "subscriptions"
+    assert clv["details"]["arpu"] == pytest.approx(100)
+    assert clv["details"]["lifetime_years"] == pytest.approx(5 / 3)
+    assert clv["value"] == pytest.approx(2000)
+    assert clv["n"] == 19
+
+
+def test_period_all_counts_customers_won_after_the_last_spend_row(run_case):
+    # --period all is one period over the whole run: spend 3000 on 1 October (a monthly budget), 30
+    # customers sign up on 1–30 October → CAC = 3000 / 30 = 100 (not 3000 / 1 for the spend day alone).
+    # With CLV 720 (seed 003, lifetime 3 years given) over the same period, CLV:CAC = 720 / 100 = 7.2.
+    customers = [{"customer_id": f"p{i}", "signup_at": f"2026-10-{i + 1:02d}T09:00:00Z"} for i in range(30)]
+    rows = [order(f"o{i}", f"p{i}", f"2026-10-{i + 1:02d}T10:00:00Z", 20) for i in range(30)]
+    spend = [{"date": "2026-10-01", "amount": 3000, "kind": "marketing"}]
+    # The period (1–30 October) spans one calendar month, so purchases per year = 1 order × 12.
+    card = run_case({"customers": customers, "orders": rows, "spend": spend}, period="all", lifetime_years=3,
+                    metrics=["cac", "clv", "clv_cac_ratio"])
+    cac = pick(card, "cac")
+    assert (cac["period_start"], cac["period_end"]) == ("2026-10-01", "2026-10-30")
+    assert cac["value"] == pytest.approx(100)
+    clv = pick(card, "clv")
+    assert clv["value"] == pytest.approx(720)
+    assert pick(card, "clv_cac_ratio")["value"] == pytest.approx(7.2)
 
 
 def test_clv_without_lost_customers_asks_for_a_lifetime(run_case):

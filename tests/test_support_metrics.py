@@ -198,6 +198,21 @@ def test_open_tickets_count_tickets_opened_before_from(run_case):
     assert pick(card, "open_tickets", period_start=NOV)["value"] == pytest.approx(1)
 
 
+def test_open_tickets_in_a_month_with_only_resolutions_and_over_the_whole_run(run_case):
+    # Three tickets opened in March; x and y resolved in April, z never. Nothing is opened in April, and the
+    # data ends with y's resolution on 10 April. End of March: 3 open. End of April: z only → 1.
+    # --period all (1 March to 10 April): at the end (11 April 00:00) only z is open → 1.
+    rows = [ticket("x", "2026-03-02T10:00:00Z", "2026-04-03T10:00:00Z"),
+            ticket("y", "2026-03-05T10:00:00Z", "2026-04-10T10:00:00Z"),
+            ticket("z", "2026-03-20T10:00:00Z")]
+    monthly = run_case({"tickets": rows}, period="month", metrics=["open_tickets"])
+    assert pick(monthly, "open_tickets", period_start="2026-03-01")["value"] == pytest.approx(3)
+    assert pick(monthly, "open_tickets", period_start="2026-04-01")["value"] == pytest.approx(1)
+    whole = pick(run_case({"tickets": rows}, period="all", metrics=["open_tickets"]), "open_tickets")
+    assert (whole["period_start"], whole["period_end"]) == ("2026-03-02", "2026-04-10")
+    assert whole["value"] == pytest.approx(1)
+
+
 # -- business hours -------------------------------------------------------------------------------------------
 
 def test_business_hours_a_ticket_spanning_a_weekend(run_case):

@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
+from cxbench.core.contract import ColumnType
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
 from cxbench.core.stats import Comparison, Estimate, Span
@@ -152,6 +153,15 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
     return min(days), max(days)
 
 
+def run_range(ctx: MetricContext) -> tuple[dt.date, dt.date] | None:
+    """First and last day over every table of the run and every timestamp or date column in it (a ticket's
+    resolution, a cart's checkout), with subscription ends capped as in `data_range`."""
+    columns = [(name, column.name) for name, table in ctx.tables.items() for column in table.spec.columns
+               if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE)
+               and column.name != table.spec.time_column and column.name not in table.spec.range_columns]
+    return data_range(ctx, ctx.tables, columns)
+
+
 def _clean(value: Any) -> Any:
     """Round floats for output; NaN and infinities become None (they never reach an output)."""
     if isinstance(value, float):
@@ -176,8 +186,16 @@ class Engine:
         self._stats: dict[int, tuple[Metric, Estimate, dict[str, Any], PeriodSpan]] = {}  # for --compare
 
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
-        """The periods a metric reports: from its own tables' first to last day (or --from/--to)."""
-        bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
+        """The periods a metric reports: from its own tables' first to last day (or --from/--to).
+
+        Under `--period all` every metric shares one period, the whole run: the first to the last day over
+        every table and timestamp, so metrics combined into another (CLV and CAC into CLV:CAC) line up, and
+        customers won after the last spend row still count in CAC.
+        """
+        if self.options.period is Period.ALL:
+            bounds = self.ctx.remember("range:run", lambda: run_range(self.ctx))
+        else:
+            bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
         if bounds is None:
             if self.options.start is None and self.options.end is None:
                 return []

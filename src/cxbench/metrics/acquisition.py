@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
 from cxbench.core.stats import ChangeTest, Derived, Estimate, Ratio, Span, Sum, periods_per_year
 from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
-from cxbench.metrics.subscriptions import CHURN_RATE
+from cxbench.metrics.subscriptions import ARPU, CHURN_RATE
 from cxbench.metrics.tables import union_rows
 
 # -- rows -----------------------------------------------------------------------------------------------
@@ -80,11 +80,23 @@ def _value(record: dict[str, Any] | None) -> float | None:
     return None if record is None else record.get("value")
 
 
-def _clv(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
-    aov, frequency = _value(parts["aov"]), _value(parts["purchase_frequency"])
+def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) -> Estimate:
+    aov, frequency, arpu = _value(parts["aov"]), _value(parts["purchase_frequency"]), _value(parts["arpu"])
     per_year = periods_per_year(span)
-    purchases_per_year = frequency * per_year  # type: ignore[operator]
-    details: dict[str, object] = {"aov": aov, "purchases_per_year": purchases_per_year}
+    details: dict[str, object]
+    if aov is not None and frequency is not None:
+        # Seed 003: AOV × purchases per year × lifetime.
+        n = int(parts["purchase_frequency"]["n"])  # type: ignore[index]
+        yearly_value = aov * frequency * per_year
+        details = {"value_from": "orders", "aov": aov, "purchases_per_year": frequency * per_year}
+    elif arpu is not None:
+        # Subscriptions only: a year of ARPU (monthly), as subscription tools compute LTV (ARPA ÷ churn).
+        n = int(parts["arpu"]["n"])  # type: ignore[index]
+        yearly_value = arpu * 12
+        details = {"value_from": "subscriptions", "arpu": arpu, "revenue_per_year": yearly_value}
+    else:
+        return Estimate(None, 0, details={}, reason="needs aov and purchase_frequency (orders), or arpu "
+                                                      "(subscriptions) for the value of a customer's year")
     if options.lifetime_years is not None:
         lifetime = options.lifetime_years
         details["lifetime_from"] = "--lifetime-years"
@@ -93,8 +105,9 @@ def _clv(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Esti
         if churn is None:
             return Estimate(None, 0, details=details,
                             reason="needs churn_rate for the expected lifetime, or --lifetime-years")
-        # The period's churn compounded over a year: 1 − (1 − c)^(periods per year).
-        yearly = 1 - (1 - churn / 100) ** per_year
+        # A customer who leaves with probability c each period stays 1 ÷ c periods on average (geometric), so
+        # the lifetime in years is 1 ÷ (c × periods per year): ChartMogul's and Baremetrics' 1 ÷ churn rate.
+        yearly = churn / 100 * per_year
         details.update({"churn_rate": churn, "yearly_churn": 100 * yearly})
         if yearly <= 0:
             return Estimate(None, 0, details=details,
@@ -102,7 +115,7 @@ def _clv(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Esti
         lifetime = 1 / yearly
         details["lifetime_from"] = "1 ÷ yearly churn"
     details["lifetime_years"] = lifetime
-    return Estimate(aov * purchases_per_year * lifetime, int(parts["purchase_frequency"]["n"]), details=details)  # type: ignore[operator]
+    return Estimate(yearly_value * lifetime, n, details=details)
 
 
 def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
@@ -167,13 +180,17 @@ CLV = Metric(
     formula="AOV × purchases per customer per year × expected lifetime in years; lifetime = 1 ÷ yearly churn "
             "unless --lifetime-years", unit=Unit.MONEY, direction=Direction.UP,
     inputs=("orders", "subscriptions"), rows=no_rows, estimator=Derived(), what_is_counted="purchasing customers",
-    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE),
-    combine=_clv, optional_components=("churn_rate",),
+    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU),
+    combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu"),
     description="Seed 003's CLV: average order value × purchase frequency × customer lifetime; its worked "
                 "example is 20 × 12 × 3 = 720.",
     notes="Purchases per year = the period's purchase frequency × periods per year (12 for a month, 4 for a "
-          "quarter, 365.25 ÷ 7 for a week). Yearly churn = 1 − (1 − period churn)^(periods per year), from "
-          "churn_rate. `details` shows every factor.", source="003",
+          "quarter, 365.25 ÷ 7 for a week). Yearly churn = the period's churn_rate × periods per year, so the "
+          "lifetime is 1 ÷ (period churn × periods per year): a customer who leaves with probability c each "
+          "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
+          "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
+          "and no orders, a customer's year is worth ARPU × 12 (`details.value_from`). `details` shows every "
+          "factor.", source="003",
 )
 
 METRICS: tuple[Metric, ...] = (

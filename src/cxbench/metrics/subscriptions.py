@@ -157,6 +157,15 @@ CHURN_RATE = Metric(
           "Wilson.", source="004, 001, 003",
 )
 
+ARPU = Metric(
+    id="arpu", name="Average revenue per user", family=Family.REVENUE,
+    formula="MRR ÷ paying customers at the period's end", unit=Unit.MONEY, direction=Direction.UP,
+    inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
+    estimator=Ratio(_sum("mrr_end"), lambda t: t.paying_end.cast("int64").sum()), what_is_counted="subscribers",
+    description="Seed 004's average revenue per customer (MRR = monthly active customers × ARPU).",
+    notes=_STATE + " Paying: MRR above 0.", source="004",
+)
+
 METRICS: tuple[Metric, ...] = (
     Metric(
         id="mrr", name="Monthly recurring revenue", family=Family.REVENUE,
@@ -166,14 +175,7 @@ METRICS: tuple[Metric, ...] = (
         description="Seed 004: the revenue you know you will get every month; n is the paying customers.",
         notes=_STATE, source="004",
     ),
-    Metric(
-        id="arpu", name="Average revenue per user", family=Family.REVENUE,
-        formula="MRR ÷ paying customers at the period's end", unit=Unit.MONEY, direction=Direction.UP,
-        inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
-        estimator=Ratio(_sum("mrr_end"), lambda t: t.paying_end.cast("int64").sum()), what_is_counted="subscribers",
-        description="Seed 004's average revenue per customer (MRR = monthly active customers × ARPU).",
-        notes=_STATE + " Paying: MRR above 0.", source="004",
-    ),
+    ARPU,
     Metric(
         id="expansion_mrr", name="Expansion MRR (seed 004)", family=Family.REVENUE,
         formula="MRR + the average monthly non-recurring revenue (upsell, cross_sell and addon orders)",

@@ -227,5 +227,7 @@ METRICS: tuple[Metric, ...] = (
               "(before --from too). For the latest period this is the backlog at its end, which may lie in "
               "the future.",
         source="cxbench (backlog, a companion of 001's resolution metrics)", dimensions=_BREAKDOWN,
+        # A backlog changes when tickets are resolved too: a month with only resolutions still has an end.
+        period_columns=(("tickets", "resolved_at"), ("tickets", "first_response_at")),
     ),
 )
