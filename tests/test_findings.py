@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import cxbench
 from cxbench.core.registry import format_value
 from conftest import answers, write_tables
@@ -98,7 +100,9 @@ def test_compare_window_gives_every_record_its_delta_and_significance(tmp_path: 
                            start="2026-09-01", compare="2026-03-01..2026-03-31")
     by_month = {r["period_start"]: r["compared_with"] for r in card.get("csat")}
     october = by_month["2026-10-01"]
-    assert october.pop("p_value") < 1e-5  # z = 4.90: two-sided p = 9.6e-7
+    # z = 0.30 / 0.0612372 = 4.898979: two-sided p = 2 · (1 − Φ(4.898979)) = 9.63357e-7, in full precision
+    # (rounding to 6 decimals, as values are, would print 1e-06).
+    assert october.pop("p_value") == pytest.approx(9.63357e-7, rel=1e-5)
     assert october == {"from": "2026-03-01", "to": "2026-03-31", "value": 90.0, "delta": -30.0,
                        "significant": True, "test": "two-proportion z"}
     assert by_month["2026-09-01"]["delta"] == -2.0 and by_month["2026-09-01"]["significant"] is False

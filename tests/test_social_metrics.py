@@ -128,3 +128,16 @@ def test_social_listening_when_every_mention_has_a_sentiment_and_there_is_no_tex
     record = pick(run_case({"mentions": rows}, period="all", metrics=["social_listening"]), "social_listening")
     assert record["value"] == pytest.approx(25.0)
     assert record["details"]["scored_from_text"] == 0
+
+
+def test_social_listening_takes_sentiment_words_and_rejects_other_words_by_row(run_case):
+    # Listening tools export sentiment as words: Positive → 1, neutral → 0, NEGATIVE → −1, 0.4 stays a number.
+    # Positive 2 (m0, m3), neutral 1, negative 1 → (2 − 1)/4 × 100 = 25. "meh" is neither: row 5 set aside.
+    rows = [{"mention_id": f"m{i}", "platform": "x", "ts": "2026-10-07T09:00:00Z", "sentiment": s}
+            for i, s in enumerate(["Positive", "neutral", "NEGATIVE", "0.4", "meh"])]
+    card = run_case({"mentions": rows}, period="all", metrics=["social_listening"])
+    record = pick(card, "social_listening")
+    assert record["value"] == pytest.approx(25.0) and record["n"] == 4
+    rejected = card.to_dict()["rejected"]
+    assert [r["row"] for r in rejected] == [5]
+    assert "one of: positive, neutral, negative" in rejected[0]["reason"]

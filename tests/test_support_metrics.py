@@ -171,6 +171,27 @@ def test_contact_volume_by_channel_counts_and_shares_and_zero_in_an_empty_month(
     assert pick(card, "contact_volume_by_channel", period_start=DEC, dimension={"channel": "phone"})["details"]["share_pct"] == pytest.approx(100.0)
 
 
+def test_a_channel_with_no_tickets_in_a_period_counts_zero_and_its_change_is_tested(run_case):
+    # September: 3 email tickets; October: 4 chat tickets. Email in October is 0, not missing, and both
+    # changes get the exact Poisson test with exposures 31 (Oct) and 30 (Sep) days: under no change, October's
+    # share of the tickets is 31/61 = 0.508197. Two-sided by the minimum-likelihood rule (R's binom.test):
+    #   email 3 → 0: P(0 of 3) = (30/61)^3 = 0.118953, no outcome less likely → p = 0.118953;
+    #   chat 0 → 4: P(4 of 4) = (31/61)^4 = 0.066702, P(0 of 4) = (30/61)^4 = 0.058500 → p = 0.125202.
+    rows = [ticket(f"e{i}", f"2026-09-1{i}T10:00:00Z") for i in range(3)]
+    rows += [ticket(f"c{i}", f"2026-10-1{i}T10:00:00Z", channel="chat") for i in range(4)]
+    card = run_case({"tickets": rows}, metrics=["contact_volume_by_channel"])
+    email = pick(card, "contact_volume_by_channel", period_start=OCT, dimension={"channel": "email"})
+    assert email["value"] == 0
+    assert email["details"]["share_pct"] == 0
+    assert email["change"]["previous"] == 3
+    assert email["change"]["p_value"] == pytest.approx(0.118953, abs=1e-6)
+    chat = pick(card, "contact_volume_by_channel", period_start=OCT, dimension={"channel": "chat"})
+    assert chat["change"]["previous"] == 0
+    assert chat["change"]["delta"] == 4
+    assert chat["change"]["p_value"] == pytest.approx(0.125202, abs=1e-6)
+    assert chat["change"]["test"] == "exact Poisson"
+
+
 def test_open_tickets_at_each_period_end(run_case):
     # Ends: 1 Oct 00:00 (end of September), 1 Nov 00:00, 1 Dec 00:00.
     #   a: opened 20 Sep, resolved 10 Oct            → open at end of Sep only

@@ -31,6 +31,7 @@ class Column:
     allowed: tuple[str, ...] | None = None  # closed set of values (compared lower-cased)
     minimum: float | None = None  # inclusive bounds for numbers
     maximum: float | None = None
+    words: tuple[tuple[str, float], ...] = ()  # words a number column also takes (any case), with their number
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,9 @@ TABLES: tuple[TableSpec, ...] = (
             Column("platform", S, True, "platform"),
             Column("ts", T, True, "when"),
             Column("text", S, description="the mention's text"),
-            Column("sentiment", N, description="-1 (negative) to 1 (positive)", minimum=-1, maximum=1),
+            Column("sentiment", N, description="-1 (negative) to 1 (positive), or the words positive, neutral and "
+                   "negative (1, 0, -1), as listening tools export them", minimum=-1, maximum=1,
+                   words=(("positive", 1.0), ("neutral", 0.0), ("negative", -1.0))),
         ),
         key="mention_id",
         time_column="ts",

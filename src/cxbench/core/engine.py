@@ -21,7 +21,7 @@ from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.contract import ColumnType
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
-from cxbench.core.stats import Comparison, Estimate, Span
+from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span
 
 _DECIMALS = 6
 _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
@@ -160,6 +160,12 @@ def run_range(ctx: MetricContext) -> tuple[dt.date, dt.date] | None:
                if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE)
                and column.name != table.spec.time_column and column.name not in table.spec.range_columns]
     return data_range(ctx, ctx.tables, columns)
+
+
+def _p_value(p: float) -> float:
+    """A p-value in full precision: rounding to 6 decimals, as other values are, would show 1.6e-7 as 0,
+    which reads as the 'no variance, any change' p of 0."""
+    return float(p)
 
 
 def _clean(value: Any) -> Any:
@@ -373,9 +379,14 @@ class Engine:
         previous_overall: dict[str, Any] | None = None  # and its group's aggregates without dimension
         for span in self.grid:
             current = by_period.get(span.key)
-            if current is None and metric.estimator.empty_value is not None and every_period:
-                # A count over an input that exists: a period without rows counts 0, it is not unknown.
-                estimate = Estimate(metric.estimator.empty_value, 0)
+            # A count over an input that exists: a period without rows counts 0, it is not unknown. Per breakdown
+            # too for counts of events (tickets per channel, pageviews per page), so 3 → 0 → 40 is tested.
+            counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
+            if current is None and metric.estimator.empty_value is not None and (every_period or counts_events):
+                details: dict[str, Any] = {}
+                if getattr(metric.estimator, "share_of_overall", False) and overall.get(span.key):
+                    details["share_pct"] = 0.0
+                estimate = Estimate(metric.estimator.empty_value, 0, details=details)
                 records.append(self._record(metric, span, segment, dimension, estimate, {}, previous, previous_span))
                 previous, previous_span, previous_overall = (estimate, {}), span_length(span), overall.get(span.key)
                 continue
@@ -458,7 +469,7 @@ class Engine:
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
                 "significant": comparison.significant if comparison else None,
-                "p_value": comparison.p_value if comparison else None,
+                "p_value": _p_value(comparison.p_value) if comparison else None,
                 "test": comparison.test.value if comparison else None,
             }
         record.update({
@@ -515,7 +526,7 @@ class Engine:
                     test = self._comparison(metric, estimate, stats, (theirs[1], theirs[2]), span,
                                             span_length(theirs[3]), None)
                     if test is not None:
-                        comparison.update(significant=test.significant, p_value=_clean(test.p_value),
+                        comparison.update(significant=test.significant, p_value=_p_value(test.p_value),
                                           test=test.test.value)
                     mine_days, theirs_days = span_length(span).days, span_length(theirs[3]).days
                     if metric.accumulates and mine_days != theirs_days:

@@ -271,7 +271,8 @@ def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Valu
     if column.type is ColumnType.NUMBER:
         if dtype.is_numeric():
             return value.cast("float64")
-        return ibis.cases((raw_text.re_search(_NUMBER), raw_text.try_cast("float64")), else_=ibis.null("float64"))
+        words = [(raw_text.lower() == word, ibis.literal(number, type="float64")) for word, number in column.words]
+        return ibis.cases(*words, (raw_text.re_search(_NUMBER), raw_text.try_cast("float64")), else_=ibis.null("float64"))
     if column.type is ColumnType.BOOLEAN:
         if dtype.is_boolean():
             return value
@@ -341,9 +342,10 @@ def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
         elif value.type().is_floating():
             checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
     if column.type in _TYPE_HINTS and not typed_source:
-        checks.append(
-            (raw_text.notnull() & parsed.isnull(), column.name + " " + _quoted(raw_text) + f" is not {_TYPE_HINTS[column.type]}")
-        )
+        hint = _TYPE_HINTS[column.type]
+        if column.words:
+            hint += " or one of: " + ", ".join(word for word, _ in column.words)
+        checks.append((raw_text.notnull() & parsed.isnull(), column.name + " " + _quoted(raw_text) + f" is not {hint}"))
     if column.type is ColumnType.NUMBER:
         if column.minimum is not None:
             checks.append((parsed < column.minimum,
