@@ -250,6 +250,23 @@ def test_too_few_repeat_customers_is_an_error_that_names_the_fix():
         fit_models(summary, make_settings("1997-09-30", "week"))
 
 
+def test_a_and_b_collapsing_to_zero_is_an_error_not_a_silent_fit(tmp_path):
+    # CDNOW's first 60 customers (21 with repeat purchases): the likelihood keeps rising as a and b go to 0
+    # together (every dropout probability 0 or 1), so there is no maximum inside the range; an independent
+    # fit of the same data drives both to about 1e-8. cxbench stops instead of returning a = b = 2e-6.
+    with (DATA / "cdnow" / "orders.csv").open() as handle:
+        reader = csv.DictReader(handle)
+        rows = [r for r in reader if int(r["customer_id"]) <= 60]
+        fields = reader.fieldnames
+    (tmp_path / "few").mkdir()
+    with (tmp_path / "few" / "orders.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ModelFitError, match=r"runs off to an extreme \(a = .*, b = "):
+        cxbench.predict_clv(tmp_path / "few", calibration_end="1997-09-30", time_unit="week", horizon=39)
+
+
 def test_a_calibration_without_dropout_is_flagged_in_the_warnings():
     # Customers who never leave (a plain Poisson process per customer, Gamma-distributed rates: the NBD of
     # Ehrenberg 1959): the BG/NBD fit sends the mean dropout probability a/(a+b) to nearly 0, which is said.

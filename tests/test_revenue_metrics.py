@@ -225,6 +225,7 @@ def test_expansion_mrr_of_seed_004_adds_monthly_non_recurring_revenue(run_case):
     october = pick(monthly, "expansion_mrr", period_start=OCT)
     assert october["value"] == pytest.approx(410)
     assert october["details"]["non_recurring_monthly"] == pytest.approx(90)
+    assert october["n"] == 3  # paying subscribers at October's end (A, C, F); the orders are not subscribers
     quarterly = run_case(tables, metrics=["expansion_mrr"], period="quarter")
     q4 = pick(quarterly, "expansion_mrr", period_start=OCT)
     assert q4["value"] == pytest.approx(410)

@@ -47,6 +47,20 @@ def test_social_engagement_rate_per_post_per_platform_and_overall(run_case):
     assert zero["status"] == "unavailable" and zero["value"] is None and zero["reason"] == "nothing to divide by"
 
 
+def test_social_engagement_rate_also_gives_the_mean_of_post_rates_as_hootsuite_averages(run_case):
+    # Hootsuite's "average engagement rate by impressions" is the mean of the posts' rates: p1 40 / 1000 = 4 %,
+    # p2 40 / 4000 = 1 % → (4 + 1) / 2 = 2.5 %. The pooled rate (seed 003 over all posts) is 80 / 5000 = 1.6 %.
+    # A post without impressions (p3) is in neither.
+    rows = [post("p1", "instagram", 1000, likes=30, comments=10), post("p2", "instagram", 4000, likes=40),
+            post("p3", "instagram", 0, likes=5)]
+    card = run_case({"social_posts": rows}, period="all", metrics=["social_engagement_rate"])
+    overall = pick(card, "social_engagement_rate")
+    assert overall["value"] == pytest.approx(1.6)
+    assert overall["details"]["mean_post_rate_pct"] == pytest.approx(2.5)
+    p1 = pick(card, "social_engagement_rate", dimension={"post_id": "p1"})
+    assert p1["details"]["mean_post_rate_pct"] == pytest.approx(4.0)
+
+
 def test_social_engagement_rate_with_only_some_action_columns(run_case):
     # No saves or mentions columns: they count 0. (12 likes + 3 comments) / 300 = 5 % → "good" (5 is inside 1-5).
     rows = [{"post_id": "p1", "platform": "tiktok", "ts": "2026-10-05T12:00:00Z", "impressions": 300,

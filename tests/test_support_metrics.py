@@ -9,6 +9,8 @@ contact ÷ tickets resolved: our `details.resolved_only_pct`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 from pathlib import Path
 
@@ -289,6 +291,13 @@ def test_business_hours_in_a_time_zone_across_the_end_of_daylight_saving(run_cas
     utc = run_case({"tickets": rows[:1]}, period="all", business_hours="Mon-Fri 09:00-17:00",
                    metrics=["avg_resolution_time"])
     assert pick(utc, "avg_resolution_time")["value"] == pytest.approx(0.0)
+
+
+def test_holidays_file_saved_with_a_byte_order_mark_keeps_its_first_date(tmp_path: Path):
+    # Excel's "CSV UTF-8" and Notepad start the file with a BOM; the first date must not be mistaken for a header.
+    holidays = tmp_path / "holidays.txt"
+    holidays.write_bytes(b"\xef\xbb\xbf2026-11-11\n2026-12-25\n")
+    assert read_holidays(holidays) == (dt.date(2026, 11, 11), dt.date(2026, 12, 25))
 
 
 def test_cli_business_hours_timezone_and_holidays_file(tmp_path: Path):

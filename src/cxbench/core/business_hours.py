@@ -158,7 +158,7 @@ def read_holidays(path: str | Path) -> tuple[dt.date, ...]:
     """
     file = Path(path)
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
+        lines = file.read_text(encoding="utf-8-sig").splitlines()  # -sig: Excel and Notepad write a BOM
     except OSError as exc:
         raise UsageError(f"--holidays {file}: cannot read the file ({exc.strerror}); give a text or CSV file "
                          "with one YYYY-MM-DD date per line") from exc

@@ -189,7 +189,8 @@ CLV = Metric(
           "lifetime is 1 ÷ (period churn × periods per year): a customer who leaves with probability c each "
           "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
           "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
-          "and no orders, a customer's year is worth ARPU × 12 (`details.value_from`). `details` shows every "
+          "and no orders in the period, a customer's year is worth ARPU × 12 (`details.value_from` says which, "
+          "per period). `details` shows every "
           "factor.", source="003",
 )
 

@@ -34,7 +34,9 @@ def _post_rows(ctx: MetricContext) -> ir.Table:
     # be counted over views that were never reported.
     viewed = p.impressions > 0
     return p.mutate(ts=p.ts, _entity=ibis.null("string"),
-                    engagement=ibis.cases((viewed, engagement), else_=0.0))
+                    engagement=ibis.cases((viewed, engagement), else_=0.0),
+                    _post_rate=ibis.cases((viewed, engagement / p.impressions), else_=0.0),
+                    _viewed=viewed.cast("int64"))
 
 
 def _engagement_details(ctx: MetricContext) -> dict[str, Any]:
@@ -96,12 +98,14 @@ METRICS: tuple[Metric, ...] = (
         id="social_engagement_rate", name="Social engagement rate", family=Family.WEBSITE,
         formula="(likes + shares + saves + comments + mentions) ÷ impressions × 100, per post, per platform and "
                 "overall", unit=Unit.PERCENT, direction=Direction.UP, inputs=("social_posts",), rows=_post_rows,
-        estimator=Ratio(lambda t: t.engagement.sum(), lambda t: t.impressions.sum(), factor=100),
+        estimator=Ratio(lambda t: t.engagement.sum(), lambda t: t.impressions.sum(), factor=100,
+                        also=(("mean_post_rate_pct", lambda t: t._post_rate.sum(), lambda t: t._viewed.sum()),)),
         what_is_counted="posts",
         description="Engagement per view of the company's posts (seed 003: total engagement on the post ÷ its "
                     "views × 100). Per platform in dimension `platform` and per post in dimension `post_id`; the "
                     "platform and overall rates pool their posts (all actions ÷ all impressions), so a post "
-                    "weighs by its views.",
+                    "weighs by its views. `details.mean_post_rate_pct` is the plain mean of the posts' rates, "
+                    "the average Hootsuite reports (posts at 4 % of 1,000 views and 1 % of 4,000: mean 2.5 %, pooled 80 ÷ 5,000 = 1.6 %).",
         notes="A post counts in the period it was published in. Engagement columns the data lacks count 0 "
               "(`details.engagement_columns` names those present). A post with 0 impressions has no rate "
               "(unavailable: nothing to divide by) and adds nothing to the platform and overall rates.",

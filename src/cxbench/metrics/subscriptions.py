@@ -87,12 +87,13 @@ def _mrr_movements(ctx: MetricContext) -> ir.Table:
 
 
 def _expansion_rows(ctx: MetricContext) -> ir.Table:
-    m = mrr_movements(ctx).select("ts", "_entity", "mrr_end", non_recurring=ibis.literal(0.0))
+    m = mrr_movements(ctx).select("ts", "_entity", "mrr_end", "paying_end", non_recurring=ibis.literal(0.0))
     if "orders" not in ctx.tables:
         return m
     o = orders(ctx)
     o = o.filter(o.kind.isin(NON_RECURRING))
-    extra = o.select(ts=o.ts, _entity=o._entity, mrr_end=ibis.literal(0.0), non_recurring=o.amount)
+    extra = o.select(ts=o.ts, _entity=o._entity, mrr_end=ibis.literal(0.0), paying_end=ibis.literal(False),
+                     non_recurring=o.amount)
     return union_rows(m, extra)
 
 
@@ -180,7 +181,7 @@ METRICS: tuple[Metric, ...] = (
         id="expansion_mrr", name="Expansion MRR (seed 004)", family=Family.REVENUE,
         formula="MRR + the average monthly non-recurring revenue (upsell, cross_sell and addon orders)",
         unit=Unit.MONEY, direction=Direction.UP, inputs=("subscriptions",), optional_inputs=("orders",),
-        rows=_expansion_rows, estimator=Sum("mrr_end", count=None, per_month="non_recurring"),
+        rows=_expansion_rows, estimator=Sum("mrr_end", count="paying_end", per_month="non_recurring"),
         what_is_counted="subscribers",
         description="Seed 004's expansion MRR: recurring revenue plus what customers spend on top of it.",
         notes=_STATE + " Non-recurring revenue is the orders of kind upsell, cross_sell and addon in the period, "

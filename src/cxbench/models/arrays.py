@@ -7,6 +7,11 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 
+#: Bounds of the search on log-parameters: a parameter that ends on one is not identified by the data.
+LOG_BOUND = float(np.log(1e6))
+#: Where a shape parameter is large enough that the model has become its limit (a point mass).
+SHAPE_LIMIT = float(np.log(1e4))
+
 
 def distinct_rows(*columns: Array) -> tuple[tuple[Array, ...], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The distinct rows of equal-length columns, the index of each input row among them, and their counts.

@@ -22,14 +22,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from cxbench.models.arrays import distinct_rows
+from cxbench.models.arrays import LOG_BOUND, SHAPE_LIMIT, Array, distinct_rows
 from cxbench.models.errors import ModelFitError
-
-Array = npt.NDArray[np.float64]
-
-#: Bounds of the search on log-parameters: a parameter that ends on one is not identified by the data.
-_LOG_BOUND = np.log(1e6)
-_SHAPE_LIMIT = np.log(1e4)
 
 
 @dataclass(frozen=True)
@@ -125,12 +119,16 @@ class BetaGeoModel:
         # Start: r = 1, α on the data's time scale, a = b = 1 (a Beta(1, 1) dropout: no prior lean).
         start = np.log(np.array([1.0, scale, 1.0, 1.0]))
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
-                          bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4, options={"maxiter": 2000, "gtol": 1e-9})
+                          bounds=[(-LOG_BOUND, LOG_BOUND)] * 4, options={"maxiter": 2000, "gtol": 1e-9})
         params = np.exp(result.x)
         # r is a shape (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value. A tiny a
         # (or a huge b) is different: customers who (nearly) never leave, the NBD limit of the model, whose
         # forecasts stay sound; the forecast flags it in its warnings instead.
-        at_bound = (np.abs(result.x) > _LOG_BOUND - 1e-3) | (np.abs(np.log(params)) > _SHAPE_LIMIT) * np.array([1, 0, 0, 0], bool)
+        at_bound = (np.abs(result.x) > LOG_BOUND - 1e-3) | (np.abs(np.log(params)) > SHAPE_LIMIT) * np.array([1, 0, 0, 0], bool)
+        # a and b both collapsing to 0 is no limit model: every dropout probability is 0 or 1, a split the
+        # likelihood keeps improving towards without a maximum (seen on 60 CDNOW customers).
+        if max(params[2], params[3]) < np.exp(-SHAPE_LIMIT):
+            at_bound[2:] = True
         names = ("r", "alpha", "a", "b")
         if not result.success and np.linalg.norm(result.jac) > 1e-4:
             raise ModelFitError(f"the BG/NBD fit did not converge ({result.message}); check that the orders "

@@ -15,17 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-from cxbench.models.arrays import distinct_rows
+from cxbench.models.arrays import LOG_BOUND, SHAPE_LIMIT, Array, distinct_rows
 from cxbench.models.errors import ModelFitError
-
-Array = npt.NDArray[np.float64]
-
-_LOG_BOUND = np.log(1e6)
-_SHAPE_LIMIT = np.log(1e4)
 
 
 @dataclass(frozen=True)
@@ -97,13 +91,13 @@ class GammaGammaModel:
         # Start: p = 1 (exponential spend), q = 2 (so the mean exists), v at the data's scale.
         start = np.log(np.array([1.0, 2.0, scale]))
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
-                          bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3, options={"maxiter": 2000, "gtol": 1e-9})
+                          bounds=[(-LOG_BOUND, LOG_BOUND)] * 3, options={"maxiter": 2000, "gtol": 1e-9})
         params = np.exp(result.x)
         if not result.success and np.linalg.norm(result.jac) > 1e-4:
             raise ModelFitError(f"the Gamma-Gamma spend fit did not converge ({result.message}); check the order "
                                 "amounts of customers with repeat purchases")
         # p and q are shapes (no unit): beyond 1e4 or below 1e-4 the fit has run off rather than found a value.
-        extreme = (np.abs(result.x) > _LOG_BOUND - 1e-3) | np.r_[np.abs(np.log(params[:2])) > _SHAPE_LIMIT, False]
+        extreme = (np.abs(result.x) > LOG_BOUND - 1e-3) | np.r_[np.abs(np.log(params[:2])) > SHAPE_LIMIT, False]
         if extreme.any():
             which = ", ".join(f"{n_} = {v:.3g}" for n_, v, hit in zip(("p", "q", "v"), params, extreme, strict=True) if hit)
             raise ModelFitError(f"the Gamma-Gamma spend fit runs off to an extreme ({which}): the repeat purchases' "
