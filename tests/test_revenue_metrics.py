@@ -71,6 +71,17 @@ def test_sales_growth_against_previous_period_and_baseline(run_case):
     assert september["value"] is None
 
 
+def test_sales_growth_against_a_baseline_before_the_data_says_there_is_nothing_to_compare(run_case):
+    # --baseline 2026-01-15: January has no sales, so its total is 0 and the growth against it has no value;
+    # the details say so instead of leaving the baseline out. October against September is still 275 %.
+    card = run_case({"orders": ORDERS}, metrics=["sales_growth"], baseline="2026-01-15")
+    october = pick(card, "sales_growth", period_start=OCT)
+    assert october["value"] == pytest.approx(275)
+    assert october["details"]["baseline_period_start"] == "2026-01-01"
+    assert october["details"]["baseline"] == 0
+    assert october["details"]["growth_vs_baseline"] is None
+
+
 def test_repeat_purchase_rate_counts_purchases_before_the_period(run_case):
     # October buyers: c1 (2 orders) and c2 (1 order; its refund is no purchase) → 1 of 2 = 50 %.
     # November: c3 buys; with its September order it has 2 purchases to date → 1 of 1 = 100 %.

@@ -398,7 +398,8 @@ class Engine:
                 continue
             estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
             if self._extra:
-                estimate.details.update(self._extra)
+                # Run-level details fill in; what the period's own estimate says wins (growth_vs_baseline).
+                estimate.details.update({k: v for k, v in self._extra.items() if k not in estimate.details})
                 estimate = _clip_to_scale(estimate)
             records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span,
                                         (overall.get(span.key), previous_overall)))

@@ -64,7 +64,9 @@ def _growth_rows(ctx: MetricContext) -> ir.Table:
 
 def _baseline_details(ctx: MetricContext) -> dict[str, Any]:
     key = period_key_of(ctx.options.baseline, ctx.options.period) if ctx.options.baseline else None
-    return {"baseline_period_start": key.isoformat()} if key else {}
+    # When the baseline period has no sales, its total is 0 and the growth against it has no value: said, not
+    # left out (a --baseline before the data).
+    return {"baseline_period_start": key.isoformat(), "baseline": 0.0, "growth_vs_baseline": None} if key else {}
 
 
 def _repeat_rows(ctx: MetricContext) -> ir.Table:
