@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import cxbench
@@ -145,3 +147,64 @@ def test_chosen_metrics_validate_only_the_tables_they_read(tmp_path):
     doc = cxbench.compute(folder, metrics=["nps"]).to_dict()
     assert set(doc["inputs"]) == {"surveys"} and doc["rejected"] == []
     assert set(cxbench.compute(folder).to_dict()["inputs"]) == {"surveys", "orders"}
+
+
+# -- --period all over tables of different ranges, and zero counts per breakdown (review of 2026-12-03) ----------
+
+def test_period_all_keeps_each_metric_on_its_own_data(run_case):
+    # 10 users active every day of June 2024 → DAU 10, MAU 10, stickiness 100 %. Customers who signed up in
+    # July 2023 must not stretch the events' period to 11 months (DAU 0.82 if they did).
+    events = [{"user_id": f"u{i}", "ts": f"2024-06-{d:02d}T10:00:00Z", "event": "pageview", "page": "/"}
+              for i in range(10) for d in range(1, 31)]
+    customers = [{"customer_id": f"u{i}", "signup_at": "2023-07-01T00:00:00Z"} for i in range(10)]
+    card = run_case({"events": events, "customers": customers}, period="all", metrics=["dau", "mau", "stickiness"])
+    dau = pick(card, "dau")
+    assert (dau["period_start"], dau["period_end"]) == ("2024-06-01", "2024-06-30")
+    assert dau["value"] == pytest.approx(10)
+    assert pick(card, "stickiness")["value"] == pytest.approx(100)
+
+
+def test_period_all_cac_counts_spend_days_onward_not_customers_won_years_before(run_case):
+    # Spend 500 on 1 Jan and 500 on 1 Dec 2024; 90 customers won in March 2020, 10 in March 2024.
+    # CAC over the spend's period = 1000 / 10 = 100 (not 1000 / 100).
+    customers = [{"customer_id": f"o{i}", "signup_at": "2020-03-10T00:00:00Z"} for i in range(90)]
+    customers += [{"customer_id": f"n{i}", "signup_at": "2024-03-10T00:00:00Z"} for i in range(10)]
+    spend = [{"date": "2024-01-01", "amount": 500, "kind": "marketing"},
+             {"date": "2024-12-01", "amount": 500, "kind": "marketing"}]
+    record = pick(run_case({"customers": customers, "spend": spend}, period="all", metrics=["cac"]), "cac")
+    assert record["value"] == pytest.approx(100)
+
+
+def test_a_resolution_dated_far_in_the_future_does_not_stretch_the_periods(run_case):
+    # A typo'd resolved_at in 2099: the periods stop at today (or the data's last day), not in 2099.
+    rows = [{"ticket_id": "t1", "channel": "email", "opened_at": "2024-03-02T10:00:00Z",
+             "resolved_at": "2099-03-01T00:00:00Z"}]
+    card = run_case({"tickets": rows}, metrics=["open_tickets"])
+    last = max(r["period_start"] for r in card.get("open_tickets"))
+    assert last <= dt.date.today().isoformat()
+
+
+def test_zero_counts_per_breakdown_are_shown_once_after_the_value_and_compared_under_compare(run_case):
+    # Daily pageviews: "/" every day 1-10 June, "/a" on 1 and 10 June only. "/a" gets a 0 record on 2 June
+    # (1 → 0) and its 10 June record compares with 0; days 3-9 have no "/a" record (not pages × days).
+    events = [{"user_id": "u", "ts": f"2024-06-{d:02d}T10:00:00Z", "event": "pageview", "page": "/"} for d in range(1, 11)]
+    events += [{"user_id": "u", "ts": f"2024-06-{d:02d}T11:00:00Z", "event": "pageview", "page": "/a"} for d in (1, 10)]
+    card = run_case({"events": events}, period="day", metrics=["pageviews"])
+    a = card.get("pageviews", dimension={"page": "/a"})
+    assert [(r["period_start"], r["value"]) for r in a] == [("2024-06-01", 1), ("2024-06-02", 0), ("2024-06-10", 1)]
+    assert a[2]["change"]["previous"] == 0
+
+
+def test_compare_scales_and_tests_a_channel_with_no_tickets_in_the_period(run_case):
+    # Phone: 30 tickets in each of Jan-Mar 2024; email: 30 in Jan and Feb, none in March. Against the window
+    # Jan-Feb (60 days), March email (31 days) is worth 60 × 31 / 60 = 31: delta −31, exact Poisson test
+    # P(0 of 60 | share 31/91) = (60/91)^60 = 1.3e-11, significant.
+    rows = [{"ticket_id": f"{c}{m}{i}", "channel": c, "opened_at": f"2024-{m:02d}-{i % 28 + 1:02d}T10:00:00Z"}
+            for c, months in (("phone", (1, 2, 3)), ("email", (1, 2))) for m in months for i in range(30)]
+    card = run_case({"tickets": rows}, metrics=["contact_volume_by_channel"],
+                    compare="2024-01-01..2024-02-29")
+    email = pick(card, "contact_volume_by_channel", period_start="2024-03-01", dimension={"channel": "email"})
+    compared = email["compared_with"]
+    assert email["value"] == 0
+    assert compared["value"] == pytest.approx(31) and compared["delta"] == pytest.approx(-31)
+    assert compared["test"] == "exact Poisson" and compared["significant"] is True

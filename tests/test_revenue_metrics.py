@@ -309,7 +309,7 @@ def test_clv_cac_ratio_bands_of_seed_004(run_case, spend, ratio, rating):
 
 def test_clv_lifetime_from_churn_is_one_over_the_annualised_rate(run_case):
     # Subscriptions: 4 customers paying at the start of October, 1 cancels → monthly churn 25 %.
-    # A customer stays 1 / 0.25 = 4 months on average → lifetime 4 / 12 = 1/3 year (yearly churn 25 × 12 = 300 %).
+    # A customer stays 1 / 0.25 = 4 months on average → lifetime 4 / 12 = 1/3 year (annualised churn 25 × 12 = 300 %).
     # Orders: AOV 20, 1 order per customer in October → CLV = 20 × 12 × 1/3 = 80, which is ChartMogul's
     # LTV = monthly revenue per customer ÷ churn = 20 / 0.25 = 80.
     subs = [sub(f"s{i}", f"p{i}", "2026-09-01T00:00:00Z", "2026-10-20T00:00:00Z" if i == 0 else "", 20)
@@ -317,7 +317,7 @@ def test_clv_lifetime_from_churn_is_one_over_the_annualised_rate(run_case):
     card = run_case({**_clv_case(), "subscriptions": subs}, metrics=["clv"])
     clv = pick(card, "clv", period_start=OCT)
     assert clv["details"]["churn_rate"] == pytest.approx(25)
-    assert clv["details"]["yearly_churn"] == pytest.approx(300)
+    assert clv["details"]["annualised_churn"] == pytest.approx(300)
     assert clv["details"]["lifetime_years"] == pytest.approx(1 / 3)
     assert clv["details"]["value_from"] == "orders"
     assert clv["value"] == pytest.approx(80)
@@ -336,6 +336,19 @@ def test_clv_from_subscriptions_alone_is_chartmogul_ltv(run_case):
     assert clv["details"]["lifetime_years"] == pytest.approx(5 / 3)
     assert clv["value"] == pytest.approx(2000)
     assert clv["n"] == 19
+
+
+def test_clv_keeps_one_basis_for_the_run_when_orders_exist_only_in_some_periods(run_case):
+    # 100 subscribers at 30 a month from August; 10 one-off orders of 500 in October only. With orders in the
+    # run, CLV is AOV-based: October 500 × (1 × 12) × 1 year = 6000; September has no orders, so no CLV, rather
+    # than switching to ARPU × 12 = 360 and reading as a jump.
+    subs = [sub(f"s{i}", f"p{i}", "2026-08-01T00:00:00Z", "", 30) for i in range(100)]
+    rows = [order(f"o{i}", f"p{i}", "2026-10-05T10:00:00Z", 500) for i in range(10)]
+    card = run_case({"subscriptions": subs, "orders": rows}, lifetime_years=1, metrics=["clv"])
+    october = pick(card, "clv", period_start=OCT)
+    assert october["value"] == pytest.approx(6000) and october["details"]["value_from"] == "orders"
+    september = pick(card, "clv", period_start=SEP)
+    assert september["status"] == "unavailable" and "no orders in this period" in september["reason"]
 
 
 def test_period_all_counts_customers_won_after_the_last_spend_row(run_case):

@@ -18,7 +18,6 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
-from cxbench.core.contract import ColumnType
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span
@@ -147,19 +146,12 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
                 days.append(min(last, max(as_of or last, dt.date.today())))
     for name, column in columns:
         if name in ctx.tables and column in ctx.tables[name].present:
-            days.extend(d for d in _bounds(ctx, name, (column,)) if d is not None)  # type: ignore[arg-type]
+            # A resolution dated 2099 (a typo) stops at today or the data's last day, whichever is later.
+            cap = max(max(days, default=dt.date.today()), dt.date.today())
+            days.extend(min(d, cap) for d in _bounds(ctx, name, (column,)) if d is not None)
     if not days:
         return None
     return min(days), max(days)
-
-
-def run_range(ctx: MetricContext) -> tuple[dt.date, dt.date] | None:
-    """First and last day over every table of the run and every timestamp or date column in it (a ticket's
-    resolution, a cart's checkout), with subscription ends capped as in `data_range`."""
-    columns = [(name, column.name) for name, table in ctx.tables.items() for column in table.spec.columns
-               if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE)
-               and column.name != table.spec.time_column and column.name not in table.spec.range_columns]
-    return data_range(ctx, ctx.tables, columns)
 
 
 def _p_value(p: float) -> float:
@@ -194,14 +186,14 @@ class Engine:
     def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to).
 
-        Under `--period all` every metric shares one period, the whole run: the first to the last day over
-        every table and timestamp, so metrics combined into another (CLV and CAC into CLV:CAC) line up, and
-        customers won after the last spend row still count in CAC.
+        A metric's `period_extend_tables` may carry the last day of `--period all` further (CAC: customers won
+        after the last spend row, a month's budget booked on its first day, still count).
         """
-        if self.options.period is Period.ALL:
-            bounds = self.ctx.remember("range:run", lambda: run_range(self.ctx))
-        else:
-            bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
+        bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
+        if bounds is not None and self.options.period is Period.ALL and metric.period_extend_tables:
+            further = data_range(self.ctx, metric.period_extend_tables)
+            if further is not None and further[1] > bounds[1]:
+                bounds = (bounds[0], further[1])
         if bounds is None:
             if self.options.start is None and self.options.end is None:
                 return []
@@ -253,9 +245,19 @@ class Engine:
     def _derived_records(self, metric: Metric) -> list[dict[str, Any]]:
         """Records of a metric combined from its components' records of the same period, segment and breakdown."""
         assert metric.combine is not None, f"{metric.id} has components but no combine function"
+        whole_run = self.options.period is Period.ALL
+
+        def key_of(record: dict[str, Any]) -> tuple:
+            # Under --period all each component has one period over its own data: they are matched whatever its
+            # dates, and the combined record takes the first component's (CLV's AOV, CLV:CAC's CLV).
+            key = _record_key(record)
+            return ("*", "*", *key[2:]) if whole_run and key[0] is not None else key
+
         by_component: dict[str, dict[tuple, dict[str, Any]]] = {}
         for component in metric.components:
-            by_component[component.id] = {_record_key(r): r for r in self._records_once(component)}
+            by_component[component.id] = {key_of(r): r for r in self._records_once(component)}
+        in_run = frozenset(cid for cid, indexed in by_component.items()
+                           if any(r.get("status") == "ok" for r in indexed.values()))
         # Every period and segment of any component; a breakdown only where all components have it (CLV has
         # none, CAC one per channel: CLV:CAC is reported overall).
         keys = {k for indexed in by_component.values() for k in indexed
@@ -267,6 +269,10 @@ class Engine:
         previous: dict[tuple, tuple[Estimate, dict[str, Any]] | None] = {}
         for key in order:  # per segment and breakdown, periods oldest first
             start, end, segment_text, dimension_text = key
+            if start == "*":
+                first = next(r for indexed in by_component.values() for r in [indexed.get(key)]
+                             if r is not None and r["period_start"])
+                start, end = first["period_start"], first["period_end"]
             segment, dimension = json.loads(segment_text), json.loads(dimension_text)
             dimension = dimension or None
             span = PeriodSpan(dt.date.fromisoformat(start), dt.date.fromisoformat(start),
@@ -291,7 +297,7 @@ class Engine:
                 records.append(self._unavailable(metric, span, segment, dimension, reason))
                 previous[series] = None
                 continue
-            estimate = metric.combine(parts, span_length(span), self.options)
+            estimate = metric.combine(parts, span_length(span), self.options, in_run)
             records.append(self._record(metric, span, segment, dimension, estimate, {}, previous.get(series)))
             previous[series] = (estimate, {}) if estimate.value is not None else None
         return records
@@ -380,15 +386,23 @@ class Engine:
         for span in self.grid:
             current = by_period.get(span.key)
             # A count over an input that exists: a period without rows counts 0, it is not unknown. Per breakdown
-            # too for counts of events (tickets per channel, pageviews per page), so 3 → 0 → 40 is tested.
+            # too for counts of events (tickets per channel, pageviews per page): the period after a value was
+            # seen gets a 0 record (3 → 0 is tested) and a value that reappears is compared with 0, without a
+            # record for every page in every day.
             counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
-            if current is None and metric.estimator.empty_value is not None and (every_period or counts_events):
-                details: dict[str, Any] = {}
-                if getattr(metric.estimator, "share_of_overall", False) and overall.get(span.key):
-                    details["share_pct"] = 0.0
-                estimate = Estimate(metric.estimator.empty_value, 0, details=details)
-                records.append(self._record(metric, span, segment, dimension, estimate, {}, previous, previous_span))
-                previous, previous_span, previous_overall = (estimate, {}), span_length(span), overall.get(span.key)
+            zero = {"n": 0, "total": 0.0} if counts_events else {}
+            if current is None and counts_events and not every_period:
+                if previous is not None and previous[0].value:
+                    estimate = Estimate(0.0, 0, details={"share_pct": 0.0}
+                                        if getattr(metric.estimator, "share_of_overall", False) else {})
+                    records.append(self._record(metric, span, segment, dimension, estimate, zero, previous,
+                                                previous_span))
+                previous, previous_span, previous_overall = (Estimate(0.0, 0), zero), span_length(span), None
+                continue
+            if current is None and metric.estimator.empty_value is not None and every_period:
+                estimate = Estimate(metric.estimator.empty_value, 0)
+                records.append(self._record(metric, span, segment, dimension, estimate, zero, previous, previous_span))
+                previous, previous_span, previous_overall = (estimate, zero), span_length(span), overall.get(span.key)
                 continue
             if current is None:
                 if every_period:

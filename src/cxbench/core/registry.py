@@ -223,11 +223,15 @@ class Metric:
     #: a derived metric: its value is `combine` of these metrics' records for the same period, segment and
     #: breakdown (CLV ÷ CAC), so it always agrees with the numbers shown beside it
     components: tuple[Metric, ...] = ()
-    combine: Callable[[dict[str, dict[str, Any] | None], Span, Options], Estimate] | None = None
+    #: (parts by component id, the period's span, the options, the components with a value in some period of
+    #: the run: a basis chosen once per run, not per period)
+    combine: Callable[[dict[str, dict[str, Any] | None], Span, Options, frozenset[str]], Estimate] | None = None
     optional_components: tuple[str, ...] = ()  # component ids the combine can do without (passed as None)
     #: further (table, column) pairs whose dates also set the periods: resolution times count by `resolved_at`,
     #: so a month with resolutions but no new ticket is still reported
     period_columns: tuple[tuple[str, str], ...] = ()
+    #: tables that may carry the last day of `--period all` beyond the metric's own (CAC: customers won)
+    period_extend_tables: tuple[str, ...] = ()
     #: a total that grows with the period's length (sales, pageviews, customers won): `--compare` scales a
     #: window of another length to the period's days before taking the delta
     accumulates: bool = False

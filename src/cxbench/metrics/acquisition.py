@@ -80,10 +80,14 @@ def _value(record: dict[str, Any] | None) -> float | None:
     return None if record is None else record.get("value")
 
 
-def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) -> Estimate:
+def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     aov, frequency, arpu = _value(parts["aov"]), _value(parts["purchase_frequency"]), _value(parts["arpu"])
     per_year = periods_per_year(span)
     details: dict[str, object]
+    # The basis is the run's, not the period's: with orders anywhere, a period without orders has no CLV
+    # rather than switching to ARPU (which would read as a jump between the two bases).
+    if "aov" in in_run and (aov is None or frequency is None):
+        return Estimate(None, 0, details={}, reason="needs aov and purchase_frequency: no orders in this period")
     if aov is not None and frequency is not None:
         # Seed 003: AOV × purchases per year × lifetime.
         n = int(parts["purchase_frequency"]["n"])  # type: ignore[index]
@@ -108,7 +112,8 @@ def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) 
         # A customer who leaves with probability c each period stays 1 ÷ c periods on average (geometric), so
         # the lifetime in years is 1 ÷ (c × periods per year): ChartMogul's and Baremetrics' 1 ÷ churn rate.
         yearly = churn / 100 * per_year
-        details.update({"churn_rate": churn, "yearly_churn": 100 * yearly})
+        # Lost per year as a share of the base (c × periods per year): above 100 % when customers stay under a year.
+        details.update({"churn_rate": churn, "annualised_churn": 100 * yearly})
         if yearly <= 0:
             return Estimate(None, 0, details=details,
                             reason="no customer was lost in the period, so the lifetime is unbounded; give --lifetime-years")
@@ -118,7 +123,7 @@ def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) 
     return Estimate(yearly_value * lifetime, n, details=details)
 
 
-def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     clv, cac = _value(parts["clv"]), _value(parts["cac"])
     details = {"clv": clv, "cac": cac}
     if not cac:
@@ -126,12 +131,12 @@ def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> 
     return Estimate(clv / cac, int(parts["cac"]["n"]), details=details)  # type: ignore[operator]
 
 
-def _profit(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+def _profit(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     clv, cac = _value(parts["clv"]), _value(parts["cac"])
     return Estimate(clv - cac, int(parts["cac"]["n"]), details={"clv": clv, "cac": cac})  # type: ignore[operator]
 
 
-def _clv_per_capex(parts: dict[str, dict[str, Any]], span: Span, options: Options) -> Estimate:
+def _clv_per_capex(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     clv, won, capex = _value(parts["clv"]), _value(parts["new_customers"]), _value(parts["capex"])
     details = {"clv": clv, "new_customers": won, "capex": capex}
     if not capex:
@@ -159,7 +164,7 @@ CAC = Metric(
     direction=Direction.DOWN, inputs=("spend", "customers", "orders", "subscriptions"), rows=_cac_rows,
     estimator=Ratio(lambda t: t.spend.sum(), lambda t: t.won.sum()), what_is_counted="customers won",
     dimensions=("acquisition_channel", "segment"), by_customer_segment=False,
-    period_tables=("spend",),
+    period_tables=("spend",), period_extend_tables=("customers", "orders", "subscriptions"),
     description="What winning one customer costs (seed 004), overall, per acquisition channel and per segment.",
     notes="Spend of kind marketing or sales (or no kind). Per channel: spend.channel against customers won with "
           "that customers.acquisition_channel; per segment: spend.segment against customers.segment. Customers "
@@ -189,8 +194,8 @@ CLV = Metric(
           "lifetime is 1 ÷ (period churn × periods per year): a customer who leaves with probability c each "
           "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
           "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
-          "and no orders in the period, a customer's year is worth ARPU × 12 (`details.value_from` says which, "
-          "per period). `details` shows every "
+          "and no orders table, a customer's year is worth ARPU × 12 (`details.value_from`); with orders, a "
+          "period without orders has no CLV. `details` shows every "
           "factor.", source="003",
 )
 

@@ -20,10 +20,11 @@ REPEAT = _metric(orders.METRICS, "repeat_purchase_rate")
 RETENTION = _metric(subscriptions.METRICS, "retention_rate")
 
 
-def _index(parts: dict[str, dict[str, Any] | None], span: Span, options: Options) -> Estimate:
+def _index(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     csat, nps = parts["csat"], parts["nps"]
     loyalty_record, loyalty_from = parts["repeat_purchase_rate"], "repeat_purchase_rate"
-    if loyalty_record is None:
+    if loyalty_record is None and "repeat_purchase_rate" not in in_run:
+        # Retention only when the run has no repeat purchases at all: one basis for every period.
         loyalty_record, loyalty_from = parts["retention_rate"], "retention_rate"
     missing = [name for name, record in (("satisfaction (csat)", csat), ("advocacy (nps)", nps),
                                          ("loyalty (repeat_purchase_rate or retention_rate)", loyalty_record))
