@@ -208,3 +208,28 @@ def test_compare_scales_and_tests_a_channel_with_no_tickets_in_the_period(run_ca
     assert email["value"] == 0
     assert compared["value"] == pytest.approx(31) and compared["delta"] == pytest.approx(-31)
     assert compared["test"] == "exact Poisson" and compared["significant"] is True
+
+
+def test_compare_scales_a_month_without_capex_like_any_other_month(run_case):
+    # Capex 600 in January, 600 in February, nothing in March, 300 in April. Against Jan-Feb (60 days, 1200),
+    # March (31 days, 0) is compared with 1200 × 31 / 60 = 620: delta −620, as a month with capex would be.
+    rows = [{"date": d, "amount": a} for d, a in (("2024-01-10", 600), ("2024-02-10", 600), ("2024-04-10", 300))]
+    card = run_case({"capex": rows}, metrics=["capex"], compare="2024-01-01..2024-02-29")
+    march = pick(card, "capex", period_start="2024-03-01")
+    assert march["value"] == 0
+    assert march["compared_with"]["value"] == pytest.approx(620)
+    assert march["compared_with"]["delta"] == pytest.approx(-620)
+
+
+def test_period_all_clv_annualises_churn_over_churns_own_period(run_case):
+    # --period all --from 2024-01-01. Orders end on 5 January (AOV's period: 1-5 January); subscriptions run to
+    # 15 March (churn's period: 1 January - 15 March, 3 calendar months → 4 per year). 4 subscribers at the
+    # start, 1 leaves → churn 25 %, annualised 25 × 4 = 100 % → lifetime 1 year (not 1 ÷ (0.25 × 365.25 / 5)).
+    subs = [{"subscription_id": f"s{i}", "customer_id": f"p{i}", "start_at": "2023-12-01T00:00:00Z",
+             "end_at": "2024-03-15T00:00:00Z" if i == 0 else "", "mrr": 20} for i in range(4)]
+    orders = [{"order_id": f"o{i}", "customer_id": f"p{i}", "ts": "2024-01-05T10:00:00Z", "amount": 20} for i in range(4)]
+    card = run_case({"subscriptions": subs, "orders": orders}, period="all", start="2024-01-01", metrics=["clv"])
+    clv = pick(card, "clv")
+    assert clv["details"]["churn_rate"] == pytest.approx(25)
+    assert clv["details"]["annualised_churn"] == pytest.approx(100)
+    assert clv["details"]["lifetime_years"] == pytest.approx(1)

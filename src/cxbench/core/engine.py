@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
-from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span
+from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Sum, Total
 
 _DECIMALS = 6
 _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
@@ -191,9 +191,12 @@ class Engine:
         """
         bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
         if bounds is not None and self.options.period is Period.ALL and metric.period_extend_tables:
-            further = data_range(self.ctx, metric.period_extend_tables)
-            if further is not None and further[1] > bounds[1]:
-                bounds = (bounds[0], further[1])
+            # By the tables' own time columns only (the last customer won), not a subscription's end.
+            lasts = [hi for t in metric.period_extend_tables if t in self.ctx.tables
+                     and self.ctx.tables[t].spec.time_column is not None
+                     for hi in [_bounds(self.ctx, t, (self.ctx.tables[t].spec.time_column,))[1]] if hi is not None]
+            if lasts and max(lasts) > bounds[1]:
+                bounds = (bounds[0], max(lasts))
         if bounds is None:
             if self.options.start is None and self.options.end is None:
                 return []
@@ -390,11 +393,13 @@ class Engine:
             # seen gets a 0 record (3 → 0 is tested) and a value that reappears is compared with 0, without a
             # record for every page in every day.
             counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
-            zero = {"n": 0, "total": 0.0} if counts_events else {}
+            # Totals carry zero aggregates, so --compare can test (counts) and scale (accumulating totals) them.
+            zero = {"n": 0, "total": 0.0} if isinstance(metric.estimator, (Total, Sum)) else {}
             if current is None and counts_events and not every_period:
                 if previous is not None and previous[0].value:
+                    period_total = (overall.get(span.key) or {}).get("total") or 0
                     estimate = Estimate(0.0, 0, details={"share_pct": 0.0}
-                                        if getattr(metric.estimator, "share_of_overall", False) else {})
+                                        if getattr(metric.estimator, "share_of_overall", False) and period_total else {})
                     records.append(self._record(metric, span, segment, dimension, estimate, zero, previous,
                                                 previous_span))
                 previous, previous_span, previous_overall = (Estimate(0.0, 0), zero), span_length(span), None
