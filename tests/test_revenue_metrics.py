@@ -349,6 +349,10 @@ def test_clv_keeps_one_basis_for_the_run_when_orders_exist_only_in_some_periods(
     assert october["value"] == pytest.approx(6000) and october["details"]["value_from"] == "orders"
     september = pick(card, "clv", period_start=SEP)
     assert september["status"] == "unavailable" and "no orders in this period" in september["reason"]
+    # A --compare window without orders keeps the run's basis too: no CLV there, not ARPU × 12 × 1 = 360.
+    compared = run_case({"subscriptions": subs, "orders": rows}, lifetime_years=1, metrics=["clv"],
+                        compare="2026-09-01..2026-09-30")
+    assert pick(compared, "clv", period_start=OCT)["compared_with"]["value"] is None
 
 
 def test_period_all_counts_customers_won_after_the_last_spend_row(run_case):

@@ -274,7 +274,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
         first, last = options.compare
         window_options = replace(options, period=Period.ALL, start=first, end=last, compare=None)
         window = Engine(MetricContext(con=dataset.con, tables=validation.tables, options=window_options),
-                        selected, library)
+                        selected, library, basis=engine.basis)
         engine.attach_comparison(records, window, window.run(), first, last)
     document = {
         "cxbench_version": __version__,

@@ -172,8 +172,12 @@ def _clean(value: Any) -> Any:
 class Engine:
     """Computes records for a list of metrics over validated tables."""
 
-    def __init__(self, ctx: MetricContext, metrics: Sequence[Metric], benchmarks: BenchmarkLibrary | None = None) -> None:
+    def __init__(self, ctx: MetricContext, metrics: Sequence[Metric], benchmarks: BenchmarkLibrary | None = None,
+                 basis: dict[str, frozenset[str]] | None = None) -> None:
+        """`basis`: per derived metric, the components that had a value in the main run; a --compare window
+        takes the main run's (CLV from orders in both, not from ARPU in a window without orders)."""
         self.ctx = ctx
+        self.basis: dict[str, frozenset[str]] = dict(basis or {})
         self.benchmarks = benchmarks or BenchmarkLibrary.builtin()
         self.metrics = list(metrics)
         self.options = ctx.options
@@ -259,8 +263,8 @@ class Engine:
         by_component: dict[str, dict[tuple, dict[str, Any]]] = {}
         for component in metric.components:
             by_component[component.id] = {key_of(r): r for r in self._records_once(component)}
-        in_run = frozenset(cid for cid, indexed in by_component.items()
-                           if any(r.get("status") == "ok" for r in indexed.values()))
+        in_run = self.basis.setdefault(metric.id, frozenset(
+            cid for cid, indexed in by_component.items() if any(r.get("status") == "ok" for r in indexed.values())))
         # Every period and segment of any component; a breakdown only where all components have it (CLV has
         # none, CAC one per channel: CLV:CAC is reported overall).
         keys = {k for indexed in by_component.values() for k in indexed
