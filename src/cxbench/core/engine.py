@@ -117,6 +117,13 @@ def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt
     return ctx.remember(f"range:{name}:{columns}", query)
 
 
+def last_day(ctx: MetricContext, name: str) -> dt.date | None:
+    """The last day of a table by its time column (None without one or without rows)."""
+    if name not in ctx.tables or ctx.tables[name].spec.time_column is None:
+        return None
+    return _bounds(ctx, name, (ctx.tables[name].spec.time_column,))[1]
+
+
 def data_range(ctx: MetricContext, tables: Iterable[str],
                columns: Iterable[tuple[str, str]] = ()) -> tuple[dt.date, dt.date] | None:
     """First and last day with data in `tables`, by each table's time column, and in the (table, column) pairs
@@ -136,9 +143,7 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
         extra = [c for c in spec.range_columns if c in ctx.tables[name].present]
         if extra:
             last = _bounds(ctx, name, tuple(extra))[1]
-            as_of = max((hi for t in ctx.tables if ctx.tables[t].spec.time_column is not None
-                         for hi in [_bounds(ctx, t, (ctx.tables[t].spec.time_column,))[1]] if hi is not None),
-                        default=None)
+            as_of = max((hi for hi in (last_day(ctx, t) for t in ctx.tables) if hi is not None), default=None)
             if as_of is not None:
                 days.append(as_of)  # subscriptions still running are reported up to the data's last day
             if last is not None:
@@ -152,12 +157,6 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
     if not days:
         return None
     return min(days), max(days)
-
-
-def _p_value(p: float) -> float:
-    """A p-value in full precision: rounding to 6 decimals, as other values are, would show 1.6e-7 as 0,
-    which reads as the 'no variance, any change' p of 0."""
-    return float(p)
 
 
 def _clean(value: Any) -> Any:
@@ -196,9 +195,7 @@ class Engine:
         bounds = data_range(self.ctx, metric.period_tables or metric.inputs, metric.period_columns)
         if bounds is not None and self.options.period is Period.ALL and metric.period_extend_tables:
             # By the tables' own time columns only (the last customer won), not a subscription's end.
-            lasts = [hi for t in metric.period_extend_tables if t in self.ctx.tables
-                     and self.ctx.tables[t].spec.time_column is not None
-                     for hi in [_bounds(self.ctx, t, (self.ctx.tables[t].spec.time_column,))[1]] if hi is not None]
+            lasts = [hi for hi in (last_day(self.ctx, t) for t in metric.period_extend_tables) if hi is not None]
             if lasts and max(lasts) > bounds[1]:
                 bounds = (bounds[0], max(lasts))
         if bounds is None:
@@ -276,14 +273,10 @@ class Engine:
         previous: dict[tuple, tuple[Estimate, dict[str, Any]] | None] = {}
         for key in order:  # per segment and breakdown, periods oldest first
             start, end, segment_text, dimension_text = key
-            if start == "*":
-                first = next(r for indexed in by_component.values() for r in [indexed.get(key)]
-                             if r is not None and r["period_start"])
-                start, end = first["period_start"], first["period_end"]
             segment, dimension = json.loads(segment_text), json.loads(dimension_text)
             dimension = dimension or None
-            span = PeriodSpan(dt.date.fromisoformat(start), dt.date.fromisoformat(start),
-                              dt.date.fromisoformat(end)) if start and end else None
+            span = record_span(next(r for indexed in by_component.values() for r in [indexed.get(key)]
+                                    if r is not None and r["period_start"])) if start else None
             series = (segment_text, dimension_text)
             parts: dict[str, dict[str, Any] | None] = {}
             missing = []
@@ -390,15 +383,15 @@ class Engine:
         previous: tuple[Estimate, dict[str, Any]] | None = None
         previous_span: Span | None = None  # the calendar length of the period `previous` belongs to
         previous_overall: dict[str, Any] | None = None  # and its group's aggregates without dimension
+        # A count over an input that exists: a period without rows counts 0, it is not unknown. Per breakdown
+        # too for counts of events (tickets per channel, pageviews per page): the period after a value was
+        # seen gets a 0 record (3 → 0 is tested) and a value that reappears is compared with 0, without a
+        # record for every page in every day.
+        counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
+        # Totals carry zero aggregates, so --compare can test (counts) and scale (accumulating totals) them.
+        zero = {"n": 0, "total": 0.0} if isinstance(metric.estimator, (Total, Sum)) else {}
         for span in self.grid:
             current = by_period.get(span.key)
-            # A count over an input that exists: a period without rows counts 0, it is not unknown. Per breakdown
-            # too for counts of events (tickets per channel, pageviews per page): the period after a value was
-            # seen gets a 0 record (3 → 0 is tested) and a value that reappears is compared with 0, without a
-            # record for every page in every day.
-            counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
-            # Totals carry zero aggregates, so --compare can test (counts) and scale (accumulating totals) them.
-            zero = {"n": 0, "total": 0.0} if isinstance(metric.estimator, (Total, Sum)) else {}
             if current is None and counts_events and not every_period:
                 if previous is not None and previous[0].value:
                     period_total = (overall.get(span.key) or {}).get("total") or 0
@@ -493,7 +486,8 @@ class Engine:
                 "previous": _clean(previous[0].value),
                 "delta": _clean(estimate.value - previous[0].value),
                 "significant": comparison.significant if comparison else None,
-                "p_value": _p_value(comparison.p_value) if comparison else None,
+                # p in full precision: rounded to 6 decimals like values, 1.6e-7 would read as the p of 0.
+                "p_value": comparison.p_value if comparison else None,
                 "test": comparison.test.value if comparison else None,
             }
         record.update({
@@ -550,7 +544,7 @@ class Engine:
                     test = self._comparison(metric, estimate, stats, (theirs[1], theirs[2]), span,
                                             span_length(theirs[3]), None)
                     if test is not None:
-                        comparison.update(significant=test.significant, p_value=_p_value(test.p_value),
+                        comparison.update(significant=test.significant, p_value=test.p_value,
                                           test=test.test.value)
                     mine_days, theirs_days = span_length(span).days, span_length(theirs[3]).days
                     if metric.accumulates and mine_days != theirs_days:
@@ -560,6 +554,14 @@ class Engine:
                         comparison.update(value=_clean(scaled), delta=_clean(record["value"] - scaled),
                                           window_total=other["value"], scaled_to_days=mine_days)
             record["compared_with"] = comparison
+
+
+def record_span(record: dict[str, Any]) -> PeriodSpan | None:
+    """The period a record covers (None for a period-less record)."""
+    if not record.get("period_start") or not record.get("period_end"):
+        return None
+    start = dt.date.fromisoformat(record["period_start"])
+    return PeriodSpan(start, start, dt.date.fromisoformat(record["period_end"]))
 
 
 def _record_key(record: dict[str, Any]) -> tuple[str | None, str | None, str, str]:

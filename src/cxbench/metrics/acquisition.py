@@ -7,13 +7,12 @@ CLV and the ratios are derived metrics: they are computed from the records of th
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.engine import PeriodSpan, span_length
+from cxbench.core.engine import record_span, span_length
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
 from cxbench.core.stats import ChangeTest, Derived, Estimate, Ratio, Span, Sum, periods_per_year
 from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
@@ -82,13 +81,6 @@ def _value(record: dict[str, Any] | None) -> float | None:
     return None if record is None else record.get("value")
 
 
-def _span_of(record: dict[str, Any] | None) -> Span | None:
-    if not record or not record.get("period_start") or not record.get("period_end"):
-        return None
-    start, end = dt.date.fromisoformat(record["period_start"]), dt.date.fromisoformat(record["period_end"])
-    return span_length(PeriodSpan(start, start, end))
-
-
 def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     aov, frequency, arpu = _value(parts["aov"]), _value(parts["purchase_frequency"]), _value(parts["arpu"])
     per_year = periods_per_year(span)
@@ -121,7 +113,8 @@ def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, 
         # A customer who leaves with probability c each period stays 1 ÷ c periods on average (geometric), so
         # the lifetime in years is 1 ÷ (c × periods per year): ChartMogul's and Baremetrics' 1 ÷ churn rate.
         # Churn is annualised over its own period (under --period all it may span other dates than AOV's).
-        yearly = churn / 100 * periods_per_year(_span_of(parts["churn_rate"]) or span)
+        churn_span = record_span(parts["churn_rate"])  # type: ignore[arg-type]
+        yearly = churn / 100 * periods_per_year(span_length(churn_span) if churn_span else span)
         # Lost per year as a share of the base (c × periods per year): above 100 % when customers stay under a year.
         details.update({"churn_rate": churn, "annualised_churn": 100 * yearly})
         if yearly <= 0:
@@ -205,8 +198,7 @@ CLV = Metric(
           "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
           "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
           "and no orders table, a customer's year is worth ARPU × 12 (`details.value_from`); with orders, a "
-          "period without orders has no CLV. `details` shows every "
-          "factor.", source="003",
+          "period without orders has no CLV. `details` shows every factor.", source="003",
 )
 
 METRICS: tuple[Metric, ...] = (
