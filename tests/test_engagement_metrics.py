@@ -50,3 +50,18 @@ def test_engagement_index_uses_retention_without_orders_and_names_a_missing_part
     assert alone["status"] == "unavailable"
     assert "loyalty" in alone["reason"]
     assert alone["value"] is None
+
+
+def test_engagement_index_keeps_repeat_purchases_as_its_loyalty_part_for_the_whole_run(run_case):
+    # Surveys in September and October; orders (repeat purchase rate 50 %) only in October; subscriptions in
+    # both months. October: (75 + 50 + 62.5) / 3 = 62.5 from repeat purchases. September has surveys and a
+    # retention rate but no orders: unavailable, not switched to retention (one loyalty basis per run).
+    september = [{**row, "response_id": f"sep-{row['response_id']}", "ts": "2026-09-05T12:00:00Z"} for row in SURVEYS]
+    subs = [{"subscription_id": f"s{i}", "customer_id": f"k{i}", "start_at": "2026-08-01T00:00:00Z",
+             "end_at": "", "mrr": 10} for i in range(4)]
+    card = run_case({"surveys": SURVEYS + september, "orders": ORDERS, "subscriptions": subs},
+                    metrics=["engagement_index"])
+    october = pick(card, "engagement_index", period_start=OCT)
+    assert october["value"] == pytest.approx(62.5) and october["details"]["loyalty_from"] == "repeat_purchase_rate"
+    sep = pick(card, "engagement_index", period_start="2026-09-01")
+    assert sep["status"] == "unavailable" and "loyalty" in sep["reason"]
