@@ -7,10 +7,29 @@
 
 __version__ = "0.1.0"
 
-from cxbench.api import Scorecard, check, compute, predict_clv  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
 from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E402
-from cxbench.lifetime_value import ClvForecast  # noqa: E402
-from cxbench.models import ModelFitError  # noqa: E402
+
+if TYPE_CHECKING:
+    from cxbench.api import Scorecard, check, compute, predict_clv
+    from cxbench.lifetime_value import ClvForecast
+    from cxbench.models import ModelFitError
+
+# The API is imported on first use: `import cxbench` (and `cxbench --help`) need not load Ibis and SciPy.
+_LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
+         "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
+
 
 __all__ = ["ClvForecast", "CxbenchError", "InputError", "ModelFitError", "Scorecard", "UsageError", "__version__",
            "check", "compute", "predict_clv"]

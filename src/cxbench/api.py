@@ -13,11 +13,11 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from cxbench import __version__
-from cxbench.core.business_hours import check_timezone, parse_business_hours, read_holidays
 from cxbench.core.engine import Engine
 from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
-from cxbench.core.registry import Metric, MetricContext, Options, Period
+from cxbench.core.options import Options, Period, make_options
+from cxbench.core.registry import Metric, MetricContext
 from cxbench.core.sources import describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, ClvForecast, TimeUnit, make_settings, predict
@@ -145,26 +145,6 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _as_date(value: str | dt.date | None, flag: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise UsageError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from exc
-
-
-def _window(text: str) -> tuple[dt.date, dt.date]:
-    """--compare FROM..TO: two inclusive dates."""
-    first, sep, last = text.partition("..")
-    if not sep:
-        raise UsageError(f"--compare {text!r}: write the window as FROM..TO, e.g. 2026-03-01..2026-03-31")
-    lo, hi = _as_date(first.strip(), "--compare"), _as_date(last.strip(), "--compare")
-    if lo > hi:  # type: ignore[operator]
-        raise UsageError(f"--compare {text}: {lo} is after {hi}")
-    return lo, hi  # type: ignore[return-value]
-
-
 def select_metrics(ids: Sequence[str] | None) -> list[Metric]:
     """The registry's metrics, or the ones named (in registry order)."""
     if not ids:
@@ -173,59 +153,6 @@ def select_metrics(ids: Sequence[str] | None) -> list[Metric]:
     if unknown:
         raise UsageError(f"unknown metric {', '.join(unknown)}; `cxbench metrics` lists them all")
     return [m for m in REGISTRY if m.id in set(ids)]
-
-
-def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | None = None,
-                 end: str | dt.date | None = None, segment: str | Sequence[str] | None = None,
-                 metrics: Sequence[str] | None = None, **settings: Any) -> Options:
-    """Options from user-facing arguments, checked."""
-    try:
-        period = Period(period)
-    except ValueError as exc:
-        raise UsageError(f"unknown period {period!r}: use one of {', '.join(p.value for p in Period)}") from exc
-    segments = (segment,) if isinstance(segment, str) else tuple(segment or ())
-    first, last = _as_date(start, "--from"), _as_date(end, "--to")
-    if first and last and first > last:
-        raise UsageError(f"--from {first} is after --to {last}")
-    known = set(Options.__dataclass_fields__)
-    unknown = set(settings) - known
-    if unknown:
-        raise UsageError(f"unknown option {', '.join(sorted(unknown))}")
-    if settings.get("min_sample", 1) < 1:
-        raise UsageError("min_sample must be at least 1")
-    if settings.get("session_timeout_minutes", 30) <= 0:
-        raise UsageError("--session-timeout must be a positive number of minutes")
-    if settings.get("bounce_definition", "single_page") not in ("single_page", "ga4"):
-        raise UsageError("--bounce-definition: use single_page or ga4")
-    if isinstance(settings.get("compare"), str):
-        settings["compare"] = _window(settings["compare"])
-    if settings.get("baseline") is not None:
-        settings["baseline"] = _as_date(settings["baseline"], "--baseline")
-    if settings.get("inactive_days", 90) < 1:
-        raise UsageError("--inactive-days must be at least 1")
-    if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
-        raise UsageError("--lifetime-years must be a positive number of years")
-    if "key_events" in settings:
-        settings["key_events"] = tuple(settings["key_events"])
-    _business_hours_settings(settings)
-    return Options(period=period, start=first, end=last, segments=segments,
-                   metrics=tuple(metrics) if metrics else None, **settings)
-
-
-def _business_hours_settings(settings: dict[str, Any]) -> None:
-    """Check --business-hours, --timezone and --holidays in place (a holidays file is read here)."""
-    holidays = settings.get("holidays")
-    if isinstance(holidays, str | Path):
-        settings["holidays"] = read_holidays(holidays)
-    elif holidays is not None:
-        settings["holidays"] = tuple(sorted({_as_date(day, "--holidays") for day in holidays}))  # type: ignore[misc]
-    if settings.get("timezone") is not None:
-        check_timezone(settings["timezone"])
-    if settings.get("business_hours") is not None:
-        parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
-    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
-        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
-                         "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
 
 
 def load_benchmarks(path: str | Path | None = None, vertical: str | None = None) -> BenchmarkLibrary:

@@ -27,7 +27,6 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -37,6 +36,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from cxbench.core.errors import UsageError
+from cxbench.core.options import DEFAULTS, TimeUnit
 from cxbench.models import BetaGeoModel, GammaGammaModel, ModelFitError
 from cxbench.models.arrays import distinct_rows
 
@@ -46,18 +46,11 @@ if TYPE_CHECKING:
 Array = npt.NDArray[np.float64]
 
 
-class TimeUnit(StrEnum):
-    """The unit of `recency`, `T` and the horizon (`--time-unit`)."""
-
-    DAY = "day"
-    WEEK = "week"
-
-
 DAYS_PER_UNIT: dict[TimeUnit, float] = {TimeUnit.DAY: 1.0, TimeUnit.WEEK: 7.0}
 #: The discounting step: a month of 365.25 / 12 days.
 DAYS_PER_MONTH = 365.25 / 12
 #: Monthly discount rate by default: 1 % a month (about 12.7 % a year), the `lifetimes` default.
-DEFAULT_DISCOUNT_RATE = 0.01
+DEFAULT_DISCOUNT_RATE = DEFAULTS.clv_discount_rate
 #: Horizon by default: 12 months.
 DEFAULT_HORIZON_MONTHS = 12
 #: Fewer customers with repeat purchases than this and the models are not fitted (their parameters would be noise).

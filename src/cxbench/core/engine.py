@@ -148,11 +148,11 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
                 days.append(as_of)  # subscriptions still running are reported up to the data's last day
             if last is not None:
                 # An end date in the future (a contract to 2030) stops at today, or at the data's last day.
-                days.append(min(last, max(as_of or last, dt.date.today())))
+                days.append(min(last, max(as_of or last, ctx.options.today)))
     for name, column in columns:
         if name in ctx.tables and column in ctx.tables[name].present:
             # A resolution dated 2099 (a typo) stops at today or the data's last day, whichever is later.
-            cap = max(max(days, default=dt.date.today()), dt.date.today())
+            cap = max(max(days, default=ctx.options.today), ctx.options.today)
             days.extend(min(d, cap) for d in _bounds(ctx, name, (column,)) if d is not None)
     if not days:
         return None

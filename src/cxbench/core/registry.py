@@ -12,6 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.errors import CxbenchError
+from cxbench.core.options import Options, Period
 from cxbench.core.stats import Estimate, Estimator, Span
 
 if TYPE_CHECKING:
@@ -74,55 +75,8 @@ class Direction(StrEnum):
     NONE = "none"
 
 
-class Period(StrEnum):
-    """Reporting periods (`--period`)."""
-
-    DAY = "day"
-    WEEK = "week"  # ISO weeks, Monday to Sunday
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-    ALL = "all"
-
-
 class MetricUnavailable(CxbenchError):
     """Raised by a metric's rows function when its inputs cannot give it (the message is the reason)."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """Everything a run can be told; the defaults are the documented ones."""
-
-    period: Period = Period.MONTH
-    start: dt.date | None = None  # --from, inclusive
-    end: dt.date | None = None  # --to, inclusive
-    segments: tuple[str, ...] = ()
-    metrics: tuple[str, ...] | None = None  # ids to compute; None = all
-    min_sample: int = 30
-    nps_promoter_min: float = 9  # promoters: 9-10 (003, 004)
-    nps_detractor_max: float = 6  # detractors: 0-6 (003, 004; 000's "below 6" is the minority reading)
-    css_positive_min: float = 6  # "6 and above" on a 1-10 scale (004)
-    esat_satisfied_min: float = 7  # "% scoring 7 or more" on a 1-10 scale (001)
-    cxi_reverse_effort: bool = False  # True when the CXI effort item asks "how much effort" (high = bad)
-    session_timeout_minutes: float = 30  # a new session after this long without an event (GA4, Matomo, PostHog)
-    bounce_definition: str = "single_page"  # or "ga4": not engaged (< 10 s, < 2 pageviews, no key event)
-    engaged_seconds: float = 10  # GA4's engaged-session threshold
-    key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
-    rejected_cap: int = 1000
-    vertical: str | None = None  # --vertical: a vertical's benchmark bands where a source gives them
-    compare: tuple[dt.date, dt.date] | None = None  # --compare FROM..TO: every record against that window
-    # -- revenue and loyalty (METRICS.md §4) --
-    baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
-    inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
-    lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
-    # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
-    business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
-    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
-    holidays: tuple[dt.date, ...] = ()  # local days without business hours
-    # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
-    clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
-    clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
-    clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
 
 
 @dataclass

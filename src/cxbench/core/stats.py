@@ -28,11 +28,18 @@ from enum import Enum
 from typing import Protocol
 
 import ibis.expr.types as ir
-from scipy import stats as sps
+
+
+def _scipy_stats():  # noqa: ANN202 - the scipy.stats module
+    """scipy.stats, imported on first use: it costs 0.6 s, which `cxbench --help` should not pay."""
+    from scipy import stats
+
+    return stats
+
 
 CONFIDENCE = 0.95
 _ALPHA = 1 - CONFIDENCE
-Z = float(sps.norm.ppf(1 - _ALPHA / 2))  # 1.959964...
+Z = 1.959963984540054  # scipy.stats.norm.ppf(0.975), written out so importing this module needs no SciPy
 
 #: the significance level of `change.significant`
 ALPHA = _ALPHA
@@ -132,7 +139,7 @@ def _int(x: object) -> int:
 
 
 def _two_sided_p_from_z(z: float) -> float:
-    return float(2 * sps.norm.sf(abs(z)))
+    return float(2 * _scipy_stats().norm.sf(abs(z)))
 
 
 def _degenerate(difference: float, test: ChangeTest) -> Comparison:
@@ -194,7 +201,7 @@ def welch_t_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2
         return _degenerate(mean1 - mean2, ChangeTest.WELCH)
     v1, v2 = sd1 ** 2 / n1, sd2 ** 2 / n2
     df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
-    result = sps.ttest_ind_from_stats(mean1, sd1, n1, mean2, sd2, n2, equal_var=False)
+    result = _scipy_stats().ttest_ind_from_stats(mean1, sd1, n1, mean2, sd2, n2, equal_var=False)
     return Comparison(float(result.pvalue), ChangeTest.WELCH, statistic=float(result.statistic), df=df)
 
 
@@ -213,7 +220,7 @@ def poisson_rate_test(k1: int, exposure1: float, k2: int, exposure2: float) -> C
     total = k1 + k2
     if total == 0:
         return Comparison(1.0, ChangeTest.POISSON, statistic=0.0)
-    result = sps.binomtest(k1, total, exposure1 / (exposure1 + exposure2))
+    result = _scipy_stats().binomtest(k1, total, exposure1 / (exposure1 + exposure2))
     return Comparison(min(1.0, float(result.pvalue)), ChangeTest.POISSON, statistic=float(k1))
 
 
@@ -315,7 +322,7 @@ class Proportion:
         n, k = _int(s["n"]), _int(s["k"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
-        ci = sps.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        ci = _scipy_stats().binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
         details: dict[str, object] = {"count": k}
         if self.also_mean:
             details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
@@ -350,7 +357,7 @@ class Share:
         k = _int(s["n"])
         if total == 0:
             return Estimate(None, 0, reason="no answers")
-        ci = sps.binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        ci = _scipy_stats().binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
         return Estimate(100 * k / total, total, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
@@ -405,7 +412,7 @@ class Mean:
         if n < 2 or sd is None:
             return Estimate(mean, n, None, None, details)
         details["sd"] = sd
-        half = float(sps.t.ppf(1 - _ALPHA / 2, n - 1)) * sd / math.sqrt(n)
+        half = float(_scipy_stats().t.ppf(1 - _ALPHA / 2, n - 1)) * sd / math.sqrt(n)
         return Estimate(mean, n, mean - half, mean + half, details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,

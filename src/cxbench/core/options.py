@@ -1,0 +1,177 @@
+"""The options of a run, defined once: the CLI, the Python API and the engine read defaults and checks from here.
+
+This module imports nothing heavy (no Ibis, no SciPy), so `cxbench --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cxbench.core.errors import UsageError
+
+
+class Period(StrEnum):
+    """Reporting periods (`--period`)."""
+
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, Monday to Sunday
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+BOUNCE_DEFINITIONS = ("single_page", "ga4")
+
+
+class TimeUnit(StrEnum):
+    """The unit of `recency`, `T` and the horizon of the CLV models (`--time-unit`)."""
+
+    DAY = "day"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run can be told; the defaults are the documented ones. Build checked ones with `make_options`."""
+
+    period: Period = Period.MONTH
+    start: dt.date | None = None  # --from, inclusive
+    end: dt.date | None = None  # --to, inclusive
+    segments: tuple[str, ...] = ()
+    metrics: tuple[str, ...] | None = None  # ids to compute; None = all
+    min_sample: int = 30
+    nps_promoter_min: float = 9  # promoters: 9-10 (003, 004)
+    nps_detractor_max: float = 6  # detractors: 0-6 (003, 004; 000's "below 6" is the minority reading)
+    css_positive_min: float = 6  # "6 and above" on a 1-10 scale (004)
+    cxi_reverse_effort: bool = False  # True when the CXI effort item asks "how much effort" (high = bad)
+    session_timeout_minutes: float = 30  # a new session after this long without an event (GA4, Matomo, PostHog)
+    bounce_definition: str = "single_page"  # or "ga4": not engaged (< 10 s, < 2 pageviews, no key event)
+    engaged_seconds: float = 10  # GA4's engaged-session threshold
+    key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
+    rejected_cap: int = 1000
+    vertical: str | None = None  # --vertical: a vertical's benchmark bands where a source gives them
+    compare: tuple[dt.date, dt.date] | None = None  # --compare FROM..TO: every record against that window
+    #: the day the run treats as today: a subscription running to 2030 or a resolution typed as 2099 stops at
+    #: the later of this and the data's last day. None = the machine's date (set it for reproducible runs)
+    as_of: dt.date | None = None
+    # -- revenue and loyalty (METRICS.md §4) --
+    baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
+    inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
+    lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
+    # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
+    business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
+    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    holidays: tuple[dt.date, ...] = ()  # local days without business hours
+    # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
+    clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
+    clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
+    clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+
+    @property
+    def today(self) -> dt.date:
+        """`as_of`, or the machine's date."""
+        return self.as_of or dt.date.today()
+
+
+#: The documented defaults, for the CLI's option defaults (never copied by hand).
+DEFAULTS = Options()
+
+
+def as_date(value: str | dt.date | None, flag: str) -> dt.date | None:
+    """A date from YYYY-MM-DD text (or a date), with an error naming the option."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from exc
+
+
+def compare_window(text: str) -> tuple[dt.date, dt.date]:
+    """--compare FROM..TO: two inclusive dates."""
+    first, sep, last = text.partition("..")
+    if not sep:
+        raise UsageError(f"--compare {text!r}: write the window as FROM..TO, e.g. 2026-03-01..2026-03-31")
+    lo, hi = as_date(first.strip(), "--compare"), as_date(last.strip(), "--compare")
+    assert lo is not None and hi is not None
+    if lo > hi:
+        raise UsageError(f"--compare {text}: {lo} is after {hi}")
+    return lo, hi
+
+
+def _finite(settings: dict[str, Any], name: str, flag: str) -> None:
+    value = settings.get(name)
+    if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+        raise UsageError(f"{flag} {value!r} is not a finite number")
+
+
+def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | None = None,
+                 end: str | dt.date | None = None, segment: str | Sequence[str] | None = None,
+                 metrics: Sequence[str] | None = None, **settings: Any) -> Options:
+    """Options from user-facing arguments (text dates, a holidays file...), checked; any `Options` field may be set."""
+    try:
+        period = Period(period)
+    except ValueError as exc:
+        raise UsageError(f"unknown period {period!r}: use one of {', '.join(p.value for p in Period)}") from exc
+    segments = (segment,) if isinstance(segment, str) else tuple(segment or ())
+    first, last = as_date(start, "--from"), as_date(end, "--to")
+    if first and last and first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+    unknown = set(settings) - {f.name for f in dataclasses.fields(Options)}
+    if unknown:
+        raise UsageError(f"unknown option {', '.join(sorted(unknown))}")
+    for name, flag in (("min_sample", "--min-sample"), ("session_timeout_minutes", "--session-timeout"),
+                       ("lifetime_years", "--lifetime-years"), ("nps_detractor_max", "--nps-detractor-max"),
+                       ("nps_promoter_min", "nps_promoter_min"), ("clv_discount_rate", "clv_discount_rate")):
+        _finite(settings, name, flag)
+    if settings.get("min_sample", 1) < 1:
+        raise UsageError("min_sample must be at least 1")
+    if settings.get("session_timeout_minutes", 30) <= 0:
+        raise UsageError("--session-timeout must be a positive number of minutes")
+    if settings.get("bounce_definition", "single_page") not in BOUNCE_DEFINITIONS:
+        raise UsageError("--bounce-definition: use " + " or ".join(BOUNCE_DEFINITIONS))
+    if isinstance(settings.get("compare"), str):
+        settings["compare"] = compare_window(settings["compare"])
+    for name, flag in (("baseline", "--baseline"), ("as_of", "--as-of")):
+        if settings.get(name) is not None:
+            settings[name] = as_date(settings[name], flag)
+    if settings.get("inactive_days", 90) < 1:
+        raise UsageError("--inactive-days must be at least 1")
+    if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
+        raise UsageError("--lifetime-years must be a positive number of years")
+    detractor_max = settings.get("nps_detractor_max", DEFAULTS.nps_detractor_max)
+    promoter_min = settings.get("nps_promoter_min", DEFAULTS.nps_promoter_min)
+    if not 0 <= detractor_max < promoter_min:
+        raise UsageError(f"--nps-detractor-max {detractor_max:g}: must be at least 0 and below the promoters' "
+                         f"lowest answer ({promoter_min:g}); the standard is 6, seed 000's 'below 6' is 5")
+    if "key_events" in settings:
+        settings["key_events"] = tuple(settings["key_events"])
+    _business_hours_settings(settings)
+    return Options(period=period, start=first, end=last, segments=segments,
+                   metrics=tuple(metrics) if metrics else None, **settings)
+
+
+def _business_hours_settings(settings: dict[str, Any]) -> None:
+    """Check --business-hours, --timezone and --holidays in place (a holidays file is read here)."""
+    from cxbench.core.business_hours import check_timezone, parse_business_hours, read_holidays
+
+    holidays = settings.get("holidays")
+    if isinstance(holidays, str | Path):
+        settings["holidays"] = read_holidays(holidays)
+    elif holidays is not None:
+        settings["holidays"] = tuple(sorted({as_date(day, "--holidays") for day in holidays}))  # type: ignore[type-var]
+    if settings.get("timezone") is not None:
+        check_timezone(settings["timezone"])
+    if settings.get("business_hours") is not None:
+        parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
+    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
+        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
+                         "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
