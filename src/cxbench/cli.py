@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 
 from cxbench import __version__
-from cxbench.api import check, compute, predict_clv
 from cxbench.core.errors import CxbenchError
-from cxbench.core.registry import Period
-from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, TimeUnit
+from cxbench.core.options import DEFAULTS, Period, TimeUnit
+
+# The API (Ibis, SciPy) is imported inside the commands, so `cxbench --help` starts in a fraction of a second.
 
 app = typer.Typer(
     name="cxbench",
@@ -73,13 +73,14 @@ def run(
     to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
     segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
-    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = 30,
-    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = 6,
-    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = 30,
+    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = DEFAULTS.min_sample,
+    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = DEFAULTS.nps_detractor_max,
+    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
     bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
     key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
-    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = 90,
+    as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
+    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
     lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
     engine: EngineOpt = Engine.duckdb,
     # Support durations in working time (issue 6).
@@ -97,7 +98,7 @@ def run(
     Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input or usage.
     """
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
-                                   "session_timeout_minutes": session_timeout, "baseline": baseline,
+                                   "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
                                    "inactive_days": inactive_days, "lifetime_years": lifetime_years}
     if bounce_definition is not None:
         settings["bounce_definition"] = bounce_definition.value
@@ -109,6 +110,8 @@ def run(
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    from cxbench.api import compute
+
     try:
         if vertical is not None:
             settings["vertical"] = vertical
@@ -142,6 +145,8 @@ def validate(
     engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Check SOURCE against the data contract and report rows read, used and set aside."""
+    from cxbench.api import check
+
     try:
         result = check(source, engine=engine.value)
     except CxbenchError as exc:
@@ -162,12 +167,14 @@ def clv(
                                                       "from; later orders are the holdout the forecast is checked on.")],
     time_unit: Annotated[TimeUnit, typer.Option(help="Unit of recency, T and --horizon.")] = TimeUnit.DAY,
     horizon: Annotated[float | None, typer.Option(help="Forecast horizon in --time-unit units (default: 12 months).")] = None,
-    discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULT_DISCOUNT_RATE,
+    discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULTS.clv_discount_rate,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per customer).")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
     engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
+    from cxbench.api import predict_clv
+
     try:
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=engine.value)
@@ -221,6 +228,8 @@ def demo(
         begins = DEFAULT_START + dt.timedelta(days=initiative_day(days))
         _err.print(f"the demo company's CX initiative starts on {begins}; the 'vs {before[0]}..{before[1]}' column "
                    f"compares the latest month with the months before it (--compare {before[0]}..{before[1]})")
+    from cxbench.api import compute
+
     try:
         card = compute(data, period="month", **settings)
     except CxbenchError as exc:
