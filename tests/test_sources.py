@@ -81,3 +81,26 @@ def test_folder_of_parquet_files_numbers_rows_per_file_on_both_engines(tmp_path,
     card = cxbench.compute(tmp_path, engine=backend, period="all", metrics=["nps"])
     (rejected,) = card.to_dict()["rejected"]
     assert rejected["row"] == 2 and rejected["file"].endswith("part-1.parquet")
+
+
+def test_parquet_rows_are_validated_in_place_with_bad_rows_and_later_duplicates_left_out(tmp_path):
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    table = _arrow()
+    # Row 6 repeats r0's id (a later duplicate: r0 is used, row 6 set aside); row 7 has a score of 13.
+    extra = pa.Table.from_pylist([{**ROWS[0], "score": 0.0}, {**ROWS[1], "response_id": "r9", "score": 13.0}])
+    extra = extra.set_column(2, "ts", extra.column("ts").cast(pa.timestamp("us", tz="UTC")))
+    pq.write_table(pa.concat_tables([table, extra.cast(table.schema)]), tmp_path / "surveys.parquet")
+    validation = validate(open_source(tmp_path))
+    report = validation.reports["surveys"]
+    assert (report.rows, report.used, report.rejected) == (7, 5, 2)
+    assert [(r.row, r.reason) for r in validation.rejected] == [
+        (6, "duplicate response_id 'r0': counted once"), (7, "nps score 13 is outside 0-10")]
+    # The used rows are read from the file by each query, not a cached copy of the table.
+    import ibis.expr.operations as ops
+
+    (query,) = validation.tables["surveys"].expr.op().find(ops.SQLQueryResult)
+    assert "read_parquet" in query.query
+    # The original five answers: NPS 40 as in ROWS (3 promoters, 1 passive, 1 detractor).
+    assert _nps(tmp_path) == pytest.approx(40.0)

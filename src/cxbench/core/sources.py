@@ -32,6 +32,9 @@ class RawTable:
     expr: ibis.Table  # original columns, lower-cased, plus `_row` (int64) and `_file` (string)
     note: str | None = None  # e.g. "the file is empty"
     text_source: bool = False  # every value arrived as text (CSV): padding around values is trimmed
+    #: read in place from a columnar file or database table: cheap to scan again, so validation leaves it a view
+    #: (CSV and JSON are parsed once and kept: re-parsing text for every metric would cost more than holding it)
+    columnar: bool = False
 
     @property
     def extra_fields(self) -> tuple[str, ...]:
@@ -58,8 +61,9 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
 
     `source` is a folder of `TABLE.csv|parquet|json|jsonl` files (or `TABLE/` folders of Parquet), a DuckDB
     file, a URL Ibis can connect to, or an open Ibis connection. `engine` chooses what reads a folder:
-    `"duckdb"` (default), `"spark"` (a local SparkSession), or an open Ibis connection such as
-    `ibis.pyspark.connect(session)`.
+    `"duckdb"` (default), `"spark"` (a SparkSession on `SPARK_MASTER`, else local), a Spark master URL such as
+    `"spark://host:7077"` (a session on that cluster, whose executors must see the folder at the same path), or an
+    open Ibis connection such as `ibis.pyspark.connect(session)`.
     """
     if isinstance(source, BaseBackend):
         return _from_connection(source, location=f"{source.name} connection")
@@ -94,11 +98,13 @@ def _engine_connection(engine: str | BaseBackend | None) -> BaseBackend:
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
         return con
-    if engine in ("spark", "pyspark"):
-        from cxbench.core.spark import local_spark_connection
+    from cxbench.core.spark import is_master_url, spark_connection
 
-        return local_spark_connection()
-    raise UsageError(f"unknown engine {engine!r}: use duckdb or spark")
+    if engine in ("spark", "pyspark"):
+        return spark_connection()  # SPARK_MASTER, else local[2]
+    if isinstance(engine, str) and is_master_url(engine):
+        return spark_connection(engine)
+    raise UsageError(f"unknown engine {engine!r}: use duckdb, spark or a Spark master URL (spark://HOST:PORT)")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -170,7 +176,7 @@ def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
                          "again with a header row.", file=str(path)) from exc
-    return RawTable(name, str(path), expr, note=note, text_source=fmt == "csv")
+    return RawTable(name, str(path), expr, note=note, text_source=fmt == "csv", columnar=fmt == "parquet")
 
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -271,7 +277,8 @@ def _from_connection(con: BaseBackend, location: str) -> Dataset:
     tables = {}
     for name in TABLES_BY_NAME:
         if name in names:
-            tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]))
+            tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]),
+                                    columnar=True)
     return Dataset(location=location, con=con, tables=tables)
 
 

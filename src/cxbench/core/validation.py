@@ -110,9 +110,14 @@ class Validation:
         }
 
 
-def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cache: bool = True,
+def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cache: bool | None = None,
              only: set[str] | None = None) -> Validation:
     """Check every table of `dataset` (or those named in `only`) against the contract.
+
+    The used rows are a view, not a copy: on DuckDB a Parquet folder or database table is read in place by every
+    metric, and only the rows set aside (file and row number) are kept, in a small table the view leaves out.
+    Text files (CSV, JSON) and Spark sources are parsed once and cached (`cache=True` forces that for every
+    table, `cache=False` forbids it). Duplicate ids stay exact: the first in file order is used.
 
     Raises InputError (one line: file, column, fix) when a required column is missing.
     """
@@ -123,31 +128,54 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         if only is not None and name not in only:
             continue
         spec = table_spec(name)
-        checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw))
-        if cache:
-            checked = checked.cache()
-        counts = dataset.con.execute(
-            checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0))
-        )
-        n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+        dedupe = _has_duplicate_keys(dataset, spec, raw)
+        present = frozenset(c.name for c in spec.columns if c.name in raw.expr.columns)
+        keep_view = cache is False or (cache is None and raw.columnar and dataset.con.name == "duckdb")
+        if keep_view:
+            used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw, dedupe)
+        else:
+            checked = check_table(spec, raw, dedupe=dedupe).cache()
+            counts = dataset.con.execute(
+                checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
+            n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+            used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
+            aside = checked.filter(checked._reason.notnull())
         reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note)
         if n_rejected and len(rejected) < rejected_cap:
-            bad = (
-                checked.filter(checked._reason.notnull())
-                .order_by([checked._file, checked._row])
-                .select("_row", "_file", "_reason")
-                .limit(rejected_cap - len(rejected))
-            )
-            arrow = dataset.con.to_pyarrow(bad)
-            files = [_local_path(f) for f in arrow.column("_file").to_pylist()]
-            # The file is named only when it is not the table's one file (a folder of Parquet parts).
-            many_files = len(set(files)) > 1 or _local_path(raw.origin) != files[0]
-            for row, file, reason in zip(arrow.column("_row").to_pylist(), files, arrow.column("_reason").to_pylist(),
-                                         strict=True):
-                rejected.append(Rejection(name, int(row), reason, file if many_files else None))
-        used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
-        tables[name] = ValidTable(spec, used, frozenset(c.name for c in spec.columns if c.name in raw.expr.columns))
+            rejected.extend(_listed(dataset, name, raw, aside, rejected_cap - len(rejected)))
+        tables[name] = ValidTable(spec, used, present)
     return Validation(tables, reports, rejected)
+
+
+def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
+                       dedupe: bool) -> tuple[ir.Table, int, int, ir.Table]:
+    """The used rows as a view over the source, the row counts, and the set-aside rows (`_row`, `_file`, `_reason`).
+
+    One pass over the table finds the rows set aside; they are cached (few, by design: a table of mostly bad
+    rows is a broken export). The view types the columns and leaves those rows out by (file, row), so the
+    checks are not evaluated again by every metric.
+    """
+    checked = check_table(spec, raw, dedupe=dedupe)
+    aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
+    n_rows = int(dataset.con.execute(raw.expr.count()))
+    n_rejected = int(dataset.con.execute(aside.count()))
+    used = check_table(spec, raw, dedupe=False, with_reason=False)
+    if n_rejected:
+        keys = aside.select(_aside_file=aside._file, _aside_row=aside._row)
+        used = used.anti_join(keys, [used._file == keys._aside_file, used._row == keys._aside_row])
+    return used.drop("_file"), n_rows, n_rejected, aside
+
+
+def _listed(dataset: Dataset, name: str, raw: RawTable, aside: ir.Table, limit: int) -> list[Rejection]:
+    """The first `limit` rows set aside, in file order."""
+    bad = aside.order_by([aside._file, aside._row]).select("_row", "_file", "_reason").limit(limit)
+    arrow = dataset.con.to_pyarrow(bad)
+    files = [_local_path(f) for f in arrow.column("_file").to_pylist()]
+    # The file is named only when it is not the table's one file (a folder of Parquet parts).
+    many_files = len(set(files)) > 1 or _local_path(raw.origin) != files[0]
+    return [Rejection(name, int(row), reason, file if many_files else None)
+            for row, file, reason in zip(arrow.column("_row").to_pylist(), files, arrow.column("_reason").to_pylist(),
+                                         strict=True)]
 
 
 def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> bool:
@@ -169,10 +197,11 @@ def _local_path(location: str) -> str:
     return location
 
 
-def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Table:
+def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_reason: bool = True) -> ir.Table:
     """Typed columns plus `_reason` (null for a good row), `_row` and `_file`.
 
-    `dedupe`: set aside repeated ids (False when the caller knows there are none).
+    `dedupe`: set aside repeated ids (False when the caller knows there are none). `with_reason=False`: the typed
+    columns, `_row` and `_file` only (the checks are left out; the caller knows which rows to drop).
     """
     source = raw.expr
     missing = [c for c in spec.required_columns if c not in source.columns]
@@ -213,6 +242,8 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True) -> ir.Ta
         extra_typed, extra_checks = table_rules(typed, text)
         typed.update(extra_typed)
         checks.extend(extra_checks)
+    if not with_reason:
+        return source.select(_row=source._row, _file=source._file, **typed)
     reason = ibis.cases(*checks, else_=ibis.null("string")) if checks else ibis.null("string")
     out = source.select(_row=source._row, _file=source._file, _reason=reason, **typed)
     if dedupe and spec.key is not None and spec.key in text:
