@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import ChangeTest, DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.periods import period_table
-from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows
+from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, user_days
 
 
 # -- rows -----------------------------------------------------------------------------------------------
@@ -29,12 +29,11 @@ def _pageview_rows(ctx: MetricContext) -> ir.Table:
     return e.mutate(_entity=e.user_id)
 
 
-def _first_visit_rows(ctx: MetricContext) -> ir.Table:
-    # First visit ever: the visitor's first event in the whole dataset, so a visitor seen before --from is
-    # not new in the period.
-    e = _event_rows(ctx)
-    first = ibis.row_number().over(ibis.window(group_by=e.user_id, order_by=[e.ts, e._row])) == 0
-    return e.mutate(is_first=first)
+def _user_day_rows(ctx: MetricContext) -> ir.Table:
+    """One row per visitor and day with an event (`n_events`, `is_first`): distinct visitors of any period
+    longer than a day are the distinct `_entity` of these rows."""
+    t = user_days(ctx)
+    return t.mutate(ts=t.day, _entity=t.user_id)
 
 
 def _bounce_rows(ctx: MetricContext) -> ir.Table:
@@ -69,11 +68,15 @@ def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
 
 
 def _user_units(ctx: MetricContext, unit: str) -> ir.Table:
-    e = events(ctx)
-    e = e.filter(ctx.in_range(e.ts))
-    bucket = e.ts.truncate({"day": "D", "week": "W", "month": "M"}[unit])
-    grouped = e.group_by([e.user_id, bucket.name("_unit"), ctx.period_key(e.ts).name("_in_period")]).aggregate(
-        ts=e.ts.min())
+    # From the visitor-day grain (a day is the unit or lies inside it), not from every event again.
+    d = user_days(ctx)
+    d = d.filter(ctx.in_range(d.day))
+    if unit == "day":
+        grouped = d.select(d.user_id, ts=d.day)
+    else:
+        bucket = d.day.truncate({"week": "W", "month": "M"}[unit])
+        grouped = d.group_by([d.user_id, bucket.name("_unit"), ctx.period_key(d.day).name("_in_period")]).aggregate(
+            ts=d.day.min()).drop("_unit", "_in_period")
     return grouped.mutate(_entity=grouped.user_id, _month=grouped.ts.truncate("M").cast("string"))
 
 
@@ -100,9 +103,9 @@ def _active_customer_periods(ctx: MetricContext) -> ir.Table:
 
 
 def _active_periods(ctx: MetricContext) -> ir.Table:
-    e = events(ctx)
-    e = e.filter(ctx.in_range(e.ts))
-    return e.select(_uid=e.user_id, _akey=ctx.period_key(e.ts)).distinct()
+    d = user_days(ctx)
+    d = d.filter(ctx.in_range(d.day))
+    return d.select(_uid=d.user_id, _akey=ctx.period_key(d.day)).distinct()
 
 
 def _activity_rows(ctx: MetricContext) -> ir.Table:
@@ -127,13 +130,13 @@ def _activity_rows(ctx: MetricContext) -> ir.Table:
 
 def _first_week_rows(ctx: MetricContext) -> ir.Table:
     customers = ctx.table("customers")
-    e = events(ctx)
-    e = e.select(_uid=e.user_id, _ts=e.ts)
-    joined = customers.left_join(e, customers.customer_id == e._uid)
-    day = joined._ts.date().delta(joined.signup_at.date(), unit="day")
+    d = user_days(ctx)
+    d = d.select(_uid=d.user_id, _day=d.day, _events=d.n_events)
+    joined = customers.left_join(d, customers.customer_id == d._uid)
+    day = joined._day.date().delta(joined.signup_at.date(), unit="day")
     per_customer = joined.group_by([joined.customer_id, joined.signup_at]).aggregate(
         returned=(day.between(1, 7)).fill_null(False).any(),
-        first_week_events=(day.between(0, 6)).fill_null(False).cast("int64").sum(),
+        first_week_events=ibis.cases((day.between(0, 6), joined._events), else_=0).sum().fill_null(0),
     )
     return per_customer.mutate(ts=per_customer.signup_at, _entity=per_customer.customer_id)
 
@@ -187,13 +190,13 @@ WEBSITE = (
     Metric(
         id="unique_visitors", name="Unique visitors", family=Family.WEBSITE,
         formula="distinct user_id with any event in the period", unit=Unit.COUNT, direction=Direction.UP,
-        inputs=("events",), rows=_event_rows, estimator=Total(_users), what_is_counted="events",
+        inputs=("events",), rows=_user_day_rows, estimator=Total(_users), what_is_counted="events",
         description="Each visitor counted once in the period, however often they came.", source="003",
     ),
     Metric(
         id="new_visitor_share", name="New visitor share", family=Family.WEBSITE,
         formula="visitors whose first visit ever falls in the period ÷ unique visitors × 100", unit=Unit.PERCENT,
-        direction=Direction.BAND, inputs=("events",), rows=_first_visit_rows,
+        direction=Direction.BAND, inputs=("events",), rows=_user_day_rows,
         estimator=Ratio(lambda t: t.is_first.cast("int64").sum(), _users, factor=100, test=ChangeTest.TWO_PROPORTION),
         what_is_counted="events",
         description="Share of the period's visitors who had never visited before.",
@@ -340,7 +343,7 @@ PRODUCT = (
     Metric(
         id="engagement_frequency", name="Engagement frequency", family=Family.PRODUCT,
         formula="events ÷ active users in the period", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
-        rows=_event_rows, estimator=Ratio(_count, _users), what_is_counted="events",
+        rows=_user_day_rows, estimator=Ratio(lambda t: t.n_events.sum(), _users), what_is_counted="events",
         description="How often active customers interact.", source="001",
     ),
     Metric(

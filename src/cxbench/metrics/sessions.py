@@ -31,36 +31,41 @@ def _needs_gap_rule(ctx: MetricContext) -> bool:
     return ctx.remember("events:session_id_gaps", query)
 
 
-def sessionized(ctx: MetricContext) -> ir.Table:
-    """Events with `_session`, the key of the session each belongs to."""
+def sessionized(ctx: MetricContext, columns: tuple[str, ...]) -> ir.Table:
+    """The events' `columns` (and `ts`, `_row`) with `_skey`: a session is the pair (`user_id`, `_skey`).
+
+    Keyed on two columns rather than one concatenated string, which every event would otherwise carry.
+    """
     e = events(ctx)
+    keep = tuple(dict.fromkeys(("user_id", "ts", "_row", *columns)))
     if not _needs_gap_rule(ctx):
-        return e.mutate(_session=e.user_id + "|" + e.session_id)
+        return e.select(*keep, _skey=e.session_id)
     timeout = ibis.interval(seconds=int(round(ctx.options.session_timeout_minutes * 60)))
     order = [e.ts, e._row]
     previous = e.ts.lag().over(ibis.window(group_by=e.user_id, order_by=order))
     # `ts > previous + timeout` rather than a difference in seconds: both engines agree on it exactly.
     e = e.mutate(_new=(previous.isnull() | (e.ts > previous + timeout)).cast("int64"))
     e = e.mutate(_number=e._new.cumsum(group_by=e.user_id, order_by=[e.ts, e._row]))
-    gap_key = e.user_id + "#" + e._number.cast("string")
+    gap_key = "#" + e._number.cast("string")
     if ctx.has_column("events", "session_id"):
-        key = ibis.cases((e.session_id.notnull(), e.user_id + "|" + e.session_id), else_=gap_key)
+        key = ibis.cases((e.session_id.notnull(), "|" + e.session_id), else_=gap_key)
     else:
         key = gap_key
-    return e.mutate(_session=key).drop("_new", "_number")
+    return e.select(*keep, _skey=key)
 
 
 def sessions(ctx: MetricContext) -> ir.Table:
-    """One row per session: start, end, duration (s), events, pageviews, interactions, key events, exit page.
+    """One row per session: visitor, start, end, duration (s), events, pageviews, interactions, key events,
+    add-to-cart and checkout events.
 
-    Cached on the backend once per run.
+    Cached on the backend once per run, without the session key (no metric reads it).
     """
 
     def build() -> ir.Table:
-        e = sessionized(ctx)
+        e = sessionized(ctx, ("event",))
         is_pageview = e.event == "pageview"
         key_events = tuple(k.lower() for k in ctx.options.key_events)
-        table = e.group_by(["user_id", "_session"]).aggregate(
+        table = e.group_by(["user_id", "_skey"]).aggregate(
             start=e.ts.min(),
             end=e.ts.max(),
             events=e.count(),
@@ -69,11 +74,10 @@ def sessions(ctx: MetricContext) -> ir.Table:
             key_events=e.event.lower().isin(key_events).cast("int64").sum(),
             add_to_cart=(e.event == "add_to_cart").cast("int64").sum(),
             checkout=(e.event == "checkout").cast("int64").sum(),
-            exit_page=e.page.argmax(e.ts, where=is_pageview),
-        )
+        ).drop("_skey")
         # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
         table = table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
-        return table.cache()
+        return ctx.cache(table)
 
     return ctx.remember("sessions", build)
 
@@ -85,30 +89,52 @@ def session_rows(ctx: MetricContext) -> ir.Table:
 
 
 def pageviews(ctx: MetricContext) -> ir.Table:
-    """Pageview events with their session, `_entity` and the time to the next page (`time_on_page`, s).
+    """Pageview events with `_entity`, `page`, the time to the next page (`time_on_page`, s) and `is_exit`.
 
     A pageview ends at the next pageview of its session, or at a `pageleave` that follows it; the last
-    pageview of a session without a pageleave has no end (time_on_page null). Built and cached once per run.
+    pageview of a session without a pageleave has no end (time_on_page null). Built and cached once per run,
+    with only the columns time_on_page and exit_rate read.
     """
-    return ctx.remember("pageviews", lambda: _pageviews(ctx).cache())
+    return ctx.remember("pageviews", lambda: ctx.cache(_pageviews(ctx)))
 
 
 def _pageviews(ctx: MetricContext) -> ir.Table:
-    e = sessionized(ctx)
+    e = sessionized(ctx, ("event", "page"))
     e = e.filter(e.event.isin(PAGE_EVENTS))
     # One ordering for both windows, so the engine sorts the page events once: the next page event (for the
     # time on page) and the pageviews still to come (none left: the session's exit page).
-    window = ibis.window(group_by=e._session, order_by=[e.ts, e._row])
-    following = ibis.window(group_by=e._session, order_by=[e.ts, e._row], rows=(1, None))
+    session = [e.user_id, e._skey]
+    window = ibis.window(group_by=session, order_by=[e.ts, e._row])
+    following = ibis.window(group_by=session, order_by=[e.ts, e._row], rows=(1, None))
     later_pageviews = (e.event == "pageview").cast("int64").sum().over(following)
     e = e.mutate(_next_ts=e.ts.lead().over(window), _later=later_pageviews.fill_null(0))
     e = e.filter(e.event == "pageview")
     seconds = e._next_ts.delta(e.ts, unit="millisecond").cast("float64") / 1000
-    return e.mutate(
+    return e.select(
+        ts=e.ts,
         _entity=e.user_id,
+        page=e.page,
         time_on_page=ibis.cases((e._next_ts.notnull(), seconds), else_=ibis.null("float64")),
         is_exit=e._later == 0,
-    ).drop("_next_ts", "_later")
+    )
+
+
+def user_days(ctx: MetricContext) -> ir.Table:
+    """One row per visitor and UTC day with an event: `user_id`, `day` (its midnight), `n_events` and `is_first`
+    (the visitor's first day in all the data).
+
+    The one grouping of events that unique visitors, new visitors, DAU/WAU/MAU, stickiness, activity, retention,
+    first-week engagement and engagement frequency all read: events are scanned once, not once per metric.
+    Cached once per run.
+    """
+
+    def build() -> ir.Table:
+        e = events(ctx)
+        t = e.group_by([e.user_id, e.ts.truncate("D").name("day")]).aggregate(n_events=e.count())
+        first = t.day.min().over(ibis.window(group_by=t.user_id))
+        return ctx.cache(t.mutate(is_first=t.day == first))
+
+    return ctx.remember("user_days", build)
 
 
 def require_column(ctx: MetricContext, table: str, column: str, what: str) -> None:
