@@ -17,6 +17,7 @@ from cxbench.core.engine import Engine
 from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.options import Options, Period, make_options
+from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
 from cxbench.core.sources import describe, open_source
 from cxbench.core.validation import Validation, validate
@@ -57,91 +58,112 @@ FLAT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scorecard:
-    """The result of a run: the JSON document of CONTRACT.md, with flat views of its metric records."""
+    """The result of a run: typed, frozen records and findings, the validation counts and the run's facts.
 
-    document: dict[str, Any]
+    `to_dict()`/`to_json()` give CONTRACT.md's JSON document; `to_arrow()`, `to_pandas()` and the CSV give one
+    flat row per record. Every view is rendered from the same objects.
+    """
+
+    records: tuple[MetricRecord, ...]
+    findings: tuple[Finding, ...]
+    validation: Validation
+    source: str
+    period: Period
+    options: Options
+    generated_at: str
+    ignored_files: tuple[str, ...] = ()
 
     @property
-    def records(self) -> list[dict[str, Any]]:
-        return self.document["metrics"]
+    def document(self) -> dict[str, Any]:
+        """The JSON document as a dict (see `to_dict`)."""
+        return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
-        return self.document
+        """CONTRACT.md's JSON document."""
+        document: dict[str, Any] = {
+            "cxbench_version": __version__,
+            "source": self.source,
+            "generated_at": self.generated_at,
+            "period": self.period.value,
+            **self.validation.to_dict(),
+            "metrics": [r.to_dict() for r in self.records],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+        if self.ignored_files:
+            document["ignored_files"] = list(self.ignored_files)
+        if self.options.start or self.options.end:
+            document["from"] = self.options.start.isoformat() if self.options.start else None
+            document["to"] = self.options.end.isoformat() if self.options.end else None
+        if self.options.segments:
+            document["segments"] = list(self.options.segments)
+        return document
 
     def to_json(self, indent: int | None = 2) -> str:
         """The scorecard as CONTRACT.md's JSON document (never NaN or Infinity)."""
-        return json.dumps(self.document, indent=indent, ensure_ascii=False, allow_nan=False)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
-        rows = [_flatten(r) for r in self.records]
-        return pa.Table.from_pylist(rows, schema=pa.schema(list(FLAT_COLUMNS)))
+        return pa.Table.from_pylist([flat_row(r) for r in self.records], schema=pa.schema(list(FLAT_COLUMNS)))
 
     def to_pandas(self) -> pd.DataFrame:
         """The flat records as a pandas DataFrame."""
         return self.to_arrow().to_pandas()
 
     def get(self, metric_id: str, *, segment: dict[str, Any] | None = None,
-            dimension: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+            dimension: dict[str, Any] | None = None) -> list[MetricRecord]:
         """The records of one metric, for one segment ({} = whole dataset) and breakdown (None = overall)."""
-        return [r for r in self.records if r["id"] == metric_id and r["segment"] == (segment or {})
-                and r.get("dimension") == dimension]
+        return [r for r in self.records if r.id == metric_id and dict(r.segment) == (segment or {})
+                and (None if r.dimension is None else dict(r.dimension)) == dimension]
 
-
-    @property
-    def findings(self) -> list[dict[str, Any]]:
-        """What needs attention, most severe first (see `cxbench.findings`)."""
-        return self.document.get("findings", [])
-
-    def latest(self) -> list[dict[str, Any]]:
+    def latest(self) -> list[MetricRecord]:
         """Each metric's records of its latest period with a value, overall and per segment (no breakdowns)."""
         return latest_records(self.records)
 
-    def rated_at_or_below(self, label: str) -> list[dict[str, Any]]:
+    def rated_at_or_below(self, label: str) -> list[MetricRecord]:
         """Latest records whose benchmark rating is `label` or worse (`--fail-on`)."""
         if label not in LABELS:
             raise UsageError(f"--fail-on {label}: use one of {', '.join(LABELS)}")
         limit = LABELS.index(label)
-        return [r for r in self.latest() if (r.get("benchmark") or {}).get("rating") in LABELS
-                and LABELS.index(r["benchmark"]["rating"]) <= limit]
+        return [r for r in self.latest() if r.benchmark is not None and r.benchmark.rating in LABELS
+                and LABELS.index(r.benchmark.rating) <= limit]
 
 
-def _flatten(record: dict[str, Any]) -> dict[str, Any]:
-    metric = METRICS_BY_ID.get(record["id"])
-    segment = record.get("segment") or {}
-    dimension = record.get("dimension") or {}
-    change = record.get("change") or {}
-    benchmark = record.get("benchmark") or {}
-    seg_col, seg_val = next(iter(segment.items()), (None, None))
-    dim_col, dim_val = next(iter(dimension.items()), (None, None))
+def flat_row(record: MetricRecord) -> dict[str, Any]:
+    """A record as one flat row (`FLAT_COLUMNS`): the first segment and breakdown column, change and benchmark
+    fields side by side."""
+    metric = METRICS_BY_ID.get(record.id)
+    seg_col, seg_val = next(iter(record.segment.items()), (None, None))
+    dim_col, dim_val = next(iter((record.dimension or {}).items()), (None, None))
+    change, benchmark = record.change, record.benchmark
     return {
-        "id": record["id"],
+        "id": record.id,
         "name": metric.name if metric else None,
         "family": metric.family.value if metric else None,
-        "period_start": record.get("period_start"),
-        "period_end": record.get("period_end"),
+        "period_start": record.period_start.isoformat() if record.period_start else None,
+        "period_end": record.period_end.isoformat() if record.period_end else None,
         "segment_column": seg_col,
         "segment_value": None if seg_val is None else str(seg_val),
         "dimension_column": dim_col,
         "dimension_value": None if dim_val is None else str(dim_val),
-        "value": record.get("value"),
-        "unit": record.get("unit"),
-        "n": record.get("n"),
-        "ci_low": record.get("ci_low"),
-        "ci_high": record.get("ci_high"),
-        "benchmark_rating": benchmark.get("rating"),
-        "benchmark_source": benchmark.get("source"),
-        "benchmark_applied": benchmark.get("applied"),
-        "previous": change.get("previous"),
-        "delta": change.get("delta"),
-        "significant": change.get("significant"),
-        "p_value": change.get("p_value"),
-        "change_test": change.get("test"),
-        "status": record.get("status"),
-        "reason": record.get("reason"),
-        "warning": record.get("warning"),
+        "value": record.value,
+        "unit": record.unit,
+        "n": record.n,
+        "ci_low": record.ci_low,
+        "ci_high": record.ci_high,
+        "benchmark_rating": benchmark.rating if benchmark else None,
+        "benchmark_source": benchmark.source if benchmark else None,
+        "benchmark_applied": benchmark.applied if benchmark else None,
+        "previous": change.previous if change else None,
+        "delta": change.delta if change else None,
+        "significant": change.significant if change else None,
+        "p_value": change.p_value if change else None,
+        "change_test": change.test if change else None,
+        "status": record.status,
+        "reason": record.reason,
+        "warning": record.warning,
     }
 
 
@@ -200,26 +222,13 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     if options.compare:
         first, last = options.compare
         window_options = replace(options, period=Period.ALL, start=first, end=last, compare=None)
-        window = Engine(MetricContext(con=dataset.con, tables=validation.tables, options=window_options),
-                        selected, library, basis=engine.basis)
-        engine.attach_comparison(records, window, window.run(), first, last)
-    document = {
-        "cxbench_version": __version__,
-        "source": describe(source),
-        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "period": options.period.value,
-        **validation.to_dict(),
-        "metrics": records,
-        "findings": findings(records, METRICS_BY_ID),
-    }
-    if dataset.ignored:
-        document["ignored_files"] = dataset.ignored
-    if options.start or options.end:
-        document["from"] = options.start.isoformat() if options.start else None
-        document["to"] = options.end.isoformat() if options.end else None
-    if options.segments:
-        document["segments"] = list(options.segments)
-    return Scorecard(document)
+        # The window shares the run's cache (sessions, visitor-days...): they do not depend on the period.
+        window = Engine(replace(ctx, options=window_options), selected, library, basis=engine.basis)
+        records = engine.compared(records, window, window.run(), first, last)
+    return Scorecard(records=tuple(records), findings=tuple(findings(records, METRICS_BY_ID)), validation=validation,
+                     source=describe(source), period=options.period, options=options,
+                     generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                     ignored_files=tuple(dataset.ignored))
 
 
 def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,

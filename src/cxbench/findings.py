@@ -7,10 +7,11 @@ buying more often but spending less per order (000), and the widest gaps between
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Direction, Family, Metric, Unit, format_value
 
 #: what the seeds advise, per metric family (paraphrased; the seed is named)
@@ -47,39 +48,33 @@ _GAP_FAMILIES = (Family.SURVEYS, Family.SUPPORT, Family.WEBSITE, Family.PRODUCT)
 _GAP_UNITS = (Unit.PERCENT, Unit.SCORE, Unit.SECONDS)
 
 
-def _segment_key(record: dict[str, Any]) -> str:
-    return json.dumps(record["segment"], sort_keys=True)
-
-
-def latest_records(records: Iterable[dict[str, Any]], with_dimensions: bool = False) -> list[dict[str, Any]]:
+def latest_records(records: Iterable[MetricRecord], with_dimensions: bool = False) -> list[MetricRecord]:
     """Each (metric, segment, breakdown)'s record of its latest period with a value."""
-    newest: dict[tuple, dict[str, Any]] = {}
+    newest: dict[tuple, MetricRecord] = {}
     for r in records:
-        if r["status"] != "ok" or not r["period_start"] or (r.get("dimension") and not with_dimensions):
+        if not r.ok or r.period_start is None or (r.dimension and not with_dimensions):
             continue
-        key = (r["id"], _segment_key(r), json.dumps(r.get("dimension") or {}, sort_keys=True))
-        if key not in newest or r["period_start"] > newest[key]["period_start"]:
-            newest[key] = r
+        current = newest.get(r.series_key)
+        if current is None or r.period_start > current.period_start:  # type: ignore[operator]
+            newest[r.series_key] = r
     return list(newest.values())
 
 
-def _finding(kind: str, severity: float, metric: Metric, record: dict[str, Any], message: str,
-             advice: tuple[str, str], **extra: Any) -> dict[str, Any]:
-    out = {"kind": kind, "severity": round(severity, 3), "metric": metric.id, "name": metric.name,
-           "period_start": record["period_start"], "period_end": record["period_end"], "segment": record["segment"],
-           "value": record["value"], "unit": record["unit"], "message": message,
-           "advice": advice[0], "advice_source": advice[1]}
-    out.update(extra)
-    return out
+def _finding(kind: str, severity: float, metric: Metric, record: MetricRecord, message: str,
+             advice: tuple[str, str], **extra: Any) -> Finding:
+    return Finding(kind=kind, severity=round(severity, 3), metric=metric.id, name=metric.name,
+                   period_start=record.period_start, period_end=record.period_end, segment=record.segment,
+                   value=record.value, unit=record.unit, message=message, advice=advice[0], advice_source=advice[1],
+                   extra=extra)
 
 
-def _when(record: dict[str, Any]) -> str:
+def _when(record: MetricRecord) -> str:
     """The period as people name it: 2026-10-01..2026-10-31 is "2026-10-01 to 2026-10-31"."""
-    start, end = record["period_start"], record["period_end"]
-    return start if not end or end == start else f"{start} to {end}"
+    start, end = record.period_start, record.period_end
+    return str(start) if not end or end == start else f"{start} to {end}"
 
 
-def _p(change: dict[str, Any]) -> str:
+def _p(change: Mapping[str, Any]) -> str:
     p = change.get("p_value")
     return "n/a" if p is None else "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
@@ -92,9 +87,9 @@ def _worse(metric: Metric, delta: float) -> bool:
     return (metric.direction is Direction.UP and delta < 0) or (metric.direction is Direction.DOWN and delta > 0)
 
 
-def findings(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[dict[str, Any]]:
+def findings(records: Sequence[MetricRecord], metrics: Mapping[str, Metric]) -> list[Finding]:
     """What needs attention, most severe first (`rank` 1 = first)."""
-    found: list[dict[str, Any]] = []
+    found: list[Finding] = []
     for r in latest_records(records):
         metric = metrics.get(r["id"])
         if metric is None:
@@ -127,15 +122,13 @@ def findings(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[
                 f"orders each) but spent less per order ({d['previous_aov']:.2f} → {d['aov']:.2f}){where}",
                 MIX_ADVICE))
     found.extend(_gaps(records, metrics))
-    found.sort(key=lambda f: (-f["severity"], list(Family).index(metrics[f["metric"]].family), f["metric"]))
-    for rank, finding in enumerate(found, start=1):
-        finding["rank"] = rank
-    return found
+    found.sort(key=lambda f: (-f.severity, list(Family).index(metrics[f.metric].family), f.metric))
+    return [replace(finding, rank=rank) for rank, finding in enumerate(found, start=1)]
 
 
-def _gaps(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[dict[str, Any]]:
+def _gaps(records: Sequence[MetricRecord], metrics: Mapping[str, Metric]) -> list[Finding]:
     """The widest gaps between touchpoints or channels of one metric in its latest period (004)."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
+    groups: dict[tuple, list[MetricRecord]] = {}
     for r in latest_records(records, with_dimensions=True):
         dimension = r.get("dimension") or {}
         metric = metrics.get(r["id"])
@@ -143,7 +136,7 @@ def _gaps(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[dic
                 or metric.family not in _GAP_FAMILIES or metric.unit not in _GAP_UNITS
                 or metric.direction not in (Direction.UP, Direction.DOWN) or r.get("warning")):
             continue  # experience measures only (not sales per channel); small samples say too little
-        groups.setdefault((r["id"], _segment_key(r), next(iter(dimension)), r["period_start"]), []).append(r)
+        groups.setdefault((r.id, r.series_key[1], next(iter(dimension)), r.period_start), []).append(r)
     gaps = []
     for (metric_id, _, column, _), rows in groups.items():
         if len(rows) < 2:
@@ -161,5 +154,5 @@ def _gaps(records: list[dict[str, Any]], metrics: dict[str, Metric]) -> list[dic
             f"trails {best['dimension'][column]} ({format_value(best['value'], best['unit'])}) by "
             f"{_gap_text(gap, worst['unit'])} ({_when(worst)})", GAP_ADVICE,
             dimension=worst["dimension"], best={"dimension": best["dimension"], "value": best["value"]}, gap=gap))
-    gaps.sort(key=lambda f: -f["severity"])
+    gaps.sort(key=lambda f: -f.severity)
     return gaps[:_MAX_GAPS]

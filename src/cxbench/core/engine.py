@@ -8,10 +8,10 @@ from those few numbers.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ibis
@@ -19,7 +19,9 @@ import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.errors import UsageError
-from cxbench.core.registry import Metric, MetricContext, MetricUnavailable, Options, Period
+from cxbench.core.options import Options, Period
+from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
+from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Sum, Total
 
 _DECIMALS = 6
@@ -168,8 +170,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What one metric's computation knows: the metric, its context (with its periods), its period grid and its
+    run-level details. Made per metric and passed down; the engine keeps no per-metric state."""
+
+    metric: Metric
+    ctx: MetricContext
+    grid: tuple[PeriodSpan, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What --compare needs of a record: its metric, estimate, aggregates and period (by metric id and record key).
+_Tested = tuple[Metric, Estimate, dict[str, Any], PeriodSpan]
+
+
 class Engine:
-    """Computes records for a list of metrics over validated tables."""
+    """Computes typed records for a list of metrics over validated tables."""
 
     def __init__(self, ctx: MetricContext, metrics: Sequence[Metric], benchmarks: BenchmarkLibrary | None = None,
                  basis: dict[str, frozenset[str]] | None = None) -> None:
@@ -181,12 +198,10 @@ class Engine:
         self.metrics = list(metrics)
         self.options = ctx.options
         self._check_segments()
-        self.grid: list[PeriodSpan] = []  # the periods of the metric being computed
-        self._extra: dict[str, Any] = {}  # its run-level details (e.g. the scale used)
-        self._done: dict[str, list[dict[str, Any]]] = {}  # records by metric id, for derived metrics
-        self._stats: dict[int, tuple[Metric, Estimate, dict[str, Any], PeriodSpan]] = {}  # for --compare
+        self._done: dict[str, list[MetricRecord]] = {}  # records by metric id, for derived metrics
+        self._tested: dict[tuple[str, RecordKey], _Tested] = {}  # for --compare
 
-    def _grid_for(self, metric: Metric) -> list[PeriodSpan]:
+    def _grid_for(self, metric: Metric) -> tuple[PeriodSpan, ...]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to).
 
         A metric's `period_extend_tables` may carry the last day of `--period all` further (CAC: customers won
@@ -199,11 +214,11 @@ class Engine:
             if lasts and max(lasts) > bounds[1]:
                 bounds = (bounds[0], max(lasts))
         if bounds is None:
-            if self.options.start is None and self.options.end is None:
-                return []
             first = self.options.start or self.options.end
-            bounds = (first, self.options.end or first)  # type: ignore[assignment]
-        return period_grid(*bounds, self.options)  # type: ignore[arg-type]
+            if first is None:
+                return ()
+            bounds = (first, self.options.end or first)
+        return tuple(period_grid(*bounds, self.options))
 
     def _check_segments(self) -> None:
         for column in self.options.segments:
@@ -214,13 +229,13 @@ class Engine:
                 raise UsageError(f"--segment {column}: customers has no such column; "
                                  f"segment by one of: {', '.join(present) or 'none (add segment, plan or region)'}")
 
-    def run(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def run(self) -> list[MetricRecord]:
+        records: list[MetricRecord] = []
         for metric in self.metrics:
             records.extend(self._records_once(metric))
         return records
 
-    def _records_once(self, metric: Metric) -> list[dict[str, Any]]:
+    def _records_once(self, metric: Metric) -> list[MetricRecord]:
         """A metric's records, computed once per run (a derived metric's components are often also shown)."""
         if metric.id not in self._done:
             self._done[metric.id] = self.metric_records(metric)
@@ -228,73 +243,72 @@ class Engine:
 
     # -- one metric ---------------------------------------------------------------------------------
 
-    def metric_records(self, metric: Metric) -> list[dict[str, Any]]:
-        if metric.components:
+    def metric_records(self, metric: Metric) -> list[MetricRecord]:
+        """One metric's records: every period, segment and breakdown."""
+        if isinstance(metric, DerivedMetric):
             return self._derived_records(metric)
-        self.grid = self._grid_for(metric)
-        self.ctx.periods = tuple((span.key, span.start, span.end) for span in self.grid)
+        grid = self._grid_for(metric)
+        ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
+        spans: tuple[PeriodSpan | None, ...] = grid or (None,)
+        assert metric.rows is not None, f"{metric.id} declares no rows"
         try:
-            rows = metric.rows(self.ctx)
+            rows = metric.rows(ctx)
         except MetricUnavailable as exc:
-            return [self._unavailable(metric, span, {}, None, str(exc)) for span in self._grid_or_none()]
-        if not self.grid:
+            return [self._unavailable(metric, span, {}, None, str(exc)) for span in spans]
+        if not grid:
             return [self._unavailable(metric, None, {}, None, f"no {metric.what_is_counted} in the source")]
-        stats = self._aggregate(metric, rows)
-        self._extra = metric.extra_details(self.ctx) if metric.extra_details else {}
-        return self._build(metric, stats)
+        step = _Step(metric, ctx, grid)
+        stats = self._aggregate(step, rows)
+        if metric.extra_details:
+            step = replace(step, extra=metric.extra_details(ctx))
+        return self._build(step, stats)
 
-    def _grid_or_none(self) -> list[PeriodSpan | None]:
-        return list(self.grid) if self.grid else [None]
-
-    def _derived_records(self, metric: Metric) -> list[dict[str, Any]]:
+    def _derived_records(self, metric: DerivedMetric) -> list[MetricRecord]:
         """Records of a metric combined from its components' records of the same period, segment and breakdown."""
-        assert metric.combine is not None, f"{metric.id} has components but no combine function"
         whole_run = self.options.period is Period.ALL
 
-        def key_of(record: dict[str, Any]) -> tuple:
+        def key_of(record: MetricRecord) -> RecordKey | tuple[str, str, Any, Any]:
             # Under --period all each component has one period over its own data: they are matched whatever its
             # dates, and the combined record takes the first component's (CLV's AOV, CLV:CAC's CLV).
-            key = _record_key(record)
-            return ("*", "*", *key[2:]) if whole_run and key[0] is not None else key
+            key = record.key
+            return ("*", "*", key[2], key[3]) if whole_run and key[0] is not None else key
 
-        by_component: dict[str, dict[tuple, dict[str, Any]]] = {}
+        by_component: dict[str, dict[Any, MetricRecord]] = {}
         for component in metric.components:
             by_component[component.id] = {key_of(r): r for r in self._records_once(component)}
         in_run = self.basis.setdefault(metric.id, frozenset(
-            cid for cid, indexed in by_component.items() if any(r.get("status") == "ok" for r in indexed.values())))
+            cid for cid, indexed in by_component.items() if any(r.ok for r in indexed.values())))
         # Every period and segment of any component; a breakdown only where all components have it (CLV has
         # none, CAC one per channel: CLV:CAC is reported overall).
         keys = {k for indexed in by_component.values() for k in indexed
-                if k[3] == "{}" or all(k in other for other in by_component.values())}
+                if k[3] == () or all(k in other for other in by_component.values())}
         if any(k[0] is not None for k in keys):
             keys = {k for k in keys if k[0] is not None}  # a component without data has one period-less record
-        order = sorted(keys, key=lambda k: (k[2] != "{}", k[2], k[3] != "{}", k[3], k[0] or ""))
-        records: list[dict[str, Any]] = []
+        order = sorted(keys, key=lambda k: (k[2] != (), _sortable_items(k[2]), k[3] != (), _sortable_items(k[3]),
+                                            str(k[0] or "")))
+        records: list[MetricRecord] = []
         previous: dict[tuple, tuple[Estimate, dict[str, Any]] | None] = {}
         for key in order:  # per segment and breakdown, periods oldest first
-            start, end, segment_text, dimension_text = key
-            segment, dimension = json.loads(segment_text), json.loads(dimension_text)
-            dimension = dimension or None
-            span = record_span(next(r for indexed in by_component.values() for r in [indexed.get(key)]
-                                    if r is not None and r["period_start"])) if start else None
-            series = (segment_text, dimension_text)
-            parts: dict[str, dict[str, Any] | None] = {}
+            segment, dimension = dict(key[2]), (dict(key[3]) or None)
+            found = [indexed[key] for indexed in by_component.values() if key in indexed]
+            span = record_span(found[0]) if key[0] is not None and found else None
+            series = (key[2], key[3])
+            parts: dict[str, MetricRecord | None] = {}
             missing = []
             for cid, indexed in by_component.items():
                 record = indexed.get(key)
-                if record is not None and record.get("status") == "ok":
+                if record is not None and record.ok:
                     parts[cid] = record
                 elif cid in metric.optional_components:
                     parts[cid] = None
                 else:
-                    reason = (record or {}).get("reason") or "no record for this period, segment or breakdown"
+                    reason = (record.reason if record else None) or "no record for this period, segment or breakdown"
                     missing.append(f"{cid}: {reason}")
             if span is None:  # no component has any period: say why each has none
-                missing = [f"{cid}: {(indexed.get(key) or {}).get('reason') or 'no data'}"
+                missing = [f"{cid}: {(indexed[key].reason if key in indexed else None) or 'no data'}"
                            for cid, indexed in by_component.items()]
             if span is None or missing:
-                reason = "needs " + "; ".join(missing)
-                records.append(self._unavailable(metric, span, segment, dimension, reason))
+                records.append(self._unavailable(metric, span, segment, dimension, "needs " + "; ".join(missing)))
                 previous[series] = None
                 continue
             estimate = metric.combine(parts, span_length(span), self.options, in_run)
@@ -302,13 +316,13 @@ class Engine:
             previous[series] = (estimate, {}) if estimate.value is not None else None
         return records
 
-
-    def _aggregate(self, metric: Metric, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
-        lo, hi = self.grid[0].start, self.grid[-1].end
+    def _aggregate(self, step: _Step, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
+        metric, ctx = step.metric, step.ctx
+        lo, hi = step.grid[0].start, step.grid[-1].end
         start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
         end_ts = ibis.literal(dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()), type="timestamp")
         rows = rows.filter((rows.ts >= start_ts) & (rows.ts < end_ts))
-        rows = rows.mutate(_period=self.ctx.period_key(rows.ts))
+        rows = rows.mutate(_period=ctx.period_key(rows.ts))
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
         parts: list[ir.Table] = []
@@ -316,7 +330,7 @@ class Engine:
         for segment in (None, *segments):
             base = rows
             if segment is not None:
-                customers = self.ctx.tables["customers"].expr
+                customers = ctx.tables["customers"].expr
                 lookup = customers.select(_seg_id=customers.customer_id, _seg_value=customers[segment].cast("string"))
                 base = rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
             for dimension in (None, *dimensions):
@@ -341,7 +355,7 @@ class Engine:
                     **{name: grouped[name] for name in metric.estimator.aggregates(t)},
                 ))
         query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        table = self.ctx.con.to_pyarrow(query)
+        table = ctx.con.to_pyarrow(query)
         out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
         for row in table.to_pylist():
             key = (row.pop("_seg_name"), row.pop("_seg_value"), row.pop("_dim_name"), row.pop("_dim_value"))
@@ -349,8 +363,9 @@ class Engine:
             out.setdefault(key, {})[period] = row
         return out
 
-    def _build(self, metric: Metric, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[dict[str, Any]]:
-        records = []
+    def _build(self, step: _Step, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[MetricRecord]:
+        metric = step.metric
+        records: list[MetricRecord] = []
         segment_keys: list[tuple[str | None, str | None]] = [(None, None)]
         for column in self.options.segments if metric.by_customer_segment else ():
             values = sorted({k[1] for k in stats if k[0] == column}, key=lambda v: (v is None, v or ""))
@@ -359,26 +374,28 @@ class Engine:
             segment = {} if seg_name is None else {seg_name: seg_value}
             overall = stats.get((seg_name, seg_value, None, None), {})
             if metric.overall:
-                records.extend(self._series(metric, segment, None, overall, overall, every_period=True))
+                records.extend(self._series(step, segment, None, overall, overall, every_period=True))
             names = [d if isinstance(d, str) else _KEY_SEPARATOR.join(d) for d in metric.dimensions]
             dim_keys = sorted((k for k in stats if k[0] == seg_name and k[1] == seg_value and k[2] is not None),
                               key=lambda k: (names.index(k[2]) if k[2] in names else 99, _sortable(k[2], k[3])))
-            dimension_records: list[dict[str, Any]] = []
+            dimension_records: list[MetricRecord] = []
             for key in dim_keys:
+                assert key[2] is not None
                 dimension = dict(zip(key[2].split(_KEY_SEPARATOR), _typed_parts(key[2], key[3]), strict=True))
-                dimension_records.extend(self._series(metric, segment, dimension, stats[key], overall, every_period=False))
+                dimension_records.extend(self._series(step, segment, dimension, stats[key], overall, every_period=False))
             if metric.rank_dimension:
-                _rank(dimension_records)
+                dimension_records = _ranked(dimension_records)
             records.extend(dimension_records)
             if not metric.overall and not dim_keys:
                 # A metric reported only per breakdown still says, per period, that it has nothing to show.
                 records.extend(self._unavailable(metric, span, segment, None, f"no {metric.what_is_counted} in this period")
-                               for span in self.grid)
+                               for span in step.grid)
         return records
 
-    def _series(self, metric: Metric, segment: dict[str, Any], dimension: dict[str, Any] | None,
+    def _series(self, step: _Step, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 by_period: dict[dt.date, dict[str, Any]], overall: dict[dt.date, dict[str, Any]],
-                every_period: bool) -> list[dict[str, Any]]:
+                every_period: bool) -> list[MetricRecord]:
+        metric = step.metric
         records = []
         previous: tuple[Estimate, dict[str, Any]] | None = None
         previous_span: Span | None = None  # the calendar length of the period `previous` belongs to
@@ -390,7 +407,7 @@ class Engine:
         counts_events = getattr(metric.estimator, "test", None) is ChangeTest.POISSON
         # Totals carry zero aggregates, so --compare can test (counts) and scale (accumulating totals) them.
         zero = {"n": 0, "total": 0.0} if isinstance(metric.estimator, (Total, Sum)) else {}
-        for span in self.grid:
+        for span in step.grid:
             current = by_period.get(span.key)
             if current is None and counts_events and not every_period:
                 if previous is not None and previous[0].value:
@@ -413,100 +430,72 @@ class Engine:
                 previous = None
                 continue
             estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
-            if self._extra:
+            if step.extra:
                 # Run-level details fill in; what the period's own estimate says wins (growth_vs_baseline).
-                estimate.details.update({k: v for k, v in self._extra.items() if k not in estimate.details})
-                estimate = _clip_to_scale(estimate)
+                estimate = _clip_to_scale(replace(estimate, details={
+                    **{k: v for k, v in step.extra.items() if k not in estimate.details}, **estimate.details}))
             records.append(self._record(metric, span, segment, dimension, estimate, current, previous, previous_span,
                                         (overall.get(span.key), previous_overall)))
             previous, previous_span, previous_overall = (estimate, current), span_length(span), overall.get(span.key)
         return records
 
-    def _base(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
-              dimension: dict[str, Any] | None) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "id": metric.id,
-            "period_start": span.start.isoformat() if span else None,
-            "period_end": span.end.isoformat() if span else None,
-            "segment": segment,
-        }
-        if dimension is not None:
-            record["dimension"] = dimension
-        return record
-
     def _unavailable(self, metric: Metric, span: PeriodSpan | None, segment: dict[str, Any],
-                     dimension: dict[str, Any] | None, reason: str) -> dict[str, Any]:
-        record = self._base(metric, span, segment, dimension)
-        record.update({
-            "value": None, "unit": metric.unit.value, "n": 0, "ci_low": None, "ci_high": None,
-            "benchmark": self._benchmark(metric, None, {}, segment), "change": None,
-            "status": "unavailable", "reason": reason,
-        })
-        return record
+                     dimension: dict[str, Any] | None, reason: str, n: int = 0,
+                     details: dict[str, Any] | None = None) -> MetricRecord:
+        return MetricRecord(
+            id=metric.id, period_start=span.start if span else None, period_end=span.end if span else None,
+            segment=segment, dimension=dimension, value=None, unit=metric.unit.value, n=n,
+            benchmark=self._benchmark(metric, None, {}, segment), status="unavailable", reason=reason,
+            details=_clean(details or {}))
 
-    def _benchmark(self, metric: Metric, value: float | None, details: dict[str, Any],
-                   segment: dict[str, Any]) -> dict[str, Any] | None:
-        """The rating of a value: `rating` (a band label or None), `source`, `applied` (library, vertical NAME or
-        file) and, when --benchmarks sets one, `target` and `target_met`."""
+    def _benchmark(self, metric: Metric, value: float | None, details: Mapping[str, Any],
+                   segment: dict[str, Any]) -> Rating | None:
+        """The rating of a value: its band (or None), the source, what was applied (library, vertical NAME or
+        file) and, when --benchmarks sets one, the target and whether it is met."""
         bench = self.benchmarks.lookup(metric.id, self.options.vertical, segment)
         if bench is None:
             return None
         scale = details.get(metric.benchmark_scale_detail) if metric.benchmark_scale_detail else None
-        out: dict[str, Any] = {"rating": None, "source": bench.source, "applied": bench.applied}
         # Bands for one reporting period only (monthly pageviews) say nothing about a week.
-        if bench.period in (None, self.options.period.value):
-            out["rating"] = bench.rate(value, scale)
-        if bench.target is not None:
-            out["target"] = bench.target
-            met = None
-            if value is not None and metric.direction.value in ("up", "down"):
-                met = value >= bench.target if metric.direction.value == "up" else value <= bench.target
-            out["target_met"] = met
-        return out
+        rating = bench.rate(value, scale) if bench.period in (None, self.options.period.value) else None
+        met = None
+        if bench.target is not None and value is not None and metric.direction.value in ("up", "down"):
+            met = value >= bench.target if metric.direction.value == "up" else value <= bench.target
+        return Rating(rating, bench.source, bench.applied, target=bench.target, target_met=met,
+                      has_target=bench.target is not None)
 
     def _record(self, metric: Metric, span: PeriodSpan, segment: dict[str, Any], dimension: dict[str, Any] | None,
                 estimate: Estimate, current: dict[str, Any],
                 previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None,
-                overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> dict[str, Any]:
+                overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> MetricRecord:
         value = _clean(estimate.value)
         if value is None:
             reason = estimate.reason or "nothing to divide by"
             if reason == "no answers":
                 reason = f"no {metric.what_is_counted} in this period"
-            record = self._unavailable(metric, span, segment, dimension, reason)
-            record["n"] = estimate.n
-            if estimate.details:
-                record["details"] = _clean(estimate.details)
-            return record
-        record = self._base(metric, span, segment, dimension)
+            return self._unavailable(metric, span, segment, dimension, reason, n=estimate.n, details=estimate.details)
         change = None
         if previous is not None and previous[0].value is not None and math.isfinite(previous[0].value):
             comparison = self._comparison(metric, estimate, current, previous, span, previous_span, overall)
-            change = {
-                "previous": _clean(previous[0].value),
-                "delta": _clean(estimate.value - previous[0].value),
-                "significant": comparison.significant if comparison else None,
+            change = Change(
+                previous=_clean(previous[0].value),
+                delta=_clean(estimate.value - previous[0].value),
+                significant=comparison.significant if comparison else None,
                 # p in full precision: rounded to 6 decimals like values, 1.6e-7 would read as the p of 0.
-                "p_value": comparison.p_value if comparison else None,
-                "test": comparison.test.value if comparison else None,
-            }
-        record.update({
-            "value": value,
-            "unit": metric.unit.value,
-            "n": estimate.n,
-            "ci_low": _clean(estimate.ci_low),
-            "ci_high": _clean(estimate.ci_high),
-            "benchmark": self._benchmark(metric, estimate.value, estimate.details, segment),
-            "change": change,
-            "status": "ok",
-        })
+                p_value=comparison.p_value if comparison else None,
+                test=comparison.test.value if comparison else None,
+            )
+        warning = None
         if metric.estimator.sampled and estimate.n < self.options.min_sample:
-            record["warning"] = (f"small sample: {estimate.n} {metric.what_is_counted}, fewer than "
-                                 f"{self.options.min_sample}; read the interval, not the point value")
-        if estimate.details:
-            record["details"] = _clean(estimate.details)
+            warning = (f"small sample: {estimate.n} {metric.what_is_counted}, fewer than "
+                       f"{self.options.min_sample}; read the interval, not the point value")
+        record = MetricRecord(
+            id=metric.id, period_start=span.start, period_end=span.end, segment=segment, dimension=dimension,
+            value=value, unit=metric.unit.value, n=estimate.n, ci_low=_clean(estimate.ci_low),
+            ci_high=_clean(estimate.ci_high), benchmark=self._benchmark(metric, estimate.value, estimate.details, segment),
+            change=change, status="ok", warning=warning, details=_clean(estimate.details))
         if current:
-            self._stats[id(record)] = (metric, estimate, current, span)
+            self._tested[(metric.id, record.key)] = (metric, estimate, current, span)
         return record
 
     def _comparison(self, metric: Metric, estimate: Estimate, current: dict[str, Any],
@@ -525,49 +514,49 @@ class Engine:
             return None
         return comparison
 
-    def attach_comparison(self, records: list[dict[str, Any]], window: Engine,
-                          window_records: list[dict[str, Any]], first: dt.date, last: dt.date) -> None:
-        """`compared_with` on every record with a value: the same metric, segment and breakdown over the window
-        first..last (`--compare`, e.g. a campaign's start and end), the delta, and whether it is significant."""
-        by_key = {(r["id"], *_record_key(r)[2:]): r for r in window_records}
+    def compared(self, records: Sequence[MetricRecord], window: Engine, window_records: Sequence[MetricRecord],
+                 first: dt.date, last: dt.date) -> list[MetricRecord]:
+        """The records with `compared_with` on every one with a value: the same metric, segment and breakdown over
+        the window first..last (`--compare`, e.g. a campaign's start and end), the delta and its test."""
+        by_series = {r.series_key: r for r in window_records}
+        out = []
         for record in records:
-            if record["status"] != "ok":
+            if not record.ok or record.value is None:
+                out.append(record)
                 continue
-            other = by_key.get((record["id"], *_record_key(record)[2:]))
-            comparison: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), "value": None,
-                                          "delta": None, "significant": None, "p_value": None, "test": None}
-            if other is not None and other["status"] == "ok":
-                comparison.update(value=other["value"], delta=_clean(record["value"] - other["value"]))
-                mine, theirs = self._stats.get(id(record)), window._stats.get(id(other))
+            other = by_series.get(record.series_key)
+            comparison = WindowComparison(first, last)
+            if other is not None and other.ok and other.value is not None:
+                comparison = replace(comparison, value=other.value, delta=_clean(record.value - other.value))
+                mine, theirs = self._tested.get((record.id, record.key)), window._tested.get((other.id, other.key))
                 if mine and theirs:
                     metric, estimate, stats, span = mine
                     test = self._comparison(metric, estimate, stats, (theirs[1], theirs[2]), span,
                                             span_length(theirs[3]), None)
                     if test is not None:
-                        comparison.update(significant=test.significant, p_value=test.p_value,
-                                          test=test.test.value)
+                        comparison = replace(comparison, significant=test.significant, p_value=test.p_value,
+                                             test=test.test.value)
                     mine_days, theirs_days = span_length(span).days, span_length(theirs[3]).days
                     if metric.accumulates and mine_days != theirs_days:
                         # A total over a window of another length is compared per day (as the Poisson test
                         # does): the window's total scaled to this period's days, the total itself kept beside.
-                        scaled = other["value"] * mine_days / theirs_days
-                        comparison.update(value=_clean(scaled), delta=_clean(record["value"] - scaled),
-                                          window_total=other["value"], scaled_to_days=mine_days)
-            record["compared_with"] = comparison
+                        scaled = other.value * mine_days / theirs_days
+                        comparison = replace(comparison, value=_clean(scaled), delta=_clean(record.value - scaled),
+                                             window_total=other.value, scaled_to_days=mine_days)
+            out.append(record.evolve(compared_with=comparison))
+        return out
 
 
-def record_span(record: dict[str, Any]) -> PeriodSpan | None:
+def record_span(record: MetricRecord) -> PeriodSpan | None:
     """The period a record covers (None for a period-less record)."""
-    if not record.get("period_start") or not record.get("period_end"):
+    if record.period_start is None or record.period_end is None:
         return None
-    start = dt.date.fromisoformat(record["period_start"])
-    return PeriodSpan(start, start, dt.date.fromisoformat(record["period_end"]))
+    return PeriodSpan(record.period_start, record.period_start, record.period_end)
 
 
-def _record_key(record: dict[str, Any]) -> tuple[str | None, str | None, str, str]:
-    """Period, segment and breakdown of a record, as a hashable key."""
-    return (record["period_start"], record["period_end"], json.dumps(record["segment"], sort_keys=True),
-            json.dumps(record.get("dimension") or {}, sort_keys=True))
+def _sortable_items(items: tuple[tuple[str, Any], ...]) -> tuple:
+    """Segment or breakdown items in a sortable form: a null value after the others (as in the records' order)."""
+    return tuple((name, value is None, "" if value is None else str(value)) for name, value in items)
 
 
 #: breakdown columns whose values are whole numbers (a cohort offset of 3, not "3")
@@ -586,19 +575,21 @@ def _sortable(names: str, key: str | None) -> tuple:
     return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in _typed_parts(names, key))
 
 
-def _rank(records: list[dict[str, Any]]) -> None:
-    """details.rank per (dimension name, period): 1 = highest value."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for record in records:
-        if record.get("value") is not None:
-            groups.setdefault((tuple(record["dimension"]), record["period_start"]), []).append(record)
-    for group in groups.values():
-        ordered = sorted(group, key=lambda r: -r["value"])
-        for position, record in enumerate(ordered, start=1):
+def _ranked(records: list[MetricRecord]) -> list[MetricRecord]:
+    """The records with details.rank per (dimension name, period): 1 = highest value."""
+    groups: dict[tuple, list[int]] = {}
+    for position, record in enumerate(records):
+        if record.value is not None:
+            groups.setdefault((tuple(record.dimension or {}), record.period_start), []).append(position)
+    ranks: dict[int, int] = {}
+    for members in groups.values():
+        ordered = sorted(members, key=lambda i: -records[i].value)  # type: ignore[operator]
+        for place, index in enumerate(ordered, start=1):
             # Ties share the better rank (1, 1, 3): competition ranking.
-            earlier = ordered[position - 2] if position > 1 else None
-            rank = earlier["details"]["rank"] if earlier and earlier["value"] == record["value"] else position
-            record.setdefault("details", {})["rank"] = rank
+            earlier = ordered[place - 2] if place > 1 else None
+            tied = earlier is not None and records[earlier].value == records[index].value
+            ranks[index] = ranks[earlier] if tied and earlier is not None else place
+    return [r.evolve(details={**r.details, "rank": ranks[i]}) if i in ranks else r for i, r in enumerate(records)]
 
 
 def _clip_to_scale(estimate: Estimate) -> Estimate:

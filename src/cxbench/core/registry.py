@@ -13,10 +13,12 @@ import ibis.expr.types as ir
 
 from cxbench.core.errors import CxbenchError
 from cxbench.core.options import Options, Period
-from cxbench.core.stats import Estimate, Estimator, Span
+from cxbench.core.stats import Derived, Estimate, Estimator, Span
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
+
+    from cxbench.core.records import MetricRecord
 
     from cxbench.core.validation import ValidTable
 
@@ -79,15 +81,19 @@ class MetricUnavailable(CxbenchError):
     """Raised by a metric's rows function when its inputs cannot give it (the message is the reason)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetricContext:
-    """What a metric's rows function sees: the validated tables and the options."""
+    """What a metric's rows function sees: the validated tables, the options and the periods being computed.
+
+    Frozen: the engine makes one per metric with `replace(ctx, periods=...)`. `memo` is the run's shared cache of
+    helper results (session and visitor-day tables...), the same dict in every copy.
+    """
 
     con: BaseBackend
     tables: dict[str, ValidTable]
     options: Options
     memo: dict[str, Any] = field(default_factory=dict)
-    #: the run's reporting periods as (key, first day, last day), oldest first; set by the engine
+    #: the metric's reporting periods as (key, first day, last day), oldest first; set by the engine
     periods: tuple[tuple[dt.date, dt.date, dt.date], ...] = ()
 
     @property
@@ -136,11 +142,6 @@ class MetricContext:
 RowsFunction = Callable[[MetricContext], ir.Table]
 
 
-def no_rows(ctx: MetricContext) -> ir.Table:
-    """The rows function of a derived metric, which reads its components' records instead."""
-    raise TypeError("a derived metric has no rows of its own")
-
-
 @dataclass(frozen=True)
 class Metric:
     """One metric, declared once.
@@ -157,7 +158,7 @@ class Metric:
     unit: Unit
     direction: Direction
     inputs: tuple[str, ...]
-    rows: RowsFunction
+    rows: RowsFunction | None  # None only for a DerivedMetric
     estimator: Estimator
     what_is_counted: str  # "nps answers": said when a period has none
     description: str = ""
@@ -174,13 +175,6 @@ class Metric:
     period_tables: tuple[str, ...] | None = None
     #: False when the rows are not all per customer (spend): --segment then gives no records for this metric
     by_customer_segment: bool = True
-    #: a derived metric: its value is `combine` of these metrics' records for the same period, segment and
-    #: breakdown (CLV ÷ CAC), so it always agrees with the numbers shown beside it
-    components: tuple[Metric, ...] = ()
-    #: (parts by component id, the period's span, the options, the components with a value in some period of
-    #: the run: a basis chosen once per run, not per period)
-    combine: Callable[[dict[str, dict[str, Any] | None], Span, Options, frozenset[str]], Estimate] | None = None
-    optional_components: tuple[str, ...] = ()  # component ids the combine can do without (passed as None)
     #: further (table, column) pairs whose dates also set the periods: resolution times count by `resolved_at`,
     #: so a month with resolutions but no new ticket is still reported
     period_columns: tuple[tuple[str, str], ...] = ()
@@ -189,3 +183,21 @@ class Metric:
     #: a total that grows with the period's length (sales, pageviews, customers won): `--compare` scales a
     #: window of another length to the period's days before taking the delta
     accumulates: bool = False
+
+
+#: How a derived metric's value is made: (its components' records of one period, segment and breakdown by
+#: component id, None for an optional one without a value; the period's span; the options; the components with
+#: a value in some period of the run, so the basis is chosen once per run, not per period) → the estimate.
+Combine = Callable[[dict[str, "MetricRecord | None"], Span, Options, frozenset[str]], Estimate]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedMetric(Metric):
+    """A metric combined from other metrics' records of the same period, segment and breakdown (CLV ÷ CAC), so it
+    always agrees with the numbers shown beside it. It has no rows of its own: the engine aggregates nothing."""
+
+    rows: None = None
+    estimator: Estimator = field(default_factory=Derived)
+    components: tuple[Metric, ...]
+    combine: Combine
+    optional_components: tuple[str, ...] = ()  # component ids the combine can do without (passed as None)

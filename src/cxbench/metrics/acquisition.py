@@ -13,8 +13,9 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.engine import record_span, span_length
-from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit, no_rows
-from cxbench.core.stats import ChangeTest, Derived, Estimate, Ratio, Span, Sum, periods_per_year
+from cxbench.core.records import MetricRecord
+from cxbench.core.registry import DerivedMetric, Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit
+from cxbench.core.stats import ChangeTest, Estimate, Ratio, Span, Sum, periods_per_year
 from cxbench.metrics.orders import AOV, PURCHASE_FREQUENCY, orders
 from cxbench.metrics.subscriptions import ARPU, CHURN_RATE
 from cxbench.metrics.tables import union_rows
@@ -77,28 +78,40 @@ def _capex_rows(ctx: MetricContext) -> ir.Table:
 
 # -- derived values -------------------------------------------------------------------------------------
 
-def _value(record: dict[str, Any] | None) -> float | None:
-    return None if record is None else record.get("value")
+Parts = dict[str, MetricRecord | None]
 
 
-def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
-    aov, frequency, arpu = _value(parts["aov"]), _value(parts["purchase_frequency"]), _value(parts["arpu"])
+def _value(record: MetricRecord | None) -> float | None:
+    return None if record is None else record.value
+
+
+def _required(parts: Parts, metric_id: str) -> MetricRecord:
+    """A component the engine only combines when it has a value (not one of `optional_components`)."""
+    record = parts[metric_id]
+    if record is None or record.value is None:
+        raise ValueError(f"{metric_id} has no value: the engine passes required components with one")
+    return record
+
+
+def _clv(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
+    aov, frequency, arpu = parts["aov"], parts["purchase_frequency"], parts["arpu"]
     per_year = periods_per_year(span)
     details: dict[str, object]
+    yearly_value: float
     # The basis is the run's, not the period's: with orders anywhere, a period without orders has no CLV
     # rather than switching to ARPU (which would read as a jump between the two bases).
-    if "aov" in in_run and (aov is None or frequency is None):
+    if "aov" in in_run and (_value(aov) is None or _value(frequency) is None):
         return Estimate(None, 0, details={}, reason="needs aov and purchase_frequency: no orders in this period")
-    if aov is not None and frequency is not None:
+    if aov is not None and aov.value is not None and frequency is not None and frequency.value is not None:
         # Seed 003: AOV × purchases per year × lifetime.
-        n = int(parts["purchase_frequency"]["n"])  # type: ignore[index]
-        yearly_value = aov * frequency * per_year
-        details = {"value_from": "orders", "aov": aov, "purchases_per_year": frequency * per_year}
-    elif arpu is not None:
+        n = frequency.n
+        yearly_value = aov.value * frequency.value * per_year
+        details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": frequency.value * per_year}
+    elif arpu is not None and arpu.value is not None:
         # Subscriptions only: a year of ARPU (monthly), as subscription tools compute LTV (ARPA ÷ churn).
-        n = int(parts["arpu"]["n"])  # type: ignore[index]
-        yearly_value = arpu * 12
-        details = {"value_from": "subscriptions", "arpu": arpu, "revenue_per_year": yearly_value}
+        n = arpu.n
+        yearly_value = arpu.value * 12
+        details = {"value_from": "subscriptions", "arpu": arpu.value, "revenue_per_year": yearly_value}
     else:
         return Estimate(None, 0, details={}, reason="needs aov and purchase_frequency (orders), or arpu "
                                                       "(subscriptions) for the value of a customer's year")
@@ -106,14 +119,15 @@ def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, 
         lifetime = options.lifetime_years
         details["lifetime_from"] = "--lifetime-years"
     else:
-        churn = _value(parts["churn_rate"])
-        if churn is None:
+        churn_record = parts["churn_rate"]
+        if churn_record is None or churn_record.value is None:
             return Estimate(None, 0, details=details,
                             reason="needs churn_rate for the expected lifetime, or --lifetime-years")
+        churn = churn_record.value
         # A customer who leaves with probability c each period stays 1 ÷ c periods on average (geometric), so
         # the lifetime in years is 1 ÷ (c × periods per year): ChartMogul's and Baremetrics' 1 ÷ churn rate.
         # Churn is annualised over its own period (under --period all it may span other dates than AOV's).
-        churn_span = record_span(parts["churn_rate"])  # type: ignore[arg-type]
+        churn_span = record_span(churn_record)
         yearly = churn / 100 * periods_per_year(span_length(churn_span) if churn_span else span)
         # Lost per year as a share of the base (c × periods per year): above 100 % when customers stay under a year.
         details.update({"churn_rate": churn, "annualised_churn": 100 * yearly})
@@ -126,25 +140,26 @@ def _clv(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, 
     return Estimate(yearly_value * lifetime, n, details=details)
 
 
-def _clv_cac(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
-    clv, cac = _value(parts["clv"]), _value(parts["cac"])
-    details = {"clv": clv, "cac": cac}
-    if not cac:
+def _clv_cac(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
+    clv, cac = _required(parts, "clv"), _required(parts, "cac")
+    details = {"clv": clv.value, "cac": cac.value}
+    if not cac.value or clv.value is None:
         return Estimate(None, 0, details=details, reason="CAC is 0: no spend to compare with")
-    return Estimate(clv / cac, int(parts["cac"]["n"]), details=details)  # type: ignore[operator]
+    return Estimate(clv.value / cac.value, cac.n, details=details)
 
 
-def _profit(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
-    clv, cac = _value(parts["clv"]), _value(parts["cac"])
-    return Estimate(clv - cac, int(parts["cac"]["n"]), details={"clv": clv, "cac": cac})  # type: ignore[operator]
+def _profit(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
+    clv, cac = _required(parts, "clv"), _required(parts, "cac")
+    assert clv.value is not None and cac.value is not None
+    return Estimate(clv.value - cac.value, cac.n, details={"clv": clv.value, "cac": cac.value})
 
 
-def _clv_per_capex(parts: dict[str, dict[str, Any]], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
-    clv, won, capex = _value(parts["clv"]), _value(parts["new_customers"]), _value(parts["capex"])
-    details = {"clv": clv, "new_customers": won, "capex": capex}
-    if not capex:
+def _clv_per_capex(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
+    clv, won, capex = _required(parts, "clv"), _required(parts, "new_customers"), _required(parts, "capex")
+    details = {"clv": clv.value, "new_customers": won.value, "capex": capex.value}
+    if not capex.value or clv.value is None or won.value is None:
         return Estimate(None, 0, details=details, reason="no capital expenditure in the period")
-    return Estimate(clv * won / capex, int(won or 0), details=details)  # type: ignore[operator]
+    return Estimate(clv.value * won.value / capex.value, int(won.value), details=details)
 
 
 # -- declarations ---------------------------------------------------------------------------------------
@@ -183,11 +198,11 @@ CAPEX = Metric(
     description="Capital expenditure: the denominator of CLV per CapEx dollar (seed 000).", source="000",
 )
 
-CLV = Metric(
+CLV = DerivedMetric(
     id="clv", name="Customer lifetime value", family=Family.REVENUE,
     formula="AOV × purchases per customer per year × expected lifetime in years; lifetime = 1 ÷ yearly churn "
             "unless --lifetime-years", unit=Unit.MONEY, direction=Direction.UP,
-    inputs=("orders", "subscriptions"), rows=no_rows, estimator=Derived(), what_is_counted="purchasing customers",
+    inputs=("orders", "subscriptions"), what_is_counted="purchasing customers",
     components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU),
     combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu"),
     description="Seed 003's CLV: average order value × purchase frequency × customer lifetime; its worked "
@@ -206,29 +221,27 @@ METRICS: tuple[Metric, ...] = (
     CAC,
     CAPEX,
     CLV,
-    Metric(
+    DerivedMetric(
         id="clv_cac_ratio", name="CLV : CAC", family=Family.REVENUE, formula="CLV ÷ CAC", unit=Unit.RATIO,
-        direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *CAC.inputs))), rows=no_rows,
-        estimator=Derived(), what_is_counted="customers won", components=(CLV, CAC), combine=_clv_cac,
+        direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *CAC.inputs))), 
+        what_is_counted="customers won", components=(CLV, CAC), combine=_clv_cac,
         description="Whether acquisition pays (seed 004): at least 3:1 is good, 2:1 a thin profit, 1:1 or less "
                     "break-even or a loss; CAC should be a fifth to a third of CLV.",
         notes="CLV and CAC of the same period, as shown in their own records.", source="004",
     ),
-    Metric(
+    DerivedMetric(
         id="profit_per_customer", name="Profit per customer", family=Family.REVENUE, formula="CLV − CAC",
         unit=Unit.MONEY, direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *CAC.inputs))),
-        rows=no_rows, estimator=Derived(), what_is_counted="customers won", components=(CLV, CAC),
-        combine=_profit,
+        what_is_counted="customers won", components=(CLV, CAC), combine=_profit,
         description="What a customer leaves after paying for their acquisition.",
         notes="Seed 004 writes this as CLV ÷ CAC, which is the ratio `clv_cac_ratio`; a profit is a difference, "
               "so cxbench computes CLV − CAC here.", source="004",
     ),
-    Metric(
+    DerivedMetric(
         id="clv_per_capex_dollar", name="CLV per CapEx dollar", family=Family.REVENUE,
         formula="CLV × customers won in the period ÷ capital expenditure in the period", unit=Unit.RATIO,
         direction=Direction.UP, inputs=tuple(dict.fromkeys((*CLV.inputs, *NEW_CUSTOMERS.inputs, "capex"))),
-        rows=no_rows, estimator=Derived(), what_is_counted="customers won",
-        components=(CLV, NEW_CUSTOMERS, CAPEX), combine=_clv_per_capex,
+        what_is_counted="customers won", components=(CLV, NEW_CUSTOMERS, CAPEX), combine=_clv_per_capex,
         description="Seed 000's lesser-known benchmark: the lifetime value won per dollar of capital spent.",
         notes="The CLV of the customers won in the period is taken as CLV × new customers.", source="000",
     ),

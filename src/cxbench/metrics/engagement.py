@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cxbench.core.registry import Direction, Family, Metric, Options, Unit, no_rows
-from cxbench.core.stats import Derived, Estimate, Span
+from cxbench.core.records import MetricRecord
+from cxbench.core.registry import DerivedMetric, Direction, Family, Metric, Options, Unit
+from cxbench.core.stats import Estimate, Span
 from cxbench.metrics import orders, subscriptions, surveys
 
 
@@ -20,7 +19,7 @@ REPEAT = _metric(orders.METRICS, "repeat_purchase_rate")
 RETENTION = _metric(subscriptions.METRICS, "retention_rate")
 
 
-def _index(parts: dict[str, dict[str, Any] | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
+def _index(parts: dict[str, MetricRecord | None], span: Span, options: Options, in_run: frozenset[str]) -> Estimate:
     csat, nps = parts["csat"], parts["nps"]
     loyalty_record, loyalty_from = parts["repeat_purchase_rate"], "repeat_purchase_rate"
     if loyalty_record is None and "repeat_purchase_rate" not in in_run:
@@ -30,26 +29,26 @@ def _index(parts: dict[str, dict[str, Any] | None], span: Span, options: Options
                                          ("loyalty (repeat_purchase_rate or retention_rate)", loyalty_record))
                if record is None]
     details: dict[str, object] = {}
-    if csat is not None:
-        details["satisfaction"] = csat["value"]
-    if loyalty_record is not None:
-        details["loyalty"] = loyalty_record["value"]
+    if csat is not None and csat.value is not None:
+        details["satisfaction"] = csat.value
+    if loyalty_record is not None and loyalty_record.value is not None:
+        details["loyalty"] = loyalty_record.value
         details["loyalty_from"] = loyalty_from
-    if nps is not None:
-        details["advocacy"] = (nps["value"] + 100) / 2  # NPS −100..100 onto 0..100
-    if missing:
+    if nps is not None and nps.value is not None:
+        details["advocacy"] = (nps.value + 100) / 2  # NPS −100..100 onto 0..100
+    if csat is None or nps is None or loyalty_record is None or csat.value is None or nps.value is None \
+            or loyalty_record.value is None:
         return Estimate(None, 0, details=details, reason="needs " + ", ".join(missing))
-    value = (details["satisfaction"] + details["loyalty"] + details["advocacy"]) / 3  # type: ignore[operator]
-    return Estimate(value, min(csat["n"], nps["n"]), details=details)  # type: ignore[index]
+    value = (csat.value + loyalty_record.value + (nps.value + 100) / 2) / 3
+    return Estimate(value, min(csat.n, nps.n), details=details)
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric(
+    DerivedMetric(
         id="engagement_index", name="Engagement index", family=Family.SURVEYS,
         formula="(CSAT + loyalty + (NPS + 100) ÷ 2) ÷ 3, each part on 0-100; loyalty = repeat purchase rate, or "
                 "retention rate without orders", unit=Unit.SCORE, direction=Direction.UP,
-        inputs=("surveys", "orders", "subscriptions"), rows=no_rows, estimator=Derived(),
-        what_is_counted="answers", components=(CSAT, REPEAT, RETENTION, NPS), combine=_index,
+        inputs=("surveys", "orders", "subscriptions"), what_is_counted="answers", components=(CSAT, REPEAT, RETENTION, NPS), combine=_index,
         optional_components=("csat", "nps", "repeat_purchase_rate", "retention_rate"),
         description="Seed 000's customer engagement (satisfaction + loyalty + advocacy) as one 0-100 score. A "
                     "composite of cxbench's own: the seed names the parts, not the weights; the three are equal.",

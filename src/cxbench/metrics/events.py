@@ -64,7 +64,7 @@ def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
     weeks the period overlaps.
     """
     _require_period_of_at_least(ctx, unit)
-    return ctx.remember(f"user_units:{unit}:{ctx.periods}", lambda: _user_units(ctx, unit))
+    return ctx.remember(f"user_units:{unit}:{ctx.options.period}:{ctx.periods}", lambda: _user_units(ctx, unit))
 
 
 def _user_units(ctx: MetricContext, unit: str) -> ir.Table:
@@ -99,7 +99,7 @@ def _stickiness_rows(ctx: MetricContext) -> ir.Table:
 
 def _active_customer_periods(ctx: MetricContext) -> ir.Table:
     """Distinct (user, period) pairs with an event: built once per run and period grid, then cached."""
-    return ctx.remember(f"active_periods:{ctx.periods}", lambda: _active_periods(ctx).cache())
+    return ctx.remember(f"active_periods:{ctx.options.period}:{ctx.periods}", lambda: _active_periods(ctx).cache())
 
 
 def _active_periods(ctx: MetricContext) -> ir.Table:

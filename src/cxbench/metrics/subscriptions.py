@@ -64,7 +64,7 @@ def mrr_movements(ctx: MetricContext) -> ir.Table:
     falls in exactly one of new, expansion, contraction, churned, reactivation)."""
     if "subscriptions" not in ctx.tables:
         raise MetricUnavailable("needs the subscriptions table (MRR is the sum of active subscriptions' mrr)")
-    return ctx.remember(f"mrr_movements:{ctx.periods}", lambda: ctx.cache(_mrr_movements(ctx)))
+    return ctx.remember(f"mrr_movements:{ctx.options.period}:{ctx.periods}", lambda: ctx.cache(_mrr_movements(ctx)))
 
 
 def _mrr_movements(ctx: MetricContext) -> ir.Table:
@@ -100,7 +100,7 @@ def _expansion_rows(ctx: MetricContext) -> ir.Table:
 def _churn_cohort(ctx: MetricContext) -> ir.Table:
     """Customers active at a period's start, and whether they are still active at its end."""
     if "subscriptions" in ctx.tables:
-        t = ctx.remember(f"churn_subs:{ctx.periods}", lambda: _period_movements(ctx, _subscription_states(ctx)))
+        t = ctx.remember(f"churn_subs:{ctx.options.period}:{ctx.periods}", lambda: _period_movements(ctx, _subscription_states(ctx)))
     elif "orders" in ctx.tables:
         t = _period_movements(ctx, _order_states(ctx))
     else:

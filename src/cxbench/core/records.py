@@ -1,0 +1,232 @@
+"""Typed results: a scorecard is frozen `MetricRecord`s (with their `Rating`, `Change` and `WindowComparison`) and
+`Finding`s. JSON, CSV, pandas, Arrow, the terminal and the report all render from these objects.
+
+Each object also reads as the JSON object CONTRACT.md gives it (`record["value"]`, `record.get("change")`):
+`Mapping` over `to_dict()`, so code written against the JSON document works on the objects unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+#: A period, segment and breakdown as a hashable key: (period_start, period_end, segment items, dimension items).
+RecordKey = tuple[dt.date | None, dt.date | None, tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def frozen_mapping(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only copy (shallow) of `values`."""
+    return MappingProxyType(dict(values)) if values else _EMPTY
+
+
+def _items(values: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((values or {}).items()))
+
+
+def _plain(value: Any) -> Any:
+    """Read-only mappings (and nested ones) back to plain dicts and lists for JSON."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _JsonView(Mapping[str, Any]):
+    """Reading a typed result as its JSON object: `obj["key"]`, `obj.get("key")`, `dict(obj)`, `obj == {...}`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._json == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to dicts, so not hashable; use `key` for grouping
+
+
+@dataclass(frozen=True, eq=False)
+class Rating(_JsonView):
+    """A value's benchmark: its band (`rating`, None when the value falls outside every band or the bands are for
+    another period), the source, what was applied (library, vertical NAME or a --benchmarks file) and a target."""
+
+    rating: str | None
+    source: str
+    applied: str
+    target: float | None = None
+    target_met: bool | None = None
+    has_target: bool = False  # a --benchmarks file set a target (target_met may still be None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rating": self.rating, "source": self.source, "applied": self.applied}
+        if self.has_target:
+            out["target"] = self.target
+            out["target_met"] = self.target_met
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Change(_JsonView):
+    """The change from the previous period: its value, the delta and the test of the difference."""
+
+    previous: float | None
+    delta: float | None
+    significant: bool | None = None
+    p_value: float | None = None  # two-sided, full precision
+    test: str | None = None  # the test's name (`ChangeTest`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"previous": self.previous, "delta": self.delta, "significant": self.significant,
+                "p_value": self.p_value, "test": self.test}
+
+
+@dataclass(frozen=True, eq=False)
+class WindowComparison(_JsonView):
+    """`--compare FROM..TO`: the same metric, segment and breakdown over that window."""
+
+    first: dt.date
+    last: dt.date
+    value: float | None = None
+    delta: float | None = None
+    significant: bool | None = None
+    p_value: float | None = None
+    test: str | None = None
+    window_total: float | None = None  # a total over a window of another length: the window's own total ...
+    scaled_to_days: int | None = None  # ... and the days `value` is scaled to
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": self.first.isoformat(), "to": self.last.isoformat(), "value": self.value,
+                               "delta": self.delta, "significant": self.significant, "p_value": self.p_value,
+                               "test": self.test}
+        if self.scaled_to_days is not None:
+            out["window_total"] = self.window_total
+            out["scaled_to_days"] = self.scaled_to_days
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class MetricRecord(_JsonView):
+    """One metric's value for one period, segment and breakdown (CONTRACT.md's record)."""
+
+    id: str
+    period_start: dt.date | None
+    period_end: dt.date | None
+    segment: Mapping[str, Any]
+    dimension: Mapping[str, Any] | None
+    value: float | None
+    unit: str
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    benchmark: Rating | None = None
+    change: Change | None = None
+    status: str = "ok"  # or "unavailable", with a reason
+    reason: str | None = None
+    warning: str | None = None
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    compared_with: WindowComparison | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segment", frozen_mapping(self.segment))
+        if self.dimension is not None:
+            object.__setattr__(self, "dimension", frozen_mapping(self.dimension))
+        object.__setattr__(self, "details", frozen_mapping(self.details))
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def key(self) -> RecordKey:
+        """Period, segment and breakdown, hashable."""
+        return (self.period_start, self.period_end, _items(self.segment), _items(self.dimension))
+
+    @property
+    def series_key(self) -> tuple[str, tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]]:
+        """Metric, segment and breakdown: the series a record belongs to, whatever its period."""
+        return (self.id, _items(self.segment), _items(self.dimension))
+
+    def evolve(self, **changes: Any) -> MetricRecord:
+        """A copy with some fields changed (the record itself never changes)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as CONTRACT.md's JSON object (optional keys only when set)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "period_start": self.period_start.isoformat() if self.period_start else None,
+            "period_end": self.period_end.isoformat() if self.period_end else None,
+            "segment": dict(self.segment),
+        }
+        if self.dimension is not None:
+            out["dimension"] = dict(self.dimension)
+        out.update({
+            "value": self.value, "unit": self.unit, "n": self.n, "ci_low": self.ci_low, "ci_high": self.ci_high,
+            "benchmark": self.benchmark.to_dict() if self.benchmark else None,
+            "change": self.change.to_dict() if self.change else None,
+            "status": self.status,
+        })
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.warning is not None:
+            out["warning"] = self.warning
+        if self.details:
+            out["details"] = _plain(self.details)
+        if self.compared_with is not None:
+            out["compared_with"] = self.compared_with.to_dict()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Finding(_JsonView):
+    """Something that needs attention, with the seed's advice (`cxbench.findings`)."""
+
+    kind: str
+    severity: float
+    metric: str
+    name: str
+    period_start: dt.date | None
+    period_end: dt.date | None
+    segment: Mapping[str, Any]
+    value: float | None
+    unit: str
+    message: str
+    advice: str
+    advice_source: str
+    rank: int = 0  # 1 = most severe
+    #: what a kind of finding adds: `rating`, `change`, `dimension`, `best`, `gap`
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segment", frozen_mapping(self.segment))
+        object.__setattr__(self, "extra", frozen_mapping(self.extra))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, dt.date) else _plain(value)
+        out.update({k: _plain(v) for k, v in self.extra.items()})
+        return out
