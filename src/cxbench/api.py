@@ -177,6 +177,14 @@ def select_metrics(ids: Sequence[str] | None) -> list[Metric]:
     return [m for m in REGISTRY if m.id in set(ids)]
 
 
+def tables_read(metric: Metric) -> set[str]:
+    """Every table a metric reads: its inputs, optional inputs and, for a derived metric, its components'."""
+    tables = {*metric.inputs, *metric.optional_inputs}
+    for component in getattr(metric, "components", ()):
+        tables |= tables_read(component)
+    return tables
+
+
 def load_benchmarks(path: str | Path | None = None, vertical: str | None = None) -> BenchmarkLibrary:
     """The built-in benchmark library, with a --benchmarks file's bands and targets, checked for a vertical."""
     library = BenchmarkLibrary.builtin()
@@ -210,11 +218,11 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)
     library = load_benchmarks(benchmarks, options.vertical)
     selected = select_metrics(options.metrics)
-    dataset = open_source(source, engine)
     needed = None
     if options.metrics:
-        # Only the tables the chosen metrics read (and customers for segments): no time spent on the rest.
-        needed = {t for m in selected for t in (*m.inputs, *m.optional_inputs)} | ({"customers"} if options.segments else set())
+        # Only the tables the chosen metrics read (and customers for segments): the rest are not even opened.
+        needed = {t for m in selected for t in tables_read(m)} | ({"customers"} if options.segments else set())
+    dataset = open_source(source, engine, only=needed)
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     engine = Engine(ctx, selected, library)
@@ -243,7 +251,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
     """
     settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
-    dataset = open_source(source, engine)
+    dataset = open_source(source, engine, only={"orders"})
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "

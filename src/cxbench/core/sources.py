@@ -56,7 +56,8 @@ class Dataset:
         return self.con.name
 
 
-def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | None = None) -> Dataset:
+def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | None = None,
+                only: set[str] | None = None) -> Dataset:
     """Open `source` and find its contract tables.
 
     `source` is a folder of `TABLE.csv|parquet|json|jsonl` files (or `TABLE/` folders of Parquet), a DuckDB
@@ -88,7 +89,7 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
             return _from_connection(con, location=str(path))
         raise InputError(f"{path}: a source is a folder of table files or a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}); "
                          "put the file in a folder named after nothing else and pass the folder.", file=str(path))
-    return _from_folder(path, _engine_connection(engine))
+    return _from_folder(path, _engine_connection(engine), only)
 
 
 def _engine_connection(engine: str | BaseBackend | None) -> BaseBackend:
@@ -126,11 +127,12 @@ def _find_table_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _from_folder(folder: Path, con: BaseBackend) -> Dataset:
+def _from_folder(folder: Path, con: BaseBackend, only: set[str] | None = None) -> Dataset:
     tables: dict[str, RawTable] = {}
     found = _find_table_files(folder)
     for name, path in found.items():
-        tables[name] = _read_file(con, name, path)
+        if only is None or name in only:
+            tables[name] = _read_file(con, name, path)
     used = {p.name for p in found.values()}
     ignored = sorted(p.name for p in folder.iterdir() if p.name not in used and not p.name.startswith("."))
     return Dataset(location=str(folder), con=con, tables=tables, ignored=ignored)
