@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -200,6 +199,8 @@ class Engine:
         self._check_segments()
         self._done: dict[str, list[MetricRecord]] = {}  # records by metric id, for derived metrics
         self._tested: dict[tuple[str, RecordKey], _Tested] = {}  # for --compare
+        #: aggregates computed ahead for metrics that share their rows (`_prefetch_shared_rows`), by metric id
+        self._prefetched: dict[str, dict[GroupKey, dict[dt.date, dict[str, Any]]]] = {}
 
     def _grid_for(self, metric: Metric) -> tuple[PeriodSpan, ...]:
         """The periods a metric reports: from its own tables' first to last day (or --from/--to).
@@ -230,10 +231,48 @@ class Engine:
                                  f"segment by one of: {', '.join(present) or 'none (add segment, plan or region)'}")
 
     def run(self) -> list[MetricRecord]:
+        """Every metric's records, in the order of the metrics given."""
+        self._prefetch_shared_rows(self.metrics)
         records: list[MetricRecord] = []
         for metric in self.metrics:
             records.extend(self._records_once(metric))
         return records
+
+    def _prefetch_shared_rows(self, metrics: Sequence[Metric]) -> None:
+        """One query for the metrics that aggregate the same rows over the same periods and breakdowns (sessions,
+        pages per session, session duration and time on site all read the session table): their aggregates are
+        computed side by side in one pass, instead of one pass per metric."""
+        groups: dict[tuple, list[Metric]] = {}
+        grids: dict[str, tuple[PeriodSpan, ...]] = {}
+        for metric in metrics:
+            if isinstance(metric, DerivedMetric) or metric.rows is None or metric.id in self._done:
+                continue
+            grids[metric.id] = grid = self._grid_for(metric)
+            if grid:
+                key = (metric.rows, grid, metric.dimensions, metric.by_customer_segment)
+                groups.setdefault(key, []).append(metric)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            grid = grids[members[0].id]
+            ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
+            assert members[0].rows is not None
+            try:
+                rows = members[0].rows(ctx)
+            except MetricUnavailable:
+                continue  # each member says so on its own
+
+            def aggregates(t: ir.Table, members: list[Metric] = members) -> dict[str, ir.Scalar]:
+                return {f"m{i}_{name}": value for i, m in enumerate(members)
+                        for name, value in m.estimator.aggregates(t).items()}
+
+            combined = self._aggregate(_Step(members[0], ctx, grid), rows, aggregates)
+            for i, metric in enumerate(members):
+                prefix = f"m{i}_"
+                self._prefetched[metric.id] = {
+                    key: {period: {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
+                          for period, row in by_period.items()}
+                    for key, by_period in combined.items()}
 
     def _records_once(self, metric: Metric) -> list[MetricRecord]:
         """A metric's records, computed once per run (a derived metric's components are often also shown)."""
@@ -258,7 +297,9 @@ class Engine:
         if not grid:
             return [self._unavailable(metric, None, {}, None, f"no {metric.what_is_counted} in the source")]
         step = _Step(metric, ctx, grid)
-        stats = self._aggregate(step, rows)
+        stats = self._prefetched.pop(metric.id, None)
+        if stats is None:
+            stats = self._aggregate(step, rows, metric.estimator.aggregates)
         if metric.extra_details:
             step = replace(step, extra=metric.extra_details(ctx))
         return self._build(step, stats)
@@ -316,7 +357,10 @@ class Engine:
             previous[series] = (estimate, {}) if estimate.value is not None else None
         return records
 
-    def _aggregate(self, step: _Step, rows: ir.Table) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
+    def _aggregate(self, step: _Step, rows: ir.Table, aggregates: Callable[[ir.Table], dict[str, ir.Scalar]],
+                   ) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
+        """The aggregates per period, for the whole dataset, each segment and each breakdown: one query, the union
+        of every grouping, bringing back only the aggregates."""
         metric, ctx = step.metric, step.ctx
         lo, hi = step.grid[0].start, step.grid[-1].end
         start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
@@ -345,14 +389,15 @@ class Engine:
                     # Several columns travel as one text key, split again when the records are built.
                     joined = ibis.literal(_KEY_SEPARATOR).join([t[c].cast("string") for c in columns])
                     keys.append(joined.name("_dim_value"))
-                grouped = t.group_by(keys).aggregate(**metric.estimator.aggregates(t))
+                measures = aggregates(t)
+                grouped = t.group_by(keys).aggregate(**measures)
                 parts.append(grouped.select(
                     _period=grouped._period,
                     _seg_name=ibis.literal(segment, type="string"),
                     _seg_value=grouped._seg_value if segment is not None else ibis.null("string"),
                     _dim_name=ibis.literal(_KEY_SEPARATOR.join(columns) if columns else None, type="string"),
                     _dim_value=grouped._dim_value if columns else ibis.null("string"),
-                    **{name: grouped[name] for name in metric.estimator.aggregates(t)},
+                    **{name: grouped[name] for name in measures},
                 ))
         query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
         table = ctx.con.to_pyarrow(query)
