@@ -104,3 +104,36 @@ def test_parquet_rows_are_validated_in_place_with_bad_rows_and_later_duplicates_
     assert "read_parquet" in query.query
     # The original five answers: NPS 40 as in ROWS (3 promoters, 1 passive, 1 detractor).
     assert _nps(tmp_path) == pytest.approx(40.0)
+
+
+def test_validation_of_unchanged_parquet_files_is_reused_and_a_changed_file_is_validated_again(tmp_path, monkeypatch):
+    from cxbench.core import validation as validation_module
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    bad = _arrow().set_column(4, "score", pa.array([9.0, 10.0, 9.0, 7.0, 13.0]))  # row 5: 13 is outside 0-10
+    pq.write_table(bad, data / "surveys.parquet")
+    first = validate(open_source(data))
+    assert (first.reports["surveys"].used, [r.row for r in first.rejected]) == (4, [5])
+
+    calls = []
+    real_check = validation_module.check_table
+    monkeypatch.setattr(validation_module, "check_table",
+                        lambda *a, **k: calls.append(k.get("with_reason", True)) or real_check(*a, **k))
+    again = validate(open_source(data))
+    # Only the typed view is built again (with_reason=False); the rows are not checked a second time.
+    assert calls == [False]
+    assert (again.reports["surveys"].used, [(r.row, r.reason) for r in again.rejected]) == (
+        4, [(5, "nps score 13 is outside 0-10")])
+    # 3 promoters, 1 passive, no detractor of 4 → (3 − 0) / 4 × 100 = 75, from the reused set-aside rows.
+    card = cxbench.compute(data, period="all", metrics=["nps"])
+    assert pick(card, "nps")["value"] == pytest.approx(75.0)
+
+    pq.write_table(_arrow(), data / "surveys.parquet")  # fixed: the same size class, a new file version
+    calls.clear()
+    fixed = validate(open_source(data))
+    assert True in calls and fixed.reports["surveys"].rejected == 0
+    assert _nps(data) == pytest.approx(40.0)

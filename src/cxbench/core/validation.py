@@ -7,8 +7,14 @@ others are typed (timestamps in UTC, numbers as float64, booleans) and used. For
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -23,6 +29,9 @@ from cxbench.core.contract import (
 )
 from cxbench.core.errors import InputError
 from cxbench.core.sources import Dataset, RawTable
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 #: How many rejected rows are listed (the counts are never capped).
 DEFAULT_REJECTED_CAP = 1000
@@ -128,13 +137,12 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         if only is not None and name not in only:
             continue
         spec = table_spec(name)
-        dedupe = _has_duplicate_keys(dataset, spec, raw)
         present = frozenset(c.name for c in spec.columns if c.name in raw.expr.columns)
         keep_view = cache is False or (cache is None and raw.columnar and dataset.con.name == "duckdb")
         if keep_view:
-            used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw, dedupe)
+            used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw)
         else:
-            checked = check_table(spec, raw, dedupe=dedupe).cache()
+            checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw)).cache()
             counts = dataset.con.execute(
                 checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
             n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
@@ -147,23 +155,106 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
     return Validation(tables, reports, rejected)
 
 
-def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
-                       dedupe: bool) -> tuple[ir.Table, int, int, ir.Table]:
+def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable) -> tuple[ir.Table, int, int, ir.Table]:
     """The used rows as a view over the source, the row counts, and the set-aside rows (`_row`, `_file`, `_reason`).
 
     One pass over the table finds the rows set aside; they are cached (few, by design: a table of mostly bad
     rows is a broken export). The view types the columns and leaves those rows out by (file, row), so the
-    checks are not evaluated again by every metric.
+    checks are not evaluated again by every metric. When the table's files are unchanged since an earlier run
+    (`ValidationCache`), that run's counts and rows set aside are reused and the table is not scanned at all.
     """
-    checked = check_table(spec, raw, dedupe=dedupe)
-    aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
-    n_rows = int(dataset.con.execute(raw.expr.count()))
-    n_rejected = int(dataset.con.execute(aside.count()))
+    store = ValidationCache.for_table(spec, raw, dataset.con.name)
+    found = store.load(dataset.con) if store else None
+    if found is not None:
+        n_rows, n_rejected, aside = found
+    else:
+        checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw))
+        aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
+        n_rows = int(dataset.con.execute(raw.expr.count()))
+        n_rejected = int(dataset.con.execute(aside.count()))
+        if store:
+            store.save(dataset.con, n_rows, n_rejected, aside)
     used = check_table(spec, raw, dedupe=False, with_reason=False)
     if n_rejected:
         keys = aside.select(_aside_file=aside._file, _aside_row=aside._row)
         used = used.anti_join(keys, [used._file == keys._aside_file, used._row == keys._aside_row])
     return used.drop("_file"), n_rows, n_rejected, aside
+
+
+@dataclass(frozen=True)
+class ValidationCache:
+    """What validating one table found (row counts and the rows set aside), kept on disk per version of its files.
+
+    The key is the table's name, every file's path, size and modification time (nanoseconds), the engine, and
+    the code that validates (cxbench's version and the contract's and validation's source), so an edited file,
+    a new Parquet part or a new cxbench validates again. The folder is `$CXBENCH_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/cxbench` or `~/.cache/cxbench`; `CXBENCH_CACHE_DIR=off` turns it off. Only Parquet sources
+    read in place are cached; an unwritable folder only means no cache.
+    """
+
+    path: Path  # the entry's JSON file; the rows set aside are beside it as .parquet
+
+    @classmethod
+    def for_table(cls, spec: TableSpec, raw: RawTable, engine: str) -> ValidationCache | None:
+        folder = _cache_folder()
+        origin = Path(raw.origin)
+        if folder is None or not origin.exists():
+            return None
+        files = sorted(origin.glob("*.parquet")) if origin.is_dir() else [origin]
+        # Size and time, and the file's last 64 KiB (a Parquet footer: schema, row counts, column statistics), so
+        # a file rewritten within the file system's timestamp resolution is still told apart.
+        stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns, _tail_digest(f)) for f in files]
+        key = json.dumps([_code_version(), engine, spec.name, stats])
+        return cls(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json")
+
+    def load(self, con: BaseBackend) -> tuple[int, int, ir.Table] | None:
+        try:
+            entry = json.loads(self.path.read_text(encoding="utf-8"))
+            rows, rejected = int(entry["rows"]), int(entry["rejected"])
+            aside = con.read_parquet(str(self.path.with_suffix(".parquet")))
+        except Exception:  # noqa: BLE001 - a missing or unreadable entry is a miss, never an error
+            return None
+        return rows, rejected, aside.select("_file", "_row", "_reason")
+
+    def save(self, con: BaseBackend, rows: int, rejected: int, aside: ir.Table) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            part = self.path.with_suffix(f".parquet.{os.getpid()}.tmp")
+            pq.write_table(con.to_pyarrow(aside), part)
+            part.replace(self.path.with_suffix(".parquet"))  # the rows first, then the entry that points at them
+            entry = self.path.with_suffix(f".json.{os.getpid()}.tmp")
+            entry.write_text(json.dumps({"rows": rows, "rejected": rejected}), encoding="utf-8")
+            entry.replace(self.path)
+        except OSError:
+            return
+
+
+def _tail_digest(path: Path, size: int = 65536) -> str:
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - size))
+        return hashlib.sha256(handle.read()).hexdigest()[:16]
+
+
+def _cache_folder() -> Path | None:
+    setting = os.environ.get("CXBENCH_CACHE_DIR")
+    if setting is not None:
+        return None if setting.strip().lower() in ("", "off", "0", "false", "no") else Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cxbench" / "validation"
+
+
+@cache
+def _code_version() -> str:
+    """cxbench's version and a digest of the code that decides which rows are set aside."""
+    from cxbench import __version__
+    from cxbench.core import contract
+
+    digest = hashlib.sha256()
+    for module_file in (contract.__file__, __file__):
+        digest.update(Path(module_file).read_bytes())
+    return f"{__version__}:{digest.hexdigest()[:16]}"
 
 
 def _listed(dataset: Dataset, name: str, raw: RawTable, aside: ir.Table, limit: int) -> list[Rejection]:
