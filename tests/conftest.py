@@ -1,7 +1,8 @@
 """Shared fixtures: one `backend` fixture runs a test on DuckDB and on Spark (local mode).
 
-Spark tests share one SparkSession for the whole run: they are grouped on one xdist worker
-(`--dist loadgroup`), and the session is made once per process.
+Spark tests share one SparkSession for the whole run: `pytest_collection_modifyitems` puts every Spark item in
+the xdist group "spark", so `--dist loadgroup` sends them all to one worker, and the session is made once per
+process.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,46 @@ import cxbench
 from cxbench.api import Scorecard
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# The validation cache of this test run stays out of the user's ~/.cache (one folder per run and worker).
+os.environ.setdefault("CXBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="cxbench-test-cache-"))
 
-BACKENDS = [
-    "duckdb",
-    pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")]),
-]
+BACKENDS = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Any:
+    """Put every Spark item in the xdist group "spark", so `--dist loadgroup` sends them all to one worker.
+
+    Spark items are those of the `backend` fixture's spark parameter and those marked `spark`; one with its own
+    `xdist_group` keeps it (the standalone-cluster test runs Spark in processes of its own). The marks are added
+    before the other hooks run (xdist's reads them), and the group suffixes checked after (see below).
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_spark = (callspec is not None and callspec.params.get("backend") == "spark") or item.get_closest_marker("spark")
+        if on_spark and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # on an xdist worker under --dist loadgroup
+        _keep_group_suffixes(items)
+    return result
+
+
+def _keep_group_suffixes(items: list[pytest.Item]) -> None:
+    """Give each grouped item the `@group` node-id suffix xdist's scheduler groups by.
+
+    pytest-xdist 3.8 adds the suffix by assigning `item._nodeid`, which pytest 9.2 no longer reads (the id lives
+    in `item._id`), so every group is silently ignored (pytest-dev/pytest-xdist#1386, fix proposed in #1388).
+    This sets the suffix where pytest 9.2 reads it; it does nothing once xdist's own suffix shows in the id.
+    """
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
 
 
 @pytest.fixture(scope="session")

@@ -211,8 +211,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
     `period`: day, week, month, quarter, year or all. `segment`: customers column(s) to repeat the metrics by.
     `start`/`end`: inclusive dates. `metrics`: ids to compute (default all). `engine`: duckdb (default),
-    spark, or an Ibis connection that reads the folder. `benchmarks`: a YAML file of your own bands and
-    targets (see the README). `settings`: any field of `Options`
+    spark (`SPARK_MASTER`, else local), a Spark master URL such as "spark://host:7077" (the folder must be at
+    the same path on the cluster's workers), or an Ibis connection that reads the folder. `benchmarks`: a YAML
+    file of your own bands and targets (see the README). `settings`: any field of `Options`
     (e.g. `min_sample=50`, `nps_detractor_max=5`).
     """
     options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from cxbench import __version__
-from cxbench.core.errors import CxbenchError
+from cxbench.core.errors import CxbenchError, UsageError
 from cxbench.core.options import DEFAULTS, Period, TimeUnit
 
 # The API (Ibis, SciPy) is imported inside the commands, so `cxbench --help` starts in a fraction of a second.
@@ -60,7 +60,25 @@ def _write(text: str, out: Path | None) -> None:
 
 
 SourceArg = Annotated[str, typer.Argument(help="A folder of CSV/Parquet/JSON files, a DuckDB file, or a connection URL.")]
-EngineOpt = Annotated[Engine, typer.Option(help="What reads a folder: DuckDB (embedded) or a local Spark session.")]
+EngineOpt = Annotated[Engine | None, typer.Option(
+    help="What reads a folder: DuckDB (embedded, the default) or Spark (the cluster of --spark-master or "
+         "$SPARK_MASTER, else local).",
+    show_default=False)]
+SparkMasterOpt = Annotated[str | None, typer.Option(
+    "--spark-master", metavar="URL",
+    help="Run Spark on this cluster, e.g. spark://HOST:7077 (implies --engine spark; default: $SPARK_MASTER, else "
+         "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
+
+
+def _engine(engine: Engine | None, spark_master: str | None) -> str:
+    """The API's engine: duckdb (default), spark (SPARK_MASTER or local), or the master URL of --spark-master."""
+    if spark_master is None:
+        return (engine or Engine.duckdb).value
+    if engine is Engine.duckdb:
+        raise UsageError("--spark-master is the Spark cluster to run on: drop --engine duckdb, or drop --spark-master")
+    from cxbench.core.spark import resolve_master
+
+    return resolve_master(spark_master)
 
 
 @app.command()
@@ -82,7 +100,8 @@ def run(
     as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
     inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
     lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
-    engine: EngineOpt = Engine.duckdb,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
     # Support durations in working time (issue 6).
     business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
@@ -118,7 +137,7 @@ def run(
         if compare is not None:
             settings["compare"] = compare
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
-                       engine=engine.value, benchmarks=benchmarks, **settings)
+                       engine=_engine(engine, spark_master), benchmarks=benchmarks, **settings)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -142,13 +161,14 @@ def run(
 def validate(
     source: SourceArg,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
-    engine: EngineOpt = Engine.duckdb,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Check SOURCE against the data contract and report rows read, used and set aside."""
     from cxbench.api import check
 
     try:
-        result = check(source, engine=engine.value)
+        result = check(source, engine=_engine(engine, spark_master))
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -170,14 +190,15 @@ def clv(
     discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULTS.clv_discount_rate,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per customer).")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
-    engine: EngineOpt = Engine.duckdb,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
-                             discount_rate=discount_rate, engine=engine.value)
+                             discount_rate=discount_rate, engine=_engine(engine, spark_master))
     except CxbenchError as exc:
         _fail(exc)
         return
