@@ -276,3 +276,18 @@ def test_shares_of_a_breakdown_are_two_proportion_tests(tmp_path):
         assert change["p_value"] == pytest.approx(math.erfc(2), rel=1e-9)
         assert math.erfc(2) == pytest.approx(0.0046777, abs=5e-8)
         assert change["significant"] is True and change["test"] == "two-proportion z"
+
+
+def test_wilson_interval_equals_scipys_binomtest_wilson_interval():
+    # The closed form against SciPy's `binomtest(k, n).proportion_ci(method="wilson")` (no continuity correction),
+    # including the 0 and n edges where both give exactly 0 and 1.
+    from scipy.stats import binomtest
+
+    from cxbench.core.stats import wilson_interval
+
+    for n in (*range(1, 40), 263, 1000, 54321):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+            low, high = wilson_interval(k, n)
+            assert low == pytest.approx(ci.low, abs=1e-12) and high == pytest.approx(ci.high, abs=1e-12)
+    assert wilson_interval(0, 20)[0] == 0.0 and wilson_interval(20, 20)[1] == 1.0

@@ -8,7 +8,6 @@ from cxbench.core.stats import ChangeTest
 from cxbench.core.validation import DEFAULT_SCALES
 from cxbench.metrics import REGISTRY
 
-LIBRARY = BenchmarkLibrary.builtin()
 
 HEADER = """# Metric reference
 
@@ -42,7 +41,7 @@ def metrics_markdown() -> str:
         out.append(f"\n## {family.value}\n")
         out.append("| id | name | unit | better | benchmark |\n|---|---|---|---|---|")
         for m in metrics:
-            b = LIBRARY.lookup(m.id)
+            b = BenchmarkLibrary.builtin().lookup(m.id)
             bench = f"{b.statement} ({b.source})" if b else "—"
             out.append(f"| [`{m.id}`](#{m.id}) | {m.name} | {m.unit.value} | {m.direction.value} | {bench} |")
         for m in metrics:
@@ -58,11 +57,11 @@ def metrics_markdown() -> str:
             out.append(f"- **95 % interval:** {interval if interval else 'none'}")
             test = m.estimator.test
             out.append(f"- **Change test:** {CHANGE_TESTS[test] if test else 'none (change.significant is null)'}")
-            bench = LIBRARY.lookup(m.id)
+            bench = BenchmarkLibrary.builtin().lookup(m.id)
             if bench:
                 out.append(f"- **Benchmark:** {bench.statement} ({_source(bench.source)}); ratings: " + _ratings(bench))
-                for name in LIBRARY.vertical_names:
-                    variant = LIBRARY.verticals[name].get(m.id)
+                for name in BenchmarkLibrary.builtin().vertical_names:
+                    variant = BenchmarkLibrary.builtin().verticals[name].get(m.id)
                     if variant:
                         out.append(f"- **Benchmark, `--vertical {name}`:** {variant.statement} ({_source(variant.source)}); "
                                    "ratings: " + _ratings(variant))

@@ -19,7 +19,6 @@ from cxbench.core.registry import Family, Metric, format_value
 from cxbench.core.validation import Validation
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
-LIBRARY = BenchmarkLibrary.builtin()
 _FINDINGS_SHOWN = 10
 
 _BREAKDOWN_ROWS = 6
@@ -203,19 +202,19 @@ def catalog_renderable() -> Table:
     for header in ("id", "name", "formula", "unit", "better", "benchmark (source)"):
         table.add_column(header, overflow="fold")
     for m in REGISTRY:
-        b = LIBRARY.lookup(m.id)
+        b = BenchmarkLibrary.builtin().lookup(m.id)
         bench = f"{b.statement} ({b.source})" if b else "—"
         table.add_row(m.id, m.name, m.formula, m.unit.value, m.direction.value, bench)
     return table
 
 
 def _catalog_benchmark(metric_id: str) -> dict[str, Any] | None:
-    b = LIBRARY.lookup(metric_id)
+    b = BenchmarkLibrary.builtin().lookup(metric_id)
     if b is None:
         return None
     return {"statement": b.statement, "source": b.source,
             "verticals": {name: {"statement": v[metric_id].statement, "source": v[metric_id].source}
-                          for name, v in LIBRARY.verticals.items() if metric_id in v}}
+                          for name, v in BenchmarkLibrary.builtin().verticals.items() if metric_id in v}}
 
 
 def catalog_records() -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,12 @@ class BenchmarkLibrary:
 
     @classmethod
     def builtin(cls) -> BenchmarkLibrary:
-        """The library shipped with cxbench."""
+        """The library shipped with cxbench: read on first use, then shared (it is never changed in place;
+        `with_file` returns a new library)."""
+        return _builtin_library()
+
+    @classmethod
+    def _read_builtin(cls) -> BenchmarkLibrary:
         text = resources.files("cxbench").joinpath("data/benchmarks.toml").read_text(encoding="utf-8")
         raw = tomllib.loads(text)
         defaults, verticals = {}, {}
@@ -211,3 +217,8 @@ class BenchmarkLibrary:
         if vertical and metric_id in self.verticals.get(vertical, {}):
             return self.verticals[vertical][metric_id]
         return self.defaults.get(metric_id)
+
+
+@cache
+def _builtin_library() -> BenchmarkLibrary:
+    return BenchmarkLibrary._read_builtin()

@@ -37,6 +37,22 @@ def _scipy_stats():  # noqa: ANN202 - the scipy.stats module
     return stats
 
 
+def wilson_interval(k: int, n: int) -> tuple[float, float]:
+    """The 95 % Wilson score interval of k successes in n trials, as a share (0..1), without continuity
+    correction (Wilson 1927; Newcombe 1998, method 3).
+
+    The formula of SciPy's `binomtest(k, n).proportion_ci(method="wilson")`, written out because building a
+    `binomtest` also computes its exact p-value, which a scorecard pays thousands of times for nothing
+    (`tests/test_statistics.py` checks the two agree).
+    """
+    p = k / n
+    denominator = 2 * (n + Z**2)
+    centre = (2 * n * p + Z**2) / denominator
+    delta = Z * math.sqrt(4 * n * p * (1 - p) + Z**2) / denominator
+    # As SciPy: the bound at 0 successes (or at n) is exactly 0 (or 1).
+    return (0.0 if k == 0 else centre - delta, 1.0 if k == n else centre + delta)
+
+
 CONFIDENCE = 0.95
 _ALPHA = 1 - CONFIDENCE
 Z = 1.959963984540054  # scipy.stats.norm.ppf(0.975), written out so importing this module needs no SciPy
@@ -322,13 +338,13 @@ class Proportion:
         n, k = _int(s["n"]), _int(s["k"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
-        ci = _scipy_stats().binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        ci = wilson_interval(k, n)
         details: dict[str, object] = {"count": k}
         if self.also_mean:
             details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
         if self.complement:
             details[self.complement] = 100 - 100 * k / n
-        return Estimate(100 * k / n, n, 100 * float(ci.low), 100 * float(ci.high), details)
+        return Estimate(100 * k / n, n, 100 * ci[0], 100 * ci[1], details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
                 overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
@@ -357,8 +373,8 @@ class Share:
         k = _int(s["n"])
         if total == 0:
             return Estimate(None, 0, reason="no answers")
-        ci = _scipy_stats().binomtest(k, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
-        return Estimate(100 * k / total, total, 100 * float(ci.low), 100 * float(ci.high), {"count": k})
+        ci = wilson_interval(k, total)
+        return Estimate(100 * k / total, total, 100 * ci[0], 100 * ci[1], {"count": k})
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
                 overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
