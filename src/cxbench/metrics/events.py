@@ -24,9 +24,17 @@ def _event_rows(ctx: MetricContext) -> ir.Table:
 
 
 def _pageview_rows(ctx: MetricContext) -> ir.Table:
+    if _pageview_window_wanted(ctx):
+        return pageviews(ctx)  # the same pageviews, already in memory: no second pass over the events
     e = events(ctx)
     e = e.filter(e.event == "pageview")
     return e.mutate(_entity=e.user_id)
+
+
+def _pageview_window_wanted(ctx: MetricContext) -> bool:
+    """Whether the run builds the pageview table anyway (time on page or exit rate are asked for), so that
+    pageviews and scroll depth read it instead of scanning the events again; alone they scan the events."""
+    return ctx.options.metrics is None or not {"time_on_page", "exit_rate"}.isdisjoint(ctx.options.metrics)
 
 
 def _user_day_rows(ctx: MetricContext) -> ir.Table:

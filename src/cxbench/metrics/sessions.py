@@ -54,18 +54,18 @@ def sessionized(ctx: MetricContext, columns: tuple[str, ...]) -> ir.Table:
     return e.select(*keep, _skey=key)
 
 
-def sessions(ctx: MetricContext) -> ir.Table:
-    """One row per session: visitor, start, end, duration (s), events, pageviews, interactions, key events,
-    add-to-cart and checkout events.
+def session_days(ctx: MetricContext) -> ir.Table:
+    """One row per session and UTC day it has events on: the counts and first/last times of that part.
 
-    Cached on the backend once per run, without the session key (no metric reads it).
+    Sessions and visitor-days are both sums, minima and maxima over these parts, so one pass over the events
+    builds both (the parts are few: a session rarely crosses midnight). Cached once per run.
     """
 
     def build() -> ir.Table:
         e = sessionized(ctx, ("event",))
         is_pageview = e.event == "pageview"
         key_events = tuple(k.lower() for k in ctx.options.key_events)
-        table = e.group_by(["user_id", "_skey"]).aggregate(
+        return ctx.cache(e.group_by(["user_id", "_skey", e.ts.truncate("D").name("day")]).aggregate(
             start=e.ts.min(),
             end=e.ts.max(),
             events=e.count(),
@@ -74,6 +74,29 @@ def sessions(ctx: MetricContext) -> ir.Table:
             key_events=e.event.lower().isin(key_events).cast("int64").sum(),
             add_to_cart=(e.event == "add_to_cart").cast("int64").sum(),
             checkout=(e.event == "checkout").cast("int64").sum(),
+        ))
+
+    return ctx.remember("session_days", build)
+
+
+def sessions(ctx: MetricContext) -> ir.Table:
+    """One row per session: visitor, start, end, duration (s), events, pageviews, interactions, key events,
+    add-to-cart and checkout events.
+
+    Cached on the backend once per run, without the session key (no metric reads it).
+    """
+
+    def build() -> ir.Table:
+        d = session_days(ctx)
+        table = d.group_by(["user_id", "_skey"]).aggregate(
+            start=d.start.min(),
+            end=d.end.max(),
+            events=d.events.sum(),
+            pageviews=d.pageviews.sum(),
+            interactions=d.interactions.sum(),
+            key_events=d.key_events.sum(),
+            add_to_cart=d.add_to_cart.sum(),
+            checkout=d.checkout.sum(),
         ).drop("_skey")
         # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
         table = table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
@@ -89,17 +112,18 @@ def session_rows(ctx: MetricContext) -> ir.Table:
 
 
 def pageviews(ctx: MetricContext) -> ir.Table:
-    """Pageview events with `_entity`, `page`, the time to the next page (`time_on_page`, s) and `is_exit`.
+    """Pageview events with `_entity`, `page`, `scroll_pct`, the time to the next page (`time_on_page`, s) and
+    `is_exit`.
 
     A pageview ends at the next pageview of its session, or at a `pageleave` that follows it; the last
     pageview of a session without a pageleave has no end (time_on_page null). Built and cached once per run,
-    with only the columns time_on_page and exit_rate read.
+    with only the columns the pageview metrics read.
     """
     return ctx.remember("pageviews", lambda: ctx.cache(_pageviews(ctx)))
 
 
 def _pageviews(ctx: MetricContext) -> ir.Table:
-    e = sessionized(ctx, ("event", "page"))
+    e = sessionized(ctx, ("event", "page", "scroll_pct"))
     e = e.filter(e.event.isin(PAGE_EVENTS))
     # One ordering for both windows, so the engine sorts the page events once: the next page event (for the
     # time on page) and the pageviews still to come (none left: the session's exit page).
@@ -114,6 +138,7 @@ def _pageviews(ctx: MetricContext) -> ir.Table:
         ts=e.ts,
         _entity=e.user_id,
         page=e.page,
+        scroll_pct=e.scroll_pct,
         time_on_page=ibis.cases((e._next_ts.notnull(), seconds), else_=ibis.null("float64")),
         is_exit=e._later == 0,
     )
@@ -129,8 +154,13 @@ def user_days(ctx: MetricContext) -> ir.Table:
     """
 
     def build() -> ir.Table:
-        e = events(ctx)
-        t = e.group_by([e.user_id, e.ts.truncate("D").name("day")]).aggregate(n_events=e.count())
+        if _needs_gap_rule(ctx):
+            # Sessions would need the 30-minute window over every event: count the events directly instead.
+            e = events(ctx)
+            t = e.group_by([e.user_id, e.ts.truncate("D").name("day")]).aggregate(n_events=e.count())
+        else:
+            d = session_days(ctx)  # the same pass that gives the sessions
+            t = d.group_by([d.user_id, d.day]).aggregate(n_events=d.events.sum())
         first = t.day.min().over(ibis.window(group_by=t.user_id))
         return ctx.cache(t.mutate(is_first=t.day == first))
 
