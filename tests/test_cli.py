@@ -102,6 +102,9 @@ def test_missing_column_exits_2_with_one_line_naming_file_and_column(tmp_path: P
         (["--from", "2026-13-01"], "is not a date"),
         (["--from", "2026-10-02", "--to", "2026-10-01"], "is after --to"),
         (["--metric", "nope"], "unknown metric nope"),
+        (["--memory-limit", "lots"], "write an amount such as 4GB"),
+        (["--as-of", "yesterday"], "--as-of 'yesterday' is not a date"),
+        (["--nps-detractor-max", "9"], "below the promoters' lowest answer"),
     ],
 )
 def test_bad_usage_exits_2_with_the_fix(survey_folder: Path, arguments: list[str], message: str):
@@ -139,3 +142,15 @@ def test_every_command_has_help():
     for command in ("run", "validate", "metrics", "demo", "generate", "docs"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command
+
+
+def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    from cxbench.core.sources import open_source
+
+    # 512 MB = 512,000,000 bytes = 488.3 MiB, as DuckDB reports it.
+    con = open_source(survey_folder, memory_limit="512MB").con
+    assert con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "1GiB")
+    assert open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "1.0 GiB"
+    result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "512MB", "--format", "json"])
+    assert result.exit_code == 0 and _strict_json(result.stdout)["metrics"]

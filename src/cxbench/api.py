@@ -195,9 +195,9 @@ def load_benchmarks(path: str | Path | None = None, vertical: str | None = None)
 
 
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
-          rejected_cap: int = 1000) -> Validation:
+          rejected_cap: int = 1000, memory_limit: str | None = None) -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`)."""
-    dataset = open_source(source, engine)
+    dataset = open_source(source, engine, memory_limit=memory_limit)
     return validate(dataset, rejected_cap=rejected_cap)
 
 
@@ -205,7 +205,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
             segment: str | Sequence[str] | None = None, start: str | dt.date | None = None,
             end: str | dt.date | None = None, metrics: Sequence[str] | None = None,
             engine: str | BaseBackend | None = None, benchmarks: str | Path | None = None,
-            **settings: Any) -> Scorecard:
+            memory_limit: str | None = None, **settings: Any) -> Scorecard:
     """Compute the scorecard of `source`.
 
     `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
@@ -213,7 +213,8 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     `start`/`end`: inclusive dates. `metrics`: ids to compute (default all). `engine`: duckdb (default),
     spark (`SPARK_MASTER`, else local), a Spark master URL such as "spark://host:7077" (the folder must be at
     the same path on the cluster's workers), or an Ibis connection that reads the folder. `benchmarks`: a YAML
-    file of your own bands and targets (see the README). `settings`: any field of `Options`
+    file of your own bands and targets (see the README). `memory_limit`: what DuckDB may use before it spills to
+    disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else 80 % of the machine). `settings`: any field of `Options`
     (e.g. `min_sample=50`, `nps_detractor_max=5`).
     """
     options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)
@@ -223,7 +224,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     if options.metrics:
         # Only the tables the chosen metrics read (and customers for segments): the rest are not even opened.
         needed = {t for m in selected for t in tables_read(m)} | ({"customers"} if options.segments else set())
-    dataset = open_source(source, engine, only=needed)
+    dataset = open_source(source, engine, only=needed, memory_limit=memory_limit)
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     engine = Engine(ctx, selected, library)
@@ -243,7 +244,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
 def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULT_DISCOUNT_RATE, engine: str | BaseBackend | None = None,
-                rejected_cap: int = 1000) -> ClvForecast:
+                rejected_cap: int = 1000, memory_limit: str | None = None) -> ClvForecast:
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
@@ -252,7 +253,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
     """
     settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
-    dataset = open_source(source, engine, only={"orders"})
+    dataset = open_source(source, engine, only={"orders"}, memory_limit=memory_limit)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "

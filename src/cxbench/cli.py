@@ -64,6 +64,10 @@ EngineOpt = Annotated[Engine | None, typer.Option(
     help="What reads a folder: DuckDB (embedded, the default) or Spark (the cluster of --spark-master or "
          "$SPARK_MASTER, else local).",
     show_default=False)]
+MemoryOpt = Annotated[str | None, typer.Option(
+    "--memory-limit", metavar="SIZE",
+    help="Memory DuckDB may use before it spills to disk, e.g. 6GB (default $CXBENCH_MEMORY_LIMIT, else 80 % of "
+         "the machine).")]
 SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", metavar="URL",
     help="Run Spark on this cluster, e.g. spark://HOST:7077 (implies --engine spark; default: $SPARK_MASTER, else "
@@ -102,6 +106,7 @@ def run(
     lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
     # Support durations in working time (issue 6).
     business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
@@ -137,7 +142,8 @@ def run(
         if compare is not None:
             settings["compare"] = compare
         card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
-                       engine=_engine(engine, spark_master), benchmarks=benchmarks, **settings)
+                       engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
+                       **settings)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -163,12 +169,13 @@ def validate(
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
 ) -> None:
     """Check SOURCE against the data contract and report rows read, used and set aside."""
     from cxbench.api import check
 
     try:
-        result = check(source, engine=_engine(engine, spark_master))
+        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -192,13 +199,15 @@ def clv(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
-                             discount_rate=discount_rate, engine=_engine(engine, spark_master))
+                             discount_rate=discount_rate, engine=_engine(engine, spark_master),
+                             memory_limit=memory_limit)
     except CxbenchError as exc:
         _fail(exc)
         return

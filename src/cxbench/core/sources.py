@@ -8,7 +8,9 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 from __future__ import annotations
 
 import csv
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ class Dataset:
 
 
 def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | None = None,
-                only: set[str] | None = None) -> Dataset:
+                only: set[str] | None = None, memory_limit: str | None = None) -> Dataset:
     """Open `source` and find its contract tables.
 
     `source` is a folder of `TABLE.csv|parquet|json|jsonl` files (or `TABLE/` folders of Parquet), a DuckDB
@@ -89,15 +91,32 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
             return _from_connection(con, location=str(path))
         raise InputError(f"{path}: a source is a folder of table files or a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}); "
                          "put the file in a folder named after nothing else and pass the folder.", file=str(path))
-    return _from_folder(path, _engine_connection(engine), only)
+    return _from_folder(path, _engine_connection(engine, memory_limit), only)
 
 
-def _engine_connection(engine: str | BaseBackend | None) -> BaseBackend:
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def duckdb_memory_limit(value: str | None = None) -> str | None:
+    """The memory DuckDB may use (`--memory-limit`, else `$CXBENCH_MEMORY_LIMIT`, else DuckDB's default of 80 % of
+    the machine), checked: past it DuckDB spills sorts, windows and cached tables to a temporary folder."""
+    chosen = value or os.environ.get("CXBENCH_MEMORY_LIMIT") or None
+    if chosen is not None and not _MEMORY.fullmatch(chosen.strip()):
+        raise UsageError(f"memory limit {chosen!r}: write an amount such as 4GB, 6GiB or 512MB")
+    return chosen.strip() if chosen else None
+
+
+def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | None = None) -> BaseBackend:
     if isinstance(engine, BaseBackend):
         return engine
     if engine in (None, "duckdb"):
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
+        # Spill to a private temporary folder, not to `.tmp` in the working directory (which may be the data's).
+        con.raw_sql(f"SET temp_directory = {_sql_string(tempfile.mkdtemp(prefix='cxbench-duckdb-'))}")
+        limit = duckdb_memory_limit(memory_limit)
+        if limit is not None:
+            con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
         return con
     from cxbench.core.spark import is_master_url, spark_connection
 
