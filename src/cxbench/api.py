@@ -16,17 +16,18 @@ from cxbench import __version__
 from cxbench.core.engine import Engine
 from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
-from cxbench.core.options import Options, Period, make_options
+from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
 from cxbench.core.sources import describe, open_source
 from cxbench.core.validation import Validation, validate
-from cxbench.lifetime_value import DEFAULT_DISCOUNT_RATE, ClvForecast, TimeUnit, make_settings, predict
 from cxbench.findings import findings, latest_records
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
 FLAT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -243,7 +244,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
 
 def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
-                discount_rate: float = DEFAULT_DISCOUNT_RATE, engine: str | BaseBackend | None = None,
+                discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
                 rejected_cap: int = 1000, memory_limit: str | None = None) -> ClvForecast:
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
@@ -252,6 +253,8 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     (default: 12 months). `discount_rate`: per month (default 0.01). Orders after the calibration end are the
     holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
     """
+    from cxbench.lifetime_value import make_settings, predict
+
     settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
     dataset = open_source(source, engine, only={"orders"}, memory_limit=memory_limit)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})

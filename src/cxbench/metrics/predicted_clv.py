@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -17,12 +18,17 @@ from cxbench.core.engine import data_range
 from cxbench.core.errors import UsageError
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Stats
-from cxbench.lifetime_value import ClvForecast, make_settings, predict
-from cxbench.models import ModelFitError
+
+if TYPE_CHECKING:
+    from cxbench.lifetime_value import ClvForecast
 
 
 def forecast_for_run(ctx: MetricContext) -> ClvForecast:
     """The run's forecast, made once: calibrated on the orders up to the last order day (or --to)."""
+    # The models (NumPy, scipy.optimize) are imported when a run asks for this metric, not with the registry.
+    from cxbench.lifetime_value import make_settings, predict
+    from cxbench.models import ModelFitError
+
     bounds = data_range(ctx, ("orders",))
     if bounds is None:
         raise MetricUnavailable("no orders in the source")
