@@ -93,3 +93,25 @@ def test_the_cli_starts_without_loading_the_engine_or_scipy():
     code = "import sys, cxbench.cli; print(sorted(m for m in ('ibis', 'scipy', 'duckdb') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_records_serialise_pickle_and_refuse_changes_like_read_only_json(run_case):
+    import copy
+    import pickle
+
+    import pandas as pd
+
+    card = _nps_card(run_case)
+    november = card.get("nps")[1]
+    assert json.loads(json.dumps(list(card.records))) == card.to_dict()["metrics"]
+    assert json.loads(json.dumps(card.findings[0]))["kind"] == card.findings[0].kind if card.findings else True
+    assert pickle.loads(pickle.dumps(november)) == november and copy.deepcopy(november).value == -10.0
+    assert pd.json_normalize(list(card.records))["value"].tolist() == [40.0, -10.0]
+    for change in (lambda: november.__setitem__("value", 0), lambda: november.segment.update(plan="pro"),
+                   lambda: november.pop("value")):
+        with pytest.raises(TypeError):
+            change()
+    # A nested object read through the JSON view is a copy: changing it leaves the record as it was.
+    november["change"].pop("p_value")
+    assert "p_value" in november["change"] and november.change.test == "NPS difference z"
+    assert november.evolve(value=0.0)["value"] == 0.0 and november.value == -10.0

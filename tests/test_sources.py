@@ -137,3 +137,42 @@ def test_validation_of_unchanged_parquet_files_is_reused_and_a_changed_file_is_v
     fixed = validate(open_source(data))
     assert True in calls and fixed.reports["surveys"].rejected == 0
     assert _nps(data) == pytest.approx(40.0)
+
+
+def test_a_database_view_with_unstable_row_order_keeps_its_bad_rows_out():
+    # A GROUP BY view numbers its rows differently in each query, so its rows are read once, not in place:
+    # 400 of 400,000 answers score 99 (outside 0-10) and none of them may reach a metric.
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    con = ibis.duckdb.connect(threads=2)
+    con.raw_sql("""CREATE TABLE raw AS SELECT 'r' || i AS response_id, 'c' || (i % 1000) AS respondent_id,
+                   TIMESTAMP '2026-01-01' + to_seconds(i % 86400) AS ts, 'nps' AS survey,
+                   CASE WHEN i % 1000 = 0 THEN 99 ELSE i % 11 END AS score FROM range(400000) t(i)""")
+    con.raw_sql("""CREATE VIEW surveys AS SELECT response_id, any_value(respondent_id) AS respondent_id,
+                   any_value(ts) AS ts, any_value(survey) AS survey, any_value(score) AS score
+                   FROM raw GROUP BY response_id""")
+    validation = validate(open_source(con))
+    assert (validation.reports["surveys"].used, validation.reports["surveys"].rejected) == (399_600, 400)
+    used = validation.tables["surveys"].expr
+    for _ in range(3):
+        assert con.execute(used.filter(used.score > 10).count()) == 0
+        assert con.execute(used.count()) == 399_600
+
+
+def test_the_validation_cache_is_not_fooled_by_another_spelling_of_the_same_path(tmp_path, monkeypatch):
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_arrow().set_column(4, "score", pa.array([9.0, 10.0, 9.0, 7.0, 13.0])), data / "surveys.parquet")
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("data", str(data), "./data"):  # relative, absolute, and relative again: a cached entry each
+        validation = validate(open_source(spelling))
+        used = validation.tables["surveys"].expr
+        assert validation.reports["surveys"].rejected == 1
+        assert validation.tables["surveys"].expr.filter(used.score > 10).count().execute() == 0
+        # 3 promoters, 1 passive of 4: (3 − 0) / 4 × 100 = 75.
+        assert pick(cxbench.compute(spelling, period="all", metrics=["nps"]), "nps")["value"] == pytest.approx(75.0)

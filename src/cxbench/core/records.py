@@ -1,8 +1,9 @@
 """Typed results: a scorecard is frozen `MetricRecord`s (with their `Rating`, `Change` and `WindowComparison`) and
 `Finding`s. JSON, CSV, pandas, Arrow, the terminal and the report all render from these objects.
 
-Each object also reads as the JSON object CONTRACT.md gives it (`record["value"]`, `record.get("change")`):
-`Mapping` over `to_dict()`, so code written against the JSON document works on the objects unchanged.
+Each object is also the JSON object CONTRACT.md gives it (`record["value"]`, `record.get("change")`): a read-only
+dict holding `to_dict()`, so code written against the JSON document (json.dumps, pandas) works on the objects
+unchanged. Changing one raises TypeError; `record.evolve(...)` makes a changed copy.
 """
 
 from __future__ import annotations
@@ -10,19 +11,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
-from types import MappingProxyType
 from typing import Any
 
 #: A period, segment and breakdown as a hashable key: (period_start, period_end, segment items, dimension items).
 RecordKey = tuple[dt.date | None, dt.date | None, tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+class FrozenMap(dict[str, Any]):
+    """A read-only dict: what a record's segment, dimension and details are. Still a dict, so it serialises to
+    JSON, pickles and copies like one; changing it raises TypeError."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a record's mappings are read-only: make a changed record with record.evolve(...)")
+
+    __setitem__ = __delitem__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=repr)))
+
+
+_EMPTY: Mapping[str, Any] = FrozenMap()
 
 
 def frozen_mapping(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only copy (shallow) of `values`."""
-    return MappingProxyType(dict(values)) if values else _EMPTY
+    return FrozenMap(values) if values else _EMPTY
 
 
 def _items(values: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
@@ -38,31 +55,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _JsonView(Mapping[str, Any]):
-    """Reading a typed result as its JSON object: `obj["key"]`, `obj.get("key")`, `dict(obj)`, `obj == {...}`."""
+class _JsonView(FrozenMap):
+    """A typed result that is also its JSON object: a read-only dict holding `to_dict()`, so `obj["value"]`,
+    `json.dumps(obj)`, `obj == {...}`, pandas and pickle work as they did on the JSON document's dicts, while
+    the attributes (`obj.value`, `obj.change.p_value`) are typed. `obj["change"]` returns a copy of the nested
+    object: changing it (`.pop("p_value")`) never changes the record."""
 
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    @cached_property
-    def _json(self) -> dict[str, Any]:
-        return self.to_dict()
+    def __post_init__(self) -> None:
+        dict.update(self, self.to_dict())
 
     def __getitem__(self, key: str) -> Any:
-        return self._json[key]
+        return _plain(dict.__getitem__(self, key))
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._json)
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
 
-    def __len__(self) -> int:
-        return len(self._json)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return self._json == dict(other.items())
-        return NotImplemented
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the fields (dict's own pickling would set the items one by one, which is refused).
+        return (_rebuild, (type(self), {f.name: getattr(self, f.name) for f in fields(self)}))  # type: ignore[arg-type]
 
     __hash__ = None  # type: ignore[assignment]  # equal to dicts, so not hashable; use `key` for grouping
+
+
+def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    return cls(**values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +170,7 @@ class MetricRecord(_JsonView):
         if self.dimension is not None:
             object.__setattr__(self, "dimension", frozen_mapping(self.dimension))
         object.__setattr__(self, "details", frozen_mapping(self.details))
+        super().__post_init__()
 
     @property
     def ok(self) -> bool:
@@ -220,6 +240,7 @@ class Finding(_JsonView):
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment", frozen_mapping(self.segment))
         object.__setattr__(self, "extra", frozen_mapping(self.extra))
+        super().__post_init__()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

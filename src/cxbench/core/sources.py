@@ -34,8 +34,10 @@ class RawTable:
     expr: ibis.Table  # original columns, lower-cased, plus `_row` (int64) and `_file` (string)
     note: str | None = None  # e.g. "the file is empty"
     text_source: bool = False  # every value arrived as text (CSV): padding around values is trimmed
-    #: read in place from a columnar file or database table: cheap to scan again, so validation leaves it a view
-    #: (CSV and JSON are parsed once and kept: re-parsing text for every metric would cost more than holding it)
+    #: Parquet, read in place: cheap to scan again and numbered by the file itself, so validation leaves it a view.
+    #: CSV and JSON are parsed once and kept (re-parsing text per metric costs more than holding it); database
+    #: tables too: `row_number() OVER ()` over a view need not give a row the same number twice
+    #: (a GROUP BY view numbers its rows differently in each query).
     columnar: bool = False
 
     @property
@@ -298,8 +300,7 @@ def _from_connection(con: BaseBackend, location: str) -> Dataset:
     tables = {}
     for name in TABLES_BY_NAME:
         if name in names:
-            tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]),
-                                    columnar=True)
+            tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]))
     return Dataset(location=location, con=con, tables=tables)
 
 

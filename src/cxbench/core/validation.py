@@ -123,9 +123,10 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
              only: set[str] | None = None) -> Validation:
     """Check every table of `dataset` (or those named in `only`) against the contract.
 
-    The used rows are a view, not a copy: on DuckDB a Parquet folder or database table is read in place by every
-    metric, and only the rows set aside (file and row number) are kept, in a small table the view leaves out.
-    Text files (CSV, JSON) and Spark sources are parsed once and cached (`cache=True` forces that for every
+    The used rows are a view, not a copy: on DuckDB a Parquet file or folder is read in place by every metric,
+    and only the rows set aside (file and row number) are kept, in a small table the view leaves out. Text files
+    (CSV, JSON), database tables (whose row numbers are only stable once read) and Spark sources are read once
+    and cached (`cache=True` forces that for every
     table, `cache=False` forbids it). Duplicate ids stay exact: the first in file order is used.
 
     Raises InputError (one line: file, column, fix) when a required column is missing.
@@ -188,7 +189,7 @@ class ValidationCache:
     The key is the table's name, every file's path, size and modification time (nanoseconds), the engine, and
     the code that validates (cxbench's version and the contract's and validation's source), so an edited file,
     a new Parquet part or a new cxbench validates again. The folder is `$CXBENCH_CACHE_DIR`, else
-    `$XDG_CACHE_HOME/cxbench` or `~/.cache/cxbench`; `CXBENCH_CACHE_DIR=off` turns it off. Only Parquet sources
+    `$XDG_CACHE_HOME/cxbench/validation` or `~/.cache/cxbench/validation`; `CXBENCH_CACHE_DIR=off` turns it off. Only Parquet sources
     read in place are cached; an unwritable folder only means no cache.
     """
 
@@ -204,17 +205,21 @@ class ValidationCache:
         # Size and time, and the file's last 64 KiB (a Parquet footer: schema, row counts, column statistics), so
         # a file rewritten within the file system's timestamp resolution is still told apart.
         stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns, _tail_digest(f)) for f in files]
-        key = json.dumps([_code_version(), engine, spec.name, stats])
+        # The origin as written (and the working directory when relative): the rows set aside are stored with
+        # the file names the engine reports for this spelling of the path, which the used rows are matched on.
+        where = raw.origin if origin.is_absolute() else [os.getcwd(), raw.origin]
+        key = json.dumps([_code_version(), engine, spec.name, where, stats])
         return cls(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json")
 
     def load(self, con: BaseBackend) -> tuple[int, int, ir.Table] | None:
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8"))
             rows, rejected = int(entry["rows"]), int(entry["rejected"])
-            aside = con.read_parquet(str(self.path.with_suffix(".parquet")))
+            # Held in the engine (the rows are few), so cleaning the cache folder during the run breaks nothing.
+            aside = con.read_parquet(str(self.path.with_suffix(".parquet"))).select("_file", "_row", "_reason").cache()
         except Exception:  # noqa: BLE001 - a missing or unreadable entry is a miss, never an error
             return None
-        return rows, rejected, aside.select("_file", "_row", "_reason")
+        return rows, rejected, aside
 
     def save(self, con: BaseBackend, rows: int, rejected: int, aside: ir.Table) -> None:
         import pyarrow.parquet as pq
