@@ -16,6 +16,22 @@ from cxbench.core.options import DEFAULTS, Options, make_options
 from cxbench.core.records import Change, MetricRecord, Rating
 
 
+@pytest.fixture
+def duckdb_case(tmp_path):
+    """Like conftest's run_case, on DuckDB only: these tests are about the result objects, not the engine (both
+    engines' values are checked by the metric tests)."""
+    from conftest import write_tables
+
+    import cxbench
+
+    counter = iter(range(100))
+
+    def run(tables, **options):
+        return cxbench.compute(write_tables(tmp_path / f"case{next(counter)}", tables), **options)
+
+    return run
+
+
 def _nps_card(run_case):
     # October: 6 promoters (9-10), 2 passives, 2 detractors → NPS (6 − 2) / 10 × 100 = 40.
     # November: 3 promoters, 3 passives, 4 detractors → NPS (3 − 4) / 10 × 100 = −10; change −50.
@@ -24,8 +40,8 @@ def _nps_card(run_case):
     return run_case({"surveys": october + november}, metrics=["nps"], min_sample=5)
 
 
-def test_records_are_frozen_typed_objects_that_also_read_as_their_json(run_case):
-    card = _nps_card(run_case)
+def test_records_are_frozen_typed_objects_that_also_read_as_their_json(duckdb_case):
+    card = _nps_card(duckdb_case)
     october, november = card.get("nps")
     assert isinstance(november, MetricRecord)
     assert (october.value, november.value) == (40.0, -10.0)
@@ -42,10 +58,10 @@ def test_records_are_frozen_typed_objects_that_also_read_as_their_json(run_case)
     assert november["change"]["delta"] == -50.0
 
 
-def test_json_arrow_and_csv_are_rendered_from_the_same_records(run_case):
+def test_json_arrow_and_csv_are_rendered_from_the_same_records(duckdb_case):
     from cxbench import render
 
-    card = _nps_card(run_case)
+    card = _nps_card(duckdb_case)
     document = json.loads(card.to_json())
     assert [r["value"] for r in document["metrics"]] == [40.0, -10.0]
     assert document["metrics"] == [r.to_dict() for r in card.records]
@@ -62,8 +78,8 @@ def test_a_rating_carries_target_keys_only_when_a_target_is_set():
     assert with_target.to_dict()["target"] == 50.0 and with_target.to_dict()["target_met"] is None
 
 
-def test_records_of_one_series_share_a_hashable_key_without_their_period(run_case):
-    october, november = _nps_card(run_case).get("nps")
+def test_records_of_one_series_share_a_hashable_key_without_their_period(duckdb_case):
+    october, november = _nps_card(duckdb_case).get("nps")
     assert october.series_key == november.series_key
     assert october.key != november.key
     assert len({october.key, november.key}) == 2
@@ -95,13 +111,13 @@ def test_the_cli_starts_without_loading_the_engine_or_scipy():
     assert loaded == "[]"
 
 
-def test_records_serialise_pickle_and_refuse_changes_like_read_only_json(run_case):
+def test_records_serialise_pickle_and_refuse_changes_like_read_only_json(duckdb_case):
     import copy
     import pickle
 
     import pandas as pd
 
-    card = _nps_card(run_case)
+    card = _nps_card(duckdb_case)
     november = card.get("nps")[1]
     assert json.loads(json.dumps(list(card.records))) == card.to_dict()["metrics"]
     assert json.loads(json.dumps(card.findings[0]))["kind"] == card.findings[0].kind if card.findings else True

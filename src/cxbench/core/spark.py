@@ -111,11 +111,14 @@ def _connect(master: str) -> BaseBackend:
         cores = int(match.group(1)) if match else os.cpu_count() or 2
         # Whole-stage code generation off: validation's one CASE over every contract check makes a Java method
         # too large to compile, and Spark spends 10-15 s per query failing before it falls back (a two-metric
-        # run: 38 s with it, 16 s without). On a cluster spark-defaults.conf decides.
+        # run: 38 s with it, 16 s without). Adaptive execution off: with one machine's few shuffle partitions it
+        # has nothing to coalesce and adds stages to every query (the survey tests on Spark: 112 s -> 104 s).
+        # On a cluster spark-defaults.conf decides.
         builder = (builder.config("spark.ui.enabled", "false")
                    .config("spark.sql.shuffle.partitions", str(max(2, cores)))
                    .config("spark.driver.memory", "2g")
-                   .config("spark.sql.codegen.wholeStage", "false"))
+                   .config("spark.sql.codegen.wholeStage", "false")
+                   .config("spark.sql.adaptive.enabled", "false"))
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Py4J/JVM start-up errors become one line
