@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import answers, pick
+from conftest import answers
 from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, make_options
 from cxbench.core.records import Change, MetricRecord, Rating

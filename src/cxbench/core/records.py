@@ -9,12 +9,13 @@ unchanged. Changing one raises TypeError; `record.evolve(...)` makes a changed c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 #: A period, segment and breakdown as a hashable key: (period_start, period_end, segment items, dimension items).
 RecordKey = tuple[dt.date | None, dt.date | None, tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]]
+
 
 class FrozenMap(dict[str, Any]):
     """A read-only dict: what a record's segment, dimension and details are. Still a dict, so it serialises to
@@ -29,9 +30,6 @@ class FrozenMap(dict[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenMap, (dict(self),))
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items(), key=repr)))
 
 
 _EMPTY: Mapping[str, Any] = FrozenMap()

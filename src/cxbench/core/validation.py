@@ -126,8 +126,8 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
     The used rows are a view, not a copy: on DuckDB a Parquet file or folder is read in place by every metric,
     and only the rows set aside (file and row number) are kept, in a small table the view leaves out. Text files
     (CSV, JSON), database tables (whose row numbers are only stable once read) and Spark sources are read once
-    and cached (`cache=True` forces that for every
-    table, `cache=False` forbids it). Duplicate ids stay exact: the first in file order is used.
+    and cached (`cache=True` forces that for every table, `cache=False` forbids it). Duplicate ids stay exact:
+    the first in file order is used.
 
     Raises InputError (one line: file, column, fix) when a required column is missing.
     """
@@ -189,8 +189,8 @@ class ValidationCache:
     The key is the table's name, every file's path, size and modification time (nanoseconds), the engine, and
     the code that validates (cxbench's version and the contract's and validation's source), so an edited file,
     a new Parquet part or a new cxbench validates again. The folder is `$CXBENCH_CACHE_DIR`, else
-    `$XDG_CACHE_HOME/cxbench/validation` or `~/.cache/cxbench/validation`; `CXBENCH_CACHE_DIR=off` turns it off. Only Parquet sources
-    read in place are cached; an unwritable folder only means no cache.
+    `$XDG_CACHE_HOME/cxbench/validation` or `~/.cache/cxbench/validation`; `CXBENCH_CACHE_DIR=off` turns it
+    off. Only Parquet sources read in place are cached; an unwritable folder only means no cache.
     """
 
     path: Path  # the entry's JSON file; the rows set aside are beside it as .parquet
