@@ -138,7 +138,10 @@ def test_files_that_are_no_table_are_listed_as_ignored(tmp_path):
     folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 1})})
     (folder / "notes.txt").write_text("hello")
     (folder / "survey.csv").write_text("a,b\n")  # a misspelt table name is not read
-    assert cxbench.compute(folder, metrics=["nps"]).to_dict()["ignored_files"] == ["notes.txt", "survey.csv"]
+    assert cxbench.compute(folder, metrics=["nps"]).to_dict()["ignored_files"] == [
+        {"file": "notes.txt", "reason": "not named after a table"},
+        {"file": "survey.csv", "reason": "not named after a table"},
+    ]
 
 
 def test_chosen_metrics_validate_only_the_tables_they_read(tmp_path):

@@ -19,7 +19,7 @@ from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
-from cxbench.core.sources import describe, open_source
+from cxbench.core.sources import IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.findings import findings, latest_records
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
@@ -74,7 +74,7 @@ class Scorecard:
     period: Period
     options: Options
     generated_at: str
-    ignored_files: tuple[str, ...] = ()
+    ignored_files: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
 
     @property
     def document(self) -> dict[str, Any]:
@@ -93,7 +93,7 @@ class Scorecard:
             "findings": [f.to_dict() for f in self.findings],
         }
         if self.ignored_files:
-            document["ignored_files"] = list(self.ignored_files)
+            document["ignored_files"] = [i.to_dict() for i in self.ignored_files]
         if self.options.start or self.options.end:
             document["from"] = self.options.start.isoformat() if self.options.start else None
             document["to"] = self.options.end.isoformat() if self.options.end else None
@@ -196,10 +196,14 @@ def load_benchmarks(path: str | Path | None = None, vertical: str | None = None)
 
 
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
-          rejected_cap: int = 1000, memory_limit: str | None = None) -> Validation:
-    """Validate a source against the contract without computing metrics (`cxbench validate`)."""
+          rejected_cap: int = 1000, memory_limit: str | None = None,
+          as_of: str | dt.date | None = None) -> Validation:
+    """Validate a source against the contract without computing metrics (`cxbench validate`).
+
+    Rows dated after `as_of` (default: today) plus a day are set aside as typos."""
+    day = make_options(as_of=as_of).as_of if as_of is not None else None
     dataset = open_source(source, engine, memory_limit=memory_limit)
-    return validate(dataset, rejected_cap=rejected_cap)
+    return validate(dataset, rejected_cap=rejected_cap, as_of=day)
 
 
 def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
@@ -226,7 +230,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
         # Only the tables the chosen metrics read (and customers for segments): the rest are not even opened.
         needed = {t for m in selected for t in tables_read(m)} | ({"customers"} if options.segments else set())
     dataset = open_source(source, engine, only=needed, memory_limit=memory_limit)
-    validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
+    validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     engine = Engine(ctx, selected, library)
     records = engine.run()

@@ -170,12 +170,16 @@ def validate(
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
+    as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
 ) -> None:
-    """Check SOURCE against the data contract and report rows read, used and set aside."""
+    """Check SOURCE against the data contract and report rows read, used and set aside.
+
+    Exit codes: 0 every table has usable rows; 1 a table has rows but none usable; 2 bad input or usage.
+    """
     from cxbench.api import check
 
     try:
-        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit)
+        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -185,6 +189,8 @@ def validate(
         render.print_to(render.validation_renderable(result, source), None)
     else:
         _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None)
+    if result.unusable:
+        raise typer.Exit(1)
 
 
 @app.command()

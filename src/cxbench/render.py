@@ -180,9 +180,15 @@ def validation_renderable(validation: Validation, source: str) -> Group:
     for header in ("table", "file", "rows", "used", "rejected", "note"):
         table.add_column(header, justify="right" if header in ("rows", "used", "rejected") else "left")
     for name, report in validation.reports.items():
+        note = "; ".join(([report.note] if report.note else []) + list(report.warnings))
         table.add_row(name, report.origin, f"{report.rows:,}", f"{report.used:,}",
-                      Text(f"{report.rejected:,}", style="red" if report.rejected else ""), report.note or "")
+                      Text(f"{report.rejected:,}", style="red" if report.rejected else ""), Text(note))
     parts: list[Any] = [table]
+    if validation.ignored:
+        parts.append(Text("Not read: " + "; ".join(f"{i.name} ({i.reason})" for i in validation.ignored),
+                          style="dim"))
+    if validation.unusable:
+        parts.append(Text(f"No usable row in: {', '.join(validation.unusable)}; see the reasons below.", style="red"))
     if validation.rejected:
         rejected = Table(title="Rows set aside", title_justify="left")
         for header in ("table", "row", "reason"):
