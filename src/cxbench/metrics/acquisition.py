@@ -105,26 +105,30 @@ def _clv(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> 
     buyer_based: float | None = None  # seed 003's literal variant: purchases per *buying* customer
     if aov is not None and aov.value is not None and frequency is not None and frequency.value is not None:
         # Seed 003: AOV × purchases per year × lifetime. Purchases per customer and churn must count the same
-        # customers: churn is lost ÷ customers active at the period's start, so purchases are per customer of that
-        # cohort too (orders ÷ customers active at the start), not per customer who bought; per buyer, the
-        # customers who did not buy that period would be left out of one factor and kept in the other (on CDNOW,
-        # June 1998: 172 orders by 138 buyers, 344 customers active at the start: 2.5 × too high).
-        churn_cohort = parts["churn_rate"]
+        # customers: churn is a share of the customers active at the period's start, so purchases are per customer
+        # active in the period (those active at its start and those won in it, whose orders are in the count too),
+        # not per customer who bought: per buyer, the customers who bought nothing that period would be left out
+        # of one factor and kept in the other (CDNOW, June 1998: 172 orders by 138 buyers of the 344 customers
+        # active at the start, none won: 2.5 × too high).
+        churn_cohort, won = parts["churn_rate"], parts["new_customers"]
         seed_per_year = frequency.value * per_year
         if churn_cohort is not None and churn_cohort.value is not None and churn_cohort.n > 0:
             orders_in_period = frequency.value * frequency.n
-            n = churn_cohort.n
+            new = int(round(won.value)) if won is not None and won.value is not None else 0
+            n = churn_cohort.n + new
             yearly_value = aov.value * orders_in_period / n * per_year
             details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": orders_in_period / n * per_year,
-                       "purchases_base": "customers active at the period's start (churn_rate's base)",
-                       "customers_active_at_start": n, "purchases_per_year_per_buying_customer": seed_per_year}
+                       "purchases_base": "customers active in the period: active at its start (churn_rate's base) "
+                                         "and won in it (new_customers)",
+                       "customers_active_at_start": churn_cohort.n, "customers_won": new,
+                       "purchases_per_year_per_buying_customer": seed_per_year}
             buyer_based = aov.value * seed_per_year
         else:
             n = frequency.n
             yearly_value = aov.value * seed_per_year
             details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": seed_per_year,
-                       "purchases_base": "customers who ordered in the period (seed 003's formula: no churn cohort "
-                                         "to share a base with)"}
+                       "purchases_base": "customers who ordered in the period (seed 003's formula: no customer was "
+                                         "active at the period's start, so there is no churn base to share)"}
     elif arpu is not None and arpu.value is not None:
         # Subscriptions only: a year of ARPU (monthly), as subscription tools compute LTV (ARPA ÷ churn).
         n = arpu.n
@@ -221,15 +225,17 @@ CAPEX = Metric(
 CLV = DerivedMetric(
     id="clv", name="Customer lifetime value", family=Family.REVENUE,
     formula="AOV × purchases per customer per year × expected lifetime in years; purchases per customer active at "
-            "the period's start (churn's base); lifetime = 1 ÷ yearly churn unless --lifetime-years", unit=Unit.MONEY, direction=Direction.UP,
+            "the period's start (churn's base) or won in it; lifetime = 1 ÷ yearly churn unless --lifetime-years",
+    unit=Unit.MONEY, direction=Direction.UP,
     inputs=("orders", "subscriptions"), what_is_counted="customers",
-    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU),
-    combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu"),
+    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU, NEW_CUSTOMERS),
+    combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu", "new_customers"),
     description="Seed 003's CLV: average order value × purchase frequency × customer lifetime; its worked "
                 "example is 20 × 12 × 3 = 720.",
-    notes="Purchases per year = the period's orders ÷ the customers active at its start (churn_rate's base, its "
-          "n) × periods per year (12 for a month, 4 for a quarter, 365.25 ÷ 7 for a week): both factors count the "
-          "same customers, so CLV = the period's sales per active customer ÷ churn. Seed 003's purchase frequency "
+    notes="Purchases per year = the period's orders ÷ the customers active in it (those active at its start, "
+          "churn_rate's base and n, plus those won in it, new_customers) × periods per year (12 for a month, 4 for "
+          "a quarter, 365.25 ÷ 7 for a week): both factors count the same customers, so CLV = the period's sales "
+          "per active customer ÷ churn. Seed 003's purchase frequency "
           "per *buying* customer, read literally, leaves the customers who did not buy out of one factor and in "
           "the other and overstates retail CLV (about 2.5 × on CDNOW); it is kept as "
           "`details.clv_per_buying_customer`, and used (with `details.purchases_base` saying so) only when the "
