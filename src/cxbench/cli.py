@@ -99,6 +99,11 @@ class BounceDefinition(StrEnum):
     ga4 = "ga4"
 
 
+class DocsPage(StrEnum):
+    metrics = "metrics"
+    contract = "contract"
+
+
 class Engine(StrEnum):
     duckdb = "duckdb"
     spark = "spark"
@@ -409,12 +414,15 @@ def generate(
 
 @app.command()
 def docs(
-    out: Annotated[Path | None, typer.Option(help="Write the metric reference here (default: print it).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the page here (default: print it).")] = None,
+    page: Annotated[DocsPage, typer.Option(help="metrics: the metric reference (docs/metrics.md); contract: the "
+                                                "tables and the output (docs/contract.md).")] = DocsPage.metrics,
 ) -> None:
-    """Print or write the metric reference (docs/metrics.md), generated from the registry."""
-    from cxbench.docs import metrics_markdown
+    """Print or write the metric reference (docs/metrics.md) or the data contract (docs/contract.md), generated
+    from the registry and the contract."""
+    from cxbench.docs import contract_markdown, metrics_markdown
 
-    _write(metrics_markdown(), out)
+    _write(contract_markdown() if page is DocsPage.contract else metrics_markdown(), out)
 
 
 def _version(value: bool) -> None:
