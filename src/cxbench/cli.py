@@ -71,9 +71,9 @@ class _Commands(TyperGroup):
             text = str(exc).strip().splitlines()
             _err.print(_message_line("internal error:", f"{type(exc).__name__}: {text[0] if text else ''}"),
                        highlight=False, soft_wrap=True)
-            _err.print(_message_line("", REPORT_URL_HINT + (
-                "" if _debugging() else " (rerun with --debug or CXBENCH_DEBUG=1 for the traceback)"), "dim"),
-                highlight=False, soft_wrap=True)
+            _err.print(Text(REPORT_URL_HINT + ("" if _debugging() else
+                                               " (rerun with --debug or CXBENCH_DEBUG=1 for the traceback)"),
+                            style="dim"), highlight=False, soft_wrap=True)
             raise typer.Exit(CRASH_EXIT) from None
 
 

@@ -118,8 +118,8 @@ def _segment_label(segment: dict[str, Any]) -> str:
 def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Group:
     """The terminal scorecard: one table per family, the latest period of each metric; fits 100 columns.
 
-    Unavailable metrics are listed by id on one line per family (with `show_unavailable`, one row each with its
-    reason); the benchmark sources and the marks are explained under the tables."""
+    Metrics unavailable in every period are listed by id on one line per family (with `show_unavailable`, one
+    line each with its reason); the benchmark sources and the marks are explained under the tables."""
     doc = card.document
     parts: list[Any] = []
     inputs = doc.get("inputs", {})
@@ -136,6 +136,7 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
         metrics = [m for m in REGISTRY if m.family is family]
         rows = []
         unavailable: list[str] = []
+        reasons: list[Text] = []
         for m in metrics:
             found = [r for (mid, _), r in latest.items() if mid == m.id]
             if not m.overall:
@@ -147,16 +148,18 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
                 found = found[:_BREAKDOWN_ROWS]
                 if hidden > 0:
                     found.append({"id": m.id, "hidden": hidden})
-            if not show_unavailable and found and all(r.get("status") == "unavailable" for r in found):
+            if found and all(r.get("status") == "unavailable" for r in found):
                 unavailable.append(m.id)
+                reasons.append(_t(f"{m.id}: {found[0].get('reason', '')}", "dim"))
                 continue
-            if not show_unavailable:
-                found = [r for r in found if r.get("status") != "unavailable"]
-            rows.extend((m, r) for r in found)
+            rows.extend((m, r) for r in found if r.get("status") != "unavailable")
         if not rows and not unavailable:
             continue
         if not rows:
-            parts.append(Text.assemble((family.value, "italic"), ("  unavailable: " + ", ".join(unavailable), "dim")))
+            parts.append(Text.assemble((family.value, "italic"),
+                                       (f": unavailable ({len(unavailable)})" + (
+                                           ":" if show_unavailable else ": " + ", ".join(unavailable)), "dim")))
+            parts.extend(reasons if show_unavailable else [])
             continue
         table = Table(title=family.value, title_justify="left", expand=False, box=box.SIMPLE_HEAD,
                       pad_edge=False, padding=(0, 1), show_edge=False)
@@ -165,7 +168,8 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
             ("rating", "left"), ("Δ prev", "right")] + ([("vs window", "right")] if window else [])
         for header, justify in headers:
             table.add_column(header, justify=justify, overflow="fold",  # type: ignore[arg-type]
-                             no_wrap=header not in ("metric", "segment"), max_width=34 if header == "metric" else None)
+                             no_wrap=header not in ("metric", "segment"), max_width=34 if header == "metric" else None,
+                             min_width=14 if header == "metric" else None)
         for metric, record in rows:
             if "hidden" in record:
                 table.add_row(Text(f"{metric.id} … {record['hidden']} more in JSON/CSV", style="dim"),
@@ -192,7 +196,10 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
                 _change(record, metric), *([_change(record, metric, "compared_with")] if window else []),
             )
         parts.append(table)
-        if unavailable:
+        if unavailable and show_unavailable:
+            parts.append(Text(f"unavailable ({len(unavailable)}):", style="dim"))
+            parts.extend(reasons)
+        elif unavailable:
             parts.append(Text(f"unavailable ({len(unavailable)}): " + ", ".join(unavailable) + "  (reasons: "
                               "--show-unavailable, or `reason` in JSON/CSV)", style="dim"))
         if family is Family.REVENUE and sum(1 for m, r in rows if m.id in _CLV_IDS) > 1:
@@ -256,7 +263,8 @@ def validation_csv(validation: Validation) -> str:
 def catalog_csv() -> str:
     """`cxbench metrics --format csv`: one row per metric."""
     rows = [{**{k: v for k, v in r.items() if k not in ("benchmark", "inputs", "dimensions")},
-             "inputs": " ".join(r["inputs"]), "dimensions": " ".join(r["dimensions"]),
+             "inputs": " ".join(r["inputs"]),
+             "dimensions": " ".join(d if isinstance(d, str) else "+".join(d) for d in r["dimensions"]),
              "benchmark": r["benchmark"]["statement"] if r["benchmark"] else None,
              "benchmark_source": r["benchmark"]["source"] if r["benchmark"] else None} for r in catalog_records()]
     return _csv(csv_safe(pa.Table.from_pylist(rows)))
