@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_three_clvs_side_by_side_get_one_line_saying_how_they_differ(tmp_path: P
               for i in range(3) for m in (8, 9, 10)]
     card = cxbench.compute(write_tables(tmp_path / "d", {"orders": orders}), metrics=["clv", "clv_historical"],
                            lifetime_years=2)
-    assert render.CLV_DIFFERENCE.split(";")[0] in _printed(card, width=400)
+    assert render.CLV_DIFFERENCE in _printed(card, width=400)
 
 
 def test_progress_shows_only_when_standard_error_is_a_terminal():
@@ -153,9 +154,10 @@ def test_progress_shows_only_when_standard_error_is_a_terminal():
     sink = io.StringIO()
     with render.metric_progress(Console(file=sink, force_terminal=True), after_seconds=0) as progress:
         assert progress is not None
+        time.sleep(0.2)  # the bar starts from a timer
         progress("nps", 1, 2)
         progress("[/]csat", 2, 2)  # a step name is text, never markup
-    assert "csat" in sink.getvalue()
+    assert "[/]csat" in sink.getvalue()
 
 
 # -- segments ----------------------------------------------------------------------------------------------
@@ -175,6 +177,13 @@ def test_findings_name_the_segment_and_customers_without_one():
     assert any("for customers with plan pro" in m for m in messages)
     assert any("for customers with no plan" in m for m in messages)
     assert not any("None" in m for m in messages)
+
+
+def test_a_gap_between_touchpoints_of_a_segment_names_the_segment():
+    rows = [_record({"plan": "pro"}).evolve(dimension={"touchpoint": "web"}, value=80.0),
+            _record({"plan": "pro"}).evolve(dimension={"touchpoint": "shop"}, value=40.0)]
+    gap = [f for f in findings(rows, METRICS_BY_ID) if f.kind == "touchpoint_gap"]
+    assert len(gap) == 1 and "by 40.0 points for customers with plan pro" in gap[0].message
 
 
 def test_metrics_of_tables_without_customers_are_not_repeated_per_segment(tmp_path: Path):

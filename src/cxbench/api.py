@@ -79,7 +79,7 @@ _REPR_ROWS = 8
 class Scorecard:
     """The result of a run: typed, frozen records and findings, the validation counts and the run's facts.
 
-    `to_dict()`/`to_json()` give CONTRACT.md's JSON document; `to_arrow()`, `to_pandas()` and the CSV give one
+    `to_dict()`/`to_json()` give docs/contract.md's JSON document; `to_arrow()`, `to_pandas()` and the CSV give one
     flat row per record. Every view is rendered from the same objects.
     """
 
@@ -98,7 +98,7 @@ class Scorecard:
         return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
-        """CONTRACT.md's JSON document."""
+        """docs/contract.md's JSON document."""
         document: dict[str, Any] = {
             "cxbench_version": __version__,
             "source": self.source,
@@ -118,7 +118,7 @@ class Scorecard:
         return document
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The scorecard as CONTRACT.md's JSON document (never NaN or Infinity)."""
+        """The scorecard as docs/contract.md's JSON document (never NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_arrow(self) -> pa.Table:

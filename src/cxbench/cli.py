@@ -224,7 +224,7 @@ def run(
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
     compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great).")] = None,
-    show_unavailable: Annotated[bool, typer.Option(help="Table: one row per unavailable metric with its reason (default: their ids on one line per family).")] = False,
+    show_unavailable: Annotated[bool, typer.Option(help="Table: one line per unavailable metric with its reason (default: their ids on one line per family).")] = False,
 ) -> None:
     """Compute the scorecard of SOURCE (the tables and the JSON document: docs/contract.md).
 

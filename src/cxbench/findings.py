@@ -160,7 +160,7 @@ def _gaps(records: Sequence[MetricRecord], metrics: Mapping[str, Metric]) -> lis
             "touchpoint_gap", 1.0 + min(gap / scale, 1.0), metric, worst,
             f"{metric.name}: {column} {worst['dimension'][column]} ({format_value(worst['value'], worst['unit'])}) "
             f"trails {best['dimension'][column]} ({format_value(best['value'], best['unit'])}) by "
-            f"{_gap_text(gap, worst['unit'])} ({_when(worst)})", GAP_ADVICE,
+            f"{_gap_text(gap, worst['unit'])}{segment_phrase(worst.segment)} ({_when(worst)})", GAP_ADVICE,
             dimension=worst["dimension"], best={"dimension": best["dimension"], "value": best["value"]}, gap=gap))
     gaps.sort(key=lambda f: -f.severity)
     return gaps[:_MAX_GAPS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import time
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,9 +100,9 @@ def _compare_window(records: Iterable[dict[str, Any]]) -> str | None:
 
 
 #: one line on how the three CLVs differ, shown under the revenue table when more than one is there
-CLV_DIFFERENCE = ("clv: AOV × purchases per year × expected lifetime (1 ÷ yearly churn), a formula (seed 003); "
-                  "clv_historical: revenue a customer brought so far (004), backward-looking; clv_predicted: each "
-                  "customer's forecast from the BG/NBD and Gamma-Gamma models, mean over customers.")
+CLV_DIFFERENCE = ("The three CLVs: clv is a formula, AOV × purchases a year per active customer × expected lifetime "
+                  "(1 ÷ yearly churn; seed 003); clv_historical is the revenue per customer so far (004), looking "
+                  "back; clv_predicted is the mean of each customer's BG/NBD and Gamma-Gamma forecast.")
 _SMALL_SAMPLE = "†"
 
 
@@ -125,7 +125,8 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
     inputs = doc.get("inputs", {})
     summary = ", ".join(f"{name} {r['used']:,}/{r['rows']:,}" for name, r in inputs.items()) or "no tables found"
     rejected = sum(r["rejected"] for r in inputs.values())
-    parts.append(Text.assemble(("cxbench scorecard", "bold"), f"  {terminal_text(doc['source'])}  period: {doc['period']}"))
+    parts.append(Text.assemble(("cxbench scorecard", "bold"),
+                               f"  {terminal_text(doc['source'])}  period: {doc['period']}"))
     parts.append(Text(f"rows used/read: {summary}" + (f"  ({rejected:,} set aside: see `cxbench validate`)" if rejected else "")))
     latest = latest_records(card.records)
     window = _compare_window(card.records)
@@ -356,21 +357,20 @@ def metric_progress(console: Console, after_seconds: float = 2.0) -> Iterator[Ca
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
     task = progress.add_task("reading the tables", total=None)
-    started = time.monotonic()
-    shown = False
+    # Started from a timer, so a long read of the tables before the first metric shows the bar too.
+    timer = threading.Timer(after_seconds, progress.start)
+    timer.daemon = True
 
     def update(step: str, done: int, total: int) -> None:
-        nonlocal shown
-        if not shown and time.monotonic() - started >= after_seconds:
-            progress.start()
-            shown = True
         progress.update(task, description=escape(terminal_text(step)), completed=done, total=total or None)
 
+    timer.start()
     try:
         yield update
     finally:
-        if shown:
-            progress.stop()
+        timer.cancel()
+        timer.join()
+        progress.stop()
 
 
 __all__ = ["CLV_DIFFERENCE", "catalog_csv", "catalog_records", "catalog_renderable", "format_value", "latest_records",
