@@ -253,3 +253,15 @@ def test_vader_scores_a_very_long_mention_on_its_first_characters_quickly(tmp_pa
     details = card.get("social_listening")[-1]["details"]
     assert details["sentiment_text_limit"] == SENTIMENT_TEXT_LIMIT and details["texts_scored_in_part"] == 1
     assert "first 2,000" in METRICS_BY_ID["social_listening"].notes
+
+
+def test_out_refuses_the_database_file_it_reads_and_other_inputs(tmp_path):
+    database, holidays = tmp_path / "shop.duckdb", tmp_path / "holidays.txt"
+    database.write_bytes(b"")
+    holidays.write_text("2026-12-25\n")
+    with pytest.raises(UsageError, match="would overwrite an input"):
+        cli._check_out(database, [str(database)])
+    with pytest.raises(UsageError, match="would overwrite an input"):
+        cli._check_out(holidays, [str(tmp_path / "data"), holidays])
+    cli._check_out(tmp_path / "data" / "out" / "card.json", [str(tmp_path / "data")])  # a sub-folder is fine
+    cli._check_out(tmp_path / "card.json", ["postgres://u:p@h/db"])  # a connection has no files here
