@@ -265,3 +265,12 @@ def test_out_refuses_the_database_file_it_reads_and_other_inputs(tmp_path):
         cli._check_out(holidays, [str(tmp_path / "data"), holidays])
     cli._check_out(tmp_path / "data" / "out" / "card.json", [str(tmp_path / "data")])  # a sub-folder is fine
     cli._check_out(tmp_path / "card.json", ["postgres://u:p@h/db"])  # a connection has no files here
+
+
+def test_a_closed_pipe_is_not_a_crash(survey_folder_small, monkeypatch):
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr("cxbench.api.compute", closed)
+    result = runner.invoke(app, ["run", str(survey_folder_small)])
+    assert result.exit_code == 0 and "internal error" not in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import io
 import json
 import os
 import sys
@@ -49,6 +50,15 @@ def _message_line(prefix: str, message: str, style: str = "bold red") -> Text:
     return Text.assemble((prefix, style), " ", terminal_text(redact(message)))
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush into a closed pipe stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
 class _Commands(TyperGroup):
     """The command group, turning an unexpected exception into one line and exit code 3."""
 
@@ -60,6 +70,9 @@ class _Commands(TyperGroup):
         except CxbenchError as exc:
             _fail(exc)
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError):
+                _quiet_stdout()  # `cxbench run ... | head`: the reader left; nothing to report
+                raise typer.Exit(0) from None
             if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
                 where = f" {exc.filename}" if exc.filename else ""
                 _err.print(_message_line("error:", f"cannot write or read{where}: {exc.strerror}"),
