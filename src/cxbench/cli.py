@@ -36,7 +36,7 @@ CRASH_EXIT = 3
 #: errors of the machine rather than of cxbench: one line and exit 2, not a crash
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
                        errno.ENOTDIR, errno.ENAMETOOLONG}
-REPORT_URL_HINT = "this is a bug in cxbench: please report it with the command you ran"
+REPORT_HINT = "this is a bug in cxbench: please report it with the command you ran"
 _debug = False
 
 
@@ -84,7 +84,7 @@ class _Commands(TyperGroup):
             text = str(exc).strip().splitlines()
             _err.print(_message_line("internal error:", f"{type(exc).__name__}: {text[0] if text else ''}"),
                        highlight=False, soft_wrap=True)
-            _err.print(Text(REPORT_URL_HINT + ("" if _debugging() else
+            _err.print(Text(REPORT_HINT + ("" if _debugging() else
                                                " (rerun with --debug or CXBENCH_DEBUG=1 for the traceback)"),
                             style="dim"), highlight=False, soft_wrap=True)
             raise typer.Exit(CRASH_EXIT) from None
