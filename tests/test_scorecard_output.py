@@ -197,3 +197,18 @@ def test_metrics_of_tables_without_customers_are_not_repeated_per_segment(tmp_pa
                            metrics=["ctr", "csat"], segment="plan")
     assert {tuple(r.segment.items()) for r in card.records if r.id == "ctr"} == {()}
     assert ("plan", "pro") in {item for r in card.records if r.id == "csat" for item in r.segment.items()}
+
+
+def test_segmented_table_names_the_segment_column_once_and_fits_100_columns(tmp_path: Path):
+    customers = [{"customer_id": f"c{i}", "signup_at": "2026-01-01T00:00:00Z", "plan": ("pro", "business")[i % 2]}
+                 for i in range(4)]
+    orders = [{"order_id": f"o{i}", "customer_id": f"c{i % 4}", "ts": f"2026-{9 + i % 2}-05T10:00:00Z",
+               "amount": 123_456.78 * (1 + i)} for i in range(8)]
+    card = cxbench.compute(write_tables(tmp_path / "d", {"customers": customers, "orders": orders}),
+                           metrics=["sales"], segment="plan", compare="2026-09-01..2026-09-30")
+    text = _printed(card)
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 100
+    header = next(line for line in text.splitlines() if line.startswith("metric"))
+    assert "plan" in header and "plan=" not in text
+    # October's sales: orders 1, 3, 5, 7 → 123,456.78 × (2 + 4 + 6 + 8) = 2,469,135.60, shown without cents.
+    assert "2,469,136" in next(line for line in text.splitlines() if line.startswith("sales") and " all " in line)

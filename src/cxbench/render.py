@@ -40,6 +40,13 @@ def _interval(record: dict[str, Any]) -> str:
     return f"{low.removesuffix(' %')}–{high.removesuffix(' %')}"
 
 
+def _short(value: float | None, unit: str) -> str:
+    """A value for the 100-column table: money from 10,000 up without cents (JSON and CSV keep every digit)."""
+    if unit == "money" and value is not None and abs(value) >= 10_000:
+        return f"{value:,.0f}"
+    return format_value(value, unit)
+
+
 def _change(record: dict[str, Any], metric: Metric, key: str = "change") -> Text:
     """The delta of `record[key]` (`change` or `compared_with`), * when significant, coloured by direction."""
     change = record.get(key)
@@ -49,7 +56,7 @@ def _change(record: dict[str, Any], metric: Metric, key: str = "change") -> Text
     good = (delta > 0 and metric.direction.value == "up") or (delta < 0 and metric.direction.value == "down")
     bad = (delta < 0 and metric.direction.value == "up") or (delta > 0 and metric.direction.value == "down")
     unit = record["unit"]
-    text = ("+" if delta > 0 else "") + (f"{delta:.1f} pt" if unit == "percent" else format_value(delta, unit))
+    text = ("+" if delta > 0 else "") + (f"{delta:.1f} pt" if unit == "percent" else _short(delta, unit))
     if change.get("significant"):
         text += " *"
     return Text(text, style="green" if good else "red" if bad else "")
@@ -111,8 +118,13 @@ def _t(value: Any, style: str = "") -> Text:
     return Text(terminal_text("" if value is None else value), style=style)
 
 
-def _segment_label(segment: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={'(none)' if v is None else v}" for k, v in segment.items()) or "all"
+def _segment_label(segment: dict[str, Any], values_only: bool = False) -> str:
+    def shown(v: Any) -> str:
+        return "(none)" if v is None else str(v)
+
+    if values_only:
+        return ", ".join(shown(v) for v in segment.values()) or "all"
+    return ", ".join(f"{k}={shown(v)}" for k, v in segment.items()) or "all"
 
 
 def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Group:
@@ -131,6 +143,8 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
     latest = latest_records(card.records)
     window = _compare_window(card.records)
     segmented = bool(doc.get("segments"))
+    # One --segment column: its name is the header and each cell its value; several: column=value pairs.
+    segment_header = doc["segments"][0] if segmented and len(doc["segments"]) == 1 else "segment"
     sources: dict[str, list[str]] = {}
     small = 0
     for family in Family:
@@ -164,19 +178,19 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
             continue
         table = Table(title=family.value, title_justify="left", expand=False, box=box.SIMPLE_HEAD,
                       pad_edge=False, padding=(0, 1), show_edge=False)
-        headers = [("metric", "left")] + ([("segment", "left")] if segmented else []) + [
+        headers = [("metric", "left")] + ([(segment_header, "left")] if segmented else []) + [
             ("period", "left"), ("value", "right"), ("95 % CI", "right"), ("n", "right"),
             ("rating", "left"), ("Δ prev", "right")] + ([("vs window", "right")] if window else [])
         for header, justify in headers:
             table.add_column(header, justify=justify, overflow="fold",  # type: ignore[arg-type]
-                             no_wrap=header not in ("metric", "segment"), max_width=34 if header == "metric" else None,
+                             no_wrap=header not in ("metric", segment_header), max_width=34 if header == "metric" else None,
                              min_width=14 if header == "metric" else None)
         for metric, record in rows:
             if "hidden" in record:
                 table.add_row(Text(f"{metric.id} … {record['hidden']} more in JSON/CSV", style="dim"),
                               *([""] * (len(headers) - 1)))
                 continue
-            segment = [_t(_segment_label(record["segment"]))] if segmented else []
+            segment = [_t(_segment_label(record["segment"], len(doc["segments"]) == 1))] if segmented else []
             label = _t(metric.id + "".join(f" [{v}]" for v in (record.get("dimension") or {}).values()))
             period = period_label(record, doc["period"])
             if record["status"] != "ok":
@@ -192,7 +206,7 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
                 small += 1
                 n += _SMALL_SAMPLE
             table.add_row(
-                label, *segment, period, format_value(record["value"], record["unit"]), _interval(record),
+                label, *segment, period, _short(record["value"], record["unit"]), _interval(record),
                 n, Text(rating or "", style=_RATING_STYLE.get(rating or "", "")),
                 _change(record, metric), *([_change(record, metric, "compared_with")] if window else []),
             )
@@ -203,7 +217,7 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
         elif unavailable:
             parts.append(Text(f"unavailable ({len(unavailable)}): " + ", ".join(unavailable) + "  (reasons: "
                               "--show-unavailable, or `reason` in JSON/CSV)", style="dim"))
-        if family is Family.REVENUE and sum(1 for m, r in rows if m.id in _CLV_IDS) > 1:
+        if family is Family.REVENUE and len({m.id for m, _ in rows if m.id in _CLV_IDS}) > 1:
             parts.append(Text(CLV_DIFFERENCE, style="dim"))
     if card.findings:
         table = Table(title="Findings: what needs attention first", title_justify="left", expand=False)
