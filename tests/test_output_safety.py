@@ -274,3 +274,25 @@ def test_a_closed_pipe_is_not_a_crash(survey_folder_small, monkeypatch):
     monkeypatch.setattr("cxbench.api.compute", closed)
     result = runner.invoke(app, ["run", str(survey_folder_small)])
     assert result.exit_code == 0 and "internal error" not in result.output
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_csv_and_json_on_a_terminal_escape_control_characters_but_pipes_get_the_bytes(monkeypatch):
+    text = json.dumps({"touchpoint": "a\x1b]0;x\x07b\u202e\x9b"}, ensure_ascii=False)
+    screen = _Terminal()
+    monkeypatch.setattr(cli.sys, "stdout", screen)
+    cli._write(text, None, json_text=True)
+    assert not any(c in screen.getvalue() for c in "\x1b\x07\u202e\x9b")
+    assert json.loads(screen.getvalue()) == json.loads(text)  # still valid JSON, same data
+    screen = _Terminal()
+    monkeypatch.setattr(cli.sys, "stdout", screen)
+    cli._write('id,touchpoint\n1,"a\x1b[2Jb"\n', None)
+    assert screen.getvalue() == 'id,touchpoint\n1,"a\\x1b[2Jb"\n'
+    pipe = io.StringIO()
+    monkeypatch.setattr(cli.sys, "stdout", pipe)
+    cli._write('1,"a\x1b[2Jb"\n', None)
+    assert pipe.getvalue() == '1,"a\x1b[2Jb"\n'

@@ -27,7 +27,7 @@ from typer.exceptions import TyperException
 from cxbench import __version__
 from cxbench.core.errors import CxbenchError, UsageError
 from cxbench.core.options import DEFAULTS, Period, TimeUnit
-from cxbench.output import redact, terminal_text, write_atomically
+from cxbench.output import redact, terminal_json, terminal_text, write_atomically
 
 # The API (Ibis, SciPy) is imported inside the commands, so `cxbench --help` starts in a fraction of a second.
 
@@ -127,8 +127,12 @@ def _fail(exc: CxbenchError) -> None:
     raise typer.Exit(2)
 
 
-def _write(text: str, out: Path | None) -> None:
+def _write(text: str, out: Path | None, json_text: bool = False) -> None:
+    """`text` to --out (atomically), or to standard output; on a terminal, control characters are escaped (as JSON
+    escapes in JSON, so it stays valid), while a pipe or a file gets the text as it is."""
     if out is None:
+        if sys.stdout.isatty():
+            text = terminal_json(text) if json_text else "\n".join(terminal_text(line) for line in text.split("\n"))
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     try:
@@ -276,7 +280,7 @@ def run(
         _fail(exc)
         return
     if format is OutputFormat.json:
-        _write(card.to_json(), out)
+        _write(card.to_json(), out, json_text=True)
     elif format is OutputFormat.csv:
         _write(render.to_csv(card), out)
     else:
@@ -312,7 +316,7 @@ def validate(
     elif format is OutputFormat.csv:
         _write(render.validation_csv(result), None)
     else:
-        _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None)
+        _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None, json_text=True)
 
 
 @app.command()
@@ -343,7 +347,7 @@ def clv(
     from cxbench import render, render_clv
 
     if format is OutputFormat.json:
-        _write(result.to_json(), out)
+        _write(result.to_json(), out, json_text=True)
     elif format is OutputFormat.csv:
         _write(render_clv.clv_csv(result), out)
     else:
@@ -362,7 +366,7 @@ def metrics(
     elif format is OutputFormat.csv:
         _write(render.catalog_csv(), None)
     else:
-        _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None)
+        _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None, json_text=True)
 
 
 @app.command()

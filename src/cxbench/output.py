@@ -35,6 +35,13 @@ def terminal_text(value: object) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def terminal_json(text: str) -> str:
+    """JSON text safe for a terminal and still valid JSON: the control and reordering characters JSON leaves as
+    they are (C1 controls, bidirectional overrides; it escapes C0 itself) written as \\uXXXX escapes, which can
+    only occur inside strings."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def redact(text: str) -> str:
     """`text` with the password of every connection URL (`postgres://user:secret@host`) and `password=`
     parameter replaced by ***."""
@@ -85,4 +92,5 @@ def _umask() -> int:
     return current
 
 
-__all__ = ["FORMULA_STARTS", "MASK", "csv_safe", "neutralise_cell", "redact", "terminal_text", "write_atomically"]
+__all__ = ["FORMULA_STARTS", "MASK", "csv_safe", "neutralise_cell", "redact", "terminal_json", "terminal_text",
+           "write_atomically"]
