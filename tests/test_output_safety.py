@@ -24,7 +24,6 @@ from conftest import answers, write_tables
 from cxbench import cli, render, render_clv
 from cxbench.cli import app
 from cxbench.core.errors import UsageError
-from cxbench.findings import findings
 from cxbench.metrics import METRICS_BY_ID
 from cxbench.output import csv_safe, redact, terminal_text, write_atomically
 
