@@ -217,7 +217,7 @@ def test_open_tickets_at_each_period_end(run_case):
 def test_open_tickets_count_tickets_opened_before_from(run_case):
     # --from 2026-11-01: b (opened 25 Sep, never resolved) is still open at the end of November → 1.
     rows = [ticket("b", "2026-09-25T10:00:00Z"), ticket("d", "2026-11-01T00:00:00Z", "2026-11-03T00:00:00Z")]
-    card = run_case({"tickets": rows}, period="month", start="2026-11-01", metrics=["open_tickets"])
+    card = run_case({"tickets": rows}, period="month", from_="2026-11-01", metrics=["open_tickets"])
     assert pick(card, "open_tickets", period_start=NOV)["value"] == pytest.approx(1)
 
 
