@@ -206,6 +206,7 @@ def report(
     vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
     compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
+    clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
 
@@ -219,13 +220,19 @@ def report(
                         inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                         spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                         timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks, compare=compare)
+        forecast = None
+        if clv_calibration_end is not None:
+            from cxbench.api import predict_clv
+
+            forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
+                                   memory_limit=memory_limit)
     except CxbenchError as exc:
         _fail(exc)
         return
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks)
+    write_html(card, out, benchmarks, clv=forecast)
     _err.print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                f"report {time.perf_counter() - computed:.1f} s)")
 
@@ -310,7 +317,8 @@ def demo(
 ) -> None:
     """Write a realistic demo dataset and show its scorecard (JSON, CSV and the HTML report written too)."""
     from cxbench import render
-    from cxbench.demo import DEFAULT_START, generate_dataset, initiative_day, months_before_initiative
+    from cxbench.demo import (DEFAULT_START, clv_calibration_end, generate_dataset, initiative_day,
+                              months_before_initiative)
 
     data = out / "data"
     started = time.perf_counter()
@@ -336,7 +344,15 @@ def demo(
     (out / "scorecard.csv").write_text(render.to_csv(card), encoding="utf-8")
     from cxbench.report import write_html
 
-    write_html(card, out / "report.html")
+    forecast = None
+    calibration_end = clv_calibration_end(DEFAULT_START, days)
+    try:
+        from cxbench.api import predict_clv
+
+        forecast = predict_clv(data, calibration_end=calibration_end)
+    except CxbenchError as exc:
+        _err.print(f"the report leaves out the predicted-CLV holdout check: {exc}", highlight=False, soft_wrap=True)
+    write_html(card, out / "report.html", clv=forecast)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} (open it in a browser)")
 

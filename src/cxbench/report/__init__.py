@@ -20,6 +20,7 @@ from cxbench.report.model import ReportModel, build_model, segment_label
 
 if TYPE_CHECKING:
     from cxbench.api import Scorecard
+    from cxbench.lifetime_value import ClvForecast
 
 __all__ = ["build_model", "render_html", "write_html"]
 
@@ -83,15 +84,18 @@ def render_model(model: ReportModel) -> str:
         plotly_js=Markup(js), plotly_version=plotly_version)
 
 
-def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None) -> str:
+def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
+                clv: ClvForecast | None = None) -> str:
     """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
-    shaded behind the trends (default: the built-in library, with the run's vertical)."""
-    return render_model(build_model(card, benchmarks))
+    shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
+    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
+    return render_model(build_model(card, benchmarks, clv))
 
 
-def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None) -> Path:
+def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None,
+               clv: ClvForecast | None = None) -> Path:
     """Write the report of `card` to `path` (folders made as needed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(card, benchmarks), encoding="utf-8")
+    path.write_text(render_html(card, benchmarks, clv), encoding="utf-8")
     return path

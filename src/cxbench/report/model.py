@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxbench.api import Scorecard, load_benchmarks
 from cxbench.core.benchmarks import Benchmark, BenchmarkLibrary
@@ -41,6 +41,9 @@ WEB_STRIP = ("unique_visitors", "sessions", "bounce_rate", "avg_session_duration
 CLV_CAC_LINE = 3.0
 
 Json = dict[str, Any]
+
+if TYPE_CHECKING:
+    from cxbench.lifetime_value import ClvForecast
 
 
 def _finite(value: float | None) -> float | None:
@@ -204,9 +207,10 @@ def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
 
 
 class _Builder:
-    def __init__(self, card: Scorecard, library: BenchmarkLibrary):
+    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None):
         self.card = card
         self.library = library
+        self.clv = clv
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
         labels: dict[str, int] = {"all": 0}
@@ -456,7 +460,7 @@ class _Builder:
 
     def web_strip(self) -> Chart | None:
         chart = Chart(self.chart_id("web-strip"), "strip", "The website at a glance: visitors, sessions, bounce, "
-                      "session duration", "", "sessions")
+                      "session duration", "", "sessions", options={"full": True})
         for seg in range(len(self.segments)):
             panels = []
             for mid in WEB_STRIP:
@@ -471,6 +475,24 @@ class _Builder:
                 chart.data[seg] = {"panels": panels}
         return chart if chart.data else None
 
+    def clv_holdout(self) -> Chart | None:
+        """Predicted against actual purchases in the holdout, by calibration purchases (Fader, Hardie & Lee 2005,
+        figure 4), from `cxbench clv`'s forecast: for the whole dataset, whatever the segment chosen."""
+        if self.clv is None:
+            return None
+        holdout = self.clv.holdout()
+        if holdout.get("status") != "ok":
+            return None
+        groups = holdout["by_frequency"]
+        chart = Chart(self.chart_id("clv-holdout"), "holdout",
+                      f"Predicted CLV check: purchases per customer {holdout['start']} to {holdout['end']}, predicted "
+                      "and actual, by purchases before (whole dataset)", "count", "clv_predicted",
+                      options={"allSegments": True})
+        chart.data[0] = {"labels": [g["frequency"] for g in groups], "customers": [g["customers"] for g in groups],
+                         "actual": [g["actual_mean"] for g in groups], "predicted": [g["predicted_mean"] for g in groups],
+                         "error_pct": holdout["error_pct"]}
+        return chart
+
     def family_charts(self, family: Family) -> list[Chart]:
         charts: list[Chart | None] = []
         if family is Family.SURVEYS:
@@ -481,7 +503,7 @@ class _Builder:
         elif family is Family.WEBSITE:
             charts.append(self.web_strip())
         elif family is Family.REVENUE:
-            charts += [*self.mrr_bridge(), *self.cac_by_channel()]
+            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout()]
         elif family is Family.SUPPORT:
             charts += self.support_volume()
         return [c for c in charts if c is not None]
@@ -546,10 +568,12 @@ class _Builder:
         return shown
 
 
-def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None) -> ReportModel:
-    """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded)."""
+def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
+                clv: ClvForecast | None = None) -> ReportModel:
+    """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded); `clv`
+    a `cxbench.predict_clv` forecast whose holdout check is drawn."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    return _Builder(card, library).build()
+    return _Builder(card, library, clv).build()

@@ -157,7 +157,7 @@
     var rows = d.labels.map(function (label, i) {
       return [label, fmt(d.y[i], unit), d.lo[i] === null ? "" : fmt(d.lo[i], unit) + " – " + fmt(d.hi[i], unit), d.n[i].toLocaleString("en-US")];
     });
-    var note = d.period + (d.hidden ? "; " + d.hidden + " more values with fewer rows are in the JSON/CSV" : "");
+    var note = d.period + (d.hidden ? " · top " + d.labels.length + " of " + (d.labels.length + d.hidden) + " by n" : "");
     return {data: data, layout: layout({height: 60 + 22 * d.labels.length, margin: {l: 10, r: 14, t: 22, b: 30},
                                         annotations: [{xref: "paper", x: 0, yref: "paper", y: 1, yanchor: "bottom", showarrow: false,
                                                        text: esc(note), font: {size: 11, color: "#5b6472"}}],
@@ -256,8 +256,27 @@
     return {data: data, layout: lay, table: {head: head, rows: table}};
   }
 
+  function holdout(chart, d) {
+    var data = [["actual", COLORS[0], "solid"], ["predicted", COLORS[1], "dash"]].map(function (p) {
+      return {x: d.labels, y: d[p[0]], name: p[0] + " (mean per customer)", mode: "lines+markers",
+              line: {color: p[1], width: 2, dash: p[2]}, marker: {size: 6, color: p[1]},
+              hovertemplate: p[0] + ": %{y:.2f}<extra></extra>"};
+    });
+    var rows = d.labels.map(function (l, i) {
+      return [l, d.customers[i].toLocaleString("en-US"), d.actual[i] === null ? "" : d.actual[i].toFixed(3),
+              d.predicted[i] === null ? "" : d.predicted[i].toFixed(3)];
+    });
+    var note = d.error_pct === null ? "" : "predicted total " + (d.error_pct > 0 ? "+" : "") + d.error_pct.toFixed(1) + " % off the actual";
+    return {data: data, layout: layout({showlegend: true, height: 290, margin: {l: 10, r: 14, t: 22, b: 40},
+                                        annotations: [{xref: "paper", x: 0, yref: "paper", y: 1, yanchor: "bottom", showarrow: false,
+                                                       text: note, font: {size: 11, color: "#5b6472"}}],
+                                        xaxis: {type: "category", title: {text: "purchases before the holdout (repeat purchases)", font: {size: 11}}},
+                                        yaxis: axis("", [], {title: {text: "purchases in the holdout", font: {size: 11}}})}),
+            table: {head: ["purchases before", "customers", "actual per customer", "predicted per customer"], rows: rows}};
+  }
+
   var KINDS = {trend: trend, dots: dots, bars: dots, lines: series, stack: series, nps: nps, heatmap: heatmap,
-               waterfall: waterfall, grouped: grouped, strip: strip};
+               waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout};
 
   function fillTable(el, table) {
     var block = el.parentNode, thead = block.querySelector("details.data thead"), tbody = block.querySelector("details.data tbody");
@@ -276,7 +295,7 @@
   function draw(id) {
     var chart = charts[id], el = document.getElementById(id);
     if (!chart || !el) { return false; }
-    var d = chart.data[String(segment)];
+    var d = chart.data[String(segment)] || (chart.options.allSegments ? chart.data["0"] : null);
     drawn[id] = segment;
     var empty = el.parentNode.querySelector(".no-data");
     if (!d) {
@@ -302,7 +321,7 @@
       visible[id] = e.isIntersecting;
       if (e.isIntersecting && drawn[id] !== segment) { draw(id); }
     });
-  }, {rootMargin: "400px 0px"});
+  }, {rootMargin: "200px 0px"});
   Object.keys(charts).forEach(function (id) { var el = document.getElementById(id); if (el) { observer.observe(el); } });
 
   document.getElementById("segment").addEventListener("change", function (e) { setSegment(Number(e.target.value)); });
