@@ -54,7 +54,8 @@ def hostile_card(tmp_path_factory: pytest.TempPathFactory) -> Scorecard:
     rows = (answers("nps", {10: 20, 8: 10, 3: 10}, ts="2026-09-10T12:00:00Z", touchpoint="ordering")
             + answers("nps", {9: 15, 7: 15, 2: 10}, start=40, ts="2026-10-10T12:00:00Z", touchpoint=HOSTILE_TOUCHPOINT))
     folder = write_tables(tmp_path_factory.mktemp("hostile"), {"customers": customers, "surveys": rows})
-    return cxbench.compute(folder, metrics=["nps"], segment="segment", compare="2026-09-01..2026-09-30",
+    # CES has no answers: it goes to the list of unavailable metrics.
+    return cxbench.compute(folder, metrics=["nps", "ces"], segment="segment", compare="2026-09-01..2026-09-30",
                            engine="duckdb")
 
 
@@ -200,6 +201,14 @@ def test_hostile_values_show_as_text(hostile_card: Scorecard):
     assert segment_label({"segment": HOSTILE_SEGMENT}) in payload["segments"]
     assert any(HOSTILE_TOUCHPOINT in c["data"]["0"].get("labels", []) for c in payload["charts"])
     assert payload["compare"] == ["2026-09-01", "2026-09-30"]
+
+
+def test_unavailable_metrics_are_listed_with_their_reason_not_as_cards(hostile_card: Scorecard):
+    page = parse(hostile_card.to_html())
+    text = " ".join(" ".join(page.text).split())
+    reason = next(r.reason for r in hostile_card.get("ces") if r.reason)
+    assert "Unavailable metrics (1)" in text and f"Customer Effort Score ces: {reason}" in text
+    assert "card-ces" not in page.ids and "card-nps" in page.ids
 
 
 # -- in the browser ------------------------------------------------------------------------------------------------
