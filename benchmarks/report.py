@@ -47,15 +47,19 @@ def main() -> int:
     started = time.perf_counter()
     card = compute(data, period="month", compare=compare)
     computed = time.perf_counter() - started
-    render_html(card)  # the first call reads plotly.min.js and the templates; time a second, warm one as well
+    # The first call also reads plotly.min.js and compiles the templates (what `cxbench report` pays); the second
+    # is the report alone. The target is checked on the first.
     out = args.out or work / "report.html"
     started = time.perf_counter()
-    html = render_html(card)
-    out.write_text(html, encoding="utf-8")
+    out.write_text(render_html(card), encoding="utf-8")
     written = time.perf_counter() - started
+    started = time.perf_counter()
+    out.write_text(render_html(card), encoding="utf-8")
+    warm = time.perf_counter() - started
     size = out.stat().st_size
     print(f"demo company: {args.customers:,} customers, {args.days} days, {len(card.records):,} records")
-    print(f"scorecard: {computed:.1f} s; report written in {written:.2f} s; {size / 1e6:.2f} MB ({out})")
+    print(f"scorecard: {computed:.1f} s; report written in {written:.2f} s (again: {warm:.2f} s); "
+          f"{size / 1e6:.2f} MB ({out})")
 
     from playwright.sync_api import sync_playwright
 

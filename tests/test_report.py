@@ -205,7 +205,7 @@ def test_hostile_values_show_as_text(hostile_card: Scorecard):
 
 def test_unavailable_metrics_are_listed_with_their_reason_not_as_cards(hostile_card: Scorecard):
     page = parse(hostile_card.to_html())
-    text = " ".join(" ".join(page.text).split())
+    text = " ".join("".join(page.text).split())
     reason = next(r.reason for r in hostile_card.get("ces") if r.reason)
     assert "Unavailable metrics (1)" in text and f"Customer Effort Score ces: {reason}" in text
     assert "card-ces" not in page.ids and "card-nps" in page.ids
