@@ -42,6 +42,10 @@ CLV_CAC_LINE = 3.0
 
 Json = dict[str, Any]
 
+#: `Options` fields whose command-line flag has another name.
+_FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metric", "key_events": "key-event",
+          "session_timeout_minutes": "session-timeout"}
+
 if TYPE_CHECKING:
     from cxbench.lifetime_value import ClvForecast
 
@@ -103,6 +107,7 @@ class Summary:
     compared: str
     warning: str | None
     breakdown_count: int = 0
+    unit: str = ""  # said beside the value when the formatting does not show it (score, ratio, money, count)
 
 
 @dataclass
@@ -151,7 +156,7 @@ class ReportModel:
 
     def payload(self) -> Json:
         """The data the script draws from, embedded once in the page."""
-        return {"segments": self.segments, "compare": list(self.compare) if self.compare else None,
+        return {"segments": self.segments, "period": self.period, "compare": list(self.compare) if self.compare else None,
                 "charts": [c.to_json() for c in self.charts]}
 
 
@@ -198,7 +203,9 @@ def _summary(record: MetricRecord, period: str) -> Summary:
     return Summary(period=period_label(record, period), value=format_value(record.value, unit), interval=interval,
                    n=f"{record.n:,}", rating=rating.rating if rating else None,
                    rating_source=(rating.source if rating else ""), change=change_text, change_test=test,
-                   significant=significant, compared=compared, warning=record.warning)
+                   significant=significant, compared=compared, warning=record.warning,
+                   unit={"money": "in the dataset's currency", "score": "score", "ratio": "ratio",
+                         "count": "count"}.get(unit, ""))
 
 
 def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
@@ -564,7 +571,7 @@ class _Builder:
                 text = ", ".join(str(v) for v in value)
             else:
                 text = str(getattr(value, "value", value))
-            shown.append((f.name.replace("_", "-"), text))
+            shown.append((_FLAGS.get(f.name, f.name.replace("_", "-")), text))
         return shown
 
 

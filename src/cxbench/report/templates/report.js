@@ -57,6 +57,22 @@
     if (unit !== "seconds") { return values; }
     return scaled(values, timeScale(values));
   }
+  // A few periods: one tick per period, labelled as the period (2026-10, 2026-Q4...), not Plotly's day ticks.
+  function dateAxis(x) {
+    var a = axis("", [], {type: "date"});
+    if (x.length && x.length <= 8) {
+      a.tickvals = x;
+      a.ticktext = x.map(periodLabel);
+    }
+    return a;
+  }
+  function periodLabel(day) {
+    var p = DATA.period, y = day.slice(0, 4), m = Number(day.slice(5, 7));
+    if (p === "month") { return day.slice(0, 7); }
+    if (p === "quarter") { return y + "-Q" + (Math.floor((m - 1) / 3) + 1); }
+    if (p === "year") { return y; }
+    return day;
+  }
   function layout(extra) {
     return Object.assign({font: FONT, margin: {l: 10, r: 14, t: 14, b: 30}, height: 250, paper_bgcolor: "#fff",
                           plot_bgcolor: "#fff", showlegend: false, hoverlabel: {font: {size: 12}},
@@ -112,7 +128,7 @@
       if (!(z > a)) { return; }
       shapes.push({type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0: a, y1: z, layer: "below",
                    fillcolor: BAND_FILL[b.label] || "rgba(0,0,0,0.05)", line: {width: 0}});
-      notes.push({xref: "paper", x: 0.995, xanchor: "right", yref: "y", y: (a + z) / 2, showarrow: false,
+      notes.push({xref: "paper", x: 1.01, xanchor: "left", yref: "y", y: (a + z) / 2, showarrow: false,
                   text: esc(b.label), font: {size: 10, color: "#3d4450"}});
     });
     if (DATA.compare) {
@@ -132,7 +148,8 @@
               d.n[i].toLocaleString("en-US"), d.small[i] ? "small sample" : "", d.sig[i] ? "significant" : ""];
     });
     return {data: traces, layout: layout({showlegend: traces.length > 1, height: 270, shapes: shapes, annotations: notes,
-                                          xaxis: axis("", [], {type: "date"}), yaxis: axis(unit, all, {range: [y0, y1]})}),
+                                          margin: {l: 10, r: (o.bands || []).length ? 62 : 14, t: 14, b: 30},
+                                          xaxis: dateAxis(d.x), yaxis: axis(unit, all, {range: [y0, y1]})}),
             table: {head: ["period", "value", "95 % interval", "n", "", "change"], rows: rows}};
   }
 
@@ -178,7 +195,7 @@
     });
     var rows = d.x.map(function (x, j) { return [x].concat(d.series.map(function (s) { return fmt(s.y[j], unit); })); });
     return {data: data, layout: layout({showlegend: true, height: 290, barmode: stacked ? "relative" : undefined,
-                                        hovermode: "x unified", xaxis: axis("", [], {type: "date"}), yaxis: axis(unit, all)}),
+                                        hovermode: "x unified", xaxis: dateAxis(d.x), yaxis: axis(unit, all)}),
             table: {head: ["period"].concat(d.series.map(function (s) { return s.name; })), rows: rows}};
   }
 
@@ -190,7 +207,7 @@
               hovertemplate: p[0] + ": %{y:.1f} %<extra></extra>"};
     });
     var rows = d.x.map(function (x, i) { return [x, fmt(d.promoters[i], "percent"), fmt(d.passives[i], "percent"), fmt(d.detractors[i], "percent"), d.n[i].toLocaleString("en-US")]; });
-    return {data: data, layout: layout({showlegend: true, barmode: "stack", height: 290, xaxis: axis("", [], {type: "date"}),
+    return {data: data, layout: layout({showlegend: true, barmode: "stack", height: 290, xaxis: dateAxis(d.x),
                                         yaxis: axis("percent", [], {range: [0, 100]})}),
             table: {head: ["period", "promoters", "passives", "detractors", "answers"], rows: rows}};
   }
