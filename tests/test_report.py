@@ -47,16 +47,20 @@ def demo_report(demo_card: Scorecard, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def hostile_card(tmp_path_factory: pytest.TempPathFactory) -> Scorecard:
+def hostile_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """NPS answers from two segments, one named like a script, one touchpoint named like a tag."""
     customers = [{"customer_id": f"c{i}", "signup_at": "2026-01-01", "segment": HOSTILE_SEGMENT if i % 2 else "plain"}
                  for i in range(80)]
     rows = (answers("nps", {10: 20, 8: 10, 3: 10}, ts="2026-09-10T12:00:00Z", touchpoint="ordering")
             + answers("nps", {9: 15, 7: 15, 2: 10}, start=40, ts="2026-10-10T12:00:00Z", touchpoint=HOSTILE_TOUCHPOINT))
-    folder = write_tables(tmp_path_factory.mktemp("hostile"), {"customers": customers, "surveys": rows})
+    return write_tables(tmp_path_factory.mktemp("hostile"), {"customers": customers, "surveys": rows})
+
+
+@pytest.fixture(scope="module")
+def hostile_card(hostile_folder: Path) -> Scorecard:
     # CES has no answers: it goes to the list of unavailable metrics.
-    return cxbench.compute(folder, metrics=["nps", "ces"], segment="segment", compare="2026-09-01..2026-09-30",
-                           engine="duckdb")
+    return cxbench.compute(hostile_folder, metrics=["nps", "ces"], segment="segment",
+                           compare="2026-09-01..2026-09-30", engine="duckdb")
 
 
 class _Page(HTMLParser):
@@ -209,6 +213,34 @@ def test_unavailable_metrics_are_listed_with_their_reason_not_as_cards(hostile_c
     reason = next(r.reason for r in hostile_card.get("ces") if r.reason)
     assert "Unavailable metrics (1)" in text and f"Customer Effort Score ces: {reason}" in text
     assert "card-ces" not in page.ids and "card-nps" in page.ids
+
+
+def test_report_command_writes_the_page_of_the_run(hostile_folder: Path, hostile_card: Scorecard, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    out = tmp_path / "out" / "report.html"
+    result = CliRunner().invoke(app, ["report", str(hostile_folder), "--out", str(out), "--metric", "nps",
+                                      "--metric", "ces", "--segment", "segment", "--compare", "2026-09-01..2026-09-30"])
+    assert result.exit_code == 0, result.output
+    written = parse(out.read_text(encoding="utf-8")).payload
+    assert written == parse(hostile_card.to_html()).payload  # the same records, the same charts
+    bad = CliRunner().invoke(app, ["report", str(hostile_folder), "--out", str(out), "--period", "fortnight"])
+    assert bad.exit_code == 2
+
+
+def test_bands_and_targets_of_a_benchmarks_file_are_drawn_per_segment(hostile_card: Scorecard, tmp_path: Path):
+    bands = tmp_path / "bands.yaml"
+    bands.write_text("nps:\n  source: our board\n  bands:\n    - {label: poor, high: 30}\n"
+                     "    - {label: good, low: 30, low_inclusive: false}\n  target: 35\n"
+                     "  segments:\n    segment=plain: {target: 50}\n", encoding="utf-8")
+    charts = parse(hostile_card.to_html(benchmarks=bands)).payload["charts"]
+    trend = next(c for c in charts if c["id"] == "chart-nps-trend")
+    assert trend["options"]["bands"] == [{"label": "poor", "low": None, "high": 30.0},
+                                         {"label": "good", "low": 30.0, "high": None}]
+    plain = parse(hostile_card.to_html()).payload["segments"].index("segment=plain")
+    assert trend["data"]["0"]["target"] == 35.0 and trend["data"][str(plain)]["target"] == 50.0
 
 
 # -- in the browser ------------------------------------------------------------------------------------------------

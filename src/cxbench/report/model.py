@@ -221,8 +221,11 @@ class _Builder:
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
         labels: dict[str, int] = {"all": 0}
+        self.segment_values: list[dict[str, Any]] = [{}]
         for r in card.records:
-            labels.setdefault(segment_label(r.segment), len(labels))
+            if segment_label(r.segment) not in labels:
+                labels[segment_label(r.segment)] = len(labels)
+                self.segment_values.append(dict(r.segment))
         self.segments = list(labels)
         self.seg_index = labels
         # metric → segment → list of records (overall: dimension None) and breakdown records
@@ -270,6 +273,12 @@ class _Builder:
                 "small": [small_sample(r) for r in rows],
                 "sig": [bool(r.change and r.change.significant) for r in rows],
             }
+            # A --benchmarks file may give a segment bands and a target of its own.
+            own = self.library.lookup(metric.id, self.card.options.vertical, self.segment_values[seg])
+            if own is not bench:
+                chart.data[seg]["bands"] = _bands_for(own, rows, metric, self.period)
+            if own is not None and own.target is not None:
+                chart.data[seg]["target"] = own.target
         return chart
 
     def _columns(self, metric: Metric) -> list[str]:

@@ -117,12 +117,14 @@
                    marker: {symbol: "star", size: 14, color: COLORS[1], line: {color: "#000", width: 1}}});
     }
     var values = finite(y.concat(lo, hi));
-    if (o.line) { values.push(o.line.y / sc.div); }
+    var lines = (o.line ? [o.line] : []).concat(d.target === undefined ? [] : [{y: d.target, label: "target"}]);
+    lines.forEach(function (l) { values.push(l.y / sc.div); });
     var y0 = Math.min.apply(null, values), y1 = Math.max.apply(null, values);
     var pad = (y1 - y0) * 0.12 || Math.abs(y1) * 0.1 || 1;
     y0 -= pad; y1 += pad;
     var shapes = [], notes = [];
-    (o.bands || []).forEach(function (b) {
+    var bands = d.bands || o.bands || [];
+    bands.forEach(function (b) {
       var low = b.low === null ? -Infinity : b.low / sc.div, high = b.high === null ? Infinity : b.high / sc.div;
       var a = Math.max(low, y0), z = Math.min(high, y1);
       if (!(z > a)) { return; }
@@ -137,18 +139,18 @@
       notes.push({xref: "x", x: DATA.compare[0], xanchor: "left", yref: "paper", y: 1, yanchor: "top", showarrow: false,
                   text: "compare window", font: {size: 10, color: "#3d4450"}});
     }
-    if (o.line) {
-      shapes.push({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: o.line.y, y1: o.line.y,
+    lines.forEach(function (l) {
+      shapes.push({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: l.y / sc.div, y1: l.y / sc.div,
                    line: {color: "#000", width: 1.5, dash: "dash"}});
-      notes.push({xref: "paper", x: 0.005, xanchor: "left", yref: "y", y: o.line.y, yanchor: "bottom", showarrow: false,
-                  text: esc(o.line.label), font: {size: 11}});
-    }
+      notes.push({xref: "paper", x: 0.005, xanchor: "left", yref: "y", y: l.y / sc.div, yanchor: "bottom", showarrow: false,
+                  text: esc(l.label), font: {size: 11}});
+    });
     var rows = d.x.map(function (x, i) {
       return [x, d.y[i] === null ? "—" : fmt(d.y[i], unit), d.lo[i] === null ? "" : fmt(d.lo[i], unit) + " – " + fmt(d.hi[i], unit),
               d.n[i].toLocaleString("en-US"), d.small[i] ? "small sample" : "", d.sig[i] ? "significant" : ""];
     });
     return {data: traces, layout: layout({showlegend: traces.length > 1, height: 270, shapes: shapes, annotations: notes,
-                                          margin: {l: 10, r: (o.bands || []).length ? 62 : 14, t: 14, b: 30},
+                                          margin: {l: 10, r: bands.length ? 62 : 14, t: 14, b: 30},
                                           xaxis: dateAxis(d.x), yaxis: axis(unit, all, {range: [y0, y1]})}),
             table: {head: ["period", "value", "95 % interval", "n", "", "change"], rows: rows}};
   }
