@@ -66,6 +66,19 @@
     }
     return a;
   }
+  // Periods without a value before the first value or after the last (a metric whose inputs start later) are left
+  // out of the view; the data table keeps them.
+  function valuedSpan(a, x, y) {
+    var first = -1, last = -1;
+    y.forEach(function (v, i) { if (v !== null) { if (first < 0) { first = i; } last = i; } });
+    if (first < 0 || (first === 0 && last === y.length - 1)) { return a; }
+    var t0 = Date.parse(x[first]), t1 = Date.parse(x[last]);
+    var pad = Math.max((t1 - t0) * 0.04, 12 * 86400000);
+    a.range = [new Date(t0 - pad).toISOString().slice(0, 10), new Date(t1 + pad).toISOString().slice(0, 10)];
+    a.autorange = false;
+    if (a.tickvals) { a.tickvals = x.slice(first, last + 1); a.ticktext = a.tickvals.map(periodLabel); }
+    return a;
+  }
   function periodLabel(day) {
     var p = DATA.period, y = day.slice(0, 4), m = Number(day.slice(5, 7));
     if (p === "month") { return day.slice(0, 7); }
@@ -151,7 +164,7 @@
     });
     return {data: traces, layout: layout({showlegend: traces.length > 1, height: 270, shapes: shapes, annotations: notes,
                                           margin: {l: 10, r: bands.length ? 62 : 14, t: 14, b: 30},
-                                          xaxis: dateAxis(d.x), yaxis: axis(unit, all, {range: [y0, y1]})}),
+                                          xaxis: valuedSpan(dateAxis(d.x), d.x, d.y), yaxis: axis(unit, all, {range: [y0, y1]})}),
             table: {head: ["period", "value", "95 % interval", "n", "", "change"], rows: rows}};
   }
 
