@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
+from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
 from cxbench.core.errors import UsageError
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
@@ -27,33 +28,6 @@ _DECIMALS = 6
 _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
 
 GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment column, value, dimension column, value
-
-
-def bucket_start(day: dt.date, period: Period) -> dt.date:
-    """The first day of the period holding `day` (weeks start on Monday, as in ISO 8601)."""
-    if period is Period.DAY:
-        return day
-    if period is Period.WEEK:
-        return day - dt.timedelta(days=day.weekday())
-    if period is Period.MONTH:
-        return day.replace(day=1)
-    if period is Period.QUARTER:
-        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    if period is Period.YEAR:
-        return dt.date(day.year, 1, 1)
-    raise ValueError(period)
-
-
-def bucket_end(start: dt.date, period: Period) -> dt.date:
-    """The last day of the period starting on `start`."""
-    if period is Period.DAY:
-        return start
-    if period is Period.WEEK:
-        return start + dt.timedelta(days=6)
-    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
-    month_index = start.month - 1 + months
-    next_start = dt.date(start.year + month_index // 12, month_index % 12 + 1, 1)
-    return next_start - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -82,7 +56,10 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
         # Calendar bounds (a month is the 1st to its last day); only --from/--to cut a period short.
         start = max(key, options.start) if options.start else key
         spans.append(PeriodSpan(key, start, min(end, options.end) if options.end else end))
-        key = end + dt.timedelta(days=1)
+        following = next_day(end)
+        if following is None:  # the period holding 9999-12-31 is the calendar's last
+            break
+        key = following
     return spans
 
 
@@ -106,11 +83,11 @@ def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt
     expr = ctx.tables[name].expr
 
     def query() -> tuple[Any, Any]:
-        los = [expr[c].min() for c in columns]
-        his = [expr[c].max() for c in columns]
-        result = ctx.con.execute(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
-                                                **{f"hi{i}": v for i, v in enumerate(his)}))
-        row = result.iloc[0]
+        # Dates, through Arrow: pandas' nanosecond timestamps end in 2262, and Spark's results come through pandas.
+        los = [expr[c].min().cast("date") for c in columns]
+        his = [expr[c].max().cast("date") for c in columns]
+        (row,) = ctx.con.to_pyarrow(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
+                                                   **{f"hi{i}": v for i, v in enumerate(his)})).to_pylist()
         lo = [d for d in (_day(row[f"lo{i}"]) for i in range(len(columns))) if d is not None]
         hi = [d for d in (_day(row[f"hi{i}"]) for i in range(len(columns))) if d is not None]
         return (min(lo) if lo else None, max(hi) if hi else None)
@@ -363,9 +340,8 @@ class Engine:
         of every grouping, bringing back only the aggregates."""
         metric, ctx = step.metric, step.ctx
         lo, hi = step.grid[0].start, step.grid[-1].end
-        start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
-        end_ts = ibis.literal(dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()), type="timestamp")
-        rows = rows.filter((rows.ts >= start_ts) & (rows.ts < end_ts))
+        start_ts = ibis.literal(midnight(lo), type="timestamp")
+        rows = rows.filter((rows.ts >= start_ts) & before_day_after(rows.ts, hi))
         rows = rows.mutate(_period=ctx.period_key(rows.ts))
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import CxbenchError
 from cxbench.core.options import Options, Period
 from cxbench.core.stats import Derived, Estimate, Estimator, Span
@@ -105,9 +106,8 @@ class MetricContext:
         (distinct users per day, active customers per period), so --from/--to bound them too."""
         if not self.periods:
             return ibis.literal(False)
-        start = dt.datetime.combine(self.periods[0][1], dt.time())
-        end = dt.datetime.combine(self.periods[-1][2] + dt.timedelta(days=1), dt.time())
-        return (ts >= ibis.literal(start, type="timestamp")) & (ts < ibis.literal(end, type="timestamp"))
+        start = ibis.literal(midnight(self.periods[0][1]), type="timestamp")
+        return (ts >= start) & before_day_after(ts, self.periods[-1][2])
 
     def period_key(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The reporting period holding `ts`, as the date the period starts (the engine groups by the same)."""

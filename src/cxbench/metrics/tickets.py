@@ -25,6 +25,7 @@ from cxbench.core.business_hours import (
     parse_business_hours,
     with_working_seconds,
 )
+from cxbench.core.calendar import instant_after
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit
 from cxbench.core.stats import ChangeTest, MeanAndMedian, Ratio, Total
 
@@ -113,7 +114,7 @@ def _volume_rows(ctx: MetricContext) -> ir.Table:
 
 def _open_rows(ctx: MetricContext) -> ir.Table:
     """One row per (ticket, period) for the tickets open at the period's end."""
-    ends = [{"_start": dt.datetime.combine(start, dt.time()), "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())}
+    ends = [{"_start": dt.datetime.combine(start, dt.time()), "_end": instant_after(end)}
             for _, start, end in ctx.periods]
     periods = ibis.memtable(ends, schema={"_start": "timestamp", "_end": "timestamp"})
     t = _tickets(ctx)
