@@ -66,9 +66,66 @@ def test_to_9999_12_31_and_far_future_as_of_do_not_crash(run_case):
     month = run_case({"events": YEAR_9999_EVENTS}, period="month", start="9999-12-01", end="9999-12-31",
                      metrics=["sessions", "dau"], as_of="9999-12-31")
     assert pick(month, "sessions")["value"] == pytest.approx(2)
-    assert pick(month, "dau")["value"] == pytest.approx(2 / 31)
+    assert pick(month, "dau")["value"] == pytest.approx(2 / 31, abs=1e-6)  # values are rounded to 6 decimals
     year = run_case({"events": YEAR_9999_EVENTS}, period="year", end="9999-12-31", metrics=["dau"],
                     as_of="9999-12-31")
     record = pick(year, "dau")
     assert (record["period_start"], record["period_end"]) == ("9999-01-01", "9999-12-31")
-    assert record["value"] == pytest.approx(2 / 365)
+    assert record["value"] == pytest.approx(2 / 365, abs=1e-6)
+
+
+# -- item 2: a mean on a huge custom scale --------------------------------------------------------------------
+
+def _csat(response: str, score: str, ts: str = "2026-10-05T10:00:00Z", scale_max: str = "1e300") -> dict[str, str]:
+    return {"response_id": response, "respondent_id": response, "ts": ts, "survey": "csat", "score": score,
+            "scale_min": "0", "scale_max": scale_max}
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_csat_mean_on_a_scale_of_0_to_1e300_has_its_mean_and_deviation_not_an_out_of_range_error(run_case):
+    # Scores 1e300, 0 and 5e299 on 0-1e300: mean = 1.5e300 / 3 = 5e299. Deviations 5e299, −5e299, 0:
+    # s² = (25e598 + 25e598) / 2 = 2.5e599, s = 5e299 (its square is beyond the largest double, 1.8e308,
+    # which is what DuckDB's STDDEV_SAMP refused). Interval: t(0.975, 2) = 4.302653 × 5e299 / √3 = 1.242e300
+    # either side, clipped to the scale: 0 .. 1e300.
+    rows = [_csat("r1", "1e300"), _csat("r2", "0"), _csat("r3", "5e299")]
+    card = run_case({"surveys": rows}, period="all", metrics=["csat_mean"])
+    record = pick(card, "csat_mean")
+    assert record["status"] == "ok"
+    assert record["value"] == pytest.approx(5e299, rel=1e-9)
+    assert record["details"]["sd"] == pytest.approx(5e299, rel=1e-9)
+    assert (record["ci_low"], record["ci_high"]) == (pytest.approx(0.0), pytest.approx(1e300, rel=1e-9))
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_change_of_a_mean_on_a_huge_scale_is_tested_without_overflow(run_case):
+    # September: 0 and 1e300 → mean 5e299, s = √(2 × (5e299)² / 1) = 7.0711e299 (s² overflows a double).
+    # October: 1e300 twice → mean 1e300, s = 0. Welch's t is the same in any unit; in units of 1e300:
+    # t = (1 − 0.5) / √(0.70711² / 2 + 0 / 2) = 0.5 / 0.5 = 1, df = 0.25² / (0.25² / 1) = 1, and the two-sided
+    # p of t = 1 on 1 df (the Cauchy distribution) is 2 × (1/2 − arctan(1)/π) = 0.5.
+    rows = [_csat("s1", "0", "2026-09-05T10:00:00Z"), _csat("s2", "1e300", "2026-09-06T10:00:00Z"),
+            _csat("o1", "1e300"), _csat("o2", "1e300")]
+    card = run_case({"surveys": rows}, period="month", metrics=["csat_mean"], min_sample=2)
+    october = pick(card, "csat_mean", period_start="2026-10-01")
+    assert october["value"] == pytest.approx(1e300, rel=1e-9)
+    assert october["change"]["p_value"] == pytest.approx(0.5, abs=1e-9)
+
+
+# -- item 3: sums beyond the largest double ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_a_sum_beyond_the_largest_double_is_reported_as_an_overflow_not_as_nothing_to_divide_by(run_case):
+    # October: two orders of 1e308; their sum 2e308 is beyond the largest double (1.7977e308): sales and AOV
+    # are unavailable, the reason says overflow. September: one order of 10 → sales 10, untouched.
+    orders = [{"order_id": "o1", "customer_id": "c1", "ts": "2026-10-05T10:00:00Z", "amount": "1e308"},
+              {"order_id": "o2", "customer_id": "c2", "ts": "2026-10-06T10:00:00Z", "amount": "1e308"},
+              {"order_id": "o3", "customer_id": "c3", "ts": "2026-09-06T10:00:00Z", "amount": "10"}]
+    card = run_case({"orders": orders}, period="month", metrics=["sales", "aov"])
+    assert pick(card, "sales", period_start="2026-09-01")["value"] == pytest.approx(10.0)
+    for metric in ("sales", "aov"):
+        october = pick(card, metric, period_start="2026-10-01")
+        assert october["status"] == "unavailable" and october["value"] is None
+        assert october["reason"].startswith("overflow: a sum over the orders")
+        assert "nothing to divide by" not in october["reason"]
+    assert pick(card, "sales", period_start="2026-10-01")["details"]["overflowed"] == ["total"]
+    assert pick(card, "aov", period_start="2026-10-01")["details"]["overflowed"] == ["numerator"]
+    assert "NaN" not in card.to_json() and "Infinity" not in card.to_json()

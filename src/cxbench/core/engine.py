@@ -137,6 +137,22 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
     return min(days), max(days)
 
 
+def _overflowed(stats: Mapping[str, Any]) -> list[str]:
+    """The aggregates that came back infinite or not a number: a sum or a mean beyond the largest double."""
+    return sorted(name for name, value in stats.items() if isinstance(value, float) and not math.isfinite(value))
+
+
+def _overflow_reason(metric: Metric, names: Sequence[str]) -> str:
+    return (f"overflow: a sum over the {metric.what_is_counted} ({', '.join(names)}) is beyond ±1.8e308, the largest "
+            "number a double holds; a value in the input is far too large (a typo or a wrong unit?): look at the "
+            "largest values")
+
+
+def _count_of(stats: Mapping[str, Any]) -> int:
+    n = stats.get("n")
+    return int(n) if isinstance(n, int) or (isinstance(n, float) and n.is_integer()) else 0
+
+
 def _clean(value: Any) -> Any:
     """Round floats for output; NaN and infinities become None (they never reach an output)."""
     if isinstance(value, float):
@@ -450,6 +466,13 @@ class Engine:
                                                      f"no {metric.what_is_counted} in this period"))
                 previous = None
                 continue
+            overflowed = _overflowed(current)
+            if overflowed:
+                records.append(self._unavailable(
+                    metric, span, segment, dimension, _overflow_reason(metric, overflowed), n=_count_of(current),
+                    details={"overflowed": overflowed}))
+                previous = None
+                continue
             estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
             if step.extra:
                 # Run-level details fill in; what the period's own estimate says wins (growth_vs_baseline).
@@ -490,6 +513,10 @@ class Engine:
                 previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None,
                 overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> MetricRecord:
         value = _clean(estimate.value)
+        if value is None and estimate.value is not None:
+            # Finite aggregates, but the value made of them is not (a sum near the largest double × 100).
+            return self._unavailable(metric, span, segment, dimension, _overflow_reason(metric, ["value"]),
+                                     n=estimate.n, details={**estimate.details, "overflowed": ["value"]})
         if value is None:
             reason = estimate.reason or "nothing to divide by"
             if reason == "no answers":
