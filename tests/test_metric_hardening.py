@@ -129,3 +129,65 @@ def test_a_sum_beyond_the_largest_double_is_reported_as_an_overflow_not_as_nothi
     assert pick(card, "sales", period_start="2026-10-01")["details"]["overflowed"] == ["total"]
     assert pick(card, "aov", period_start="2026-10-01")["details"]["overflowed"] == ["numerator"]
     assert "NaN" not in card.to_json() and "Infinity" not in card.to_json()
+
+
+# -- item 4: the event names metrics read -----------------------------------------------------------------------
+
+CLICKSTREAM = [
+    # A clickstream in GA4's names: page_view and purchase, never pageview or checkout.
+    {"user_id": "a", "ts": "2026-10-05T10:00:00Z", "event": "page_view", "page": "/"},
+    {"user_id": "a", "ts": "2026-10-05T10:01:00Z", "event": "add_to_cart", "page": "/p"},
+    {"user_id": "a", "ts": "2026-10-05T10:02:00Z", "event": "purchase", "page": "/p"},
+    {"user_id": "b", "ts": "2026-10-06T10:00:00Z", "event": "page_view", "page": "/"},
+    {"user_id": "b", "ts": "2026-10-06T10:01:00Z", "event": "add_to_cart", "page": "/p"},
+]
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_cart_abandonment_without_any_checkout_event_is_unavailable_naming_the_event_and_the_mapping(run_case):
+    # Before: both carts counted abandoned (no `checkout` event) → 100 %. Now unavailable, with the fix spelled out.
+    card = run_case({"events": CLICKSTREAM}, period="all", metrics=["cart_abandonment_rate", "pageviews"])
+    cart = pick(card, "cart_abandonment_rate")
+    assert cart["status"] == "unavailable" and cart["value"] is None
+    assert cart["reason"].startswith("no `checkout` event in events")
+    assert "the data has `purchase`" in cart["reason"] and "--event-name checkout=purchase" in cart["reason"]
+    assert cart["details"]["events"] == {"add_to_cart": "add_to_cart", "checkout": "checkout"}
+    pageviews = pick(card, "pageviews")
+    assert pageviews["status"] == "unavailable" and "--event-name pageview=page_view" in pageviews["reason"]
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_event_name_mapping_reads_the_datas_names(run_case):
+    # checkout=purchase, pageview=page_view. Sessions: a (10:00-10:02) and b (10:00-10:01), one each.
+    # Carts: both sessions have add_to_cart; a's has purchase → 1 of 2 abandoned = 50 %.
+    # Pageviews: one page_view each → 2. Bounce (one pageview, no other event): both sessions have an
+    # add_to_cart, so neither bounced → 0 %.
+    card = run_case({"events": CLICKSTREAM}, period="all", metrics=["cart_abandonment_rate", "pageviews", "bounce_rate"],
+                    event_names={"checkout": "purchase", "pageview": "page_view"})
+    cart = pick(card, "cart_abandonment_rate")
+    assert cart["value"] == pytest.approx(50.0)
+    assert cart["details"]["events"] == {"add_to_cart": "add_to_cart", "checkout": "purchase"}
+    assert pick(card, "pageviews")["value"] == pytest.approx(2)
+    assert pick(card, "bounce_rate")["value"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_a_carts_table_is_read_without_requiring_cart_events(run_case):
+    # With a carts table the events are not read: c1 checked out, c2 not → 50 %, whatever the events say.
+    carts = [{"cart_id": "c1", "user_id": "a", "created_at": "2026-10-05T10:00:00Z", "checked_out_at": "2026-10-05T10:05:00Z"},
+             {"cart_id": "c2", "user_id": "b", "created_at": "2026-10-06T10:00:00Z", "checked_out_at": ""}]
+    card = run_case({"events": CLICKSTREAM, "carts": carts}, period="all", metrics=["cart_abandonment_rate"])
+    cart = pick(card, "cart_abandonment_rate")
+    assert cart["value"] == pytest.approx(50.0) and cart["details"]["from"] == "carts"
+    assert "events" not in cart["details"]
+
+
+def test_event_name_option_refuses_unknown_or_clashing_names():
+    from cxbench.core.errors import UsageError
+    from cxbench.core.options import make_options
+
+    assert make_options(event_names=["checkout=purchase"]).event_name("checkout") == "purchase"
+    with pytest.raises(UsageError, match="'buy' is no event cxbench reads"):
+        make_options(event_names=["buy=purchase"])
+    with pytest.raises(UsageError, match="add_to_cart and checkout would both read"):
+        make_options(event_names={"checkout": "add_to_cart"})

@@ -100,6 +100,7 @@ def run(
     session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
     bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
     key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
+    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
     as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
     inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
@@ -128,6 +129,8 @@ def run(
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
         settings["key_events"] = tuple(key_event)
+    if event_name:
+        settings["event_names"] = tuple(event_name)
     if business_hours is not None:
         settings["business_hours"] = business_hours
     if timezone is not None:

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
 from cxbench.core.errors import UsageError
+from cxbench.core.event_names import event_details, missing_events, missing_events_reason
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
@@ -240,6 +241,8 @@ class Engine:
         for metric in metrics:
             if isinstance(metric, DerivedMetric) or metric.rows is None or metric.id in self._done:
                 continue
+            if missing_events(self.ctx, metric, self.metrics):
+                continue  # unavailable on its own
             grids[metric.id] = grid = self._grid_for(metric)
             if grid:
                 key = (metric.rows, grid, metric.dimensions, metric.by_customer_segment)
@@ -283,6 +286,11 @@ class Engine:
         ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
         spans: tuple[PeriodSpan | None, ...] = grid or (None,)
         assert metric.rows is not None, f"{metric.id} declares no rows"
+        missing = missing_events(ctx, metric, self.metrics)
+        if missing:
+            reason = missing_events_reason(ctx, missing)
+            return [self._unavailable(metric, span, {}, None, reason, details=event_details(ctx, metric))
+                    for span in spans]
         try:
             rows = metric.rows(ctx)
         except MetricUnavailable as exc:
@@ -293,8 +301,9 @@ class Engine:
         stats = self._prefetched.pop(metric.id, None)
         if stats is None:
             stats = self._aggregate(step, rows, metric.estimator.aggregates)
-        if metric.extra_details:
-            step = replace(step, extra=metric.extra_details(ctx))
+        extra = {**event_details(ctx, metric), **(metric.extra_details(ctx) if metric.extra_details else {})}
+        if extra:
+            step = replace(step, extra=extra)
         return self._build(step, stats)
 
     def _derived_records(self, metric: DerivedMetric) -> list[MetricRecord]:

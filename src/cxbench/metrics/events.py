@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import ChangeTest, DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.periods import period_table
-from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, user_days
+from cxbench.metrics.sessions import events, page_events, pageviews, require_column, session_rows, user_days
 
 
 # -- rows -----------------------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def _pageview_rows(ctx: MetricContext) -> ir.Table:
     if _pageview_window_wanted(ctx):
         return pageviews(ctx)  # the same pageviews, already in memory: no second pass over the events
     e = events(ctx)
-    e = e.filter(e.event == "pageview")
+    e = e.filter(e.event == ctx.event("pageview"))
     return e.mutate(_entity=e.user_id)
 
 
@@ -169,7 +169,7 @@ def _feature_rows(ctx: MetricContext) -> ir.Table:
     # The feature column when the data has one; else each product event's name (page events are no feature).
     if ctx.has_column("events", "feature"):
         return e
-    return e.mutate(feature=ibis.cases((e.event.isin(PAGE_EVENTS), ibis.null("string")), else_=e.event))
+    return e.mutate(feature=ibis.cases((e.event.isin(page_events(ctx)), ibis.null("string")), else_=e.event))
 
 
 def _count(t: ir.Table) -> ir.Scalar:
@@ -194,6 +194,7 @@ WEBSITE = (
         what_is_counted="pageviews", accumulates=True,
         description="How often pages were viewed; per page in dimension `page`.",
         source="003", dimensions=("page",),
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="unique_visitors", name="Unique visitors", family=Family.WEBSITE,
@@ -222,6 +223,7 @@ WEBSITE = (
         formula="pageviews ÷ sessions", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
         rows=session_rows, estimator=Ratio(lambda t: t.pageviews.sum(), _count), what_is_counted="sessions",
         description="Depth of a visit.", notes=_SESSIONS_NOTE, source="003",
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
@@ -234,6 +236,7 @@ WEBSITE = (
               "`--bounce-definition ga4`: GA4's not-engaged session: shorter than 10 s, fewer than 2 pageviews and "
               "no key event (`key_events`: checkout, purchase, sign_up, signup). " + _SESSIONS_NOTE,
         source="003; GA4 engaged-session definition",
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
     Metric(
         id="avg_session_duration", name="Average session duration", family=Family.WEBSITE,
@@ -260,6 +263,7 @@ WEBSITE = (
         notes="The last pageview of a session ends at a `pageleave` event when the tracker sends one; without one "
               "it has no end and is left out (GA4 and Matomo do the same), so n counts timed pageviews only.",
         source="003", dimensions=("page",),
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
     Metric(
         id="scroll_depth", name="Scroll depth", family=Family.WEBSITE,
@@ -267,6 +271,7 @@ WEBSITE = (
         inputs=("events",), rows=_scroll_rows, estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
         what_is_counted="pageviews with scroll_pct", description="Per page (dimension `page`) and overall.",
         notes="Needs `events.scroll_pct`; pageviews without it are left out.", source="003", dimensions=("page",),
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="exit_rate", name="Exit rate", family=Family.WEBSITE,
@@ -277,6 +282,7 @@ WEBSITE = (
         description="Per page (dimension `page`), ranked: `details.rank` 1 is the page most often left.",
         notes="A session's exit page is its last pageview. " + _SESSIONS_NOTE,
         source="003", dimensions=("page",), rank_dimension=True,
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
 )
 
@@ -335,6 +341,7 @@ PRODUCT = (
         description="Per feature (dimension `feature`): the `feature` column when the data has one, else each "
                     "product event's name (page events are no feature). n is the period's active users.",
         source="003", dimensions=("feature",), overall=False,
+        events=("pageview", "pageleave"),
     ),
     Metric(
         id="first_week_engagement", name="First-week engagement", family=Family.PRODUCT,
