@@ -56,22 +56,26 @@ def test_events_on_9999_12_31_are_counted_in_the_calendars_last_week(run_case):
     assert (sessions["period_start"], sessions["period_end"]) == ("9999-12-27", "9999-12-31")
     assert sessions["value"] == pytest.approx(2)
     assert pick(card, "dau")["value"] == pytest.approx(0.4)
+    assert "partial" not in pick(card, "dau")  # the week ends where the calendar does: whole
 
 
 @pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
 def test_to_9999_12_31_and_far_future_as_of_do_not_crash(run_case):
     # --from 9999-12-01 --to 9999-12-31 by month, and --period year to 9999-12-31: the same 2 sessions.
-    # DAU by month: 2 user-days over December's 31 days = 0.064516; by year over 365 days (9999 is no leap
-    # year: 9999 % 4 == 3) = 0.005479.
+    # The data covers 27-31 December only, so both periods are partial and DAU is 2 user-days over those 5 days
+    # = 0.4 (over December's 31 days it would be 0.064516, over the year's 365 0.005479).
     month = run_case({"events": YEAR_9999_EVENTS}, period="month", start="9999-12-01", end="9999-12-31",
                      metrics=["sessions", "dau"], as_of="9999-12-31")
     assert pick(month, "sessions")["value"] == pytest.approx(2)
-    assert pick(month, "dau")["value"] == pytest.approx(2 / 31, abs=1e-6)  # values are rounded to 6 decimals
+    dau = pick(month, "dau")
+    assert dau["value"] == pytest.approx(0.4)
+    assert dau["partial"] is True and (dau["details"]["covered_from"], dau["details"]["covered_to"]) == (
+        "9999-12-27", "9999-12-31")
     year = run_case({"events": YEAR_9999_EVENTS}, period="year", end="9999-12-31", metrics=["dau"],
                     as_of="9999-12-31")
     record = pick(year, "dau")
     assert (record["period_start"], record["period_end"]) == ("9999-01-01", "9999-12-31")
-    assert record["value"] == pytest.approx(2 / 365, abs=1e-6)
+    assert record["value"] == pytest.approx(0.4)
 
 
 # -- item 2: a mean on a huge custom scale --------------------------------------------------------------------
@@ -191,3 +195,43 @@ def test_event_name_option_refuses_unknown_or_clashing_names():
         make_options(event_names=["buy=purchase"])
     with pytest.raises(UsageError, match="add_to_cart and checkout would both read"):
         make_options(event_names={"checkout": "add_to_cart"})
+
+
+# -- item 5: periods the data covers only in part ---------------------------------------------------------------
+
+PARTIAL_WEEK_EVENTS = [
+    {"user_id": "a", "ts": "2026-10-01T10:00:00Z", "event": "pageview", "page": "/"},  # Thursday
+    {"user_id": "b", "ts": "2026-10-02T10:00:00Z", "event": "pageview", "page": "/"},
+    {"user_id": "a", "ts": "2026-10-06T10:00:00Z", "event": "pageview", "page": "/"},
+    {"user_id": "a", "ts": "2026-10-14T10:00:00Z", "event": "pageview", "page": "/"},  # Wednesday, the last day
+]
+
+
+def test_dau_of_first_and_last_partial_weeks_is_averaged_over_the_days_the_data_covers(run_case):
+    # The data covers Thu 1 Oct to Wed 14 Oct 2026. Week of Mon 28 Sep: covered 1-4 Oct (4 days), user-days
+    # a and b → DAU 2/4 = 0.5 (not 2/7). Week of 5 Oct: whole, a on the 6th → 1/7. Week of 12 Oct: covered
+    # 12-14 Oct (3 days), a on the 14th → 1/3. Pageviews stay totals (2, 1, 1), the partial weeks marked.
+    card = run_case({"events": PARTIAL_WEEK_EVENTS}, period="week", metrics=["dau", "pageviews"])
+    first = pick(card, "dau", period_start="2026-09-28")
+    assert first["value"] == pytest.approx(0.5)
+    assert (first["period_start"], first["period_end"]) == ("2026-09-28", "2026-10-04")  # the calendar week
+    assert first["partial"] is True
+    assert {k: first["details"][k] for k in ("covered_from", "covered_to", "covered_days")} == {
+        "covered_from": "2026-10-01", "covered_to": "2026-10-04", "covered_days": 4}
+    middle = pick(card, "dau", period_start="2026-10-05")
+    assert middle["value"] == pytest.approx(1 / 7, abs=1e-6) and "partial" not in middle
+    last = pick(card, "dau", period_start="2026-10-12")
+    assert last["value"] == pytest.approx(1 / 3, abs=1e-6) and last["partial"] is True
+    assert last["details"]["covered_days"] == 3
+    pageviews = pick(card, "pageviews", period_start="2026-10-12")
+    assert pageviews["value"] == pytest.approx(1) and pageviews["partial"] is True
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_a_period_after_the_data_is_partial_with_no_covered_day(run_case):
+    # --to 2026-10-25 goes a week past the data (last event 14 Oct): the week of 19 Oct holds no covered day:
+    # partial, covered_days 0, DAU 0 (no user-day over its calendar 7 days).
+    card = run_case({"events": PARTIAL_WEEK_EVENTS}, period="week", end="2026-10-25", metrics=["dau"])
+    after = pick(card, "dau", period_start="2026-10-19")
+    assert after["value"] == pytest.approx(0.0)
+    assert after["partial"] is True and after["details"]["covered_days"] == 0

@@ -33,11 +33,31 @@ GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment colu
 
 @dataclass(frozen=True)
 class PeriodSpan:
-    """One reporting period: `key` is the engine's bucket start; start/end are cut by --from/--to only."""
+    """One reporting period: `key` is the engine's bucket start; start/end are cut by --from/--to only.
+
+    `covered`: the days of the period the data covers, when that is not all of them (`partial`). The data covers
+    the days from the first to the last day with data in the metric's tables (by their time columns, as the period
+    grid is made), clipped by --from/--to; a gap inside that range is covered (a quiet day is a day of 0). Averages
+    per day, week or month (DAU, WAU, MAU, stickiness) divide by the covered days, weeks and months; totals, the
+    tests of a change and annualised figures keep the calendar length (a partial period's total reads low, and its
+    record says it is partial). A period without any covered day (--to beyond the data) is partial with `covered`
+    None and keeps its calendar length.
+    """
 
     key: dt.date
     start: dt.date
     end: dt.date
+    covered: tuple[dt.date, dt.date] | None = None
+    partial: bool = False
+
+    def covering(self, first: dt.date, last: dt.date) -> PeriodSpan:
+        """This period with the part of it `first`..`last` (the data's days) covers."""
+        lo, hi = max(self.start, first), min(self.end, last)
+        if lo > hi:
+            return replace(self, covered=None, partial=True)
+        if (lo, hi) == (self.start, self.end):
+            return self
+        return replace(self, covered=(lo, hi), partial=True)
 
 
 def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodSpan]:
@@ -65,12 +85,27 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
 
 
 def span_length(span: PeriodSpan) -> Span:
-    """Calendar days, weeks and months a period covers."""
-    days = (span.end - span.start).days + 1
+    """Calendar days, weeks and months a period covers, with those the data covers when it is partial."""
+    length = _length(span.start, span.end)
+    return replace(length, covered=_length(*span.covered)) if span.covered else length
+
+
+def _length(start: dt.date, end: dt.date) -> Span:
+    days = (end - start).days + 1
     # ISO weeks and calendar months the period overlaps (a month period overlaps 5 or 6 weeks).
-    weeks = (bucket_start(span.end, Period.WEEK) - bucket_start(span.start, Period.WEEK)).days // 7 + 1
-    months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+    weeks = (bucket_start(end, Period.WEEK) - bucket_start(start, Period.WEEK)).days // 7 + 1
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
     return Span(days=days, weeks=weeks, months=months)
+
+
+def coverage_details(span: PeriodSpan | None) -> dict[str, Any]:
+    """What a partial period's record says of its coverage (nothing for a whole period)."""
+    if span is None or not span.partial:
+        return {}
+    if span.covered is None:
+        return {"covered_from": None, "covered_to": None, "covered_days": 0}
+    first, last = span.covered
+    return {"covered_from": first.isoformat(), "covered_to": last.isoformat(), "covered_days": (last - first).days + 1}
 
 
 def _day(value: Any) -> dt.date | None:
@@ -212,8 +247,8 @@ class Engine:
             first = self.options.start or self.options.end
             if first is None:
                 return ()
-            bounds = (first, self.options.end or first)
-        return tuple(period_grid(*bounds, self.options))
+            return tuple(period_grid(first, self.options.end or first, self.options))
+        return tuple(span.covering(*bounds) for span in period_grid(*bounds, self.options))
 
     def _check_segments(self) -> None:
         for column in self.options.segments:
@@ -499,7 +534,7 @@ class Engine:
             id=metric.id, period_start=span.start if span else None, period_end=span.end if span else None,
             segment=segment, dimension=dimension, value=None, unit=metric.unit.value, n=n,
             benchmark=self._benchmark(metric, None, {}, segment), status="unavailable", reason=reason,
-            details=_clean(details or {}))
+            details=_clean({**(details or {}), **coverage_details(span)}), partial=bool(span and span.partial))
 
     def _benchmark(self, metric: Metric, value: float | None, details: Mapping[str, Any],
                    segment: dict[str, Any]) -> Rating | None:
@@ -550,7 +585,8 @@ class Engine:
             id=metric.id, period_start=span.start, period_end=span.end, segment=segment, dimension=dimension,
             value=value, unit=metric.unit.value, n=estimate.n, ci_low=_clean(estimate.ci_low),
             ci_high=_clean(estimate.ci_high), benchmark=self._benchmark(metric, estimate.value, estimate.details, segment),
-            change=change, status="ok", warning=warning, details=_clean(estimate.details))
+            change=change, status="ok", warning=warning, details=_clean({**estimate.details, **coverage_details(span)}),
+            partial=span.partial)
         if current:
             self._tested[(metric.id, record.key)] = (metric, estimate, current, span)
         return record
@@ -605,10 +641,16 @@ class Engine:
 
 
 def record_span(record: MetricRecord) -> PeriodSpan | None:
-    """The period a record covers (None for a period-less record)."""
+    """The period a record covers (None for a period-less record), with the days its data covers when partial."""
     if record.period_start is None or record.period_end is None:
         return None
-    return PeriodSpan(record.period_start, record.period_start, record.period_end)
+    span = PeriodSpan(record.period_start, record.period_start, record.period_end)
+    if not record.partial:
+        return span
+    first, last = record.details.get("covered_from"), record.details.get("covered_to")
+    if first is None or last is None:
+        return replace(span, partial=True)
+    return span.covering(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
 
 
 def _sortable_items(items: tuple[tuple[str, Any], ...]) -> tuple:

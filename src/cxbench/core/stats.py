@@ -72,6 +72,8 @@ class Span:
     days: int
     weeks: int  # ISO weeks the period overlaps
     months: int  # calendar months the period overlaps
+    #: the part of a partial period the data covers (its first or last period): per-day/week/month averages use it
+    covered: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -661,6 +663,8 @@ class Ratio:
             return 1.0
         if span is None:
             raise ValueError("a per-unit ratio needs the period span")
+        # Over the days the data covers: a first week with data from Thursday is averaged over 4 days, not 7.
+        span = span.covered or span
         return {"day": span.days, "week": span.weeks, "month": span.months}[unit]
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:

@@ -286,40 +286,46 @@ WEBSITE = (
     ),
 )
 
+_COVERED_NOTE = ("A period the data covers only in part (the first or last, or one cut by --from/--to) is averaged "
+                 "over the days, weeks or months it covers, from the first to the last day with events; its record "
+                 "has `partial: true` and `details.covered_from`/`covered_to`/`covered_days`.")
+
 PRODUCT = (
     Metric(
         id="dau", name="Daily active users", family=Family.PRODUCT,
-        formula="distinct users with an event each day, averaged over every calendar day of the period",
+        formula="distinct users with an event each day, averaged over every calendar day of the period the data covers",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "day"),
         estimator=Ratio(_count, per_unit="day", empty_value=0.0), what_is_counted="events",
-        description="Mean DAU: days without activity count as 0.", source="003",
+        description="Mean DAU: days without activity count as 0.", notes=_COVERED_NOTE, source="003",
     ),
     Metric(
         id="wau", name="Weekly active users", family=Family.PRODUCT,
-        formula="distinct users with an event each ISO week, averaged over the weeks the period overlaps",
+        formula="distinct users with an event each ISO week, averaged over the weeks the period's covered days overlap",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "week"),
         estimator=Ratio(_count, per_unit="week", empty_value=0.0), what_is_counted="events",
-        description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in.",
+        description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in. "
+              + _COVERED_NOTE,
         source="003",
     ),
     Metric(
         id="mau", name="Monthly active users", family=Family.PRODUCT,
-        formula="distinct users with an event each calendar month, averaged over the months the period overlaps",
+        formula="distinct users with an event each calendar month, averaged over the months the period's covered days overlap",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "month"),
         estimator=Ratio(_count, per_unit="month", empty_value=0.0), what_is_counted="events",
         description="Mean MAU; for a monthly period, the month's distinct active users.",
-        notes="A month that straddles two periods (weekly periods) counts in each one the user was active in.",
+        notes="A month that straddles two periods (weekly periods) counts in each one the user was active in. "
+              + _COVERED_NOTE,
         source="003",
     ),
     Metric(
         id="stickiness", name="Stickiness (DAU/MAU)", family=Family.PRODUCT,
-        formula="mean DAU over every calendar day ÷ MAU × 100", unit=Unit.PERCENT, direction=Direction.UP,
+        formula="mean DAU over every covered day ÷ MAU × 100", unit=Unit.PERCENT, direction=Direction.UP,
         inputs=("events",), rows=_stickiness_rows,
         estimator=Ratio(_count, lambda t: t._user_month.nunique(), factor=100, per_unit="day",
                         denominator_per_unit="month"),
         what_is_counted="events",
         description="How close daily use is to monthly use: 100 % means every monthly user comes every day.",
-        source="003",
+        notes=_COVERED_NOTE, source="003",
     ),
     Metric(
         id="activity_rate", name="Activity rate", family=Family.PRODUCT,
