@@ -80,6 +80,18 @@ def test_to_9999_12_31_and_far_future_as_of_do_not_crash(run_case):
     assert record["value"] == pytest.approx(0.4)
 
 
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_business_hours_calendar_reaches_9999_12_31_in_a_zone_ahead_of_utc(run_case):
+    # Kiritimati is UTC+14. The ticket opens 9999-12-30T10:00Z = Fri 9999-12-31 00:00 local and is resolved
+    # 9999-12-31T10:00Z = local midnight after (year 10000, which no date holds). Working time: Friday 09:00-17:00
+    # local, the whole window = 8 h = 28,800 s. The calendar's windows of local 1 January 10000 are skipped.
+    tickets = [{"ticket_id": "t1", "customer_id": "c1", "channel": "email", "opened_at": "9999-12-30T10:00:00Z",
+                "resolved_at": "9999-12-31T10:00:00Z"}]
+    card = run_case({"tickets": tickets}, period="month", metrics=["avg_resolution_time"], as_of="9999-12-31",
+                    business_hours="Mon-Fri 09:00-17:00", timezone="Pacific/Kiritimati")
+    assert pick(card, "avg_resolution_time")["value"] == pytest.approx(28800.0)
+
+
 # -- item 2: a mean on a huge custom scale --------------------------------------------------------------------
 
 def _csat(response: str, score: str, ts: str = "2026-10-05T10:00:00Z", scale_max: str = "1e300") -> dict[str, str]:
