@@ -21,6 +21,7 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/cxbench docs --out docs/metrics.md
+	$(BIN)/cxbench docs --page contract --out docs/contract.md
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache spark-warehouse

@@ -74,7 +74,7 @@ def test_stock_price_change_from_the_last_close_before_the_period(run_case):
 def test_stock_price_change_over_all_from_a_start_date(run_case):
     # --period all --from 2026-10-10: from the last close before 10 Oct (105 on 1 Oct) to the last close (99 on
     # 1 Dec) → (99 − 105)/105 = −5.714 %.
-    card = run_case({"stock_prices": STOCK}, period="all", start="2026-10-10", metrics=["stock_price_change"])
+    card = run_case({"stock_prices": STOCK}, period="all", from_="2026-10-10", metrics=["stock_price_change"])
     record = pick(card, "stock_price_change")
     assert record["value"] == pytest.approx(-600 / 105)
     assert record["details"]["from_date"] == "2026-10-01"

@@ -35,7 +35,7 @@ def test_clv_predicted_lands_in_the_last_period_and_says_why_the_others_are_empt
 
 
 def test_clv_predicted_follows_to_and_the_clv_options():
-    card = cxbench.compute(CDNOW, metrics=["clv_predicted"], period="all", end="1997-09-30", clv_time_unit="week",
+    card = cxbench.compute(CDNOW, metrics=["clv_predicted"], period="all", to="1997-09-30", clv_time_unit="week",
                            clv_horizon=39)
     record = pick(card, "clv_predicted")
     # Calibrated to 1997-09-30 in weeks: the papers' CDNOW fit (Fader, Hardie & Lee 2005: r = 0.243, α = 4.414,

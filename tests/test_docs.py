@@ -32,3 +32,33 @@ def test_readme_starts_with_the_two_setup_commands():
     head = (ROOT / "README.md").read_text(encoding="utf-8")[:1500]
     assert "make demo" in head and "make test" in head
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_docs_contract_md_is_current_and_lists_every_table():
+    from cxbench.core.contract import TABLES
+    from cxbench.docs import contract_markdown
+
+    written = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+    assert written == contract_markdown(), "docs/contract.md is stale: run `make docs`"
+    assert all(f"\n### {spec.name}\n" in written for spec in TABLES) and len(TABLES) == 14
+
+
+def test_readme_documents_all_fourteen_tables_from_the_contract():
+    from cxbench.docs import contract_table_markdown
+
+    assert contract_table_markdown() in (ROOT / "README.md").read_text(encoding="utf-8"), \
+        "README's table list is stale: paste `contract_table_markdown()` in"
+
+
+def test_help_names_only_docs_that_exist():
+    import re
+
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    for command in ("run", "validate"):
+        text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        named = set(re.findall(r"[\w/]+\.md", text))
+        assert "CONTRACT.md" not in named and "docs/contract.md" in named
+        assert all((ROOT / name).exists() for name in named), named

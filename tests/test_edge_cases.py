@@ -46,7 +46,7 @@ def test_from_and_to_bound_users_counted_before_the_engine_filters(run_case):
         {"user_id": "u2", "ts": "2026-10-02T10:00:00Z", "event": "login"},
         {"user_id": "u3", "ts": "2026-10-15T10:00:00Z", "event": "login"},
     ]
-    card = run_case({"events": events}, period="month", start="2026-10-02", end="2026-10-20", metrics=["mau", "wau"])
+    card = run_case({"events": events}, period="month", from_="2026-10-02", to="2026-10-20", metrics=["mau", "wau"])
     assert pick(card, "mau")["value"] == pytest.approx(3.0)
     wau = pick(card, "wau")
     assert wau["value"] == pytest.approx(1.0)
@@ -59,7 +59,7 @@ def test_activity_outside_from_to_does_not_make_a_customer_active(run_case):
                  {"customer_id": "u2", "signup_at": "2026-09-01T00:00:00Z", "is_paying": "true"}]
     events = [{"user_id": "u1", "ts": "2026-10-01T10:00:00Z", "event": "login"},
               {"user_id": "u2", "ts": "2026-10-05T10:00:00Z", "event": "login"}]
-    card = run_case({"customers": customers, "events": events}, period="all", start="2026-10-02", end="2026-10-31",
+    card = run_case({"customers": customers, "events": events}, period="all", from_="2026-10-02", to="2026-10-31",
                     metrics=["activity_rate"])
     assert pick(card, "activity_rate")["value"] == pytest.approx(50.0)
 
@@ -85,7 +85,7 @@ def test_intent_answers_differing_only_in_case_are_one_intent(run_case):
 
 def test_from_after_the_data_reports_that_period_as_empty(tmp_path):
     folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 3})})
-    card = cxbench.compute(folder, period="month", start="2027-01-01", metrics=["nps"])
+    card = cxbench.compute(folder, period="month", from_="2027-01-01", metrics=["nps"])
     (record,) = card.records
     assert record["period_start"] == "2027-01-01" and record["reason"] == "no nps answers in this period"
 
@@ -140,7 +140,10 @@ def test_files_that_are_no_table_are_listed_as_ignored(tmp_path):
     folder = write_tables(tmp_path, {"surveys": answers("nps", {9: 1})})
     (folder / "notes.txt").write_text("hello")
     (folder / "survey.csv").write_text("a,b\n")  # a misspelt table name is not read
-    assert cxbench.compute(folder, metrics=["nps"]).to_dict()["ignored_files"] == ["notes.txt", "survey.csv"]
+    assert cxbench.compute(folder, metrics=["nps"]).to_dict()["ignored_files"] == [
+        {"file": "notes.txt", "reason": "not named after a table"},
+        {"file": "survey.csv", "reason": "not named after a table"},
+    ]
 
 
 def test_chosen_metrics_validate_only_the_tables_they_read(tmp_path):
@@ -230,7 +233,7 @@ def test_period_all_clv_annualises_churn_over_churns_own_period(run_case):
     subs = [{"subscription_id": f"s{i}", "customer_id": f"p{i}", "start_at": "2023-12-01T00:00:00Z",
              "end_at": "2024-03-15T00:00:00Z" if i == 0 else "", "mrr": 20} for i in range(4)]
     orders = [{"order_id": f"o{i}", "customer_id": f"p{i}", "ts": "2024-01-05T10:00:00Z", "amount": 20} for i in range(4)]
-    card = run_case({"subscriptions": subs, "orders": orders}, period="all", start="2024-01-01", metrics=["clv"])
+    card = run_case({"subscriptions": subs, "orders": orders}, period="all", from_="2024-01-01", metrics=["clv"])
     clv = pick(card, "clv")
     assert clv["details"]["churn_rate"] == pytest.approx(25)
     assert clv["details"]["annualised_churn"] == pytest.approx(100)

@@ -119,7 +119,7 @@ def test_new_visitor_share_looks_before_the_period_for_the_first_visit(run_case)
 def test_new_visitor_share_looks_before_start_too(run_case):
     # start=2026-10-10: the period is 10-31 October. Visitors in it: v1 (12 Oct), v2 (15 Oct), v3 (20 Oct).
     # v1's first visit is 20 September and v2's 3 October, both before start=, so only v3 is new → 1/3.
-    card = run_case({"events": NEW_VISITOR_EVENTS}, period="month", start="2026-10-10",
+    card = run_case({"events": NEW_VISITOR_EVENTS}, period="month", from_="2026-10-10",
                     metrics=["new_visitor_share"])
     record = pick(card, "new_visitor_share")
     assert record["period_start"] == "2026-10-10"

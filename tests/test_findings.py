@@ -97,7 +97,7 @@ def test_compare_window_gives_every_record_its_delta_and_significance(tmp_path: 
 
     rows = month(90, 3, 0) + month(88, 9, 100) + month(60, 10, 200)
     card = cxbench.compute(write_tables(tmp_path / "d", {"surveys": rows}), metrics=["csat"],
-                           start="2026-09-01", compare="2026-03-01..2026-03-31")
+                           from_="2026-09-01", compare="2026-03-01..2026-03-31")
     by_month = {r["period_start"]: r["compared_with"] for r in card.get("csat")}
     october = by_month["2026-10-01"]
     # z = 0.30 / 0.0612372 = 4.898979: two-sided p = 2 · (1 − Φ(4.898979)) = 9.63357e-7, in full precision
@@ -122,7 +122,7 @@ def test_compare_window_of_another_length_compares_counts_per_day(tmp_path: Path
     october = [dt.date(2026, 10, 1) + dt.timedelta(days=k) for k in range(31)]
     events = [day(d, i) for d in window for i in range(2)] + [day(d, 0) for d in october]
     card = cxbench.compute(write_tables(tmp_path / "d", {"events": events}), metrics=["pageviews"],
-                           start="2026-10-01", compare="2026-03-01..2026-04-30")
+                           from_="2026-10-01", compare="2026-03-01..2026-04-30")
     record = next(r for r in card.get("pageviews") if r["period_start"] == "2026-10-01" and "dimension" not in r)
     compared = record["compared_with"]
     assert record["value"] == 31

@@ -342,13 +342,16 @@ def test_clv_from_subscriptions_alone_is_chartmogul_ltv(run_case):
 
 def test_clv_keeps_one_basis_for_the_run_when_orders_exist_only_in_some_periods(run_case):
     # 100 subscribers at 30 a month from August; 10 one-off orders of 500 in October only. With orders in the
-    # run, CLV is AOV-based: October 500 × (1 × 12) × 1 year = 6000; September has no orders, so no CLV, rather
+    # run, CLV is AOV-based: October's 10 orders among the 100 customers active at its start are 0.1 purchase
+    # per customer, so 500 × (0.1 × 12) × 1 year = 600 (per *buying* customer, seed 003 read literally, it would
+    # be 500 × 12 = 6000, kept as details.clv_per_buying_customer); September has no orders, so no CLV, rather
     # than switching to ARPU × 12 = 360 and reading as a jump.
     subs = [sub(f"s{i}", f"p{i}", "2026-08-01T00:00:00Z", "", 30) for i in range(100)]
     rows = [order(f"o{i}", f"p{i}", "2026-10-05T10:00:00Z", 500) for i in range(10)]
     card = run_case({"subscriptions": subs, "orders": rows}, lifetime_years=1, metrics=["clv"])
     october = pick(card, "clv", period_start=OCT)
-    assert october["value"] == pytest.approx(6000) and october["details"]["value_from"] == "orders"
+    assert october["value"] == pytest.approx(600) and october["details"]["value_from"] == "orders"
+    assert october["details"]["clv_per_buying_customer"] == pytest.approx(6000)
     september = pick(card, "clv", period_start=SEP)
     assert september["status"] == "unavailable" and "no orders in this period" in september["reason"]
     # A --compare window without orders keeps the run's basis too: no CLV there, not ARPU × 12 × 1 = 360.
@@ -395,3 +398,41 @@ def test_running_subscriptions_are_reported_to_the_end_of_the_data(run_case):
     card = run_case({"subscriptions": subs, "orders": rows}, metrics=["mrr"])
     assert [r["period_start"] for r in card.get("mrr")] == [AUG, SEP, OCT]
     assert [r["value"] for r in card.get("mrr")] == pytest.approx([40, 40, 40])
+
+
+def test_clv_counts_purchases_per_customer_active_in_the_period_not_per_buyer(run_case):
+    # Orders only, --inactive-days 90: a customer is active while their last order is under 90 days old.
+    # Active at the start of March 2026 (an order after 1 December 2025): a (15 Jan), b (1 Feb), c (10 Feb),
+    # d (10 Dec) → 4. d's last order turns 90 days old on 10 March → lost in March; churn = 1/4 = 25 %,
+    # yearly 25 × 12 = 300 % → lifetime 1/3 year.
+    # March: a orders 10 and 30, b orders 20 → 3 orders, 60 sales, AOV 20, 2 buyers (purchase frequency 1.5).
+    # Nobody is won in March (everyone's first order is earlier), so the customers active in March are the 4.
+    # Same base as churn: 3 orders ÷ 4 customers active = 0.75 a month → 20 × 0.75 × 12 × 1/3 = 60,
+    # which is March's sales per active customer ÷ churn: (60 / 4) / 0.25 = 60.
+    # Seed 003 read per buyer: 20 × 1.5 × 12 × 1/3 = 120, twice as high (details.clv_per_buying_customer).
+    rows = [order("o1", "d", "2025-12-10T10:00:00Z", 15), order("o2", "a", "2026-01-15T10:00:00Z", 15),
+            order("o3", "b", "2026-02-01T10:00:00Z", 15), order("o4", "c", "2026-02-10T10:00:00Z", 15),
+            order("o5", "a", "2026-03-03T10:00:00Z", 10), order("o6", "a", "2026-03-17T10:00:00Z", 30),
+            order("o7", "b", "2026-03-20T10:00:00Z", 20)]
+    card = run_case({"orders": rows}, metrics=["clv"], inactive_days=90, as_of="2026-03-31")
+    clv = pick(card, "clv", period_start="2026-03-01")
+    assert clv["details"]["churn_rate"] == pytest.approx(25)
+    assert clv["details"]["customers_active_at_start"] == 4 and clv["details"]["customers_won"] == 0
+    assert clv["details"]["purchases_per_year"] == pytest.approx(9)  # 0.75 × 12
+    assert clv["details"]["purchases_per_year_per_buying_customer"] == pytest.approx(18)  # 1.5 × 12
+    assert clv["value"] == pytest.approx(60)
+    assert clv["details"]["clv_per_buying_customer"] == pytest.approx(120)
+    assert "active in the period" in clv["details"]["purchases_base"]
+
+
+def test_clv_base_adds_the_customers_won_in_the_period_to_those_active_at_its_start(run_case):
+    # Orders only, --inactive-days 90. September: p0-p3 order once (20 each). October: p0-p3 order again (10 each)
+    # and p4-p7 place their first order (10 each): 4 active at October's start, none lost → churn 0 %, so the
+    # lifetime is given: 1 year. Orders 8, sales 80, AOV 10; customers active in October = 4 + 4 won = 8 →
+    # 1 purchase a month each → CLV = 10 × 12 × 1 = 120. Orders ÷ the 4 active at the start alone would say 240.
+    rows = [order(f"s{i}", f"p{i}", "2026-09-05T10:00:00Z", 20) for i in range(4)]
+    rows += [order(f"o{i}", f"p{i}", "2026-10-06T10:00:00Z", 10) for i in range(8)]
+    card = run_case({"orders": rows}, metrics=["clv"], lifetime_years=1, as_of="2026-10-31")
+    clv = pick(card, "clv", period_start=OCT)
+    assert clv["details"]["customers_active_at_start"] == 4 and clv["details"]["customers_won"] == 4
+    assert clv["value"] == pytest.approx(120) and clv["n"] == 8

@@ -120,8 +120,8 @@ def test_first_response_time_needs_the_column_and_a_response_before_opening_is_s
 def test_fcr_customerfacing_example_13_tickets_8_at_first_contact_5_in_progress(run_case):
     # customerfacing.io's worked example: December, 13 tickets opened, 8 resolved at first contact, 5 still in
     # progress → 8/13 = 61.54 %. Over resolved tickets only (Freshservice): 8/8 = 100 %.
-    rows = [ticket(f"r{i}", f"2026-12-{i + 1:02d}T10:00:00Z", f"2026-12-{i + 1:02d}T11:00:00Z") for i in range(8)]
-    rows += [ticket(f"o{i}", f"2026-12-{i + 10:02d}T10:00:00Z", contacts=2) for i in range(5)]
+    rows = [ticket(f"r{i}", f"2025-12-{i + 1:02d}T10:00:00Z", f"2025-12-{i + 1:02d}T11:00:00Z") for i in range(8)]
+    rows += [ticket(f"o{i}", f"2025-12-{i + 10:02d}T10:00:00Z", contacts=2) for i in range(5)]
     card = run_case({"tickets": rows}, period="month", metrics=["first_contact_resolution"])
     record = pick(card, "first_contact_resolution")
     assert record["value"] == pytest.approx(100 * 8 / 13)  # 61.538...
@@ -217,7 +217,7 @@ def test_open_tickets_at_each_period_end(run_case):
 def test_open_tickets_count_tickets_opened_before_from(run_case):
     # --from 2026-11-01: b (opened 25 Sep, never resolved) is still open at the end of November → 1.
     rows = [ticket("b", "2026-09-25T10:00:00Z"), ticket("d", "2026-11-01T00:00:00Z", "2026-11-03T00:00:00Z")]
-    card = run_case({"tickets": rows}, period="month", start="2026-11-01", metrics=["open_tickets"])
+    card = run_case({"tickets": rows}, period="month", from_="2026-11-01", metrics=["open_tickets"])
     assert pick(card, "open_tickets", period_start=NOV)["value"] == pytest.approx(1)
 
 

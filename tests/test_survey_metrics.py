@@ -267,6 +267,6 @@ def test_from_and_to_cut_the_periods_and_the_rows(run_case):
     # 2026-10-15 keeps the two promoters: one period, 2026-10-01 … 2026-10-15, NPS 100.
     rows = (answers("nps", {2: 1}, ts="2026-09-29T10:00:00Z") + answers("nps", {9: 1}, start=5, ts="2026-10-02T10:00:00Z")
             + answers("nps", {10: 1}, start=9, ts="2026-10-03T10:00:00Z"))
-    card = run_case({"surveys": rows}, period="month", start="2026-10-01", end="2026-10-15", metrics=["nps"])
+    card = run_case({"surveys": rows}, period="month", from_="2026-10-01", to="2026-10-15", metrics=["nps"])
     record = pick(card, "nps")
     assert (record["period_start"], record["period_end"], record["value"], record["n"]) == ("2026-10-01", "2026-10-15", 100.0, 2)

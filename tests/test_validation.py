@@ -141,8 +141,8 @@ def test_rows_with_too_many_or_too_few_fields_are_set_aside(tmp_path):
     validation = cxbench.check(write_tables(tmp_path, {"surveys": text}))
     assert (validation.reports["surveys"].rows, validation.reports["surveys"].used) == (3, 1)
     assert [(r.row, r.reason) for r in validation.rejected] == [
-        (2, "the row has more fields than the header; quote values that contain the delimiter"),
-        (3, "missing ts"),
+        (2, "the row has 7 fields, the header 5: quote values that contain the delimiter"),
+        (3, "the row has 2 fields, the header 5: give every row as many fields as the header (an empty field is fine)"),
     ]
 
 

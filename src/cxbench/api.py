@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +21,11 @@ from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
-from cxbench.core.sources import describe, open_source
+from cxbench.core.sources import IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.findings import findings, latest_records
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
+from cxbench.output import redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,14 +59,27 @@ FLAT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("status", pa.string()),
     ("reason", pa.string()),
     ("warning", pa.string()),
+    ("benchmark_target", pa.float64()),
+    ("benchmark_target_met", pa.bool_()),
+    ("compared_from", pa.string()),
+    ("compared_to", pa.string()),
+    ("compared_value", pa.float64()),
+    ("compared_delta", pa.float64()),
+    ("compared_significant", pa.bool_()),
+    ("compared_p_value", pa.float64()),
+    ("compared_test", pa.string()),
+    ("details", pa.string()),  # the record's details as JSON text
 )
+
+#: rows of the summary `repr(card)` and `_repr_html_` show
+_REPR_ROWS = 8
 
 
 @dataclass(frozen=True)
 class Scorecard:
     """The result of a run: typed, frozen records and findings, the validation counts and the run's facts.
 
-    `to_dict()`/`to_json()` give CONTRACT.md's JSON document; `to_arrow()`, `to_pandas()` and the CSV give one
+    `to_dict()`/`to_json()` give docs/contract.md's JSON document; `to_arrow()`, `to_pandas()` and the CSV give one
     flat row per record. Every view is rendered from the same objects.
     """
 
@@ -74,7 +90,7 @@ class Scorecard:
     period: Period
     options: Options
     generated_at: str
-    ignored_files: tuple[str, ...] = ()
+    ignored_files: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
 
     @property
     def document(self) -> dict[str, Any]:
@@ -82,7 +98,7 @@ class Scorecard:
         return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
-        """CONTRACT.md's JSON document."""
+        """docs/contract.md's JSON document."""
         document: dict[str, Any] = {
             "cxbench_version": __version__,
             "source": self.source,
@@ -93,7 +109,7 @@ class Scorecard:
             "findings": [f.to_dict() for f in self.findings],
         }
         if self.ignored_files:
-            document["ignored_files"] = list(self.ignored_files)
+            document["ignored_files"] = [i.to_dict() for i in self.ignored_files]
         if self.options.start or self.options.end:
             document["from"] = self.options.start.isoformat() if self.options.start else None
             document["to"] = self.options.end.isoformat() if self.options.end else None
@@ -102,7 +118,7 @@ class Scorecard:
         return document
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The scorecard as CONTRACT.md's JSON document (never NaN or Infinity)."""
+        """The scorecard as docs/contract.md's JSON document (never NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_arrow(self) -> pa.Table:
@@ -115,9 +131,38 @@ class Scorecard:
 
     def get(self, metric_id: str, *, segment: dict[str, Any] | None = None,
             dimension: dict[str, Any] | None = None) -> list[MetricRecord]:
-        """The records of one metric, for one segment ({} = whole dataset) and breakdown (None = overall)."""
+        """The records of one metric, for one segment ({} = whole dataset) and breakdown (None = overall).
+
+        Raises KeyError for a metric id that is neither in the registry nor in this scorecard; a known metric
+        with no record for that segment or breakdown gives []."""
+        if metric_id not in METRICS_BY_ID and not any(r.id == metric_id for r in self.records):
+            known = sorted({r.id for r in self.records})
+            raise KeyError(f"no metric {metric_id!r} in this scorecard; its metrics: {', '.join(known) or 'none'}")
         return [r for r in self.records if r.id == metric_id and dict(r.segment) == (segment or {})
                 and (None if r.dimension is None else dict(r.dimension)) == dimension]
+
+    def _summary_rows(self) -> list[MetricRecord]:
+        """The latest overall value of the first metrics with a value (the head of `repr`)."""
+        return [r for r in self.latest() if not r.segment][:_REPR_ROWS]
+
+    def __repr__(self) -> str:
+        ok = sum(1 for r in self.records if r.ok)
+        lines = [f"<Scorecard {self.source!r} period={self.period.value}: {len(self.records):,} records "
+                 f"({ok:,} with a value), {len(self.findings):,} findings>"]
+        lines += [f"  {r.id} {r.period_start}: {r.value:.4g} {r.unit}" for r in self._summary_rows()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A small summary table for notebooks (the whole scorecard is `to_pandas()`)."""
+        e = html.escape
+        ok = sum(1 for r in self.records if r.ok)
+        rows = "".join(
+            f"<tr><td>{e(r.id)}</td><td>{e(str(r.period_start))}</td><td>{r.value:.4g}</td><td>{e(r.unit)}</td>"
+            f"<td>{e((r.benchmark.rating if r.benchmark else None) or '')}</td></tr>" for r in self._summary_rows())
+        return (f"<p><b>Scorecard</b> of {e(self.source)}, period {e(self.period.value)}: {len(self.records):,} "
+                f"records ({ok:,} with a value), {len(self.findings):,} findings. The first latest values:</p>"
+                "<table><thead><tr><th>metric</th><th>period</th><th>value</th><th>unit</th><th>rating</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table><p>All records: <code>card.to_pandas()</code></p>")
 
     def latest(self) -> list[MetricRecord]:
         """Each metric's records of its latest period with a value, overall and per segment (no breakdowns)."""
@@ -138,7 +183,7 @@ def flat_row(record: MetricRecord) -> dict[str, Any]:
     metric = METRICS_BY_ID.get(record.id)
     seg_col, seg_val = next(iter(record.segment.items()), (None, None))
     dim_col, dim_val = next(iter((record.dimension or {}).items()), (None, None))
-    change, benchmark = record.change, record.benchmark
+    change, benchmark, compared = record.change, record.benchmark, record.compared_with
     return {
         "id": record.id,
         "name": metric.name if metric else None,
@@ -165,6 +210,17 @@ def flat_row(record: MetricRecord) -> dict[str, Any]:
         "status": record.status,
         "reason": record.reason,
         "warning": record.warning,
+        "benchmark_target": benchmark.target if benchmark else None,
+        "benchmark_target_met": benchmark.target_met if benchmark else None,
+        "compared_from": compared.first.isoformat() if compared else None,
+        "compared_to": compared.last.isoformat() if compared else None,
+        "compared_value": compared.value if compared else None,
+        "compared_delta": compared.delta if compared else None,
+        "compared_significant": compared.significant if compared else None,
+        "compared_p_value": compared.p_value if compared else None,
+        "compared_test": compared.test if compared else None,
+        "details": json.dumps(record["details"], ensure_ascii=False, allow_nan=False, sort_keys=True)
+        if record.details else None,
     }
 
 
@@ -196,50 +252,81 @@ def load_benchmarks(path: str | Path | None = None, vertical: str | None = None)
 
 
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
-          rejected_cap: int = 1000, memory_limit: str | None = None) -> Validation:
-    """Validate a source against the contract without computing metrics (`cxbench validate`)."""
+          rejected_cap: int = 1000, memory_limit: str | None = None,
+          as_of: str | dt.date | None = None) -> Validation:
+    """Validate a source against the contract without computing metrics (`cxbench validate`).
+
+    Rows dated after `as_of` (default: today) plus a day are set aside as typos."""
+    day = make_options(as_of=as_of).as_of if as_of is not None else None
     dataset = open_source(source, engine, memory_limit=memory_limit)
-    return validate(dataset, rejected_cap=rejected_cap)
+    return validate(dataset, rejected_cap=rejected_cap, as_of=day)
 
 
 def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
-            segment: str | Sequence[str] | None = None, start: str | dt.date | None = None,
-            end: str | dt.date | None = None, metrics: Sequence[str] | None = None,
+            segment: str | Sequence[str] | None = None, from_: str | dt.date | None = None,
+            to: str | dt.date | None = None, metrics: Sequence[str] | None = None,
             engine: str | BaseBackend | None = None, benchmarks: str | Path | None = None,
-            memory_limit: str | None = None, **settings: Any) -> Scorecard:
+            memory_limit: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+            start: str | dt.date | None = None, end: str | dt.date | None = None, **settings: Any) -> Scorecard:
     """Compute the scorecard of `source`.
 
     `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
     `period`: day, week, month, quarter, year or all. `segment`: customers column(s) to repeat the metrics by.
-    `start`/`end`: inclusive dates. `metrics`: ids to compute (default all). `engine`: duckdb (default),
+    `from_`/`to`: inclusive dates, as the CLI's --from and --to (`start`/`end` still work, with a
+    DeprecationWarning). `metrics`: ids to compute (default all). `engine`: duckdb (default),
     spark (`SPARK_MASTER`, else local), a Spark master URL such as "spark://host:7077" (the folder must be at
     the same path on the cluster's workers), or an Ibis connection that reads the folder. `benchmarks`: a YAML
     file of your own bands and targets (see the README). `memory_limit`: what DuckDB may use before it spills to
     disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else 80 % of the machine). `settings`: any field of `Options`
-    (e.g. `min_sample=50`, `nps_detractor_max=5`).
+    (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as `progress(step, done, total)` while
+    the run reads the tables and computes each metric (the CLI's progress bar).
     """
-    options = make_options(period=period, start=start, end=end, segment=segment, metrics=metrics, **settings)
+    from_ = _renamed("start", start, "from_", from_)
+    to = _renamed("end", end, "to", to)
+    options = make_options(period=period, start=from_, end=to, segment=segment, metrics=metrics, **settings)
     library = load_benchmarks(benchmarks, options.vertical)
     selected = select_metrics(options.metrics)
     needed = None
     if options.metrics:
         # Only the tables the chosen metrics read (and customers for segments): the rest are not even opened.
         needed = {t for m in selected for t in tables_read(m)} | ({"customers"} if options.segments else set())
+    total = len(selected) * (2 if options.compare else 1)
+    done = 0
+
+    def advance(metric: Metric) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(metric.id, done, total)
+
+    if progress is not None:
+        progress("reading the tables", 0, total)
     dataset = open_source(source, engine, only=needed, memory_limit=memory_limit)
-    validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed)
+    validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     engine = Engine(ctx, selected, library)
-    records = engine.run()
+    records = engine.run(advance)
     if options.compare:
         first, last = options.compare
         window_options = replace(options, period=Period.ALL, start=first, end=last, compare=None)
         # The window shares the run's cache (sessions, visitor-days...): they do not depend on the period.
         window = Engine(replace(ctx, options=window_options), selected, library, basis=engine.basis)
-        records = engine.compared(records, window, window.run(), first, last)
+        records = engine.compared(records, window, window.run(advance), first, last)
     return Scorecard(records=tuple(records), findings=tuple(findings(records, METRICS_BY_ID)), validation=validation,
-                     source=describe(source), period=options.period, options=options,
+                     source=redact(describe(source)), period=options.period, options=options,
                      generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                      ignored_files=tuple(dataset.ignored))
+
+
+def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """An argument under its old name (`start`, `end`): still accepted, with a DeprecationWarning."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise UsageError(f"give {new}= or the older {old}=, not both")
+    warnings.warn(f"compute({old}=...) is now compute({new}=...), as the CLI's --{new.rstrip('_')}",
+                  DeprecationWarning, stacklevel=3)
+    return old_value
 
 
 def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
@@ -264,7 +351,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     result = predict(dataset.con, validation.tables["orders"].expr, settings)
     result.meta = {
         "cxbench_version": __version__,
-        "source": describe(source),
+        "source": redact(describe(source)),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
     }

@@ -1,25 +1,97 @@
-"""The `cxbench` command line: a thin layer over the API. Exit codes: 0 done, 2 bad input or usage."""
+"""The `cxbench` command line: a thin layer over the API.
+
+Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input, usage, or output that cannot be
+written; 3 an unexpected error (a bug: one line and how to report it; the traceback with --debug or CXBENCH_DEBUG=1).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import io
 import json
+import os
 import sys
 import time
+import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from cxbench import __version__
 from cxbench.core.errors import CxbenchError, UsageError
 from cxbench.core.options import DEFAULTS, Period, TimeUnit
+from cxbench.output import redact, terminal_json, terminal_text, write_atomically
 
 # The API (Ibis, SciPy) is imported inside the commands, so `cxbench --help` starts in a fraction of a second.
 
+#: exit code of an unexpected error, distinct from 1 (--fail-on) and 2 (bad input or usage)
+CRASH_EXIT = 3
+#: errors of the machine rather than of cxbench: one line and exit 2, not a crash
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
+                       errno.ENOTDIR, errno.ENAMETOOLONG}
+REPORT_HINT = "this is a bug in cxbench: please report it with the command you ran"
+_debug = False
+
+
+def _debugging() -> bool:
+    return _debug or os.environ.get("CXBENCH_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _message_line(prefix: str, message: str, style: str = "bold red") -> Text:
+    """An error line printed as text: the message is never read as Rich markup, its control characters are
+    escaped and connection passwords masked."""
+    return Text.assemble((prefix, style), " ", terminal_text(redact(message)))
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush into a closed pipe stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+class _Commands(TyperGroup):
+    """The command group, turning an unexpected exception into one line and exit code 3."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # exits, usage errors and --help: Typer's own
+        except CxbenchError as exc:
+            _fail(exc)
+        except Exception as exc:
+            if isinstance(exc, BrokenPipeError):
+                _quiet_stdout()  # `cxbench run ... | head`: the reader left; nothing to report
+                raise typer.Exit(0) from None
+            if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+                where = f" {exc.filename}" if exc.filename else ""
+                _err.print(_message_line("error:", f"cannot write or read{where}: {exc.strerror}"),
+                           highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
+            if _debugging():
+                _err.print(terminal_text(redact("".join(traceback.format_exception(exc)))), markup=False,
+                           highlight=False, soft_wrap=True)
+            text = str(exc).strip().splitlines()
+            _err.print(_message_line("internal error:", f"{type(exc).__name__}: {text[0] if text else ''}"),
+                       highlight=False, soft_wrap=True)
+            _err.print(Text(REPORT_HINT + ("" if _debugging() else
+                                               " (rerun with --debug or CXBENCH_DEBUG=1 for the traceback)"),
+                            style="dim"), highlight=False, soft_wrap=True)
+            raise typer.Exit(CRASH_EXIT) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="cxbench",
     help="Customer-experience KPIs from raw customer data, each with its formula, interval and benchmark.",
     no_args_is_help=True,
@@ -40,23 +112,76 @@ class BounceDefinition(StrEnum):
     ga4 = "ga4"
 
 
+class DocsPage(StrEnum):
+    metrics = "metrics"
+    contract = "contract"
+
+
 class Engine(StrEnum):
     duckdb = "duckdb"
     spark = "spark"
 
 
 def _fail(exc: CxbenchError) -> None:
-    _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    _err.print(_message_line("error:", str(exc)), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
-def _write(text: str, out: Path | None) -> None:
+def _write(text: str, out: Path | None, json_text: bool = False) -> None:
+    """`text` to --out (atomically), or to standard output; on a terminal, control characters are escaped (as JSON
+    escapes in JSON, so it stays valid), while a pipe or a file gets the text as it is."""
     if out is None:
+        if sys.stdout.isatty():
+            text = terminal_json(text) if json_text else "\n".join(terminal_text(line) for line in text.split("\n"))
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        write_atomically(out, text)
+    except OSError as exc:
+        _fail(UsageError(f"--out {out}: cannot write it ({exc.strerror or exc}); choose another file or free space"))
+    _err.print(Text(f"wrote {terminal_text(out)}"))
+
+
+def _write_renderable(renderable: Any, out: Path | None) -> None:
+    """A Rich renderable to the terminal, or as plain text to --out (written atomically)."""
+    from cxbench import render
+
+    if out is None:
+        render.print_to(renderable, None)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        _err.print(f"wrote {out}")
+        _write(render.plain_text(renderable), out)
+
+
+def _check_out(out: Path | None, protected: list[Path | str | None]) -> None:
+    """Refuse an --out that cannot be a file, or that would overwrite one of the run's own inputs, before any work."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder: name a file in it, e.g. --out {out / 'scorecard.json'}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"--out {out}: {parent} is a file, not a folder; choose another path")
+            break
+    target = out.resolve()
+    for item in protected:
+        if item is None or (isinstance(item, str) and "://" in item):
+            continue
+        path = Path(item).resolve()
+        if target == path or (path.is_dir() and _is_table_file(target, path)):
+            raise UsageError(f"--out {out} would overwrite an input of this run ({item}); write the output elsewhere")
+
+
+def _is_table_file(target: Path, folder: Path) -> bool:
+    """Whether `target` is a file a source folder's tables are read from (TABLE.csv, TABLE/part.parquet...)."""
+    from cxbench.core.contract import TABLES_BY_NAME
+
+    try:
+        inside = target.relative_to(folder).parts
+    except ValueError:
+        return False
+    first = inside[0].lower()
+    return first.split(".")[0] in TABLES_BY_NAME
 
 
 SourceArg = Annotated[str, typer.Argument(help="A folder of CSV/Parquet/JSON files, a DuckDB file, or a connection URL.")]
@@ -88,7 +213,7 @@ def _engine(engine: Engine | None, spark_master: str | None) -> str:
 @app.command()
 def run(
     source: SourceArg,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json (CONTRACT.md) or csv.")] = OutputFormat.table,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json (docs/contract.md) or csv.")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
     period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
     from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")] = None,
@@ -117,10 +242,12 @@ def run(
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
     compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great).")] = None,
+    show_unavailable: Annotated[bool, typer.Option(help="Table: one line per unavailable metric with its reason (default: their ids on one line per family).")] = False,
 ) -> None:
-    """Compute the scorecard of SOURCE.
+    """Compute the scorecard of SOURCE (the tables and the JSON document: docs/contract.md).
 
-    Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input or usage.
+    Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input, usage or an --out that cannot be
+    written; 3 an unexpected error (please report it).
     """
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -140,28 +267,31 @@ def run(
     from cxbench.api import compute
 
     try:
+        _check_out(out, [source, holidays, benchmarks])
         if vertical is not None:
             settings["vertical"] = vertical
         if compare is not None:
             settings["compare"] = compare
-        card = compute(source, period=period, start=from_, end=to, segment=segment, metrics=metric,
-                       engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
-                       **settings)
+        from cxbench import render
+
+        with render.metric_progress(_err) as progress:
+            card = compute(source, period=period, from_=from_, to=to, segment=segment, metrics=metric,
+                           engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
+                           progress=progress, **settings)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
         return
-    from cxbench import render
-
     if format is OutputFormat.json:
-        _write(card.to_json(), out)
+        _write(card.to_json(), out, json_text=True)
     elif format is OutputFormat.csv:
         _write(render.to_csv(card), out)
     else:
-        render.print_to(render.scorecard_renderable(card), str(out) if out else None)
+        _write_renderable(render.scorecard_renderable(card, show_unavailable=show_unavailable), out)
     if failing:
         names = ", ".join(sorted({f"{r['id']} ({r['benchmark']['rating']})" for r in failing}))
-        _err.print(f"[bold red]--fail-on {fail_on}:[/] {len(failing)} latest value(s) rated {fail_on} or worse: {names}",
+        _err.print(_message_line(f"--fail-on {fail_on}:",
+                                 f"{len(failing)} latest value(s) rated {fail_on} or worse: {names}"),
                    highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
@@ -169,25 +299,33 @@ def run(
 @app.command()
 def validate(
     source: SourceArg,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json, or csv (one row per table, then the rows set aside).")] = OutputFormat.table,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
+    as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
 ) -> None:
-    """Check SOURCE against the data contract and report rows read, used and set aside."""
+    """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
+
+    Exit codes: 0 every table has usable rows; 1 a table has rows but none usable; 2 bad input or usage.
+    """
     from cxbench.api import check
 
     try:
-        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit)
+        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of)
     except CxbenchError as exc:
         _fail(exc)
         return
     from cxbench import render
 
     if format is OutputFormat.table:
-        render.print_to(render.validation_renderable(result, source), None)
+        render.print_to(render.validation_renderable(result, redact(source)), None)
+    elif format is OutputFormat.csv:
+        _write(render.validation_csv(result), None)
     else:
-        _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None)
+        _write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), None, json_text=True)
+    if result.unusable:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -208,6 +346,7 @@ def clv(
     from cxbench.api import predict_clv
 
     try:
+        _check_out(out, [source])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
                              memory_limit=memory_limit)
@@ -217,24 +356,26 @@ def clv(
     from cxbench import render, render_clv
 
     if format is OutputFormat.json:
-        _write(result.to_json(), out)
+        _write(result.to_json(), out, json_text=True)
     elif format is OutputFormat.csv:
         _write(render_clv.clv_csv(result), out)
     else:
-        render.print_to(render_clv.clv_renderable(result, source), str(out) if out else None)
+        _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
 
 
 @app.command()
 def metrics(
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
     """List every metric: id, name, formula, unit, benchmark and its source."""
     from cxbench import render
 
     if format is OutputFormat.table:
         render.print_to(render.catalog_renderable(), None)
+    elif format is OutputFormat.csv:
+        _write(render.catalog_csv(), None)
     else:
-        _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None)
+        _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None, json_text=True)
 
 
 @app.command()
@@ -251,8 +392,8 @@ def demo(
     data = out / "data"
     started = time.perf_counter()
     counts = generate_dataset(data, customers=customers, days=days, seed=seed, file_format="csv")
-    _err.print(f"demo data: {sum(counts.values()):,} rows in {len(counts)} tables written to {data} "
-               f"({time.perf_counter() - started:.1f} s)")
+    _err.print(Text(terminal_text(f"demo data: {sum(counts.values()):,} rows in {len(counts)} tables written to "
+                                  f"{data} ({time.perf_counter() - started:.1f} s)")))
     before = months_before_initiative(DEFAULT_START, days)
     settings: dict[str, Any] = {}
     if before is not None:
@@ -264,14 +405,15 @@ def demo(
     from cxbench.api import compute
 
     try:
-        card = compute(data, period="month", **settings)
+        with render.metric_progress(_err) as progress:
+            card = compute(data, period="month", progress=progress, **settings)
     except CxbenchError as exc:
         _fail(exc)
         return
-    (out / "scorecard.json").write_text(card.to_json(), encoding="utf-8")
-    (out / "scorecard.csv").write_text(render.to_csv(card), encoding="utf-8")
+    write_atomically(out / "scorecard.json", card.to_json())
+    write_atomically(out / "scorecard.csv", render.to_csv(card))
     render.print_to(render.scorecard_renderable(card), None)
-    _err.print(f"wrote {out / 'scorecard.json'} and {out / 'scorecard.csv'}")
+    _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'} and {out / 'scorecard.csv'}")))
 
 
 @app.command()
@@ -293,17 +435,20 @@ def generate(
                               bad_rows=bad_rows)
     for name, rows in counts.items():
         _err.print(f"{name:>14}: {rows:>14,} rows")
-    _err.print(f"written to {out} in {time.perf_counter() - started:.1f} s")
+    _err.print(Text(terminal_text(f"written to {out} in {time.perf_counter() - started:.1f} s")))
 
 
 @app.command()
 def docs(
-    out: Annotated[Path | None, typer.Option(help="Write the metric reference here (default: print it).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the page here (default: print it).")] = None,
+    page: Annotated[DocsPage, typer.Option(help="metrics: the metric reference (docs/metrics.md); contract: the "
+                                                "tables and the output (docs/contract.md).")] = DocsPage.metrics,
 ) -> None:
-    """Print or write the metric reference (docs/metrics.md), generated from the registry."""
-    from cxbench.docs import metrics_markdown
+    """Print or write the metric reference (docs/metrics.md) or the data contract (docs/contract.md), generated
+    from the registry and the contract."""
+    from cxbench.docs import contract_markdown, metrics_markdown
 
-    _write(metrics_markdown(), out)
+    _write(contract_markdown() if page is DocsPage.contract else metrics_markdown(), out)
 
 
 def _version(value: bool) -> None:
@@ -315,8 +460,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="On an unexpected error, print the whole traceback (also CXBENCH_DEBUG=1).")] = False,
 ) -> None:
     """cxbench: customer-experience KPIs, their formulas, intervals and benchmarks."""
+    global _debug
+    _debug = debug
 
 
 def main() -> None:

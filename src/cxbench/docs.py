@@ -1,8 +1,10 @@
-"""The metric reference (`docs/metrics.md`), generated from the registry so each definition is written once."""
+"""The metric reference (`docs/metrics.md`) and the data contract (`docs/contract.md`, the README's table list),
+generated from the registry and from `core/contract.py` so each definition is written once."""
 
 from __future__ import annotations
 
 from cxbench.core.benchmarks import Benchmark, BenchmarkLibrary
+from cxbench.core.contract import TABLES, Column, ColumnType, TableSpec
 from cxbench.core.registry import Family, Metric
 from cxbench.core.stats import ChangeTest
 from cxbench.core.validation import DEFAULT_SCALES
@@ -96,3 +98,108 @@ def _ratings(bench: Benchmark) -> str:
         return "; ".join(f"{top}-point scale: " + ", ".join(f"{b.label} {b.describe()}" for b in bands)
                          for top, bands in bench.by_scale)
     return ", ".join(f"{b.label} {b.describe()}" for b in bench.bands)
+
+
+CONTRACT_HEADER = """# The data contract
+
+Generated from `src/cxbench/core/contract.py` by `cxbench docs --page contract --out docs/contract.md`; a test
+fails when this file is out of date. What cxbench reads (every table below) and what it writes (the end of
+this page).
+
+## Input: a dataset
+
+A source is a folder holding one file per table (`TABLE.csv`, `TABLE.parquet`, `TABLE.json` of records or
+`TABLE.jsonl`; a table may also be a folder of Parquet files, `TABLE/*.parquet`), a DuckDB database file holding
+tables of these names, or a connection Ibis opens (`postgres://...`, an Ibis connection on a SparkSession).
+
+Every table is optional: a metric whose tables are missing is reported as `unavailable` with the reason. Column
+names are lower case (matched case-insensitively). Timestamps are ISO 8601; without an offset they are UTC.
+Money is in one currency per dataset. A row that breaks a rule below (a type, an allowed value, a bound, a row
+check, a missing required value, a duplicate key) is set aside with its table, row number and reason, never
+dropped in silence; a missing required column or an unreadable file stops the run with a message naming the
+file and the column.
+
+| table | what a row is | columns (`?` optional) |
+|---|---|---|
+"""
+
+#: how each column type is read, in words
+TYPE_WORDS: dict[ColumnType, str] = {
+    ColumnType.STRING: "text",
+    ColumnType.TIMESTAMP: "timestamp (ISO 8601; UTC without an offset)",
+    ColumnType.DATE: "date (YYYY-MM-DD; a timestamp's date is taken)",
+    ColumnType.NUMBER: "number",
+    ColumnType.BOOLEAN: "boolean (true/false, 1/0, yes/no, t/f, y/n)",
+}
+
+CONTRACT_OUTPUT = """
+## Output: a scorecard
+
+`cxbench run SOURCE --format json` writes one JSON document: `cxbench_version`, `source` (a connection's password
+shown as `***`), `generated_at` (UTC), `period`, `inputs` (per table: `rows`, `used`, `rejected`), `rejected` (the
+rows set aside: `table`, `row`, `reason`), `metrics` (the records) and `findings`; `from`/`to` and `segments` when
+given.
+
+One record per metric, period and segment (and breakdown, in `dimension`): `id`, `period_start`, `period_end`,
+`segment` (`{}` for the whole dataset), `value` (in the metric's unit: percentages 0-100, durations in seconds,
+money in the dataset's currency), `unit`, `n`, `ci_low`, `ci_high`, `benchmark` (`rating`, `source`, `applied`;
+`target`, `target_met` with a `--benchmarks` file), `change` (`previous`, `delta`, `significant`, `p_value`,
+`test`), `status` (`ok`, or `unavailable` with a `reason` and a null `value`), and when set `warning`,
+`details` and `compared_with`. Never NaN, never Infinity. Each metric's definition: [metrics.md](metrics.md).
+
+`--format csv` and `Scorecard.to_pandas()` give one flat row per record, these columns: {flat}. `details` is
+the record's details as JSON text. Text cells starting with `=`, `+`, `-`, `@`, tab or carriage return get a
+leading `'` in the CSV (spreadsheet formula injection, OWASP); number columns are left as numbers.
+"""
+
+
+def _column_words(column: Column) -> str:
+    words = [TYPE_WORDS[column.type]]
+    if column.allowed:
+        words.append("one of " + ", ".join(f"`{v}`" for v in column.allowed))
+    if column.minimum is not None or column.maximum is not None:
+        low = "" if column.minimum is None else f"{column.minimum:g}"
+        high = "" if column.maximum is None else f"{column.maximum:g}"
+        words.append(f"from {low} to {high}" if low and high else f"at least {low}" if low else f"at most {high}")
+    return "; ".join(words)
+
+
+def contract_table_markdown() -> str:
+    """Every contract table on one line each: the table of the README and of docs/contract.md."""
+    lines = []
+    for spec in TABLES:
+        columns = ", ".join(f"`{c.name}`" if c.required else f"`{c.name}?`" for c in spec.columns)
+        lines.append(f"| [`{spec.name}`](docs/contract.md#{spec.name}) | {spec.description} | {columns} |")
+    return "\n".join(lines) + "\n"
+
+
+def _table_section(spec: TableSpec) -> str:
+    out = [f"\n### {spec.name}\n", f"{spec.description}\n", "| column | required | type and allowed values | meaning |",
+           "|---|---|---|---|"]
+    for c in spec.columns:
+        out.append(f"| `{c.name}` | {'yes' if c.required else 'no'} | {_column_words(c)} | {c.description or ''} |")
+    facts = []
+    if spec.key:
+        facts.append(f"key `{spec.key}` (duplicates of one id count once)")
+    if spec.time_column:
+        facts.append(f"placed in a period by `{spec.time_column}`")
+    if spec.entity_column:
+        facts.append(f"its customer is `{spec.entity_column}` (joined to `customers` for `--segment`)")
+    else:
+        facts.append("belongs to no customer (not repeated per `--segment`)")
+    sentence = "; ".join(facts)
+    out.append("\n" + sentence[0].upper() + sentence[1:] + ".")
+    if spec.extra_checks:
+        out.append("Rows are also set aside unless: " + "; ".join(spec.extra_checks) + ".")
+    return "\n".join(out)
+
+
+def contract_markdown() -> str:
+    """docs/contract.md: every table of the contract with its columns and rules, then the output."""
+    from cxbench.api import FLAT_COLUMNS
+
+    index = contract_table_markdown().replace("(docs/contract.md#", "(#")
+    out = [CONTRACT_HEADER + index + "\n## The tables"]
+    out.extend(_table_section(spec) for spec in TABLES)
+    out.append(CONTRACT_OUTPUT.replace("{flat}", ", ".join(f"`{name}`" for name, _ in FLAT_COLUMNS)))
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -60,6 +60,14 @@ def latest_records(records: Iterable[MetricRecord], with_dimensions: bool = Fals
     return list(newest.values())
 
 
+def segment_phrase(segment: Mapping[str, Any]) -> str:
+    """How a finding names its segment: " for plan pro"; customers without a value are "with no plan"."""
+    if not segment:
+        return ""
+    return " for customers " + " and ".join(f"with no {k}" if v is None or v == "" else f"with {k} {v}"
+                                             for k, v in segment.items())
+
+
 def _finding(kind: str, severity: float, metric: Metric, record: MetricRecord, message: str,
              advice: tuple[str, str], **extra: Any) -> Finding:
     return Finding(kind=kind, severity=round(severity, 3), metric=metric.id, name=metric.name,
@@ -94,7 +102,7 @@ def findings(records: Sequence[MetricRecord], metrics: Mapping[str, Metric]) -> 
         metric = metrics.get(r["id"])
         if metric is None:
             continue
-        where = "" if not r["segment"] else " for " + ", ".join(f"{k} {v}" for k, v in r["segment"].items())
+        where = segment_phrase(r["segment"])
         rating = (r.get("benchmark") or {}).get("rating")
         if metric.id == "clv_cac_ratio":
             if r["value"] < 3:
@@ -152,7 +160,7 @@ def _gaps(records: Sequence[MetricRecord], metrics: Mapping[str, Metric]) -> lis
             "touchpoint_gap", 1.0 + min(gap / scale, 1.0), metric, worst,
             f"{metric.name}: {column} {worst['dimension'][column]} ({format_value(worst['value'], worst['unit'])}) "
             f"trails {best['dimension'][column]} ({format_value(best['value'], best['unit'])}) by "
-            f"{_gap_text(gap, worst['unit'])} ({_when(worst)})", GAP_ADVICE,
+            f"{_gap_text(gap, worst['unit'])}{segment_phrase(worst.segment)} ({_when(worst)})", GAP_ADVICE,
             dimension=worst["dimension"], best={"dimension": best["dimension"], "value": best["value"]}, gap=gap))
     gaps.sort(key=lambda f: -f.severity)
     return gaps[:_MAX_GAPS]

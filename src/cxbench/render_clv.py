@@ -12,14 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from cxbench.lifetime_value import ClvForecast
+from cxbench.output import csv_safe, terminal_text
 
 
 def clv_csv(result: ClvForecast) -> str:
-    """One row per customer: the `customers` records of the JSON document."""
+    """One row per customer: the `customers` records of the JSON document; a customer id a spreadsheet would run
+    as a formula is neutralised."""
     records = result.records()
     sink = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_pylist(records) if records else pa.table({"customer_id": pa.array([], pa.string())}),
-                    sink)
+    table = pa.Table.from_pylist(records) if records else pa.table({"customer_id": pa.array([], pa.string())})
+    pacsv.write_csv(csv_safe(table), sink)
     return sink.getvalue().decode("utf-8")
 
 
@@ -33,7 +35,7 @@ def clv_renderable(result: ClvForecast, source: str) -> Group:
     settings, models, totals = doc["settings"], doc["models"], doc["totals"]
     unit = settings["time_unit"]
     head = Text.assemble(
-        (f"Predicted customer lifetime value of {source}\n", "bold"),
+        (f"Predicted customer lifetime value of {terminal_text(source)}\n", "bold"),
         f"calibration to {settings['calibration_end']} · horizon {settings['horizon']:g} {unit}s "
         f"({settings['horizon_months']:.1f} months) · discount {100 * settings['discount_rate']:g} % a month",
     )
@@ -53,7 +55,7 @@ def clv_renderable(result: ClvForecast, source: str) -> Group:
     for header in ("customer", "frequency", "recency", "T", "monetary value", "P(alive)", "expected purchases", "CLV"):
         top.add_column(header, justify="left" if header == "customer" else "right")
     for r in doc["top_customers"]:
-        top.add_row(r["customer_id"], str(r["frequency"]), _number(r["recency"]), _number(r["T"]),
+        top.add_row(Text(terminal_text(r["customer_id"])), str(r["frequency"]), _number(r["recency"]), _number(r["T"]),
                     _number(r["monetary_value"]), _number(r["p_alive"], 3), _number(r["expected_purchases"]),
                     _number(r["clv"]))
     parts: list[Any] = [head, model_table, total_line, top]
@@ -73,8 +75,8 @@ def clv_renderable(result: ClvForecast, source: str) -> Group:
         if holdout["error_pct"] is not None:
             parts.append(Text(f"Predicted total is {holdout['error_pct']:+.1f} % off the actual purchases.", style="dim"))
     else:
-        parts.append(Text(f"Holdout check: {holdout['reason']}", style="dim"))
-    parts.extend(Text(f"warning: {w}", style="yellow") for w in doc["warnings"])
+        parts.append(Text(terminal_text(f"Holdout check: {holdout['reason']}"), style="dim"))
+    parts.extend(Text(terminal_text(f"warning: {w}"), style="yellow") for w in doc["warnings"])
     return Group(*parts)
 
 

@@ -172,8 +172,18 @@ class BenchmarkLibrary:
             raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise UsageError(f"--benchmarks {path}: no such file") from exc
+        except OSError as exc:
+            raise UsageError(f"--benchmarks {path}: cannot read the file ({exc.strerror or exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--benchmarks {path}: is not UTF-8 text (bad byte at offset {exc.start}); "
+                             "save it as UTF-8") from exc
         except yaml.YAMLError as exc:
-            raise UsageError(f"--benchmarks {path}: not valid YAML ({exc}); see the README's example") from exc
+            first = str(exc).strip().splitlines()
+            raise UsageError(f"--benchmarks {path}: not valid YAML ({' '.join(first[:3])}); "
+                             "see the README's example") from exc
+        except RecursionError as exc:  # PyYAML builds nested values recursively
+            raise UsageError(f"--benchmarks {path}: nested too deeply to be a benchmarks file; metric ids are "
+                             "top-level keys with bands, source and target under them") from exc
         if not isinstance(raw, dict):
             raise UsageError(f"--benchmarks {path}: expected metric ids as top-level keys, e.g. `nps:`")
         overrides, segments = dict(self.overrides), dict(self.segment_overrides)

@@ -155,14 +155,18 @@ def check_timezone(name: str) -> None:
 def read_holidays(path: str | Path) -> tuple[dt.date, ...]:
     """Dates from a text or CSV file: the first field of each line, YYYY-MM-DD.
 
-    Blank lines and lines starting with # are skipped, and so is a header line (e.g. `date,name`) when it
-    is the first line and is not a date.
+    Blank lines and lines starting with # are skipped, and so is a header line (e.g. `date,name`): the first
+    line when its first field holds no digit. A first line with digits that is not a date (2026-13-01,
+    1/1/2026) is a mistyped date and stops with its line number, like any other.
     """
     file = Path(path)
     try:
         lines = file.read_text(encoding="utf-8-sig").splitlines()  # -sig: Excel and Notepad write a BOM
     except OSError as exc:
-        raise UsageError(f"--holidays {file}: cannot read the file ({exc.strerror}); give a text or CSV file "
+        raise UsageError(f"--holidays {file}: cannot read the file ({exc.strerror or exc}); give a text or CSV file "
+                         "with one YYYY-MM-DD date per line") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--holidays {file}: is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8 "
                          "with one YYYY-MM-DD date per line") from exc
     days: list[dt.date] = []
     for number, line in enumerate(lines, start=1):
@@ -172,7 +176,7 @@ def read_holidays(path: str | Path) -> tuple[dt.date, ...]:
         try:
             days.append(dt.date.fromisoformat(field))
         except ValueError as exc:
-            if not days and number == _first_content_line(lines):
+            if not days and number == _first_content_line(lines) and not any(c.isdigit() for c in field):
                 continue  # a header
             raise UsageError(f"--holidays {file}, line {number}: {field!r} is not a date; write one YYYY-MM-DD "
                              "date per line") from exc

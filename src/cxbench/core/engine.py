@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
+from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import UsageError
 from cxbench.core.event_names import event_details, missing_events, missing_events_reason
 from cxbench.core.options import Options, Period
@@ -259,13 +260,27 @@ class Engine:
                 raise UsageError(f"--segment {column}: customers has no such column; "
                                  f"segment by one of: {', '.join(present) or 'none (add segment, plan or region)'}")
 
-    def run(self) -> list[MetricRecord]:
-        """Every metric's records, in the order of the metrics given."""
+    def run(self, on_metric: Callable[[Metric], None] | None = None) -> list[MetricRecord]:
+        """Every metric's records, in the order of the metrics given; `on_metric` is called after each one (the
+        CLI's progress bar)."""
         self._prefetch_shared_rows(self.metrics)
         records: list[MetricRecord] = []
         for metric in self.metrics:
             records.extend(self._records_once(metric))
+            if on_metric is not None:
+                on_metric(metric)
         return records
+
+    def segments_of(self, metric: Metric) -> tuple[str, ...]:
+        """The --segment columns a metric is repeated for: none when its rows belong to no customer (campaigns,
+        social posts, mentions, stock prices, capex: no input table has a customer column), where every segment
+        would repeat the whole dataset's value under "plan None"."""
+        if not metric.by_customer_segment:
+            return ()
+        tables = [TABLES_BY_NAME.get(t) for t in metric.inputs]
+        if tables and all(t is not None and t.entity_column is None for t in tables):
+            return ()
+        return self.options.segments
 
     def _prefetch_shared_rows(self, metrics: Sequence[Metric]) -> None:
         """One query for the metrics that aggregate the same rows over the same periods and breakdowns (sessions,
@@ -406,7 +421,7 @@ class Engine:
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
         parts: list[ir.Table] = []
-        segments = self.options.segments if metric.by_customer_segment else ()
+        segments = self.segments_of(metric)
         for segment in (None, *segments):
             base = rows
             if segment is not None:
@@ -448,7 +463,7 @@ class Engine:
         metric = step.metric
         records: list[MetricRecord] = []
         segment_keys: list[tuple[str | None, str | None]] = [(None, None)]
-        for column in self.options.segments if metric.by_customer_segment else ():
+        for column in self.segments_of(metric):
             values = sorted({k[1] for k in stats if k[0] == column}, key=lambda v: (v is None, v or ""))
             segment_keys.extend((column, v) for v in values)
         for seg_name, seg_value in segment_keys:

@@ -25,3 +25,9 @@ class UsageError(CxbenchError):
 
 class CxbenchWarning(UserWarning):
     """A warning from cxbench; the test suite turns these into errors."""
+
+
+def is_engine_error(exc: BaseException) -> bool:
+    """Whether `exc` comes from the engine (DuckDB, Spark) reading data, rather than from cxbench's own code."""
+    return any(k.__module__.split(".")[0] in ("duckdb", "_duckdb", "pyspark", "py4j")
+               for k in type(exc).__mro__)

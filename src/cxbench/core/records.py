@@ -1,7 +1,7 @@
 """Typed results: a scorecard is frozen `MetricRecord`s (with their `Rating`, `Change` and `WindowComparison`) and
 `Finding`s. JSON, CSV, pandas, Arrow, the terminal and the report all render from these objects.
 
-Each object is also the JSON object CONTRACT.md gives it (`record["value"]`, `record.get("change")`): a read-only
+Each object is also the JSON object docs/contract.md gives it (`record["value"]`, `record.get("change")`): a read-only
 dict holding `to_dict()`, so code written against the JSON document (json.dumps, pandas) works on the objects
 unchanged. Changing one raises TypeError; `record.evolve(...)` makes a changed copy.
 """
@@ -143,7 +143,7 @@ class WindowComparison(_JsonView):
 
 @dataclass(frozen=True, eq=False)
 class MetricRecord(_JsonView):
-    """One metric's value for one period, segment and breakdown (CONTRACT.md's record)."""
+    """One metric's value for one period, segment and breakdown (docs/contract.md's record)."""
 
     id: str
     period_start: dt.date | None
@@ -191,7 +191,7 @@ class MetricRecord(_JsonView):
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as CONTRACT.md's JSON object (optional keys only when set)."""
+        """The record as docs/contract.md's JSON object (optional keys only when set)."""
         out: dict[str, Any] = {
             "id": self.id,
             "period_start": self.period_start.isoformat() if self.period_start else None,

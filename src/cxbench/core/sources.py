@@ -8,7 +8,10 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 from __future__ import annotations
 
 import csv
+import gzip
+import itertools
 import os
+import stat
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -39,11 +42,19 @@ class RawTable:
     #: tables too: `row_number() OVER ()` over a view need not give a row the same number twice
     #: (a GROUP BY view numbers its rows differently in each query).
     columnar: bool = False
+    #: Records the CSV reader could not split into the header's fields (row, reason), set aside before validation.
+    unparsed: tuple[tuple[int, str], ...] = ()
 
-    @property
-    def extra_fields(self) -> tuple[str, ...]:
-        """Columns the CSV reader added for rows with more fields than the header."""
-        return tuple(c for c in self.expr.columns if re.fullmatch(r"column\d+", c))
+
+@dataclass(frozen=True)
+class IgnoredFile:
+    """A file or folder in the source folder that is not read, and why."""
+
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"file": self.name, "reason": self.reason}
 
 
 @dataclass
@@ -53,7 +64,7 @@ class Dataset:
     location: str
     con: BaseBackend
     tables: dict[str, RawTable]
-    ignored: list[str] = field(default_factory=list)  # files in the folder that are no contract table
+    ignored: list[IgnoredFile] = field(default_factory=list)  # entries of the folder that are not read, with why
 
     @property
     def engine(self) -> str:
@@ -73,7 +84,11 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
     if isinstance(source, BaseBackend):
         return _from_connection(source, location=f"{source.name} connection")
     text = str(source)
+    if not text.strip():
+        raise UsageError("the source is empty: name a folder of table files, a DuckDB file or a connection URL "
+                         "(write . for the current folder)")
     if "://" in text:
+        _check_database_file(text)
         try:
             con = ibis.connect(text)
         except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
@@ -96,6 +111,17 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
     return _from_folder(path, _engine_connection(engine, memory_limit), only)
 
 
+def _check_database_file(url: str) -> None:
+    """A duckdb:// or sqlite:// URL must name an existing file: connecting would create an empty database."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("duckdb", "sqlite") or rest in ("", ":memory:") or rest.startswith(":memory:"):
+        return
+    file = Path(rest.split("?", 1)[0])
+    if not file.is_file():
+        raise InputError(f"{scheme}://{file}: no such database file. Check the path (write duckdb:///abs/path for an "
+                         "absolute one).", file=str(file))
+
+
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -114,6 +140,8 @@ def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | Non
     if engine in (None, "duckdb"):
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
+        # Reading a file never downloads anything: no extension is fetched from the network on first use.
+        con.raw_sql("SET autoinstall_known_extensions = false")
         # Spill to a private temporary folder, not to `.tmp` in the working directory (which may be the data's).
         con.raw_sql(f"SET temp_directory = {_sql_string(tempfile.mkdtemp(prefix='cxbench-duckdb-'))}")
         limit = duckdb_memory_limit(memory_limit)
@@ -134,39 +162,111 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _find_table_files(folder: Path) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for name in TABLES_BY_NAME:
-        candidates = [folder / f"{name}.{fmt}" for fmt in FILE_FORMATS if (folder / f"{name}.{fmt}").is_file()]
-        if (folder / name).is_dir():
-            candidates.append(folder / name)
-        if len(candidates) > 1:
-            listed = ", ".join(c.name for c in candidates)
+#: File names a table is read from (any case), e.g. `surveys.csv`, `Orders.CSV.gz`, `tickets.tsv`.
+_TABLE_FILE = re.compile(r"(?P<table>[a-z_]+)\.(?P<fmt>csv|tsv|parquet|json|jsonl|ndjson)(?P<gz>\.gz)?", re.IGNORECASE)
+_COMPRESSED = (".zip", ".bz2", ".xz", ".zst", ".7z", ".tar", ".tgz")
+
+
+@dataclass(frozen=True)
+class _TableFile:
+    path: Path
+    fmt: str  # csv, parquet, json or jsonl (tsv is read as csv, ndjson as jsonl)
+    gzip: bool = False
+
+
+def _classify(entry: Path) -> tuple[str | None, _TableFile | None, str | None]:
+    """(table, how to read it, None), or (None, None, why it is not read)."""
+    name = entry.name
+    try:
+        mode = entry.stat().st_mode  # follows symbolic links
+    except OSError as exc:
+        why = "a symbolic link that loops" if exc.errno == 40 else f"cannot be opened ({exc.strerror or exc})"
+        return None, None, why
+    match = _TABLE_FILE.fullmatch(name)
+    if stat.S_ISDIR(mode):
+        if name.lower() in TABLES_BY_NAME:
+            return name.lower(), _TableFile(entry, "parquet"), None
+        if match and match["table"].lower() in TABLES_BY_NAME:
+            return None, None, (f"a folder named like a file; put the {match['table'].lower()} table's file in the source "
+                                f"folder, or its Parquet parts in a folder named {match['table'].lower()}")
+        return None, None, "a folder that is not named after a table"
+    if not stat.S_ISREG(mode):
+        return None, None, "not a regular file (a pipe, socket or device)"
+    if match is None:
+        lowered = name.lower()
+        stem = lowered.split(".", 1)[0]
+        if stem in TABLES_BY_NAME and lowered.endswith(_COMPRESSED):
+            return None, None, "compressed in a format cxbench does not read; unpack it or compress it with gzip (.gz)"
+        if stem in TABLES_BY_NAME:
+            return None, None, "named after a table but not .csv, .tsv, .parquet, .json or .jsonl (optionally .gz)"
+        return None, None, "not named after a table"
+    table = match["table"].lower()
+    if table not in TABLES_BY_NAME:
+        return None, None, "not named after a table"
+    fmt = {"tsv": "csv", "ndjson": "jsonl"}.get(match["fmt"].lower(), match["fmt"].lower())
+    if fmt == "parquet" and match["gz"]:
+        return None, None, "a gzipped Parquet file; Parquet compresses inside the file, so write it without .gz"
+    return table, _TableFile(entry, fmt, bool(match["gz"])), None
+
+
+def _find_table_files(folder: Path) -> tuple[dict[str, _TableFile], list[IgnoredFile]]:
+    candidates: dict[str, list[_TableFile]] = {}
+    ignored: list[IgnoredFile] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot list the folder ({exc.strerror or exc}).", file=str(folder)) from exc
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        table, found, why = _classify(entry)
+        if found is not None and table is not None:
+            candidates.setdefault(table, []).append(found)
+        elif why is not None:
+            ignored.append(IgnoredFile(entry.name, why))
+    for name, files in candidates.items():
+        if len(files) > 1:
+            listed = ", ".join(f.path.name for f in files)
             raise InputError(f"{folder}: table {name} is given twice ({listed}); keep one of them.", file=str(folder))
-        if candidates:
-            found[name] = candidates[0]
-    return found
+    return {name: files[0] for name, files in candidates.items()}, ignored
+
+
+def expected_file_names() -> str:
+    """The names a folder's files are read under, for messages."""
+    return ", ".join(TABLES_BY_NAME)
 
 
 def _from_folder(folder: Path, con: BaseBackend, only: set[str] | None = None) -> Dataset:
+    found, ignored = _find_table_files(folder)
+    if not found:
+        seen = "; ".join(f"{i.name} ({i.reason})" for i in ignored[:10]) or "the folder is empty"
+        raise InputError(f"{folder}: no table found ({seen}). Name each file after its table: "
+                         f"{expected_file_names()}, as .csv, .tsv, .parquet, .json or .jsonl (optionally .gz), "
+                         "or a folder of Parquet files named after the table.", file=str(folder))
     tables: dict[str, RawTable] = {}
-    found = _find_table_files(folder)
-    for name, path in found.items():
+    for name, table_file in found.items():
         if only is None or name in only:
-            tables[name] = _read_file(con, name, path)
-    used = {p.name for p in found.values()}
-    ignored = sorted(p.name for p in folder.iterdir() if p.name not in used and not p.name.startswith("."))
+            tables[name] = _read_file(con, name, table_file)
     return Dataset(location=str(folder), con=con, tables=tables, ignored=ignored)
 
 
-def _check_text_file(path: Path) -> str | None:
+def _open_text(file: _TableFile):
+    return gzip.open(file.path, "rb") if file.gzip else file.path.open("rb")
+
+
+def _check_text_file(file: _TableFile) -> str | None:
     """Stop early on a file that is not text; return a note when it is empty."""
-    with path.open("rb") as handle:
-        head = handle.read(8192)
+    path = file.path
+    try:
+        with _open_text(file) as handle:
+            head = handle.read(8192)
+    except (OSError, EOFError) as exc:  # unreadable, or a broken .gz
+        raise InputError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc}).", file=str(path)) from exc
     if not head.strip():
         return "the file is empty"
-    if b"\x00" in head or head.startswith((b"PAR1", b"\x89PNG", b"PK\x03\x04", b"%PDF")):
-        raise InputError(f"{path}: is not a {path.suffix.lstrip('.').upper()} text file (binary content). "
+    kind = "CSV" if file.fmt == "csv" else file.fmt.upper()
+    if b"\x00" in head or head.startswith((b"PAR1", b"\x89PNG", b"PK\x03\x04", b"%PDF", b"\x1f\x8b")):
+        raise InputError(f"{path}: is not a {kind} text file (binary content). "
                          "Export the table as CSV with a header row, or name a Parquet file .parquet.", file=str(path))
     try:
         head.decode("utf-8")
@@ -177,20 +277,21 @@ def _check_text_file(path: Path) -> str | None:
     return None
 
 
-def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
-    fmt = "parquet" if path.is_dir() else path.suffix.lower().lstrip(".")
+def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
+    path, fmt = file.path, file.fmt
     note = None
     if fmt in ("csv", "json", "jsonl"):
-        note = _check_text_file(path)
+        note = _check_text_file(file)
         if note is not None:
             return RawTable(name, str(path), _empty_table(con, name), note=note)
-    if path.is_dir() and not any(path.glob("*.parquet")):
-        raise InputError(f"{path}: folder for table {name} holds no .parquet files; put the table's Parquet files in it.",
-                         file=str(path))
-    if fmt == "csv":
-        _csv_header(path)  # stops on duplicate column names before any engine guesses which one to use
+    if path.is_dir():
+        _check_parquet_parts(path, name)
+    unparsed: tuple[tuple[int, str], ...] = ()
     try:
-        expr = _read_with_row_numbers(con, name, path, fmt)
+        if fmt == "csv":
+            expr, unparsed = _read_csv(con, name, file)
+        else:
+            expr = _read_with_row_numbers(con, name, file)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
         expr.schema()
         con.execute(expr.limit(1))
@@ -199,19 +300,69 @@ def _read_file(con: BaseBackend, name: str, path: Path) -> RawTable:
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
                          "again with a header row.", file=str(path)) from exc
-    return RawTable(name, str(path), expr, note=note, text_source=fmt == "csv", columnar=fmt == "parquet")
+    return RawTable(name, str(path), expr, note=note, text_source=fmt in ("csv", "json", "jsonl"),
+                    columnar=fmt == "parquet", unparsed=unparsed)
+
+
+def _check_parquet_parts(folder: Path, name: str) -> None:
+    """A table folder's parts: at least one, each readable, and columns whose types can be read together.
+
+    Parts are read by column name (a part may lack a column another has: it is null there). Two parts giving one
+    column types that no common type holds (text and a number are read as text; a date and a number are not)
+    stop with both files named.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = sorted(p for p in folder.glob("*.parquet"))
+    if not parts:
+        raise InputError(f"{folder}: folder for table {name} holds no .parquet files; put the table's Parquet files in it.",
+                         file=str(folder))
+    seen: dict[str, tuple[pa.DataType, Path]] = {}
+    for part in parts:
+        try:
+            schema = pq.read_schema(part)
+        except Exception as exc:  # noqa: BLE001 - unreadable, not Parquet, or a broken footer
+            raise InputError(f"{part}: part of table {name} cannot be read as Parquet ({_first_line(exc)}). "
+                             "Remove the part or write it again.", file=str(part)) from exc
+        for column in schema:
+            key = column.name.strip().lower()
+            if key not in seen:
+                seen[key] = (column.type, part)
+                continue
+            first, where = seen[key]
+            if not _reconcilable(first, column.type):
+                raise InputError(f"{folder}: column {key} is {first} in {where.name} but {column.type} in {part.name}; "
+                                 "write the parts with one type for it.", file=str(part), column=key)
+
+
+def _reconcilable(a, b) -> bool:
+    import pyarrow.types as t
+
+    def kind(x) -> str:
+        if t.is_integer(x) or t.is_floating(x) or t.is_decimal(x):
+            return "number"
+        if t.is_string(x) or t.is_large_string(x) or t.is_null(x):
+            return "text"
+        if t.is_timestamp(x) or t.is_date(x):
+            return "time"
+        return str(x)
+
+    ka, kb = kind(a), kind(b)
+    return ka == kb or "text" in (ka, kb)  # text takes any value; validation then reads it as text
 
 
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-def _csv_header(path: Path) -> tuple[str, list[str]]:
+def _csv_header(file: _TableFile) -> tuple[str, list[str]]:
     """The delimiter (the most frequent candidate on the header line) and the column names, lower-cased.
 
     Raises InputError on a duplicate column name: engines silently keep one of the two.
     """
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        first = handle.readline()
+    path = file.path
+    with _open_text(file) as raw_handle:
+        first = raw_handle.readline().decode("utf-8-sig", errors="replace")
     delimiter = max(_DELIMITERS, key=first.count)
     names = [n.strip().lower() for n in next(csv.reader([first], delimiter=delimiter), [])]
     seen: set[str] = set()
@@ -221,6 +372,164 @@ def _csv_header(path: Path) -> tuple[str, list[str]]:
                              "(names are compared ignoring case).", file=str(path), column=column)
         seen.add(column)
     return delimiter, names
+
+
+#: The CSV reader's own words for a record it could not split, as advice.
+_UNPARSED_ADVICE = {
+    "TOO MANY COLUMNS": "quote values that contain the delimiter",
+    "MISSING COLUMNS": "give every row as many fields as the header (an empty field is fine)",
+    "UNQUOTED VALUE": "a quoted value is not closed, or text follows its closing quote: write a quote inside a quoted "
+                      "value as two quotes (\"\")",
+    "INVALID ENCODING": "the row holds bytes that are not UTF-8: save the file as UTF-8",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the CSV reader's 2 MB limit: check for a quote that is never closed",
+}
+
+
+def _csv_relation(location: str, delimiter: str, names: list[str], gz: bool, rejects: str | None = None) -> str:
+    """DuckDB's strict RFC 4180 reader: quotes and doubled quotes, quoted delimiters and newlines, every value as
+    text. A record with more or fewer fields than the header, or broken quoting, is skipped here and set aside
+    (with `rejects`, DuckDB lists it in that table)."""
+    columns = ", ".join(f"{_sql_string(n or f'column{i}')}: 'VARCHAR'" for i, n in enumerate(names))
+    options = [f"header=true, auto_detect=false, columns={{{columns}}}", f"delim={_sql_string(delimiter)}",
+               "quote='\"', escape='\"', strict_mode=true, ignore_errors=true"]
+    if gz:
+        options.append("compression='gzip'")
+    if rejects:
+        options.append(f"store_rejects=true, rejects_table='{rejects}_errors', rejects_scan='{rejects}_scans'")
+    return f"read_csv({location}, {', '.join(options)})"
+
+
+def _csv_unparsed(db: Any, file: _TableFile, delimiter: str, names: list[str],
+                  into: str | None = None) -> tuple[tuple[int, str], ...]:
+    """The records DuckDB's strict reader skips, as (row, reason), from one scan of the file that reads every
+    column (the reader checks the text of the columns it reads only). With `into`, the records read are kept in
+    that temporary table, numbered `_cx_g` in file order."""
+    tag = f"_cxbench_rejects_{os.getpid()}_{next(_counter)}"
+    relation = _csv_relation(_sql_string(str(file.path)), delimiter, names, file.gzip, tag)
+    if into is not None:
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT row_number() OVER () AS _cx_g, * FROM {relation}")
+    else:
+        every = ", ".join(f"max(length({_identifier(n or f'column{i}')}))" for i, n in enumerate(names))
+        db.execute(f"SELECT count(*), {every} FROM {relation}").fetchall()  # fetched: the scan runs to the end
+    # DuckDB creates the table on the first record it skips: none means every record was read.
+    exists = db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{tag}_errors"]).fetchone()[0]
+    found = db.execute(f"SELECT line, error_type, error_message FROM {tag}_errors ORDER BY line").fetchall() if exists else []
+    db.execute(f"DROP TABLE IF EXISTS {tag}_errors")
+    db.execute(f"DROP TABLE IF EXISTS {tag}_scans")
+    # DuckDB reports a ragged record once per missing or extra field: the fewest (or most) found is the count.
+    fields: dict[int, int] = {}
+    kinds: dict[int, tuple[str, str]] = {}
+    for line, kind, message in found:
+        counted = re.search(r"Found: (\d+)", message or "")
+        if kind in ("TOO MANY COLUMNS", "MISSING COLUMNS") and counted:
+            n = int(counted.group(1))
+            fields[line] = max(fields.get(line, n), n) if kind == "TOO MANY COLUMNS" else min(fields.get(line, n), n)
+        kinds.setdefault(line, (kind, message))
+    out = []
+    for line, (kind, message) in sorted(kinds.items()):
+        if line in fields:
+            reason = f"the row has {fields[line]} fields, the header {len(names)}: {_UNPARSED_ADVICE[kind]}"
+        else:
+            reason = _UNPARSED_ADVICE.get(kind, f"the row could not be read as CSV ({str(kind).lower()}: {message})")
+        # `line` counts records (a quoted newline does not start one) and the header: the record's row is one less.
+        out.append((int(line) - 1, reason))
+    return tuple(out)
+
+
+_counter = itertools.count()
+
+
+def _numbered_csv_sql(db: Any, kept: str, location: str, unparsed: tuple[tuple[int, str], ...]) -> str:
+    """SQL numbering the records kept in table `kept` by their position in the file, skipped records included."""
+    if not unparsed:
+        return f"SELECT CAST(_cx_g AS BIGINT) AS _row, {location} AS _file, * EXCLUDE (_cx_g) FROM {kept}"
+    # The i-th skipped record (row r_i) has r_i - i kept records before it, so the g-th kept record is row
+    # g + (the number of skipped records with r_i - i < g): an as-of join on a small table of those steps.
+    steps: dict[int, int] = {}
+    for i, (row, _) in enumerate(unparsed, start=1):
+        steps[row - i] = i
+    table = f"{kept}_steps"
+    values = ", ".join(f"({before}, {count})" for before, count in steps.items())
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM (VALUES {values}) AS s(_cx_before, _cx_skipped)")
+    return (f"SELECT CAST(k._cx_g + coalesce(s._cx_skipped, 0) AS BIGINT) AS _row, {location} AS _file, "
+            f"k.* EXCLUDE (_cx_g) FROM {kept} AS k ASOF LEFT JOIN {table} AS s ON k._cx_g > s._cx_before")
+
+
+def _read_csv(con: BaseBackend, name: str, file: _TableFile) -> tuple[ibis.Table, tuple[tuple[int, str], ...]]:
+    """A CSV file read strictly (RFC 4180), every value as text, numbered in file order, and its unreadable records.
+
+    Both engines parse with DuckDB's reader first, so they agree on what a record is: DuckDB reads the file
+    itself; Spark reads it with its own reader when every record is well formed, and otherwise is handed the
+    records DuckDB kept, numbered.
+    """
+    delimiter, names = _csv_header(file)
+    location = _sql_string(str(file.path))
+    kept = f"_cxbench_csv_{name}_{os.getpid()}_{next(_counter)}"
+    if con.name == "duckdb":
+        # Parsed once into the engine (validation then types and caches it): the scan that lists the skipped
+        # records is the one that keeps the others, so the two always agree.
+        db = con.con  # the DuckDB connection under Ibis's
+        unparsed = _csv_unparsed(db, file, delimiter, names, into=kept)
+        return _lower_case_columns(con.sql(_numbered_csv_sql(db, kept, location, unparsed))), unparsed
+    import duckdb
+
+    db = duckdb.connect()
+    try:
+        unparsed = _csv_unparsed(db, file, delimiter, names)
+        view = f"_cxbench_raw_{name}"
+        if not unparsed:
+            # As text, like DuckDB's all_varchar: Spark's own type inference would read "2026-10" as a timestamp.
+            con.read_csv(str(file.path), table_name=view, header=True, inferSchema=False, multiLine=True,
+                         sep=delimiter, escape='"')
+            return _number_rows(con, view, origin=str(file.path)), unparsed
+        _csv_unparsed(db, file, delimiter, names, into=kept)
+        rows = db.execute(_numbered_csv_sql(db, kept, location, unparsed)).arrow()
+    finally:
+        db.close()
+    rows = rows.read_all() if hasattr(rows, "read_all") else rows
+    # A temporary view of its own name (Ibis would write a catalog table into spark-warehouse/).
+    session = con._session  # noqa: SLF001 - Ibis's PySpark backend holds the SparkSession here
+    session.createDataFrame(rows.to_pandas()).createOrReplaceTempView(kept)
+    return _lower_case_columns(con.table(kept)), unparsed
+
+
+def _read_with_row_numbers(con: BaseBackend, name: str, file: _TableFile) -> ibis.Table:
+    """A JSON or Parquet table (file or folder of parts) numbered in file order."""
+    path, fmt = file.path, file.fmt
+    if con.name == "duckdb":
+        location = _sql_string(str(path))
+        if fmt in ("json", "jsonl"):
+            sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {_json_relation(con, file)}"
+        else:
+            glob = _sql_string(str(path / "*.parquet")) if path.is_dir() else location
+            # union_by_name: parts are matched by column name, and a column one part lacks is null there (by
+            # position, a missing column would shift or drop another for every part).
+            sql = (f"SELECT CAST(file_row_number + 1 AS BIGINT) AS _row, filename AS _file, "
+                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({glob}, file_row_number=true, "
+                   f"filename=true, union_by_name=true)")
+        return _lower_case_columns(con.sql(sql))
+    # Any other engine (Spark) reads with its own reader, then numbers the rows in file order.
+    view = f"_cxbench_raw_{name}"
+    if fmt in ("json", "jsonl"):
+        con.read_json(str(path), table_name=view, **({"multiLine": True} if fmt == "json" else {}))
+    else:
+        con.read_parquet(str(path), table_name=view, mergeSchema=True)
+    return _number_rows(con, view, origin=str(path))
+
+
+def _json_relation(con: BaseBackend, file: _TableFile) -> str:
+    """The JSON records with every value as text: one cell of another type (a number written "9", an object
+    where text was expected) then sets aside only its own row, not the column's every row."""
+    location = _sql_string(str(file.path))
+    options = "format='auto'" + (", compression='gzip'" if file.gzip else "")
+    names = [row[0] for row in con.con.execute(f"DESCRIBE SELECT * FROM read_json({location}, {options})").fetchall()]
+    columns = ", ".join(f"{_sql_string(n)}: 'JSON'" for n in names)
+    as_text = ", ".join(f"json_extract_string({_identifier(n)}, '$') AS {_identifier(n)}" for n in names)
+    return f"(SELECT {as_text} FROM read_json({location}, {options}, columns={{{columns}}}))"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _empty_table(con: BaseBackend, name: str) -> ibis.Table:
@@ -236,37 +545,6 @@ def _supports_temp(con: BaseBackend) -> bool:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _read_with_row_numbers(con: BaseBackend, name: str, path: Path, fmt: str) -> ibis.Table:
-    if con.name == "duckdb":
-        location = _sql_string(str(path))
-        if fmt == "csv":
-            # all_varchar: every value arrives as text, so one bad value sets aside its row instead of failing
-            # the read; row_number() follows file order (DuckDB preserves insertion order).
-            # null_padding/strict_mode=false: a row with too few or too many fields is read (and set aside by
-            # validation, which names it) instead of failing the whole file.
-            relation = f"read_csv({location}, all_varchar=true, header=true, null_padding=true, strict_mode=false)"
-            sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {relation}"
-        elif fmt in ("json", "jsonl"):
-            relation = f"read_json({location}, format='auto')"
-            sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {relation}"
-        else:
-            glob = _sql_string(str(path / "*.parquet")) if path.is_dir() else location
-            sql = (f"SELECT CAST(file_row_number + 1 AS BIGINT) AS _row, filename AS _file, "
-                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({glob}, file_row_number=true, filename=true)")
-        return _lower_case_columns(con.sql(sql))
-    # Any other engine (Spark) reads with its own reader, then numbers the rows in file order.
-    view = f"_cxbench_raw_{name}"
-    if fmt == "csv":
-        # As text, like DuckDB's all_varchar: Spark's own type inference would read "2026-10" as a timestamp.
-        con.read_csv(str(path), table_name=view, header=True, inferSchema=False, multiLine=True,
-                     sep=_csv_header(path)[0], escape='"')
-    elif fmt in ("json", "jsonl"):
-        con.read_json(str(path), table_name=view, **({"multiLine": True} if fmt == "json" else {}))
-    else:
-        con.read_parquet(str(path), table_name=view)
-    return _number_rows(con, view, origin=str(path))
 
 
 def _number_rows(con: BaseBackend, table: str, origin: str) -> ibis.Table:

@@ -7,6 +7,7 @@ others are typed (timestamps in UTC, numbers as float64, booleans) and used. For
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -27,8 +28,8 @@ from cxbench.core.contract import (
     TableSpec,
     table_spec,
 )
-from cxbench.core.errors import InputError
-from cxbench.core.sources import Dataset, RawTable
+from cxbench.core.errors import InputError, is_engine_error
+from cxbench.core.sources import Dataset, IgnoredFile, RawTable
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -86,11 +87,14 @@ class TableReport:
     used: int
     rejected: int
     note: str | None = None
+    warnings: tuple[str, ...] = ()  # rows kept that look wrong (dates years before the rest)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"rows": self.rows, "used": self.used, "rejected": self.rejected}
         if self.note:
             out["note"] = self.note
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         out["file"] = self.origin
         return out
 
@@ -111,16 +115,25 @@ class Validation:
     tables: dict[str, ValidTable]
     reports: dict[str, TableReport]
     rejected: list[Rejection] = field(default_factory=list)
+    ignored: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "inputs": {name: report.to_dict() for name, report in self.reports.items()},
             "rejected": [r.to_dict() for r in self.rejected],
         }
+        if self.ignored:
+            out["ignored_files"] = [i.to_dict() for i in self.ignored]
+        return out
+
+    @property
+    def unusable(self) -> list[str]:
+        """Tables that have rows of which none can be used."""
+        return [name for name, r in self.reports.items() if r.rows > 0 and r.used == 0]
 
 
 def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cache: bool | None = None,
-             only: set[str] | None = None) -> Validation:
+             only: set[str] | None = None, as_of: dt.date | None = None) -> Validation:
     """Check every table of `dataset` (or those named in `only`) against the contract.
 
     The used rows are a view, not a copy: on DuckDB a Parquet file or folder is read in place by every metric,
@@ -129,8 +142,12 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
     and cached (`cache=True` forces that for every table, `cache=False` forbids it). Duplicate ids stay exact:
     the first in file order is used.
 
+    Rows dated after `as_of` (default: today) plus one day are set aside; a table whose earliest dates lie
+    years before the rest gets a warning (a 1900 typed for 2019 stretches every period range back to 1900).
+
     Raises InputError (one line: file, column, fix) when a required column is missing.
     """
+    as_of = as_of or dt.date.today()
     tables: dict[str, ValidTable] = {}
     reports: dict[str, TableReport] = {}
     rejected: list[Rejection] = []
@@ -140,23 +157,64 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         spec = table_spec(name)
         present = frozenset(c.name for c in spec.columns if c.name in raw.expr.columns)
         keep_view = cache is False or (cache is None and raw.columnar and dataset.con.name == "duckdb")
-        if keep_view:
-            used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw)
-        else:
-            checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw)).cache()
-            counts = dataset.con.execute(
-                checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
-            n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
-            used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
-            aside = checked.filter(checked._reason.notnull())
-        reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note)
+        try:
+            if keep_view:
+                used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw, as_of)
+            else:
+                checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of).cache()
+                counts = dataset.con.execute(
+                    checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
+                n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+                used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
+                aside = checked.filter(checked._reason.notnull())
+        except Exception as exc:
+            if not is_engine_error(exc):
+                raise
+            # A file the first rows of which read well can still hold a broken page or an unreadable part.
+            raise InputError(f"{raw.origin}: could not be read to the end ({str(exc).strip().splitlines()[0][:300]}). "
+                             "Write the table again, or remove the damaged file.", file=raw.origin) from exc
+        # Records the CSV reader could not split are set aside too: counted, and listed in file order.
+        n_rows, n_rejected = n_rows + len(raw.unparsed), n_rejected + len(raw.unparsed)
+        warnings = _early_outliers(dataset, spec, used) if spec.time_column in present else ()
+        reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note, warnings)
         if n_rejected and len(rejected) < rejected_cap:
-            rejected.extend(_listed(dataset, name, raw, aside, rejected_cap - len(rejected)))
+            room = rejected_cap - len(rejected)
+            found = [Rejection(name, row, reason) for row, reason in raw.unparsed[:room]]
+            if n_rejected > len(raw.unparsed):
+                found.extend(_listed(dataset, name, raw, aside, room))
+            rejected.extend(sorted(found, key=lambda r: (r.file or "", r.row))[:room])
         tables[name] = ValidTable(spec, used, present)
-    return Validation(tables, reports, rejected)
+    return Validation(tables, reports, rejected, tuple(dataset.ignored))
 
 
-def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable) -> tuple[ir.Table, int, int, ir.Table]:
+#: Years without a row that separate a table's earliest rows from the rest before they are flagged as typos.
+EARLY_GAP_YEARS = 5
+
+
+def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[str, ...]:
+    """A warning when the earliest rows lie years before the rest (1900 typed for 2019): they are kept, but every
+    period range then starts there. One small aggregate: rows per year of the table's time column."""
+    column = spec.time_column
+    assert column is not None
+    per_year = dataset.con.execute(used.filter(used[column].notnull())
+                                   .group_by(year=used[column].year()).aggregate(n=lambda t: t.count()))
+    counts = sorted((int(y), int(n)) for y, n in zip(per_year["year"], per_year["n"], strict=True))
+    if len(counts) < 2:
+        return ()
+    total = sum(n for _, n in counts)
+    early = 0
+    for (year, n), (next_year, _) in zip(counts, counts[1:]):
+        early += n
+        if next_year - year > EARLY_GAP_YEARS and early <= 0.01 * total:
+            first = counts[0][0]
+            span = f"{first}" if first == year else f"{first}-{year}"
+            return (f"{early} row{'s' if early != 1 else ''} dated {span}, {next_year - year} years before the "
+                    f"rest (from {next_year}): check {column} for typos; the periods start at the earliest date",)
+    return ()
+
+
+def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
+                       as_of: dt.date) -> tuple[ir.Table, int, int, ir.Table]:
     """The used rows as a view over the source, the row counts, and the set-aside rows (`_row`, `_file`, `_reason`).
 
     One pass over the table finds the rows set aside; they are cached (few, by design: a table of mostly bad
@@ -164,12 +222,12 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable) -> tupl
     checks are not evaluated again by every metric. When the table's files are unchanged since an earlier run
     (`ValidationCache`), that run's counts and rows set aside are reused and the table is not scanned at all.
     """
-    store = ValidationCache.for_table(spec, raw, dataset.con.name)
+    store = ValidationCache.for_table(spec, raw, dataset.con.name, as_of)
     found = store.load(dataset.con) if store else None
     if found is not None:
         n_rows, n_rejected, aside = found
     else:
-        checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw))
+        checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of)
         aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
         n_rows = int(dataset.con.execute(raw.expr.count()))
         n_rejected = int(dataset.con.execute(aside.count()))
@@ -196,7 +254,8 @@ class ValidationCache:
     path: Path  # the entry's JSON file; the rows set aside are beside it as .parquet
 
     @classmethod
-    def for_table(cls, spec: TableSpec, raw: RawTable, engine: str) -> ValidationCache | None:
+    def for_table(cls, spec: TableSpec, raw: RawTable, engine: str,
+                  as_of: dt.date | None = None) -> ValidationCache | None:
         folder = _cache_folder()
         origin = Path(raw.origin)
         if folder is None or not origin.exists():
@@ -208,7 +267,7 @@ class ValidationCache:
         # The origin as written (and the working directory when relative): the rows set aside are stored with
         # the file names the engine reports for this spelling of the path, which the used rows are matched on.
         where = raw.origin if origin.is_absolute() else [os.getcwd(), raw.origin]
-        key = json.dumps([_code_version(), engine, spec.name, where, stats])
+        key = json.dumps([_code_version(), engine, spec.name, where, stats, str(as_of)])
         return cls(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json")
 
     def load(self, con: BaseBackend) -> tuple[int, int, ir.Table] | None:
@@ -293,9 +352,12 @@ def _local_path(location: str) -> str:
     return location
 
 
-def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_reason: bool = True) -> ir.Table:
+def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_reason: bool = True,
+                as_of: dt.date | None = None) -> ir.Table:
     """Typed columns plus `_reason` (null for a good row), `_row` and `_file`.
 
+    `as_of`: a row whose time (the table's time column) is after this day plus one (any time zone's today) is set
+    aside as a typo: a date in 2999 would otherwise become the latest period and the headline.
     `dedupe`: set aside repeated ids (False when the caller knows there are none). `with_reason=False`: the typed
     columns, `_row` and `_file` only (the checks are left out; the caller knows which rows to drop).
     """
@@ -310,38 +372,63 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
             file=raw.origin,
             column=column.name,
         )
-    text: dict[str, ir.StringValue] = {}
-    typed: dict[str, ir.Value] = {}
-    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
-    if raw.extra_fields:
-        overflow = ibis.or_(*(source[c].notnull() for c in raw.extra_fields))
-        checks.append((overflow, ibis.literal("the row has more fields than the header; quote values that contain "
-                                              "the delimiter")))
-    for column in spec.columns:
-        if column.name not in source.columns:
-            typed[column.name] = ibis.null(_ibis_type(column.type))
-            continue
+    # Built in stages, each a projection naming its columns (the text of each value, then its parsed form), so
+    # the checks refer to columns rather than repeating the parsing inside every check: the SQL stays a few KB
+    # instead of hundreds, which the engine plans in milliseconds rather than seconds.
+    present = [c for c in spec.columns if c.name in source.columns]
+    texts: dict[str, ir.Value] = {}
+    for column in present:
         value = source[column.name]
         if value.type().is_string():
             # Text files pad values ("  9 "); typed sources (Parquet, databases) are taken as written, which
             # spares a trim of every string of a large table.
             stripped = trim(value) if raw.text_source else value
-            raw_text = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
+            texts[column.name] = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
         else:
-            raw_text = value.cast("string")  # typed columns (Parquet, databases): text only for messages
-        text[column.name] = raw_text
-        parsed = _parse(column, value, raw_text)
-        typed[column.name] = parsed
-        checks.extend(_column_checks(column, value, raw_text, parsed))
+            texts[column.name] = value.cast("string")  # typed columns (Parquet, databases): text only for messages
+    stage = source.select(_row=source._row, _file=source._file,
+                          **{f"_v_{c.name}": source[c.name] for c in present if not source[c.name].type().is_string()},
+                          **{f"_t_{name}": expr for name, expr in texts.items()})
+    # The UTC offset of each timestamp given as text, once (parsing reads it several times).
+    stage = stage.mutate(**{f"_o_{c.name}": utc_offset(stage[f"_t_{c.name}"]) for c in present
+                            if c.type in (ColumnType.TIMESTAMP, ColumnType.DATE) and source[c.name].type().is_string()})
+
+    def value_of(name: str) -> ir.Value:
+        return stage[f"_v_{name}"] if f"_v_{name}" in stage.columns else stage[f"_t_{name}"]
+
+    stage = stage.mutate(**{f"_p_{c.name}": _parse(c, value_of(c.name), stage[f"_t_{c.name}"],
+                                                     stage[f"_o_{c.name}"] if f"_o_{c.name}" in stage.columns else None)
+                            for c in present})
+    text: dict[str, ir.StringValue] = {c.name: stage[f"_t_{c.name}"] for c in present}
+    typed: dict[str, ir.Value] = {}
+    checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    for column in spec.columns:
+        if column.name not in source.columns:
+            typed[column.name] = ibis.null(_ibis_type(column.type))
+            continue
+        typed[column.name] = stage[f"_p_{column.name}"]
+        checks.extend(_column_checks(column, value_of(column.name), text[column.name], typed[column.name]))
+    if as_of is not None and spec.time_column in text:
+        first_day_after = dt.datetime.combine(as_of + dt.timedelta(days=2), dt.time())
+        column = spec.time_column
+        checks.append((typed[column] >= first_day_after,
+                       column + " " + text[column].substr(0, 40) + f" is after {as_of.isoformat()}, the run's as-of "
+                       "date: fix the date, or pass --as-of when the data runs later"))
+    def keep(named: dict[str, ir.Value]) -> dict[str, ir.Value]:
+        """Helper values a table's rules read several times, kept as columns of one more stage."""
+        nonlocal stage
+        stage = stage.mutate(**{f"_h_{name}": expr for name, expr in named.items()})
+        return {name: stage[f"_h_{name}"] for name in named}
+
     table_rules = _TABLE_RULES.get(spec.name)
     if table_rules is not None:
-        extra_typed, extra_checks = table_rules(typed, text)
+        extra_typed, extra_checks = table_rules(typed, text, keep)
         typed.update(extra_typed)
         checks.extend(extra_checks)
     if not with_reason:
-        return source.select(_row=source._row, _file=source._file, **typed)
+        return stage.select(_row=stage._row, _file=stage._file, **typed)
     reason = ibis.cases(*checks, else_=ibis.null("string")) if checks else ibis.null("string")
-    out = source.select(_row=source._row, _file=source._file, _reason=reason, **typed)
+    out = stage.select(_row=stage._row, _file=stage._file, _reason=reason, **typed)
     if dedupe and spec.key is not None and spec.key in text:
         # Duplicates among good rows: the first in file order is used, the others set aside.
         out = out.mutate(
@@ -368,13 +455,18 @@ def _ibis_type(kind: ColumnType) -> str:
     }[kind]
 
 
-def parse_timestamp(text: ir.StringValue) -> ir.TimestampValue:
+def utc_offset(text: ir.StringValue) -> ir.StringValue:
+    """The UTC offset written after a time of day (Z, +02:00, -0130), or '' when there is none."""
+    return text.re_extract(_OFFSET, 1).fill_null("")
+
+
+def parse_timestamp(text: ir.StringValue, offset: ir.StringValue | None = None) -> ir.TimestampValue:
     """ISO 8601 text to a UTC timestamp; an offset (Z, +02:00, -0130) is applied, none means UTC.
 
     Written with string functions and casts that DuckDB and Spark evaluate alike (both engines give the
     same instant for every accepted form), rather than each engine's own offset parser.
     """
-    offset = text.re_extract(_OFFSET, 1).fill_null("")
+    offset = utc_offset(text) if offset is None else offset
     naive = trim(text.substr(0, text.length() - offset.length()))
     digits = offset.re_replace(":", "")
     sign = ibis.cases((offset.substr(0, 1) == "-", -1), else_=1)
@@ -383,18 +475,22 @@ def parse_timestamp(text: ir.StringValue) -> ir.TimestampValue:
         (digits.length() == 3, sign * digits.substr(1, 2).cast("int64") * 60),
         else_=sign * (digits.substr(1, 2).cast("int64") * 60 + digits.substr(3, 2).cast("int64")),
     )
-    parsed = ibis.cases((naive.re_search(_ISO_LOCAL), naive.try_cast("timestamp")), else_=ibis.null("timestamp"))
+    # Offsets in use run from -12:00 to +14:00 with minutes below 60; +25:00 or +99:99 is a typo, not a place.
+    possible = (minutes >= -12 * 60) & (minutes <= 14 * 60) & (
+        (digits.length() <= 3) | (digits.substr(3, 2).cast("int64") < 60))
+    parsed = ibis.cases((naive.re_search(_ISO_LOCAL) & possible, naive.try_cast("timestamp")),
+                        else_=ibis.null("timestamp"))
     return parsed - minutes.as_interval("m")
 
 
-def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue) -> ir.Value:
+def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue, offset: ir.StringValue | None = None) -> ir.Value:
     dtype = value.type()
     if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
         if dtype.is_timestamp():
             return value.cast("timestamp")
         if dtype.is_date():
             return value.cast("timestamp")
-        return parse_timestamp(raw_text)
+        return parse_timestamp(raw_text, offset)
     if column.type is ColumnType.NUMBER:
         if dtype.is_numeric():
             return value.cast("float64")
@@ -491,19 +587,21 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+Keep = Callable[[dict[str, ir.Value]], dict[str, ir.Value]]
 Rules = Callable[
-    [dict[str, ir.Value], dict[str, ir.StringValue]],
+    [dict[str, ir.Value], dict[str, ir.StringValue], Keep],
     tuple[dict[str, ir.Value], Sequence[tuple[ir.BooleanValue, ir.StringValue]]],
 ]
 
 
-def _survey_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+def _survey_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
     survey, score = typed["survey"], typed["score"]
     default_min = ibis.cases(*((survey == s, lo) for s, (lo, _) in DEFAULT_SCALES.items()), else_=ibis.null("float64"))
     default_max = ibis.cases(*((survey == s, hi) for s, (_, hi) in DEFAULT_SCALES.items()), else_=ibis.null("float64"))
-    scale_min = typed["scale_min"].fill_null(default_min).cast("float64")
-    scale_max = typed["scale_max"].fill_null(default_max).cast("float64")
-    scored = survey.isin(SCORED_SURVEYS)
+    kept = keep({"scale_min": typed["scale_min"].fill_null(default_min).cast("float64"),
+                 "scale_max": typed["scale_max"].fill_null(default_max).cast("float64"),
+                 "scored": survey.isin(SCORED_SURVEYS)})
+    scale_min, scale_max, scored = kept["scale_min"], kept["scale_max"], kept["scored"]
     item = typed["item"].lower()
     answer = typed["answer"]
     answer_lower = answer.lower()
@@ -535,7 +633,7 @@ def _survey_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
     return extra, checks
 
 
-def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
     kind = typed["kind"].fill_null("purchase")
     amount = typed["amount"]
     checks = [
@@ -546,7 +644,7 @@ def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
 
 
 def _not_before(later: str, earlier: str):
-    def rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+    def rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
         return {}, [
             (typed[later] < typed[earlier], ibis.literal(f"{later} ") + text.get(later, ibis.literal("")).substr(0, 40)
              + f" is before {earlier} " + text.get(earlier, ibis.literal("")).substr(0, 40)),
@@ -558,11 +656,11 @@ def _not_before(later: str, earlier: str):
 def _all_of(*rules: Rules) -> Rules:
     """Several table rules; a row's first failing check is its reason."""
 
-    def combined(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+    def combined(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
         extra: dict[str, ir.Value] = {}
         checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
         for rule in rules:
-            more, found = rule(typed, text)
+            more, found = rule(typed, text, keep)
             extra.update(more)
             checks.extend(found)
         return extra, checks
@@ -570,7 +668,7 @@ def _all_of(*rules: Rules) -> Rules:
     return combined
 
 
-def _mentions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue]):
+def _mentions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
     # Social listening scores a mention from its sentiment, or from its text when it has none.
     return {}, [
         (typed["sentiment"].isnull() & typed["text"].isnull(),

@@ -102,11 +102,33 @@ def _clv(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> 
     # rather than switching to ARPU (which would read as a jump between the two bases).
     if "aov" in in_run and (_value(aov) is None or _value(frequency) is None):
         return Estimate(None, 0, details={}, reason="needs aov and purchase_frequency: no orders in this period")
+    buyer_based: float | None = None  # seed 003's literal variant: purchases per *buying* customer
     if aov is not None and aov.value is not None and frequency is not None and frequency.value is not None:
-        # Seed 003: AOV × purchases per year × lifetime.
-        n = frequency.n
-        yearly_value = aov.value * frequency.value * per_year
-        details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": frequency.value * per_year}
+        # Seed 003: AOV × purchases per year × lifetime. Purchases per customer and churn must count the same
+        # customers: churn is a share of the customers active at the period's start, so purchases are per customer
+        # active in the period (those active at its start and those won in it, whose orders are in the count too),
+        # not per customer who bought: per buyer, the customers who bought nothing that period would be left out
+        # of one factor and kept in the other (CDNOW, June 1998: 172 orders by 138 buyers of the 344 customers
+        # active at the start, none won: 2.5 × too high).
+        churn_cohort, won = parts["churn_rate"], parts["new_customers"]
+        seed_per_year = frequency.value * per_year
+        if churn_cohort is not None and churn_cohort.value is not None and churn_cohort.n > 0:
+            orders_in_period = frequency.value * frequency.n
+            new = int(round(won.value)) if won is not None and won.value is not None else 0
+            n = churn_cohort.n + new
+            yearly_value = aov.value * orders_in_period / n * per_year
+            details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": orders_in_period / n * per_year,
+                       "purchases_base": "customers active in the period: active at its start (churn_rate's base) "
+                                         "and won in it (new_customers)",
+                       "customers_active_at_start": churn_cohort.n, "customers_won": new,
+                       "purchases_per_year_per_buying_customer": seed_per_year}
+            buyer_based = aov.value * seed_per_year
+        else:
+            n = frequency.n
+            yearly_value = aov.value * seed_per_year
+            details = {"value_from": "orders", "aov": aov.value, "purchases_per_year": seed_per_year,
+                       "purchases_base": "customers who ordered in the period (seed 003's formula: no customer was "
+                                         "active at the period's start, so there is no churn base to share)"}
     elif arpu is not None and arpu.value is not None:
         # Subscriptions only: a year of ARPU (monthly), as subscription tools compute LTV (ARPA ÷ churn).
         n = arpu.n
@@ -137,6 +159,8 @@ def _clv(parts: Parts, span: Span, options: Options, in_run: frozenset[str]) -> 
         lifetime = 1 / yearly
         details["lifetime_from"] = "1 ÷ yearly churn"
     details["lifetime_years"] = lifetime
+    if buyer_based is not None:
+        details["clv_per_buying_customer"] = buyer_based * lifetime  # the seed's formula read literally, for comparison
     return Estimate(yearly_value * lifetime, n, details=details)
 
 
@@ -200,15 +224,23 @@ CAPEX = Metric(
 
 CLV = DerivedMetric(
     id="clv", name="Customer lifetime value", family=Family.REVENUE,
-    formula="AOV × purchases per customer per year × expected lifetime in years; lifetime = 1 ÷ yearly churn "
-            "unless --lifetime-years", unit=Unit.MONEY, direction=Direction.UP,
-    inputs=("orders", "subscriptions"), what_is_counted="purchasing customers",
-    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU),
-    combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu"),
+    formula="AOV × purchases per customer per year × expected lifetime in years; purchases per customer active at "
+            "the period's start (churn's base) or won in it; lifetime = 1 ÷ yearly churn unless --lifetime-years",
+    unit=Unit.MONEY, direction=Direction.UP,
+    inputs=("orders", "subscriptions"), what_is_counted="customers",
+    components=(AOV, PURCHASE_FREQUENCY, CHURN_RATE, ARPU, NEW_CUSTOMERS),
+    combine=_clv, optional_components=("aov", "purchase_frequency", "churn_rate", "arpu", "new_customers"),
     description="Seed 003's CLV: average order value × purchase frequency × customer lifetime; its worked "
                 "example is 20 × 12 × 3 = 720.",
-    notes="Purchases per year = the period's purchase frequency × periods per year (12 for a month, 4 for a "
-          "quarter, 365.25 ÷ 7 for a week). Yearly churn = the period's churn_rate × periods per year, so the "
+    notes="Purchases per year = the period's orders ÷ the customers active in it (those active at its start, "
+          "churn_rate's base and n, plus those won in it, new_customers) × periods per year (12 for a month, 4 for "
+          "a quarter, 365.25 ÷ 7 for a week): both factors count the same customers, so CLV = the period's sales "
+          "per active customer ÷ churn. Seed 003's purchase frequency per *buying* customer, read literally, "
+          "leaves the customers who did not buy out of one factor and in the other and overstates retail CLV "
+          "(about 2.5 × on CDNOW); it is kept as `details.clv_per_buying_customer`, and used (with "
+          "`details.purchases_base` saying so) only when the period has no churn cohort (nobody active at its "
+          "start, e.g. with --lifetime-years on a first month). Yearly churn = the period's churn_rate × periods "
+          "per year, so the "
           "lifetime is 1 ÷ (period churn × periods per year): a customer who leaves with probability c each "
           "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
           "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
