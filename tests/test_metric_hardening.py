@@ -64,7 +64,7 @@ def test_to_9999_12_31_and_far_future_as_of_do_not_crash(run_case):
     # --from 9999-12-01 --to 9999-12-31 by month, and --period year to 9999-12-31: the same 2 sessions.
     # The data covers 27-31 December only, so both periods are partial and DAU is 2 user-days over those 5 days
     # = 0.4 (over December's 31 days it would be 0.064516, over the year's 365 0.005479).
-    month = run_case({"events": YEAR_9999_EVENTS}, period="month", start="9999-12-01", end="9999-12-31",
+    month = run_case({"events": YEAR_9999_EVENTS}, period="month", from_="9999-12-01", to="9999-12-31",
                      metrics=["sessions", "dau"], as_of="9999-12-31")
     assert (pick(month, "sessions")["period_start"], pick(month, "sessions")["period_end"]) == (
         "9999-12-01", "9999-12-31")
@@ -73,11 +73,25 @@ def test_to_9999_12_31_and_far_future_as_of_do_not_crash(run_case):
     assert dau["value"] == pytest.approx(0.4)
     assert dau["partial"] is True and (dau["details"]["covered_from"], dau["details"]["covered_to"]) == (
         "9999-12-27", "9999-12-31")
-    year = run_case({"events": YEAR_9999_EVENTS}, period="year", end="9999-12-31", metrics=["dau"],
+    year = run_case({"events": YEAR_9999_EVENTS}, period="year", to="9999-12-31", metrics=["dau"],
                     as_of="9999-12-31")
     record = pick(year, "dau")
     assert (record["period_start"], record["period_end"]) == ("9999-01-01", "9999-12-31")
     assert record["value"] == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_as_of_near_the_calendars_end_sets_aside_only_what_lies_after_as_of_plus_a_day(run_case):
+    # Rows after as_of + 1 day are set aside (validation). --as-of 9999-12-30: + 1 day is 9999-12-31, the last
+    # day there is, so both rows are kept (this once computed as_of + 2 days: year 10000). --as-of 9999-12-29:
+    # u2's row of the 31st is set aside; the week is then covered on the 27th only → DAU 1/1 = 1.0, partial.
+    kept = run_case({"events": YEAR_9999_EVENTS}, period="week", metrics=["dau"], as_of="9999-12-30")
+    assert kept.to_dict()["inputs"]["events"]["rejected"] == 0
+    assert pick(kept, "dau")["value"] == pytest.approx(0.4)
+    cut = run_case({"events": YEAR_9999_EVENTS}, period="week", metrics=["dau"], as_of="9999-12-29")
+    assert cut.to_dict()["inputs"]["events"]["rejected"] == 1
+    dau = pick(cut, "dau")
+    assert dau["value"] == pytest.approx(1.0) and dau["partial"] is True
 
 
 @pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
@@ -244,7 +258,7 @@ def test_a_period_after_the_data_is_partial_with_no_covered_day(run_case):
     # --to 2026-10-25 goes a week past the data (last event 14 Oct): the week of 19 Oct holds no covered day:
     # partial, covered_days 0, DAU 0 (no user-day over its calendar 7 days). Totals stay totals: pageviews of
     # the week of 12 Oct = 1 (a on the 14th), marked partial.
-    card = run_case({"events": PARTIAL_WEEK_EVENTS}, period="week", end="2026-10-25", metrics=["dau", "pageviews"])
+    card = run_case({"events": PARTIAL_WEEK_EVENTS}, period="week", to="2026-10-25", metrics=["dau", "pageviews"])
     after = pick(card, "dau", period_start="2026-10-19")
     assert after["value"] == pytest.approx(0.0)
     assert after["partial"] is True and after["details"]["covered_days"] == 0
