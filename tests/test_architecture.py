@@ -8,7 +8,8 @@ from pathlib import Path
 import cxbench
 
 PACKAGE = Path(cxbench.__file__).parent
-OUTER = {"cxbench.cli", "cxbench.render", "cxbench.docs", "cxbench.api", "typer", "rich", "pandas"}
+OUTER = {"cxbench.cli", "cxbench.render", "cxbench.docs", "cxbench.api", "cxbench.report", "typer", "rich", "pandas",
+         "jinja2", "plotly"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -29,6 +30,14 @@ def test_core_and_metrics_do_not_import_outer_layers():
             if bad:
                 offenders[str(path.relative_to(PACKAGE))] = sorted(bad)
     assert offenders == {}
+
+
+def test_only_the_cli_imports_typer_and_the_report_imports_no_cli():
+    importers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if any(n == "typer" or n.startswith("typer.") for n in _imports(path))}
+    assert importers == {"cli.py"}
+    for path in (PACKAGE / "report").glob("*.py"):
+        assert not {n for n in _imports(path) if n == "cxbench.cli"}, path
 
 
 def test_public_api_is_sorted_and_importable():

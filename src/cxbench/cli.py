@@ -210,6 +210,41 @@ def _engine(engine: Engine | None, spark_master: str | None) -> str:
     return resolve_master(spark_master)
 
 
+def _compute(source: str, *, period: Period, from_: str | None, to: str | None, segment: list[str] | None,
+             metric: list[str] | None, min_sample: int, nps_detractor_max: float, session_timeout: float,
+             bounce_definition: BounceDefinition | None, key_event: list[str] | None, event_name: list[str] | None,
+             baseline: str | None,
+             as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
+             spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
+             holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
+             progress: Any = None) -> Any:
+    """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
+    settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
+                                   "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
+                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
+    if bounce_definition is not None:
+        settings["bounce_definition"] = bounce_definition.value
+    if key_event:
+        settings["key_events"] = tuple(key_event)
+    if event_name:
+        settings["event_names"] = tuple(event_name)
+    if business_hours is not None:
+        settings["business_hours"] = business_hours
+    if timezone is not None:
+        settings["timezone"] = timezone
+    if holidays is not None:
+        settings["holidays"] = holidays
+    if vertical is not None:
+        settings["vertical"] = vertical
+    if compare is not None:
+        settings["compare"] = compare
+    from cxbench.api import compute
+
+    return compute(source, period=period, from_=from_, to=to, segment=segment, metrics=metric,
+                   engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
+                   progress=progress, **settings)
+
+
 @app.command()
 def run(
     source: SourceArg,
@@ -249,35 +284,19 @@ def run(
     Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input, usage or an --out that cannot be
     written; 3 an unexpected error (please report it).
     """
-    settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
-                                   "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
-                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
-    if bounce_definition is not None:
-        settings["bounce_definition"] = bounce_definition.value
-    if key_event:
-        settings["key_events"] = tuple(key_event)
-    if event_name:
-        settings["event_names"] = tuple(event_name)
-    if business_hours is not None:
-        settings["business_hours"] = business_hours
-    if timezone is not None:
-        settings["timezone"] = timezone
-    if holidays is not None:
-        settings["holidays"] = holidays
-    from cxbench.api import compute
-
     try:
         _check_out(out, [source, holidays, benchmarks])
-        if vertical is not None:
-            settings["vertical"] = vertical
-        if compare is not None:
-            settings["compare"] = compare
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
-            card = compute(source, period=period, from_=from_, to=to, segment=segment, metrics=metric,
-                           engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
-                           progress=progress, **settings)
+            card = _compute(source, period=period, from_=from_, to=to, segment=segment, metric=metric,
+                            min_sample=min_sample, nps_detractor_max=nps_detractor_max, session_timeout=session_timeout,
+                            bounce_definition=bounce_definition, key_event=key_event, event_name=event_name,
+                            baseline=baseline, as_of=as_of,
+                            inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
+                            spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
+                            timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
+                            compare=compare, progress=progress)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -294,6 +313,73 @@ def run(
                                  f"{len(failing)} latest value(s) rated {fail_on} or worse: {names}"),
                    highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
+    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = DEFAULTS.min_sample,
+    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = DEFAULTS.nps_detractor_max,
+    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
+    bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
+    key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
+    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
+    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
+    lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    # Support durations in working time (issue 6).
+    business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
+    holidays: Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")] = None,
+    # Benchmarks and alerts (issue 7).
+    vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
+    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
+    clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+) -> None:
+    """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
+
+    Same options as `cxbench run`. Exit codes: 0 done; 2 bad input or usage.
+    """
+    started = time.perf_counter()
+    try:
+        _check_out(out, [source, holidays, benchmarks])
+        from cxbench import render
+
+        with render.metric_progress(_err) as progress:
+            card = _compute(source, period=period, from_=from_, to=to, segment=segment, metric=metric,
+                            min_sample=min_sample, nps_detractor_max=nps_detractor_max, session_timeout=session_timeout,
+                            bounce_definition=bounce_definition, key_event=key_event, event_name=event_name,
+                            baseline=baseline, as_of=as_of,
+                            inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
+                            spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
+                            timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
+                            compare=compare, progress=progress)
+        forecast = None
+        if clv_calibration_end is not None:
+            from cxbench.api import predict_clv
+
+            forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
+                                   memory_limit=memory_limit)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    computed = time.perf_counter()
+    from cxbench.report import write_html
+
+    write_html(card, out, benchmarks, clv=forecast)
+    _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
+                                  f"report {time.perf_counter() - computed:.1f} s)")))
 
 
 @app.command()
@@ -385,9 +471,10 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of history.")] = 365,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Write a realistic demo dataset and show its scorecard (JSON and CSV written too)."""
+    """Write a realistic demo dataset and show its scorecard (JSON, CSV and the HTML report written too)."""
     from cxbench import render
-    from cxbench.demo import DEFAULT_START, generate_dataset, initiative_day, months_before_initiative
+    from cxbench.demo import (DEFAULT_START, clv_calibration_end, generate_dataset, initiative_day,
+                              months_before_initiative)
 
     data = out / "data"
     started = time.perf_counter()
@@ -412,8 +499,20 @@ def demo(
         return
     write_atomically(out / "scorecard.json", card.to_json())
     write_atomically(out / "scorecard.csv", render.to_csv(card))
+    from cxbench.report import write_html
+
+    forecast = None
+    calibration_end = clv_calibration_end(DEFAULT_START, days)
+    try:
+        from cxbench.api import predict_clv
+
+        forecast = predict_clv(data, calibration_end=calibration_end)
+    except CxbenchError as exc:
+        _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
+    write_html(card, out / "report.html", clv=forecast)
     render.print_to(render.scorecard_renderable(card), None)
-    _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'} and {out / 'scorecard.csv'}")))
+    _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
+                                  "(open it in a browser)")))
 
 
 @app.command()

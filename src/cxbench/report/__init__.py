@@ -1,0 +1,102 @@
+"""The HTML report: one self-contained file (Plotly's JavaScript inlined, no network) drawn from a scorecard's
+typed records. `cxbench report` and `Scorecard.to_html()` write it; `make demo` writes the demo company's."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from cxbench import __version__
+from cxbench.core.benchmarks import BenchmarkLibrary
+from cxbench.core.registry import format_value
+from cxbench.report.model import ReportModel, build_model, segment_label
+
+if TYPE_CHECKING:
+    from cxbench.api import Scorecard
+    from cxbench.lifetime_value import ClvForecast
+
+__all__ = ["build_model", "render_html", "write_html"]
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities as null (the records never hold them; this keeps the page's JSON valid whatever)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe inside a <script> element: `<`, `>` and `&` as \\u escapes, so a value such as `</script>`
+    cannot end the element (the JSON still parses to the same text)."""
+    text = json.dumps(_clean(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+@cache
+def _plotly() -> tuple[str, str]:
+    import plotly
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    if "</script" in js.lower():  # never so far; an inline script must not hold its own end tag
+        js = js.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+    return js, plotly.__version__
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("cxbench.report", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+    def signed(value: float | None, unit: str) -> str:
+        if value is None:
+            return ""
+        text = f"{value:.1f} pt" if unit == "percent" else format_value(value, unit)
+        return ("+" if value > 0 else "") + text
+
+    env.globals.update(fmt=format_value, signed=signed, segment_label=segment_label, version=__version__)
+    env.globals["chart_block"] = lambda chart, wide=False: Markup(
+        env.get_template("_chart.html.j2").render(chart=chart, wide=wide))
+    return env
+
+
+def _asset(name: str) -> str:
+    return resources.files("cxbench.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def render_model(model: ReportModel) -> str:
+    """The page of a report model."""
+    js, plotly_version = _plotly()
+    return _environment().get_template("report.html.j2").render(
+        m=model, payload=script_json(model.payload()), css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),
+        plotly_js=Markup(js), plotly_version=plotly_version)
+
+
+def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
+                clv: ClvForecast | None = None) -> str:
+    """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
+    shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
+    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
+    return render_model(build_model(card, benchmarks, clv))
+
+
+def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None,
+               clv: ClvForecast | None = None) -> Path:
+    """Write the report of `card` to `path` whole or not at all (folders made as needed)."""
+    from cxbench.output import write_atomically
+
+    path = Path(path)
+    write_atomically(path, render_html(card, benchmarks, clv))
+    return path
