@@ -38,8 +38,8 @@ def test_huge_number_is_set_aside_not_a_crash(run_case):
 def test_from_and_to_bound_users_counted_before_the_engine_filters(run_case):
     # u1: 1 and 3 Oct; u2: 2 Oct; u3: 15 Oct. --from 2026-10-02 --to 2026-10-20 keeps u1 (3 Oct), u2, u3:
     # MAU = 3 (u1's first event of October, on the 1st, is outside the range but u1 is still active in it).
-    # WAU: weeks overlapped 28 Sep, 5 Oct, 12 Oct, 19 Oct = 4; user-weeks u1 and u2 (28 Sep), u3 (12 Oct) = 3
-    # → 0.75.
+    # WAU: the data covers 2-15 Oct (--from to the last event), which overlaps the weeks of 28 Sep, 5 Oct and
+    # 12 Oct = 3; user-weeks u1 and u2 (28 Sep), u3 (12 Oct) = 3 → 1.0 (partial: 16-20 Oct have no data).
     events = [
         {"user_id": "u1", "ts": "2026-10-01T10:00:00Z", "event": "login"},
         {"user_id": "u1", "ts": "2026-10-03T10:00:00Z", "event": "login"},
@@ -48,7 +48,9 @@ def test_from_and_to_bound_users_counted_before_the_engine_filters(run_case):
     ]
     card = run_case({"events": events}, period="month", from_="2026-10-02", to="2026-10-20", metrics=["mau", "wau"])
     assert pick(card, "mau")["value"] == pytest.approx(3.0)
-    assert pick(card, "wau")["value"] == pytest.approx(0.75)
+    wau = pick(card, "wau")
+    assert wau["value"] == pytest.approx(1.0)
+    assert wau["partial"] is True and wau["details"]["covered_to"] == "2026-10-15"
 
 
 def test_activity_outside_from_to_does_not_make_a_customer_active(run_case):

@@ -32,6 +32,10 @@ def test_engagement_index_is_the_mean_of_its_three_parts(run_case):
     assert record["value"] == pytest.approx(62.5)
     details = record["details"]
     assert details.pop("loyalty_from") == "repeat_purchase_rate"
+    # October is partial: it takes the period of its first component, CSAT, whose answers all fall on 5 October.
+    assert record["partial"] is True
+    assert {k: details.pop(k) for k in ("covered_from", "covered_to", "covered_days")} == {
+        "covered_from": "2026-10-05", "covered_to": "2026-10-05", "covered_days": 1}
     assert details == pytest.approx({"satisfaction": 75, "loyalty": 50, "advocacy": 62.5})
     assert record["n"] == 4
 

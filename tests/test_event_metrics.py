@@ -465,15 +465,19 @@ def test_customer_metrics_are_unavailable_without_a_customers_table(run_case):
 
 def test_wau_counts_a_week_straddling_two_months_in_both(run_case):
     # User a is active Wed 30 Sep and Fri 2 Oct 2026: one ISO week (Mon 28 Sep) that overlaps both months.
-    # October overlaps 5 ISO weeks (28 Sep, 5, 12, 19, 26 Oct) → WAU = 1/5 = 0.2; September overlaps 5 weeks
-    # (31 Aug, 7, 14, 21, 28 Sep) → 0.2 as well.
+    # Another user on Mon 31 Aug and Sat 31 Oct makes the data cover both months whole (else they are partial and
+    # averaged over the weeks their covered days overlap). October overlaps 5 ISO weeks (28 Sep, 5, 12, 19,
+    # 26 Oct): a's week and b's week of 26 Oct → WAU = 2/5 = 0.4; September overlaps 5 weeks (31 Aug, 7, 14, 21,
+    # 28 Sep): b's week of 31 Aug and a's → 0.4 as well.
     events = [
         {"user_id": "a", "ts": "2026-09-30T10:00:00Z", "event": "login"},
         {"user_id": "a", "ts": "2026-10-02T10:00:00Z", "event": "login"},
+        {"user_id": "b", "ts": "2026-09-01T10:00:00Z", "event": "login"},
+        {"user_id": "b", "ts": "2026-10-31T10:00:00Z", "event": "login"},
     ]
     card = run_case({"events": events}, period="month", metrics=["wau"])
-    assert pick(card, "wau", period_start="2026-10-01")["value"] == pytest.approx(0.2)
-    assert pick(card, "wau", period_start="2026-09-01")["value"] == pytest.approx(0.2)
+    assert pick(card, "wau", period_start="2026-10-01")["value"] == pytest.approx(0.4)
+    assert pick(card, "wau", period_start="2026-09-01")["value"] == pytest.approx(0.4)
 
 
 def test_subscription_ending_at_the_first_instant_of_a_month_is_not_paying_in_it(run_case):

@@ -222,7 +222,9 @@ def test_churn_from_orders_uses_the_inactivity_window(run_case):
     default = run_case({"orders": rows}, metrics=["churn_rate"])
     september = pick(short, "churn_rate", period_start=SEP)
     assert september["value"] == pytest.approx(50)
-    assert september["details"] == {"count": 1, "basis": "orders", "inactive_days": 60}
+    # The last order is on 10 September: September is partial, covered 1-10 September (10 days).
+    assert september["details"] == {"count": 1, "basis": "orders", "inactive_days": 60, "covered_from": "2026-09-01",
+                                    "covered_to": "2026-09-10", "covered_days": 10}
     assert pick(default, "churn_rate", period_start=SEP)["value"] == pytest.approx(0)
 
 

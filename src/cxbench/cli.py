@@ -212,7 +212,8 @@ def _engine(engine: Engine | None, spark_master: str | None) -> str:
 
 def _compute(source: str, *, period: Period, from_: str | None, to: str | None, segment: list[str] | None,
              metric: list[str] | None, min_sample: int, nps_detractor_max: float, session_timeout: float,
-             bounce_definition: BounceDefinition | None, key_event: list[str] | None, baseline: str | None,
+             bounce_definition: BounceDefinition | None, key_event: list[str] | None, event_name: list[str] | None,
+             baseline: str | None,
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
@@ -225,6 +226,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
         settings["key_events"] = tuple(key_event)
+    if event_name:
+        settings["event_names"] = tuple(event_name)
     if business_hours is not None:
         settings["business_hours"] = business_hours
     if timezone is not None:
@@ -257,6 +260,7 @@ def run(
     session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
     bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
     key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
+    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
     as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
     inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
@@ -287,7 +291,8 @@ def run(
         with render.metric_progress(_err) as progress:
             card = _compute(source, period=period, from_=from_, to=to, segment=segment, metric=metric,
                             min_sample=min_sample, nps_detractor_max=nps_detractor_max, session_timeout=session_timeout,
-                            bounce_definition=bounce_definition, key_event=key_event, baseline=baseline, as_of=as_of,
+                            bounce_definition=bounce_definition, key_event=key_event, event_name=event_name,
+                            baseline=baseline, as_of=as_of,
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
@@ -324,6 +329,7 @@ def report(
     session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
     bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
     key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
+    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
     as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
     inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
@@ -353,7 +359,8 @@ def report(
         with render.metric_progress(_err) as progress:
             card = _compute(source, period=period, from_=from_, to=to, segment=segment, metric=metric,
                             min_sample=min_sample, nps_detractor_max=nps_detractor_max, session_timeout=session_timeout,
-                            bounce_definition=bounce_definition, key_event=key_event, baseline=baseline, as_of=as_of,
+                            bounce_definition=bounce_definition, key_event=key_event, event_name=event_name,
+                            baseline=baseline, as_of=as_of,
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cxbench.core.benchmarks import Benchmark, BenchmarkLibrary
 from cxbench.core.contract import TABLES, Column, ColumnType, TableSpec
-from cxbench.core.registry import Family
+from cxbench.core.registry import Family, Metric
 from cxbench.core.stats import ChangeTest
 from cxbench.core.validation import DEFAULT_SCALES
 from cxbench.metrics import REGISTRY
@@ -52,6 +52,8 @@ def metrics_markdown() -> str:
             out.append(f"- **Formula:** {m.formula}")
             out.append(f"- **Unit:** {m.unit.value}; **better:** {m.direction.value}")
             out.append(f"- **Reads:** {', '.join(f'`{t}`' for t in m.inputs)}")
+            if m.events:
+                out.append(f"- **Events read:** {_events(m)}")
             if m.dimensions:
                 out.append(f"- **Breakdowns:** {', '.join(f'`{d}`' for d in m.dimensions)}"
                            + ("" if m.overall else " (reported only per breakdown)"))
@@ -74,6 +76,17 @@ def metrics_markdown() -> str:
             if m.source:
                 out.append(f"- **Source:** {m.source}")
     return "\n".join(out) + "\n"
+
+
+def _events(m: Metric) -> str:
+    names = ", ".join(f"`{e}`" + (" (required)" if e in m.required_events else "") for e in m.events)
+    text = (f"{names}, as the data names them: `--event-name CANONICAL=NAME` maps one to the data's name "
+            "(e.g. `checkout=purchase`); `details.events` says which names were read")
+    if m.required_events:
+        text += "; a required event that never occurs in `events` makes the metric unavailable, naming it"
+    if m.events_replaced_by:
+        text += f" (events are read only without a {', '.join(f'`{t}`' for t in m.events_replaced_by)} table)"
+    return text
 
 
 def _source(source: str) -> str:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import next_day, previous_day
 from cxbench.core.errors import UsageError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,8 +36,9 @@ _EXAMPLE = 'write it as "Mon-Fri 09:00-17:00" (several groups separated by comma
            '"Mon-Fri 09:00-17:00, Sat 10:00-14:00")'
 # Bounds of the calendar's first and last slices: any timestamp of real data falls between them, and both
 # fit the nanosecond timestamps pandas and Arrow use for in-memory tables.
-_BEFORE_ALL = dt.datetime(1900, 1, 1)
-_AFTER_ALL = dt.datetime(2200, 1, 1)
+# The calendar's slices run from the first instant to the last one timestamps can hold (0001 to 9999).
+_BEFORE_ALL = dt.datetime.min
+_AFTER_ALL = dt.datetime.max
 
 
 @dataclass(frozen=True)
@@ -198,15 +200,23 @@ def calendar_rows(hours: BusinessHours, first: dt.date, last: dt.date) -> list[d
     rows: list[dict[str, object]] = []
     cumulative = 0.0
     slice_start = _BEFORE_ALL
-    day = first - dt.timedelta(days=1)
-    while day <= last + dt.timedelta(days=1):
-        for start, end in hours.windows_utc(day):
+    day = previous_day(first) or first
+    stop = next_day(last) or last
+    while day <= stop:
+        try:
+            windows = hours.windows_utc(day)
+        except OverflowError:  # a window whose UTC instant falls before year 1 or after 9999 holds no timestamp
+            windows = []
+        for start, end in windows:
             length = (end - start).total_seconds()
             rows.append({"slice_start": slice_start, "slice_end": end, "window_start": start,
                          "window_seconds": length, "before_seconds": cumulative})
             cumulative += length
             slice_start = end
-        day += dt.timedelta(days=1)
+        following = next_day(day)
+        if following is None:
+            break
+        day = following
     rows.append({"slice_start": slice_start, "slice_end": _AFTER_ALL, "window_start": slice_start,
                  "window_seconds": 0.0, "before_seconds": cumulative})
     return rows

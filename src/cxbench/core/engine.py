@@ -17,8 +17,10 @@ import ibis
 import ibis.expr.types as ir
 
 from cxbench.core.benchmarks import BenchmarkLibrary
+from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import UsageError
+from cxbench.core.event_names import event_details, missing_events, missing_events_reason
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
@@ -30,40 +32,33 @@ _KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; neve
 GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment column, value, dimension column, value
 
 
-def bucket_start(day: dt.date, period: Period) -> dt.date:
-    """The first day of the period holding `day` (weeks start on Monday, as in ISO 8601)."""
-    if period is Period.DAY:
-        return day
-    if period is Period.WEEK:
-        return day - dt.timedelta(days=day.weekday())
-    if period is Period.MONTH:
-        return day.replace(day=1)
-    if period is Period.QUARTER:
-        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    if period is Period.YEAR:
-        return dt.date(day.year, 1, 1)
-    raise ValueError(period)
-
-
-def bucket_end(start: dt.date, period: Period) -> dt.date:
-    """The last day of the period starting on `start`."""
-    if period is Period.DAY:
-        return start
-    if period is Period.WEEK:
-        return start + dt.timedelta(days=6)
-    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
-    month_index = start.month - 1 + months
-    next_start = dt.date(start.year + month_index // 12, month_index % 12 + 1, 1)
-    return next_start - dt.timedelta(days=1)
-
-
 @dataclass(frozen=True)
 class PeriodSpan:
-    """One reporting period: `key` is the engine's bucket start; start/end are cut by --from/--to only."""
+    """One reporting period: `key` is the engine's bucket start; start/end are cut by --from/--to only.
+
+    `covered`: the days of the period the data covers, when that is not all of them (`partial`). The data covers
+    the days from the first to the last day with data in the metric's tables (by their time columns, as the period
+    grid is made), clipped by --from/--to; a gap inside that range is covered (a quiet day is a day of 0). Averages
+    per day, week or month (DAU, WAU, MAU, stickiness) divide by the covered days, weeks and months; totals, the
+    tests of a change and annualised figures keep the calendar length (a partial period's total reads low, and its
+    record says it is partial). A period without any covered day (--to beyond the data) is partial with `covered`
+    None and keeps its calendar length.
+    """
 
     key: dt.date
     start: dt.date
     end: dt.date
+    covered: tuple[dt.date, dt.date] | None = None
+    partial: bool = False
+
+    def covering(self, first: dt.date, last: dt.date) -> PeriodSpan:
+        """This period with the part of it `first`..`last` (the data's days) covers."""
+        lo, hi = max(self.start, first), min(self.end, last)
+        if lo > hi:
+            return replace(self, covered=None, partial=True)
+        if (lo, hi) == (self.start, self.end):
+            return self
+        return replace(self, covered=(lo, hi), partial=True)
 
 
 def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodSpan]:
@@ -83,17 +78,35 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
         # Calendar bounds (a month is the 1st to its last day); only --from/--to cut a period short.
         start = max(key, options.start) if options.start else key
         spans.append(PeriodSpan(key, start, min(end, options.end) if options.end else end))
-        key = end + dt.timedelta(days=1)
+        following = next_day(end)
+        if following is None:  # the period holding 9999-12-31 is the calendar's last
+            break
+        key = following
     return spans
 
 
 def span_length(span: PeriodSpan) -> Span:
-    """Calendar days, weeks and months a period covers."""
-    days = (span.end - span.start).days + 1
+    """Calendar days, weeks and months a period covers, with those the data covers when it is partial."""
+    length = _length(span.start, span.end)
+    return replace(length, covered=_length(*span.covered)) if span.covered else length
+
+
+def _length(start: dt.date, end: dt.date) -> Span:
+    days = (end - start).days + 1
     # ISO weeks and calendar months the period overlaps (a month period overlaps 5 or 6 weeks).
-    weeks = (bucket_start(span.end, Period.WEEK) - bucket_start(span.start, Period.WEEK)).days // 7 + 1
-    months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+    weeks = (bucket_start(end, Period.WEEK) - bucket_start(start, Period.WEEK)).days // 7 + 1
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
     return Span(days=days, weeks=weeks, months=months)
+
+
+def coverage_details(span: PeriodSpan | None) -> dict[str, Any]:
+    """What a partial period's record says of its coverage (nothing for a whole period)."""
+    if span is None or not span.partial:
+        return {}
+    if span.covered is None:
+        return {"covered_from": None, "covered_to": None, "covered_days": 0}
+    first, last = span.covered
+    return {"covered_from": first.isoformat(), "covered_to": last.isoformat(), "covered_days": (last - first).days + 1}
 
 
 def _day(value: Any) -> dt.date | None:
@@ -107,11 +120,11 @@ def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt
     expr = ctx.tables[name].expr
 
     def query() -> tuple[Any, Any]:
-        los = [expr[c].min() for c in columns]
-        his = [expr[c].max() for c in columns]
-        result = ctx.con.execute(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
-                                                **{f"hi{i}": v for i, v in enumerate(his)}))
-        row = result.iloc[0]
+        # Dates, through Arrow: pandas' nanosecond timestamps end in 2262, and Spark's results come through pandas.
+        los = [expr[c].min().cast("date") for c in columns]
+        his = [expr[c].max().cast("date") for c in columns]
+        (row,) = ctx.con.to_pyarrow(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
+                                                   **{f"hi{i}": v for i, v in enumerate(his)})).to_pylist()
         lo = [d for d in (_day(row[f"lo{i}"]) for i in range(len(columns))) if d is not None]
         hi = [d for d in (_day(row[f"hi{i}"]) for i in range(len(columns))) if d is not None]
         return (min(lo) if lo else None, max(hi) if hi else None)
@@ -159,6 +172,22 @@ def data_range(ctx: MetricContext, tables: Iterable[str],
     if not days:
         return None
     return min(days), max(days)
+
+
+def _overflowed(stats: Mapping[str, Any]) -> list[str]:
+    """The aggregates that came back infinite or not a number: a sum or a mean beyond the largest double."""
+    return sorted(name for name, value in stats.items() if isinstance(value, float) and not math.isfinite(value))
+
+
+def _overflow_reason(metric: Metric, names: Sequence[str]) -> str:
+    return (f"overflow: a sum over the {metric.what_is_counted} ({', '.join(names)}) is beyond ±1.8e308, the largest "
+            "number a double holds; a value in the input is far too large (a typo or a wrong unit?): look at the "
+            "largest values")
+
+
+def _count_of(stats: Mapping[str, Any]) -> int:
+    n = stats.get("n")
+    return int(n) if isinstance(n, int) or (isinstance(n, float) and n.is_integer()) else 0
 
 
 def _clean(value: Any) -> Any:
@@ -219,8 +248,8 @@ class Engine:
             first = self.options.start or self.options.end
             if first is None:
                 return ()
-            bounds = (first, self.options.end or first)
-        return tuple(period_grid(*bounds, self.options))
+            return tuple(period_grid(first, self.options.end or first, self.options))
+        return tuple(span.covering(*bounds) for span in period_grid(*bounds, self.options))
 
     def _check_segments(self) -> None:
         for column in self.options.segments:
@@ -262,6 +291,8 @@ class Engine:
         for metric in metrics:
             if isinstance(metric, DerivedMetric) or metric.rows is None or metric.id in self._done:
                 continue
+            if missing_events(self.ctx, metric, self.metrics):
+                continue  # unavailable on its own
             grids[metric.id] = grid = self._grid_for(metric)
             if grid:
                 key = (metric.rows, grid, metric.dimensions, metric.by_customer_segment)
@@ -305,6 +336,11 @@ class Engine:
         ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
         spans: tuple[PeriodSpan | None, ...] = grid or (None,)
         assert metric.rows is not None, f"{metric.id} declares no rows"
+        missing = missing_events(ctx, metric, self.metrics)
+        if missing:
+            reason = missing_events_reason(ctx, missing)
+            return [self._unavailable(metric, span, {}, None, reason, details=event_details(ctx, metric))
+                    for span in spans]
         try:
             rows = metric.rows(ctx)
         except MetricUnavailable as exc:
@@ -315,8 +351,9 @@ class Engine:
         stats = self._prefetched.pop(metric.id, None)
         if stats is None:
             stats = self._aggregate(step, rows, metric.estimator.aggregates)
-        if metric.extra_details:
-            step = replace(step, extra=metric.extra_details(ctx))
+        extra = {**event_details(ctx, metric), **(metric.extra_details(ctx) if metric.extra_details else {})}
+        if extra:
+            step = replace(step, extra=extra)
         return self._build(step, stats)
 
     def _derived_records(self, metric: DerivedMetric) -> list[MetricRecord]:
@@ -378,9 +415,8 @@ class Engine:
         of every grouping, bringing back only the aggregates."""
         metric, ctx = step.metric, step.ctx
         lo, hi = step.grid[0].start, step.grid[-1].end
-        start_ts = ibis.literal(dt.datetime.combine(lo, dt.time()), type="timestamp")
-        end_ts = ibis.literal(dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()), type="timestamp")
-        rows = rows.filter((rows.ts >= start_ts) & (rows.ts < end_ts))
+        start_ts = ibis.literal(midnight(lo), type="timestamp")
+        rows = rows.filter((rows.ts >= start_ts) & before_day_after(rows.ts, hi))
         rows = rows.mutate(_period=ctx.period_key(rows.ts))
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
@@ -489,6 +525,13 @@ class Engine:
                                                      f"no {metric.what_is_counted} in this period"))
                 previous = None
                 continue
+            overflowed = _overflowed(current)
+            if overflowed:
+                records.append(self._unavailable(
+                    metric, span, segment, dimension, _overflow_reason(metric, overflowed), n=_count_of(current),
+                    details={"overflowed": overflowed}))
+                previous = None
+                continue
             estimate = metric.estimator.estimate(current, overall.get(span.key), span_length(span))
             if step.extra:
                 # Run-level details fill in; what the period's own estimate says wins (growth_vs_baseline).
@@ -506,7 +549,7 @@ class Engine:
             id=metric.id, period_start=span.start if span else None, period_end=span.end if span else None,
             segment=segment, dimension=dimension, value=None, unit=metric.unit.value, n=n,
             benchmark=self._benchmark(metric, None, {}, segment), status="unavailable", reason=reason,
-            details=_clean(details or {}))
+            details=_clean({**(details or {}), **coverage_details(span)}), partial=bool(span and span.partial))
 
     def _benchmark(self, metric: Metric, value: float | None, details: Mapping[str, Any],
                    segment: dict[str, Any]) -> Rating | None:
@@ -529,6 +572,10 @@ class Engine:
                 previous: tuple[Estimate, dict[str, Any]] | None, previous_span: Span | None = None,
                 overall: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None) -> MetricRecord:
         value = _clean(estimate.value)
+        if value is None and estimate.value is not None:
+            # Finite aggregates, but the value made of them is not (a sum near the largest double × 100).
+            return self._unavailable(metric, span, segment, dimension, _overflow_reason(metric, ["value"]),
+                                     n=estimate.n, details={**estimate.details, "overflowed": ["value"]})
         if value is None:
             reason = estimate.reason or "nothing to divide by"
             if reason == "no answers":
@@ -553,7 +600,8 @@ class Engine:
             id=metric.id, period_start=span.start, period_end=span.end, segment=segment, dimension=dimension,
             value=value, unit=metric.unit.value, n=estimate.n, ci_low=_clean(estimate.ci_low),
             ci_high=_clean(estimate.ci_high), benchmark=self._benchmark(metric, estimate.value, estimate.details, segment),
-            change=change, status="ok", warning=warning, details=_clean(estimate.details))
+            change=change, status="ok", warning=warning, details=_clean({**estimate.details, **coverage_details(span)}),
+            partial=span.partial)
         if current:
             self._tested[(metric.id, record.key)] = (metric, estimate, current, span)
         return record
@@ -608,10 +656,16 @@ class Engine:
 
 
 def record_span(record: MetricRecord) -> PeriodSpan | None:
-    """The period a record covers (None for a period-less record)."""
+    """The period a record covers (None for a period-less record), with the days its data covers when partial."""
     if record.period_start is None or record.period_end is None:
         return None
-    return PeriodSpan(record.period_start, record.period_start, record.period_end)
+    span = PeriodSpan(record.period_start, record.period_start, record.period_end)
+    if not record.partial:
+        return span
+    first, last = record.details.get("covered_from"), record.details.get("covered_to")
+    if first is None or last is None:
+        return replace(span, partial=True)
+    return span.covering(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
 
 
 def _sortable_items(items: tuple[tuple[str, Any], ...]) -> tuple:

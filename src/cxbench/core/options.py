@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,14 @@ class Period(StrEnum):
 
 
 BOUNCE_DEFINITIONS = ("single_page", "ga4")
+
+#: The event names metrics read, as cxbench names them; `--event-name checkout=purchase` says what the data calls one.
+EVENT_NAMES: dict[str, str] = {
+    "pageview": "a page view",
+    "pageleave": "the visitor leaving a page",
+    "add_to_cart": "a product put in the cart",
+    "checkout": "a cart checked out, that is bought",
+}
 
 
 class TimeUnit(StrEnum):
@@ -56,6 +64,9 @@ class Options:
     bounce_definition: str = "single_page"  # or "ga4": not engaged (< 10 s, < 2 pageviews, no key event)
     engaged_seconds: float = 10  # GA4's engaged-session threshold
     key_events: tuple[str, ...] = ("checkout", "purchase", "sign_up", "signup")  # GA4 "key events" (conversions)
+    #: --event-name CANONICAL=NAME: what the data calls the events the metrics read (`EVENT_NAMES`), e.g.
+    #: (("checkout", "begin_checkout"),) for a clickstream without a `checkout` event; sorted pairs, so hashable
+    event_names: tuple[tuple[str, str], ...] = ()
     rejected_cap: int = 1000
     vertical: str | None = None  # --vertical: a vertical's benchmark bands where a source gives them
     compare: tuple[dt.date, dt.date] | None = None  # --compare FROM..TO: every record against that window
@@ -74,6 +85,10 @@ class Options:
     clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
     clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
     clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+
+    def event_name(self, canonical: str) -> str:
+        """The data's name of a canonical event (`EVENT_NAMES`): the --event-name mapping, else the name itself."""
+        return dict(self.event_names).get(canonical, canonical)
 
     @property
     def today(self) -> dt.date:
@@ -154,6 +169,8 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
                          f"lowest answer ({promoter_min:g}); the standard is 6, seed 000's 'below 6' is 5")
     if "key_events" in settings:
         settings["key_events"] = tuple(settings["key_events"])
+    if settings.get("event_names"):
+        settings["event_names"] = event_name_mapping(settings["event_names"])
     _business_hours_settings(settings)
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
@@ -175,3 +192,37 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
     elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
         raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
+
+
+def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """`event_names` from a mapping, CANONICAL=NAME texts (`--event-name`) or pairs, checked: each canonical name is
+    one of `EVENT_NAMES`, each data name is given, and no two canonical events share a data name."""
+    pairs: list[tuple[str, str]] = []
+    items = given.items() if isinstance(given, Mapping) else given
+    for item in items:
+        if isinstance(item, str):
+            canonical, sep, name = item.partition("=")
+            if not sep:
+                raise UsageError(f"--event-name {item!r}: write it as CANONICAL=NAME, e.g. checkout=purchase")
+        else:
+            canonical, name = item
+        pairs.append((str(canonical).strip(), str(name).strip()))
+    mapping: dict[str, str] = {}
+    for canonical, name in pairs:
+        if canonical not in EVENT_NAMES:
+            raise UsageError(f"--event-name {canonical}={name}: {canonical!r} is no event cxbench reads; "
+                             f"map one of {', '.join(EVENT_NAMES)}")
+        if not name:
+            raise UsageError(f"--event-name {canonical}=: give the data's name of {canonical}, e.g. {canonical}=NAME")
+        if mapping.get(canonical, name) != name:
+            raise UsageError(f"--event-name {canonical} is mapped twice ({mapping[canonical]} and {name})")
+        mapping[canonical] = name
+    by_name: dict[str, list[str]] = {}
+    for canonical in EVENT_NAMES:
+        by_name.setdefault(mapping.get(canonical, canonical), []).append(canonical)
+    shared = {name: events for name, events in by_name.items() if len(events) > 1}
+    if shared:
+        name, events = next(iter(shared.items()))
+        raise UsageError(f"--event-name: {' and '.join(events)} would both read the data's {name!r} events; "
+                         "map each to its own name")
+    return tuple(sorted(mapping.items()))

@@ -162,6 +162,8 @@ class MetricRecord(_JsonView):
     warning: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     compared_with: WindowComparison | None = None
+    #: the data covers only part of the period (its first or last): details.covered_from/covered_to/covered_days
+    partial: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment", frozen_mapping(self.segment))
@@ -208,6 +210,8 @@ class MetricRecord(_JsonView):
             out["reason"] = self.reason
         if self.warning is not None:
             out["warning"] = self.warning
+        if self.partial:
+            out["partial"] = True
         if self.details:
             out["details"] = _plain(self.details)
         if self.compared_with is not None:

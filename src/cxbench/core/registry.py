@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import CxbenchError
 from cxbench.core.options import Options, Period
 from cxbench.core.stats import Derived, Estimate, Estimator, Span
@@ -105,9 +106,8 @@ class MetricContext:
         (distinct users per day, active customers per period), so --from/--to bound them too."""
         if not self.periods:
             return ibis.literal(False)
-        start = dt.datetime.combine(self.periods[0][1], dt.time())
-        end = dt.datetime.combine(self.periods[-1][2] + dt.timedelta(days=1), dt.time())
-        return (ts >= ibis.literal(start, type="timestamp")) & (ts < ibis.literal(end, type="timestamp"))
+        start = ibis.literal(midnight(self.periods[0][1]), type="timestamp")
+        return (ts >= start) & before_day_after(ts, self.periods[-1][2])
 
     def period_key(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The reporting period holding `ts`, as the date the period starts (the engine groups by the same)."""
@@ -115,6 +115,10 @@ class MetricContext:
             return ibis.literal(self.period_keys[0] if self.period_keys else dt.date(1970, 1, 1), type="date")
         unit = {Period.DAY: "D", Period.WEEK: "W", Period.MONTH: "M", Period.QUARTER: "Q", Period.YEAR: "Y"}
         return ts.truncate(unit[self.options.period]).date()
+
+    def event(self, canonical: str) -> str:
+        """The data's name of an event the metrics read (`--event-name`)."""
+        return self.options.event_name(canonical)
 
     def table(self, name: str) -> ir.Table:
         if name not in self.tables:
@@ -183,6 +187,18 @@ class Metric:
     #: a total that grows with the period's length (sales, pageviews, customers won): `--compare` scales a
     #: window of another length to the period's days before taking the delta
     accumulates: bool = False
+    #: the `events.event` names the metric reads, as cxbench names them (`options.EVENT_NAMES`; `--event-name`
+    #: maps them to the data's names); records say which names were read in `details.events`
+    events: tuple[str, ...] = ()
+    #: those of `events` without which the value would be wrong rather than empty (no `checkout` event: every cart
+    #: abandoned): when one never occurs in the events, the metric is unavailable and says which one and how to map it
+    required_events: tuple[str, ...] = ()
+    #: tables read instead of `events` when present (carts): the events are then not read and not required
+    events_replaced_by: tuple[str, ...] = ()
+
+    def reads_events(self, tables: Mapping[str, Any]) -> bool:
+        """Whether the metric reads `events` given the tables a source has (not when a replacement is there)."""
+        return bool(self.events) and not any(t in tables for t in self.events_replaced_by)
 
 
 #: How a derived metric's value is made: (its components' records of one period, segment and breakdown by

@@ -22,6 +22,7 @@ The z- and t-tests are large-sample tests: the engine drops them below `--min-sa
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -71,6 +72,8 @@ class Span:
     days: int
     weeks: int  # ISO weeks the period overlaps
     months: int  # calendar months the period overlaps
+    #: the part of a partial period the data covers (its first or last period): per-day/week/month averages use it
+    covered: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,12 @@ class Estimator(Protocol):
         ...
 
 
+#: values from this size up are averaged scaled down by 2^-530 (`Mean`): their squares would overflow a double
+_LARGE = 1e100
+_DOWN = 2.0 ** -530
+_UP = 2.0 ** 530
+
+
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
@@ -217,6 +226,10 @@ def welch_t_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2
         return None
     if sd1 == 0 and sd2 == 0:
         return _degenerate(mean1 - mean2, ChangeTest.WELCH)
+    # t and the degrees of freedom do not change when every input is divided by one number: divided by the
+    # largest, the squares below stay finite on any scale (sd = 1e300 would overflow s²).
+    unit = max(abs(mean1), abs(mean2), sd1, sd2)
+    mean1, sd1, mean2, sd2 = mean1 / unit, sd1 / unit, mean2 / unit, sd2 / unit
     v1, v2 = sd1 ** 2 / n1, sd2 ** 2 / n2
     df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
     result = _scipy_stats().ttest_ind_from_stats(mean1, sd1, n1, mean2, sd2, n2, equal_var=False)
@@ -412,21 +425,40 @@ class Mean:
     test: ChangeTest | None = ChangeTest.WELCH
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
-        column = t[self.value]
-        out = {"n": column.count(), "mean": column.mean(), "sd": column.std(how="sample")}
+        column = t[self.value].cast("float64")
+        large = column.abs() >= _LARGE
+        # The plain moments over the ordinary values (DuckDB refuses a variance beyond the largest double:
+        # "STDDEV_SAMP is out of range"), and the same moments of every value scaled down by 2^-530; `estimate`
+        # takes the scaled ones when a value is large (a custom scale of 0-1e300).
+        # An infinite value (an overflow upstream) is left out of the scaled deviation, which DuckDB would refuse
+        # too; the mean keeps it, so the record says the value overflowed.
+        scaled, finite = column * _DOWN, column.abs() <= sys.float_info.max
+        out = {"n": column.count(), "mean": column.mean(), "sd": column.std(how="sample", where=~large),
+               "n_large": large.cast("int64").sum(), "mean_scaled": scaled.mean(),
+               "sd_scaled": scaled.std(how="sample", where=finite)}
         if self.share_at_least is not None:
             out["k"] = (column >= self.share_at_least).cast("int64").sum()
         return out
+
+    @staticmethod
+    def moments(s: Stats) -> tuple[float, float | None]:
+        """The mean and the sample standard deviation (None when undefined or beyond the largest double)."""
+        if _int(s.get("n_large")):
+            mean, sd = float(s["mean_scaled"]) * _UP, s.get("sd_scaled")  # type: ignore[arg-type]
+            return mean, (_finite(float(sd) * _UP) if sd is not None else None)  # type: ignore[arg-type]
+        sd = s.get("sd")
+        return float(s["mean"]), (_finite(float(sd)) if sd is not None else None)  # type: ignore[arg-type]
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n = _int(s["n"])
         if n == 0:
             return Estimate(None, 0, reason="no answers")
-        mean = float(s["mean"])  # type: ignore[arg-type]
+        mean, sd = self.moments(s)
         details: dict[str, object] = {}
         if self.share_at_least is not None:
             details[f"share_at_least_{self.share_at_least:g}"] = 100 * _int(s["k"]) / n
-        sd = _finite(float(s["sd"])) if s.get("sd") is not None else None  # type: ignore[arg-type]
+        if n >= 2 and sd is None and _int(s.get("n_large")):
+            details["interval_unavailable"] = "the standard deviation is beyond the largest number a double holds"
         if n < 2 or sd is None:
             return Estimate(mean, n, None, None, details)
         details["sd"] = sd
@@ -438,8 +470,10 @@ class Mean:
         n1, n2 = _int(current.get("n")), _int(previous.get("n"))
         if n1 < 2 or n2 < 2 or current.get("mean") is None or previous.get("mean") is None:
             return None
-        return welch_t_test(float(current["mean"]), float(current.get("sd") or 0.0), n1,  # type: ignore[arg-type]
-                            float(previous["mean"]), float(previous.get("sd") or 0.0), n2)  # type: ignore[arg-type]
+        (mean1, sd1), (mean2, sd2) = self.moments(current), self.moments(previous)
+        if sd1 is None or sd2 is None:
+            return None
+        return welch_t_test(mean1, sd1, n1, mean2, sd2, n2)
 
 
 @dataclass(frozen=True)
@@ -629,6 +663,8 @@ class Ratio:
             return 1.0
         if span is None:
             raise ValueError("a per-unit ratio needs the period span")
+        # Over the days the data covers: a first week with data from Thursday is averaged over 4 days, not 7.
+        span = span.covered or span
         return {"day": span.days, "week": span.weeks, "month": span.months}[unit]
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import midnight, next_day
 from cxbench.core.contract import (
     CXI_ITEMS,
     SCORED_SURVEYS,
@@ -408,10 +409,12 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
             continue
         typed[column.name] = stage[f"_p_{column.name}"]
         checks.extend(_column_checks(column, value_of(column.name), text[column.name], typed[column.name]))
-    if as_of is not None and spec.time_column in text:
-        first_day_after = dt.datetime.combine(as_of + dt.timedelta(days=2), dt.time())
+    # The day after as_of + 1 day; none when that is past 9999-12-31, where no timestamp lies after it.
+    first_day_after = next_day(as_of) if as_of is not None else None
+    first_day_after = next_day(first_day_after) if first_day_after is not None else None
+    if as_of is not None and first_day_after is not None and spec.time_column in text:
         column = spec.time_column
-        checks.append((typed[column] >= first_day_after,
+        checks.append((typed[column] >= midnight(first_day_after),
                        column + " " + text[column].substr(0, 40) + f" is after {as_of.isoformat()}, the run's as-of "
                        "date: fix the date, or pass --as-of when the data runs later"))
     def keep(named: dict[str, ir.Value]) -> dict[str, ir.Value]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import instant_after
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import ChangeTest, PercentChange, Ratio
 
@@ -16,7 +17,7 @@ from cxbench.core.stats import ChangeTest, PercentChange, Ratio
 def _periods(ctx: MetricContext) -> ir.Table:
     """The run's periods: key, first instant and end instant (exclusive)."""
     rows = [{"_key": key, "_start": dt.datetime.combine(start, dt.time()),
-             "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())} for key, start, end in ctx.periods]
+             "_end": instant_after(end)} for key, start, end in ctx.periods]
     return ibis.memtable(rows, schema={"_key": "date", "_start": "timestamp", "_end": "timestamp"})
 
 

@@ -26,7 +26,9 @@ def _cart_rows(ctx: MetricContext) -> ir.Table:
 
 
 def _cart_source(ctx: MetricContext) -> dict[str, object]:
-    return {"from": "carts" if "carts" in ctx.tables else "events (sessions with add_to_cart; checkout = bought)"}
+    if "carts" in ctx.tables:
+        return {"from": "carts"}
+    return {"from": f"events (sessions with {ctx.event('add_to_cart')}; {ctx.event('checkout')} = bought)"}
 
 
 METRICS: tuple[Metric, ...] = (
@@ -50,7 +52,9 @@ METRICS: tuple[Metric, ...] = (
         what_is_counted="carts",
         description="Carts left without buying; from the carts table, or from events when there is none.",
         notes="Without a carts table, each session with an `add_to_cart` event is a cart, abandoned when the session "
-              "has no `checkout` event. `details.from` says which was used.",
+              "has no `checkout` event (`--event-name checkout=purchase` when the data says purchase; unavailable "
+              "when either event never occurs). `details.from` says which was used.",
         source="001", extra_details=_cart_source,
+        events=("add_to_cart", "checkout"), required_events=("add_to_cart", "checkout"), events_replaced_by=("carts",),
     ),
 )

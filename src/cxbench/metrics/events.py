@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
 from cxbench.core.stats import ChangeTest, DistinctShare, Proportion, Ratio, Total
 from cxbench.metrics.periods import period_table
-from cxbench.metrics.sessions import PAGE_EVENTS, events, pageviews, require_column, session_rows, user_days
+from cxbench.metrics.sessions import events, page_events, pageviews, require_column, session_rows, user_days
 
 
 # -- rows -----------------------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def _pageview_rows(ctx: MetricContext) -> ir.Table:
     if _pageview_window_wanted(ctx):
         return pageviews(ctx)  # the same pageviews, already in memory: no second pass over the events
     e = events(ctx)
-    e = e.filter(e.event == "pageview")
+    e = e.filter(e.event == ctx.event("pageview"))
     return e.mutate(_entity=e.user_id)
 
 
@@ -169,7 +169,7 @@ def _feature_rows(ctx: MetricContext) -> ir.Table:
     # The feature column when the data has one; else each product event's name (page events are no feature).
     if ctx.has_column("events", "feature"):
         return e
-    return e.mutate(feature=ibis.cases((e.event.isin(PAGE_EVENTS), ibis.null("string")), else_=e.event))
+    return e.mutate(feature=ibis.cases((e.event.isin(page_events(ctx)), ibis.null("string")), else_=e.event))
 
 
 def _count(t: ir.Table) -> ir.Scalar:
@@ -194,6 +194,7 @@ WEBSITE = (
         what_is_counted="pageviews", accumulates=True,
         description="How often pages were viewed; per page in dimension `page`.",
         source="003", dimensions=("page",),
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="unique_visitors", name="Unique visitors", family=Family.WEBSITE,
@@ -222,6 +223,7 @@ WEBSITE = (
         formula="pageviews ÷ sessions", unit=Unit.RATIO, direction=Direction.UP, inputs=("events",),
         rows=session_rows, estimator=Ratio(lambda t: t.pageviews.sum(), _count), what_is_counted="sessions",
         description="Depth of a visit.", notes=_SESSIONS_NOTE, source="003",
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
@@ -234,6 +236,7 @@ WEBSITE = (
               "`--bounce-definition ga4`: GA4's not-engaged session: shorter than 10 s, fewer than 2 pageviews and "
               "no key event (`key_events`: checkout, purchase, sign_up, signup). " + _SESSIONS_NOTE,
         source="003; GA4 engaged-session definition",
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
     Metric(
         id="avg_session_duration", name="Average session duration", family=Family.WEBSITE,
@@ -260,6 +263,7 @@ WEBSITE = (
         notes="The last pageview of a session ends at a `pageleave` event when the tracker sends one; without one "
               "it has no end and is left out (GA4 and Matomo do the same), so n counts timed pageviews only.",
         source="003", dimensions=("page",),
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
     Metric(
         id="scroll_depth", name="Scroll depth", family=Family.WEBSITE,
@@ -267,6 +271,7 @@ WEBSITE = (
         inputs=("events",), rows=_scroll_rows, estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
         what_is_counted="pageviews with scroll_pct", description="Per page (dimension `page`) and overall.",
         notes="Needs `events.scroll_pct`; pageviews without it are left out.", source="003", dimensions=("page",),
+        events=("pageview",), required_events=("pageview",),
     ),
     Metric(
         id="exit_rate", name="Exit rate", family=Family.WEBSITE,
@@ -277,43 +282,50 @@ WEBSITE = (
         description="Per page (dimension `page`), ranked: `details.rank` 1 is the page most often left.",
         notes="A session's exit page is its last pageview. " + _SESSIONS_NOTE,
         source="003", dimensions=("page",), rank_dimension=True,
+        events=("pageview", "pageleave"), required_events=("pageview",),
     ),
 )
+
+_COVERED_NOTE = ("A period the data covers only in part (the first or last, or one cut by --from/--to) is averaged "
+                 "over the days, weeks or months it covers, from the first to the last day with events; its record "
+                 "has `partial: true` and `details.covered_from`/`covered_to`/`covered_days`.")
 
 PRODUCT = (
     Metric(
         id="dau", name="Daily active users", family=Family.PRODUCT,
-        formula="distinct users with an event each day, averaged over every calendar day of the period",
+        formula="distinct users with an event each day, averaged over every calendar day of the period the data covers",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "day"),
         estimator=Ratio(_count, per_unit="day", empty_value=0.0), what_is_counted="events",
-        description="Mean DAU: days without activity count as 0.", source="003",
+        description="Mean DAU: days without activity count as 0.", notes=_COVERED_NOTE, source="003",
     ),
     Metric(
         id="wau", name="Weekly active users", family=Family.PRODUCT,
-        formula="distinct users with an event each ISO week, averaged over the weeks the period overlaps",
+        formula="distinct users with an event each ISO week, averaged over the weeks the period's covered days overlap",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "week"),
         estimator=Ratio(_count, per_unit="week", empty_value=0.0), what_is_counted="events",
-        description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in.",
+        description="Mean WAU.", notes="A week that straddles two periods counts in each one the user was active in. "
+              + _COVERED_NOTE,
         source="003",
     ),
     Metric(
         id="mau", name="Monthly active users", family=Family.PRODUCT,
-        formula="distinct users with an event each calendar month, averaged over the months the period overlaps",
+        formula="distinct users with an event each calendar month, averaged over the months the period's covered days overlap",
         unit=Unit.COUNT, direction=Direction.UP, inputs=("events",), rows=lambda ctx: _distinct_user_units(ctx, "month"),
         estimator=Ratio(_count, per_unit="month", empty_value=0.0), what_is_counted="events",
         description="Mean MAU; for a monthly period, the month's distinct active users.",
-        notes="A month that straddles two periods (weekly periods) counts in each one the user was active in.",
+        notes="A month that straddles two periods (weekly periods) counts in each one the user was active in. "
+              + _COVERED_NOTE,
         source="003",
     ),
     Metric(
         id="stickiness", name="Stickiness (DAU/MAU)", family=Family.PRODUCT,
-        formula="mean DAU over every calendar day ÷ MAU × 100", unit=Unit.PERCENT, direction=Direction.UP,
+        formula="mean DAU over every covered day ÷ MAU × 100", unit=Unit.PERCENT, direction=Direction.UP,
         inputs=("events",), rows=_stickiness_rows,
         estimator=Ratio(_count, lambda t: t._user_month.nunique(), factor=100, per_unit="day",
                         denominator_per_unit="month"),
         what_is_counted="events",
         description="How close daily use is to monthly use: 100 % means every monthly user comes every day.",
-        source="003",
+        notes=_COVERED_NOTE, source="003",
     ),
     Metric(
         id="activity_rate", name="Activity rate", family=Family.PRODUCT,
@@ -335,6 +347,7 @@ PRODUCT = (
         description="Per feature (dimension `feature`): the `feature` column when the data has one, else each "
                     "product event's name (page events are no feature). n is the period's active users.",
         source="003", dimensions=("feature",), overall=False,
+        events=("pageview", "pageleave"),
     ),
     Metric(
         id="first_week_engagement", name="First-week engagement", family=Family.PRODUCT,

@@ -8,17 +8,14 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import bucket_start, instant_after, midnight, previous_day
 from cxbench.core.registry import MetricContext, Period
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
 
 
 def period_table(ctx: MetricContext) -> ir.Table:
     """The run's periods: key, first instant, end instant (exclusive), and their order."""
     rows = [
-        {"_key": key, "_start": _midnight(start), "_end": _midnight(end + dt.timedelta(days=1)), "_index": i}
+        {"_key": key, "_start": midnight(start), "_end": instant_after(end), "_index": i}
         for i, (key, start, end) in enumerate(ctx.periods)
     ]
     schema = {"_key": "date", "_start": "timestamp", "_end": "timestamp", "_index": "int64"}
@@ -28,28 +25,25 @@ def period_table(ctx: MetricContext) -> ir.Table:
 def boundary_table(ctx: MetricContext, lookback_days: int = 0) -> ir.Table:
     """The instants between periods: `_b` = i is the start of period i, and the last one is the end of the last
     period. `_from` is `lookback_days` before `_at` (the window in which an order keeps a customer active)."""
-    instants = [_midnight(start) for _, start, _ in ctx.periods]
+    instants = [midnight(start) for _, start, _ in ctx.periods]
     if ctx.periods:
-        instants.append(_midnight(ctx.periods[-1][2] + dt.timedelta(days=1)))
+        instants.append(instant_after(ctx.periods[-1][2]))
     rows = [{"_b": i, "_at": at, "_from": at - dt.timedelta(days=lookback_days)} for i, at in enumerate(instants)]
     return ibis.memtable(rows, schema={"_b": "int64", "_at": "timestamp", "_from": "timestamp"})
 
 
 def previous_key(key: dt.date, period: Period) -> dt.date | None:
     """The start of the period before the one starting on `key` (None for `all`: there is no period before)."""
-    if period is Period.ALL:
+    before = previous_day(key)
+    if period is Period.ALL or before is None:
         return None
-    from cxbench.core.engine import bucket_start  # the engine's own calendar, so keys match its grouping
-
-    return bucket_start(key - dt.timedelta(days=1), period)
+    return bucket_start(before, period)
 
 
 def period_key_of(day: dt.date, period: Period) -> dt.date | None:
     """The key of the reporting period holding `day` (None for `all`)."""
     if period is Period.ALL:
         return None
-    from cxbench.core.engine import bucket_start
-
     return bucket_start(day, period)
 
 
@@ -62,11 +56,11 @@ def comparison_links(ctx: MetricContext, baseline: dt.date | None = None) -> ir.
     """
     rows = []
     for key, start, _ in ctx.periods:
-        rows.append({"_source": key, "_target": _midnight(start), "_role": "current"})
+        rows.append({"_source": key, "_target": midnight(start), "_role": "current"})
         before = previous_key(key, ctx.options.period)
         if before is not None:
-            rows.append({"_source": before, "_target": _midnight(start), "_role": "previous"})
+            rows.append({"_source": before, "_target": midnight(start), "_role": "previous"})
         base = period_key_of(baseline, ctx.options.period) if baseline else None
         if base is not None:
-            rows.append({"_source": base, "_target": _midnight(start), "_role": "baseline"})
+            rows.append({"_source": base, "_target": midnight(start), "_role": "baseline"})
     return ibis.memtable(rows, schema={"_source": "date", "_target": "timestamp", "_role": "string"})

@@ -15,6 +15,11 @@ from cxbench.core.registry import MetricContext, MetricUnavailable
 PAGE_EVENTS = ("pageview", "pageleave")
 
 
+def page_events(ctx: MetricContext) -> tuple[str, ...]:
+    """The data's names of the page events (`PAGE_EVENTS` through --event-name)."""
+    return tuple(ctx.event(name) for name in PAGE_EVENTS)
+
+
 def events(ctx: MetricContext) -> ir.Table:
     """The used events."""
     return ctx.table("events")
@@ -63,17 +68,18 @@ def sessions(ctx: MetricContext) -> ir.Table:
 
     def build() -> ir.Table:
         e = sessionized(ctx, ("event",))
-        is_pageview = e.event == "pageview"
-        key_events = tuple(k.lower() for k in ctx.options.key_events)
+        is_pageview = e.event == ctx.event("pageview")
+        # The default key events name checkout as cxbench does: --event-name checkout=... renames it here too.
+        key_events = tuple(ctx.event(k).lower() for k in ctx.options.key_events)
         table = e.group_by(["user_id", "_skey"]).aggregate(
             start=e.ts.min(),
             end=e.ts.max(),
             events=e.count(),
             pageviews=is_pageview.cast("int64").sum(),
-            interactions=(~e.event.isin(PAGE_EVENTS)).cast("int64").sum(),
+            interactions=(~e.event.isin(page_events(ctx))).cast("int64").sum(),
             key_events=e.event.lower().isin(key_events).cast("int64").sum(),
-            add_to_cart=(e.event == "add_to_cart").cast("int64").sum(),
-            checkout=(e.event == "checkout").cast("int64").sum(),
+            add_to_cart=(e.event == ctx.event("add_to_cart")).cast("int64").sum(),
+            checkout=(e.event == ctx.event("checkout")).cast("int64").sum(),
         ).drop("_skey")
         # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
         table = table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
@@ -101,15 +107,16 @@ def pageviews(ctx: MetricContext) -> ir.Table:
 
 def _pageviews(ctx: MetricContext) -> ir.Table:
     e = sessionized(ctx, ("event", "page", "scroll_pct"))
-    e = e.filter(e.event.isin(PAGE_EVENTS))
+    pageview = ctx.event("pageview")
+    e = e.filter(e.event.isin(page_events(ctx)))
     # One ordering for both windows, so the engine sorts the page events once: the next page event (for the
     # time on page) and the pageviews still to come (none left: the session's exit page).
     session = [e.user_id, e._skey]
     window = ibis.window(group_by=session, order_by=[e.ts, e._row])
     following = ibis.window(group_by=session, order_by=[e.ts, e._row], rows=(1, None))
-    later_pageviews = (e.event == "pageview").cast("int64").sum().over(following)
+    later_pageviews = (e.event == pageview).cast("int64").sum().over(following)
     e = e.mutate(_next_ts=e.ts.lead().over(window), _later=later_pageviews.fill_null(0))
-    e = e.filter(e.event == "pageview")
+    e = e.filter(e.event == pageview)
     seconds = e._next_ts.delta(e.ts, unit="millisecond").cast("float64") / 1000
     return e.select(
         ts=e.ts,

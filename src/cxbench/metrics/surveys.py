@@ -46,7 +46,8 @@ def common_scale(ctx: MetricContext, survey: str) -> tuple[float, float]:
 
 def on_scale(t: ir.Table, score: ir.NumericValue, low: float, high: float) -> ir.NumericValue:
     """`score` mapped linearly from the row's own scale onto low..high."""
-    return low + (score - t.scale_min) * (high - low) / (t.scale_max - t.scale_min)
+    # The position on the scale (0..1) first: (score − min) × (high − low) overflows on a scale of 0-1e300.
+    return low + (score - t.scale_min) / (t.scale_max - t.scale_min) * (high - low)
 
 
 def _net_promoter_rows(survey: str):

@@ -25,6 +25,7 @@ from cxbench.core.business_hours import (
     parse_business_hours,
     with_working_seconds,
 )
+from cxbench.core.calendar import instant_after
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Options, Unit
 from cxbench.core.stats import ChangeTest, MeanAndMedian, Ratio, Total
 
@@ -53,14 +54,15 @@ def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
 
     def build() -> ir.Table:
         t = ctx.table("tickets")
-        bounds = ctx.con.execute(t.aggregate(
-            lo=ibis.least(t.opened_at.min(), t.resolved_at.min(), t.first_response_at.min()),
-            hi=ibis.greatest(t.opened_at.max(), t.resolved_at.max(), t.first_response_at.max()),
-        ))
-        lo, hi = bounds["lo"].iloc[0], bounds["hi"].iloc[0]
-        if lo is None or lo != lo:  # no tickets: NaT != NaT
-            lo = hi = dt.datetime(2000, 1, 1)
-        rows = calendar_rows(hours, lo.date(), hi.date())
+        # Dates through Arrow: pandas' nanosecond timestamps (Spark's results) end in 2262.
+        (bounds,) = ctx.con.to_pyarrow(t.aggregate(
+            lo=ibis.least(t.opened_at.min(), t.resolved_at.min(), t.first_response_at.min()).cast("date"),
+            hi=ibis.greatest(t.opened_at.max(), t.resolved_at.max(), t.first_response_at.max()).cast("date"),
+        )).to_pylist()
+        lo, hi = bounds["lo"], bounds["hi"]
+        if lo is None or hi is None:  # no tickets
+            lo = hi = dt.date(2000, 1, 1)
+        rows = calendar_rows(hours, lo, hi)
         return ibis.memtable(rows, schema=CALENDAR_SCHEMA)
 
     return ctx.remember(f"business_calendar:{hours}", build)
@@ -113,7 +115,7 @@ def _volume_rows(ctx: MetricContext) -> ir.Table:
 
 def _open_rows(ctx: MetricContext) -> ir.Table:
     """One row per (ticket, period) for the tickets open at the period's end."""
-    ends = [{"_start": dt.datetime.combine(start, dt.time()), "_end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())}
+    ends = [{"_start": dt.datetime.combine(start, dt.time()), "_end": instant_after(end)}
             for _, start, end in ctx.periods]
     periods = ibis.memtable(ends, schema={"_start": "timestamp", "_end": "timestamp"})
     t = _tickets(ctx)
