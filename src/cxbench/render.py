@@ -111,6 +111,7 @@ CLV_DIFFERENCE = ("The three CLVs: clv is a formula, AOV × purchases a year per
                   "(1 ÷ yearly churn; seed 003); clv_historical is the revenue per customer so far (004), looking "
                   "back; clv_predicted is the mean of each customer's BG/NBD and Gamma-Gamma forecast.")
 _SMALL_SAMPLE = "†"
+_PARTIAL = "~"  # the data covers the period only in part
 
 
 def _t(value: Any, style: str = "") -> Text:
@@ -192,7 +193,7 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
                 continue
             segment = [_t(_segment_label(record["segment"], len(doc["segments"]) == 1))] if segmented else []
             label = _t(metric.id + "".join(f" [{v}]" for v in (record.get("dimension") or {}).values()))
-            period = period_label(record, doc["period"])
+            period = period_label(record, doc["period"]) + (_PARTIAL if record.get("partial") else "")
             if record["status"] != "ok":
                 table.add_row(label, *segment, period, Text("—", style="dim"),
                               _t(record.get("reason", ""), "dim"), *([""] * (len(headers) - len(segment) - 4)))
@@ -238,7 +239,8 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
         parts.append(Text(f"vs window = vs {window}: the latest value against that window computed as one period "
                           "(counts of events per day, scaled to the period's length).", style="dim"))
     parts.append(Text(f"* significant change at 5 %.  {_SMALL_SAMPLE} fewer answers than --min-sample: read the "
-                      f"interval ({small:,} shown).  {len(card.records):,} records in all (every period, segment and "
+                      f"interval.  {_PARTIAL} the data covers the period only in part (details.covered_days).  "
+                      f"{small:,} small samples shown; {len(card.records):,} records in all (every period, segment and "
                       f"breakdown: use --format json or csv); {warnings:,} with a small-sample warning.",
                       style="dim"))
     return Group(*parts)
