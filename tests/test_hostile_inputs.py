@@ -295,3 +295,20 @@ def test_validate_exits_1_when_a_table_has_rows_but_none_usable(tmp_path):
     document = __import__("json").loads(result.stdout)
     assert (document["inputs"]["surveys"]["rows"], document["inputs"]["surveys"]["used"]) == (2, 0)
     assert document["ignored_files"] == [{"file": "notes.txt", "reason": "not named after a table"}]
+
+
+def test_a_record_longer_than_the_readers_limit_is_set_aside_with_its_own_row(tmp_path):
+    # DuckDB's CSV reader stops at 2 MB per record; the error used to name line 1 of the file.
+    text = HEADER + _nps_row(1) + _nps_row(2, comment="x" * 3_000_000) + _nps_row(3)
+    report, rejected = _report(write_tables(tmp_path, {"surveys": text}))
+    assert (report.rows, report.used) == (3, 2)
+    assert [(r.row, r.reason.split(":")[0]) for r in rejected] == [
+        (2, "the row is longer than the CSV reader's 2 MB limit")]
+
+
+def test_reading_a_source_never_installs_an_engine_extension_from_the_network(tmp_path):
+    from cxbench.core.sources import open_source
+
+    dataset = open_source(write_tables(tmp_path, {"surveys": HEADER + _nps_row(1)}))
+    setting = dataset.con.raw_sql("SELECT current_setting('autoinstall_known_extensions')").fetchone()[0]
+    assert setting is False
