@@ -58,6 +58,9 @@ def test_resolution_time_mean_and_median_by_resolution_period(run_case):
     assert october["value"] == pytest.approx(3800.0) and october["n"] == 3
     assert october["details"]["median"] == pytest.approx(3600.0)
     assert october["details"]["time"] == "calendar"
+    # The distribution, sorted 600, 3600, 7200: percentile p sits at position (n - 1) × p = 2p, interpolated:
+    # p10 at 0.2 → 600 + 0.2 × 3000 = 1200; p25 at 0.5 → 2100; p75 at 1.5 → 3600 + 0.5 × 3600 = 5400; p90 at 1.8 → 6480.
+    assert [october["details"][p] for p in ("p10", "p25", "p75", "p90")] == pytest.approx([1200, 2100, 5400, 6480])
     assert pick(card, "median_resolution_time", period_start=OCT)["value"] == pytest.approx(3600.0)
     email = pick(card, "avg_resolution_time", period_start=OCT, dimension={"channel": "email"})
     assert email["value"] == pytest.approx(5400.0)

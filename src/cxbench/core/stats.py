@@ -476,13 +476,19 @@ class Mean:
         return welch_t_test(mean1, sd1, n1, mean2, sd2, n2)
 
 
+#: The percentiles MeanAndMedian gives beside the median (a duration's distribution).
+QUANTILES = (0.1, 0.25, 0.75, 0.9)
+
+
 @dataclass(frozen=True)
 class MeanAndMedian:
     """Mean or median of `value` over every row of the group (resolution and response times), the other in
     details, with the total.
 
     The median is exact: Ibis's `median()` is DuckDB's QUANTILE_CONT(x, 0.5) and Spark's PERCENTILE(x, 0.5),
-    both the mean of the two middle values when n is even (not Spark's percentile_approx).
+    both the mean of the two middle values when n is even (not Spark's percentile_approx). The distribution is in
+    details too: the 10th, 25th, 75th and 90th percentiles, exact and interpolated the same way (the value at
+    position (n - 1) × p of the sorted values, between its two neighbours).
     No interval: the rows are every ticket of the period, a census, not a sample.
     """
 
@@ -495,7 +501,8 @@ class MeanAndMedian:
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         column = t[self.value].cast("float64")
-        return {"n": column.count(), "total": column.sum(), "median": column.median()}
+        return {"n": column.count(), "total": column.sum(), "median": column.median(),
+                **{f"p{round(q * 100)}": column.quantile(q) for q in QUANTILES}}
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n = _int(s["n"])
@@ -503,9 +510,10 @@ class MeanAndMedian:
             return Estimate(None, 0, reason="no answers")
         total, median = float(s["total"]), float(s["median"])  # type: ignore[arg-type]
         mean = total / n
+        spread = {f"p{round(q * 100)}": float(s[f"p{round(q * 100)}"]) for q in QUANTILES}  # type: ignore[arg-type]
         if self.report == "median":
-            return Estimate(median, n, details={"mean": mean, "total": total})
-        return Estimate(mean, n, details={"median": median, "total": total})
+            return Estimate(median, n, details={"mean": mean, "total": total, **spread})
+        return Estimate(mean, n, details={"median": median, "total": total, **spread})
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
                 overall: tuple[Stats | None, Stats | None] | None = None) -> Comparison | None:
