@@ -191,6 +191,12 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     heatmap = next(c for c in charts if c["kind"] == "heatmap")["data"]["0"]
     cell = by_value[("retention_cohorts", heatmap["cohorts"][0], f"{heatmap['cohorts'][0]}, 0")]
     assert heatmap["z"][0][0] == cell.value
+    resolution = next(c for c in charts if c["id"].endswith("resolution-by-channel"))["data"]["0"]
+    series = {s["name"]: s["y"] for s in resolution["series"]}
+    for i, channel in enumerate(resolution["labels"]):
+        record = by_value[("median_resolution_time", resolution["period"], channel)]
+        assert [series[k][i] for k in ("10th percentile", "25th", "median", "75th", "90th")] == [
+            record.details["p10"], record.details["p25"], record.value, record.details["p75"], record.details["p90"]]
 
 
 def test_hostile_values_show_as_text(hostile_card: Scorecard):

@@ -456,7 +456,8 @@ class _Builder:
         mean, median = METRICS_BY_ID.get("avg_resolution_time"), METRICS_BY_ID.get("median_resolution_time")
         if mean is not None and median is not None:
             chart = Chart(self.chart_id("resolution-by-channel"), "grouped",
-                          "Resolution time by channel, latest period: median and mean (a long tail pulls the mean up)",
+                          "Resolution time by channel, latest period: its distribution (10th, 25th, 50th, 75th and "
+                          "90th percentiles) and the mean (a long tail pulls the mean up)",
                           "seconds", "median_resolution_time")
             for seg in range(len(self.segments)):
                 rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None]
@@ -467,8 +468,16 @@ class _Builder:
                 labels = sorted({dimension_label(r.dimension) for r in rows[median.id] if r.period_start == latest})
                 values = {mid: {dimension_label(r.dimension): _finite(r.value) for r in rs if r.period_start == latest}
                           for mid, rs in rows.items()}
+                spread = {dimension_label(r.dimension): r.details or {} for r in rows[median.id]
+                          if r.period_start == latest}
+
+                def percentile(name: str, key: str) -> dict[str, Any]:
+                    return {"name": name, "y": [_finite((spread.get(k) or {}).get(key)) for k in labels]}
+
                 chart.data[seg] = {"period": _day(latest), "labels": labels,
-                                   "series": [{"name": "median", "y": [values[median.id].get(k) for k in labels]},
+                                   "series": [percentile("10th percentile", "p10"), percentile("25th", "p25"),
+                                              {"name": "median", "y": [values[median.id].get(k) for k in labels]},
+                                              percentile("75th", "p75"), percentile("90th", "p90"),
                                               {"name": "mean", "y": [values[mean.id].get(k) for k in labels]}]}
             if chart.data:
                 charts.append(chart)
