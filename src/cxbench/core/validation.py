@@ -179,7 +179,8 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note, warnings)
         if n_rejected and len(rejected) < rejected_cap:
             room = rejected_cap - len(rejected)
-            found = [Rejection(name, row, reason) for row, reason in raw.unparsed[:room]]
+            found = [Rejection(name, entry[0], entry[1], entry[2] if len(entry) > 2 else None)  # type: ignore[misc]
+                     for entry in raw.unparsed[:room]]
             if n_rejected > len(raw.unparsed):
                 found.extend(_listed(dataset, name, raw, aside, room))
             rejected.extend(sorted(found, key=lambda r: (r.file or "", r.row))[:room])
@@ -386,7 +387,9 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
             texts[column.name] = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
         else:
             texts[column.name] = value.cast("string")  # typed columns (Parquet, databases): text only for messages
-    stage = source.select(_row=source._row, _file=source._file,
+    # An adapter (cxbench.adapters) names in `_aside` why it could not map a row from the vendor's export.
+    adapter_reason = {"_aside": source["_aside"].cast("string")} if "_aside" in source.columns else {}
+    stage = source.select(_row=source._row, _file=source._file, **adapter_reason,
                           **{f"_v_{c.name}": source[c.name] for c in present if not source[c.name].type().is_string()},
                           **{f"_t_{name}": expr for name, expr in texts.items()})
     # The UTC offset of each timestamp given as text, once (parsing reads it several times).
@@ -402,6 +405,8 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
     text: dict[str, ir.StringValue] = {c.name: stage[f"_t_{c.name}"] for c in present}
     typed: dict[str, ir.Value] = {}
     checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    if adapter_reason:
+        checks.append((stage._aside.notnull(), stage._aside))
     for column in spec.columns:
         if column.name not in source.columns:
             typed[column.name] = ibis.null(_ibis_type(column.type))

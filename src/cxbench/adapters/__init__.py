@@ -1,0 +1,49 @@
+"""Adapters: a vendor's own export read as cxbench's contract tables (`--from-format`), and the mapping file
+for any other export (`--mapping`).
+
+`ADAPTERS` is the registry: one literal tuple, one module per source. docs/connectors.md describes each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ibis.backends import BaseBackend
+
+from cxbench.adapters import ga4
+from cxbench.adapters.base import Adapter, open_with_adapter
+from cxbench.core.errors import UsageError
+from cxbench.core.sources import Dataset, engine_connection
+
+ADAPTERS: tuple[Adapter, ...] = (
+    ga4.ADAPTER,
+)
+
+ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}
+
+
+def adapter(name: str) -> Adapter:
+    """The adapter called `name`; a UsageError listing the known ones otherwise."""
+    found = ADAPTERS_BY_NAME.get(name.strip().lower())
+    if found is None:
+        raise UsageError(f"--from-format {name}: unknown; use one of {', '.join(ADAPTERS_BY_NAME)}, or --mapping "
+                         "FILE for any other export")
+    return found
+
+
+def open_export(source: str | Path, *, from_format: str | None = None, mapping: str | Path | None = None,
+                engine: str | BaseBackend | None = None, only: set[str] | None = None,
+                memory_limit: str | None = None) -> Dataset:
+    """The contract tables of a vendor export folder, read with the adapter `from_format` or the mapping file."""
+    if (from_format is None) == (mapping is None):
+        raise UsageError("give one of --from-format and --mapping")
+    con = engine_connection(engine, memory_limit)
+    if mapping is not None:
+        from cxbench.adapters.mapping import load_mapping
+
+        return open_with_adapter(source, load_mapping(mapping), con, only)
+    assert from_format is not None
+    return open_with_adapter(source, adapter(from_format), con, only)
+
+
+__all__ = ["ADAPTERS", "ADAPTERS_BY_NAME", "Adapter", "adapter", "open_export"]
