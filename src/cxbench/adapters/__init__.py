@@ -10,13 +10,14 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from cxbench.adapters import ga4
+from cxbench.adapters import ga4, stripe
 from cxbench.adapters.base import Adapter, open_with_adapter
 from cxbench.core.errors import UsageError
 from cxbench.core.sources import Dataset, engine_connection
 
 ADAPTERS: tuple[Adapter, ...] = (
     ga4.ADAPTER,
+    stripe.ADAPTER,
 )
 
 ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}

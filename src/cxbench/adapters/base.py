@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -32,6 +33,17 @@ class ExportFile:
     patterns: tuple[str, ...]  # file-name patterns, any case (`events_*.json`)
     description: str
     required: bool = True
+    #: An API list response (`{"object": "list", "data": [...]}`, `{"tickets": [...]}`) is read as its records: the
+    #: first of these keys that is a list of records.
+    wrappers: tuple[str, ...] = ()
+
+
+FILE_SUFFIXES = ("csv", "tsv", "json", "jsonl", "ndjson", "parquet", "csv.gz", "json.gz", "jsonl.gz")
+
+
+def named(*stems: str) -> tuple[str, ...]:
+    """File-name patterns for these names in every format read (`charge` -> charge.csv, charge.json...)."""
+    return tuple(f"{stem}.{suffix}" for stem in stems for suffix in FILE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Output:
     reads: tuple[str, ...]  # ExportFile keys; the first is the one whose records become this table's rows
     derive: Callable[[Inputs], ir.Table]
     columns: tuple[tuple[str, str], ...]  # (contract column, how it is derived), for the docs
+    optional: tuple[str, ...] = ()  # ExportFile keys read when present (Stripe's refunds beside its charges)
 
 
 @dataclass(frozen=True)
@@ -93,9 +106,14 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
             raise InputError(f"{path}: no {export.description} for --from-format {adapter.name} (a file named "
                              f"{' or '.join(export.patterns)}). See docs/connectors.md for what to export.",
                              file=str(path))
+    if not found:
+        expected = "; ".join(f"{e.description} ({', '.join(e.patterns[:2])}...)" for e in adapter.files)
+        raise InputError(f"{path}: none of the files --from-format {adapter.name} reads is here. Expected: {expected}. "
+                         "See docs/connectors.md for what to export.", file=str(path))
     read: dict[str, RawTable] = {key: read_export_files(con, f"{adapter.name} {key}", files)
                                  for key, files in found.items()}
-    inputs = Inputs({key: raw.expr for key, raw in read.items()}, con)
+    wrappers = {export.key: export.wrappers for export in adapter.files}
+    inputs = Inputs({key: unwrap(raw.expr, wrappers[key]) for key, raw in read.items()}, con)
     tables: dict[str, RawTable] = {}
     counted: set[str] = set()  # export files whose unreadable records are already listed under a table
     for output in adapter.outputs:
@@ -104,8 +122,9 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         expr = output.derive(inputs)
         if "_aside" not in expr.columns:
             expr = expr.mutate(_aside=ibis.null("string"))
-        unparsed = tuple(entry for key in output.reads if key not in counted for entry in read[key].unparsed)
-        counted.update(output.reads)
+        reads = output.reads + tuple(k for k in output.optional if k in read)
+        unparsed = tuple(entry for key in reads if key not in counted for entry in read[key].unparsed)
+        counted.update(reads)
         first = read[output.reads[0]]
         origin = ", ".join(str(f) for f in found[output.reads[0]])
         tables[output.table] = RawTable(output.table, origin, expr, note=first.note, text_source=first.text_source,
@@ -113,6 +132,19 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
     used = {f for files in found.values() for f in files}
     ignored = [IgnoredFile(e.name, f"not a file the {adapter.name} adapter reads") for e in entries if e not in used]
     return Dataset(location=str(path), con=con, tables=tables, ignored=ignored)
+
+
+def unwrap(t: ir.Table, keys: tuple[str, ...]) -> ir.Table:
+    """The records of an API list response, each numbered by its position in the list (`_row`)."""
+    for key in keys:
+        if key in t.columns and isinstance(t[key].type(), dt.Array) and isinstance(t[key].type().value_type, dt.Struct):
+            items = t.select(_file=t._file, _page=t._row, _item=t[key]).unnest("_item", offset="_position")
+            # Pages of a paginated export follow one another: the record's row counts across them.
+            numbered = items.mutate(_row=(ibis.row_number().over(group_by=items._file,
+                                                                 order_by=[items._page, items._position]) + 1)
+                                    .cast("int64"))
+            return numbered.select("_row", "_file", "_item").unpack("_item")
+    return t
 
 
 def check_tables(tables: Mapping[str, ir.Table]) -> None:
