@@ -287,6 +287,27 @@ def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None 
     return validate(dataset, rejected_cap=rejected_cap, as_of=day)
 
 
+def convert(source: str | Path, out: str | Path, *, from_format: str | None = None, mapping: str | Path | None = None,
+            as_of: str | dt.date | None = None, rejected_cap: int = 1000,
+            memory_limit: str | None = None) -> tuple[Validation, list[Path]]:
+    """The contract tables of a vendor's export (`cxbench convert`), validated and written by the engine as
+    `out/TABLE.parquet` (the rows used, typed), with the validation of what was read."""
+    day = make_options(as_of=as_of).as_of if as_of is not None else None
+    dataset = open_dataset(source, None, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    result = validate(dataset, rejected_cap=rejected_cap, as_of=day)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in result.tables.items():
+        path = folder / f"{name}.parquet"
+        part = folder / f".{name}.parquet.tmp"
+        columns = [c.name for c in table.spec.columns if c.name in table.present]
+        dataset.con.to_parquet(table.expr.select(*columns), part)
+        part.replace(path)  # a reader never sees half a file
+        written.append(path)
+    return result, written
+
+
 def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
             segment: str | Sequence[str] | None = None, from_: str | dt.date | None = None,
             to: str | dt.date | None = None, metrics: Sequence[str] | None = None,

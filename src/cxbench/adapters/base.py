@@ -122,6 +122,9 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         expr = output.derive(inputs)
         if "_aside" not in expr.columns:
             expr = expr.mutate(_aside=ibis.null("string"))
+        # Derived once and kept, as a CSV file is parsed once: validation reads the table several times (duplicate
+        # keys, the checks, the counts), and re-deriving joins and windows each time costs more than holding it.
+        expr = expr.cache()
         reads = output.reads + tuple(k for k in output.optional if k in read)
         unparsed = tuple(entry for key in reads if key not in counted for entry in read[key].unparsed)
         counted.update(reads)

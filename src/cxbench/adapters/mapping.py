@@ -141,11 +141,26 @@ def _format_regex(file: Path, where: str, fmt: str) -> tuple[str, list[str]]:
     return "^" + pattern + "$", parts
 
 
-def _strptime(raw: ir.StringValue, fmt: str) -> ir.TimestampValue:
+class _Stage:
+    """The table being derived, one projection per step: later steps refer to earlier results as columns, so the
+    SQL stays small (an expression used three times is not written out three times)."""
+
+    def __init__(self, table: ir.Table) -> None:
+        self.table = table
+        self._n = 0
+
+    def keep(self, expr: ir.Value) -> ir.Value:
+        self._n += 1
+        name = f"_m{self._n}"
+        self.table = self.table.mutate(**{name: expr})
+        return self.table[name]
+
+
+def _strptime(raw: ir.StringValue, fmt: str, stage: _Stage) -> ir.TimestampValue:
     """Text in a strptime format as a UTC timestamp (null when it does not match), with the engine's own casts: the
     parts are taken by a regular expression and written as ISO 8601, which every engine casts alike."""
     pattern, parts = _format_regex(Path("mapping"), "format", fmt)
-    got = {part: raw.re_extract(pattern, i + 1) for i, part in enumerate(parts)}
+    got = {part: stage.keep(raw.re_extract(pattern, i + 1)) for i, part in enumerate(parts)}
 
     def two(value: ir.StringValue) -> ir.StringValue:
         return value.lpad(2, "0")
@@ -169,7 +184,7 @@ def _strptime(raw: ir.StringValue, fmt: str) -> ir.TimestampValue:
         iso = iso + "." + got["fraction"]
     if "offset" in got:
         iso = iso + got["offset"]
-    return parse_timestamp(iso)
+    return parse_timestamp(stage.keep(iso))
 
 
 def _number_text(raw: ir.StringValue, rule: ColumnRule) -> ir.StringValue:
@@ -183,31 +198,33 @@ def _number_text(raw: ir.StringValue, rule: ColumnRule) -> ir.StringValue:
     return out
 
 
-def _derive_column(t: ir.Table, rule: ColumnRule, kind: ColumnType) -> tuple[ir.Value, ir.BooleanValue, ir.Value]:
+def _derive_column(stage: _Stage, rule: ColumnRule,
+                   kind: ColumnType) -> tuple[ir.Value, ir.BooleanValue, ir.Value]:
     """The column's value, whether its source value could not be converted, and why."""
     if rule.value is not None:
         return ibis.literal(str(rule.value)), ibis.literal(False), ibis.literal("")
     assert rule.column is not None
+    t = stage.table
     source = t[rule.column]
-    raw = text(source)
+    raw = stage.keep(text(source))
     name = rule.column
     if rule.mapping:
         lowered = raw.lower()
-        raw = ibis.cases(*((lowered == k.lower(), ibis.literal(v)) for k, v in rule.mapping), else_=raw)
+        raw = stage.keep(ibis.cases(*((lowered == k.lower(), ibis.literal(v)) for k, v in rule.mapping), else_=raw))
     if rule.unit is not None:
-        value = from_epoch(source, rule.unit)
+        value = stage.keep(from_epoch(source, rule.unit))
         return value, raw.notnull() & value.isnull(), name + " " + quoted(raw) + f" is not Unix time in {rule.unit}"
     if rule.format is not None:
-        value = _strptime(raw, rule.format)
+        value = stage.keep(_strptime(raw, rule.format, stage))
         return value, raw.notnull() & value.isnull(), name + " " + quoted(raw) + f" does not match the format {rule.format}"
     numeric = rule.decimal_comma or rule.currency_symbol or rule.minor_units is not None or rule.multiply is not None
     if numeric or (kind is ColumnType.NUMBER and source.type().is_numeric()):
-        value = number(_number_text(raw, rule)) if not source.type().is_numeric() else number(source)
+        value = stage.keep(number(_number_text(raw, rule)) if not source.type().is_numeric() else number(source))
         bad = raw.notnull() & value.isnull()
         if rule.minor_units is not None:
             value = value / 10 ** rule.minor_units
         if rule.multiply is not None:
-            factor = number(t[rule.multiply])
+            factor = stage.keep(number(t[rule.multiply]))
             bad = bad | factor.isnull()
             value = value * factor
         return value, bad, name + " " + quoted(raw) + " is not a number (check decimal_comma, currency_symbol)"
@@ -228,10 +245,12 @@ def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRul
                     raise _fail(file, f"tables.{table}: column {needed!r} is not in the export (columns found: {found})")
         values: dict[str, ir.Value] = {}
         checks = []
+        stage = _Stage(t)
         for target, rule in columns.items():
-            value, bad, why = _derive_column(t, rule, spec.column(target).type)
+            value, bad, why = _derive_column(stage, rule, spec.column(target).type)
             values[target] = value
             checks.append((bad, why))
+        t = stage.table
         out = t.select(_row=t._row, _file=t._file, **values, _aside=first_reason(*checks))
         if group_by is None:
             return out
