@@ -213,3 +213,18 @@ def test_cli_run_from_format_json_lists_rows_set_aside_with_their_file():
     assert document["rejected"][0]["row"] == 10
     bad = runner.invoke(app, ["run", str(DATA / "ga4"), "--from-format", "nope"])
     assert bad.exit_code == 2 and "unknown" in bad.output
+
+
+def test_zendesk_tickets_metrics_and_good_bad_csat():
+    metrics = ["avg_resolution_time", "first_response_time", "first_contact_resolution", "csat"]
+    card = cxbench.compute(DATA / "zendesk", from_format="zendesk", metrics=metrics, period="all", as_of="2026-10-30")
+    values = {r["id"]: r["value"] for r in card.records if not r.to_dict().get("dimension")}
+    # Solved 101, 102, 105: created -> solved_at 08:00 -> 11:00 (3 h), 10-02 09:00 -> 10-03 09:00 (24 h),
+    # 07:30 -> 08:30 (1 h): mean 28 h / 3 = 33,600 s. First replies after 30, 90 and 15 calendar minutes: 45 min.
+    # FCR: of the 4 tickets kept (104 was deleted), 101 and 105 were solved with one reply: 2 / 4 = 50 %.
+    # CSAT: 101 good, 102 bad, 105 good (103 only offered): 2 / 3.
+    assert values == {"avg_resolution_time": pytest.approx(33600), "first_response_time": pytest.approx(2700),
+                      "first_contact_resolution": pytest.approx(50), "csat": pytest.approx(200 / 3)}
+    inputs = card.validation.reports
+    assert (inputs["tickets"].rows, inputs["tickets"].used, inputs["surveys"].rows) == (5, 4, 3)
+    assert card.validation.rejected[0].reason == "a deleted ticket"

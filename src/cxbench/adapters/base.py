@@ -170,6 +170,41 @@ def column(t: ir.Table, *names: str) -> ir.Value:
     return ibis.null("string")
 
 
+def field(t: ir.Table, *names: str) -> ir.Value:
+    """A column, or a field of a nested object (`recurring.interval`, `discount.coupon.id`) in API JSON."""
+    for name in names:
+        head, *rest = name.split(".")
+        if head not in t.columns:
+            continue
+        value = t[head]
+        for part in rest:
+            if not isinstance(value.type(), dt.Struct) or part not in value.type().fields:
+                break
+            value = value[part]
+        else:
+            return value
+    return ibis.null("string")
+
+
+def ident(t: ir.Table, *names: str) -> ir.StringValue:
+    """An id, whether written as the id or as the expanded object (`"customer": {"id": "cus_..."}`)."""
+    for name in names:
+        if name.split(".")[0] in t.columns:
+            value = field(t, name)
+            if isinstance(value.type(), dt.Struct):
+                if "id" not in value.type().fields:
+                    continue
+                return text(value["id"])
+            return text(value)
+    return ibis.null("string")
+
+
+def truthy(value: ir.Value) -> ir.BooleanValue:
+    if value.type().is_boolean():
+        return value.fill_null(False)
+    return text(value).lower().isin(("true", "t", "1", "yes")).fill_null(False)
+
+
 def has(t: ir.Table, *names: str) -> bool:
     return any(n in t.columns for n in names)
 

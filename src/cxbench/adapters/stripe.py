@@ -16,7 +16,6 @@ lower MRR.
 from __future__ import annotations
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from cxbench.adapters.base import (
@@ -24,54 +23,21 @@ from cxbench.adapters.base import (
     ExportFile,
     Inputs,
     Output,
-    column,
+    field,
     first_reason,
+    ident,
     from_minor_units,
     instant,
     named,
     number,
     quoted,
     text,
+    truthy,
 )
 
 #: Months per billing interval, per interval_count of 1 (Stripe's `recurring.interval`).
 MONTHS = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
 LIST = ("data",)
-
-
-def _field(t: ir.Table, *names: str) -> ir.Value:
-    """A column, or a field of a nested object (`recurring.interval`, `discount.coupon.id`) in API JSON."""
-    for name in names:
-        head, *rest = name.split(".")
-        if head not in t.columns:
-            continue
-        value = t[head]
-        for part in rest:
-            if not isinstance(value.type(), dt.Struct) or part not in value.type().fields:
-                break
-            value = value[part]
-        else:
-            return value
-    return ibis.null("string")
-
-
-def _id(t: ir.Table, *names: str) -> ir.StringValue:
-    """An id, whether written as the id or as the expanded object (`"customer": {"id": "cus_..."}`)."""
-    for name in names:
-        if name.split(".")[0] in t.columns:
-            value = _field(t, name)
-            if isinstance(value.type(), dt.Struct):
-                if "id" not in value.type().fields:
-                    continue
-                return text(value["id"])
-            return text(value)
-    return ibis.null("string")
-
-
-def _true(value: ir.Value) -> ir.BooleanValue:
-    if value.type().is_boolean():
-        return value.fill_null(False)
-    return text(value).lower().isin(("true", "t", "1", "yes")).fill_null(False)
 
 
 def _main_currency(inputs: Inputs) -> str | None:
@@ -80,7 +46,7 @@ def _main_currency(inputs: Inputs) -> str | None:
     for key in ("price", "charge"):
         if key in inputs:
             t = inputs[key]
-            code = text(_field(t, "currency")).lower()
+            code = text(field(t, "currency")).lower()
             found = inputs.con.execute(t.select(code=code).group_by("code").aggregate(n=lambda g: g.count()))
             for code_value, n in zip(found["code"], found["n"], strict=True):
                 if isinstance(code_value, str):
@@ -100,9 +66,9 @@ def _customers(inputs: Inputs) -> ir.Table:
     t = inputs["customer"]
     return t.select(
         _row=t._row, _file=t._file,
-        customer_id=_id(t, "id"),
-        signup_at=instant(_field(t, "created")),
-        _aside=first_reason((_true(_field(t, "deleted")), "a deleted customer")),
+        customer_id=ident(t, "id"),
+        signup_at=instant(field(t, "created")),
+        _aside=first_reason((truthy(field(t, "deleted")), "a deleted customer")),
     )
 
 
@@ -112,19 +78,19 @@ def _subscriptions(inputs: Inputs) -> ir.Table:
     items = inputs["subscription_item"]
     price = inputs["price"]
     prices = price.select(
-        _price_id=_id(price, "id"),
-        _unit=number(_field(price, "unit_amount", "amount")),
-        _currency=text(_field(price, "currency")).lower(),
-        _interval=text(_field(price, "recurring.interval", "recurring_interval", "interval")).lower(),
-        _count=number(_field(price, "recurring.interval_count", "recurring_interval_count", "interval_count")),
-        _nickname=text(_field(price, "nickname")),
+        _price_id=ident(price, "id"),
+        _unit=number(field(price, "unit_amount", "amount")),
+        _currency=text(field(price, "currency")).lower(),
+        _interval=text(field(price, "recurring.interval", "recurring_interval", "interval")).lower(),
+        _count=number(field(price, "recurring.interval_count", "recurring_interval_count", "interval_count")),
+        _nickname=text(field(price, "nickname")),
     )
     item = items.select(
-        _sub=_id(items, "subscription", "subscription_id"),
-        _price_id=_id(items, "price", "price_id", "plan", "plan_id"),
-        _quantity=number(_field(items, "quantity")),
-        _item_period_end=instant(_field(items, "current_period_end")),
-        _deleted=_true(_field(items, "deleted")),
+        _sub=ident(items, "subscription", "subscription_id"),
+        _price_id=ident(items, "price", "price_id", "plan", "plan_id"),
+        _quantity=number(field(items, "quantity")),
+        _item_period_end=instant(field(items, "current_period_end")),
+        _deleted=truthy(field(items, "deleted")),
     )
     item = item.filter(~item._deleted)
     joined = item.left_join(prices, item._price_id == prices._price_id)
@@ -147,21 +113,21 @@ def _subscriptions(inputs: Inputs) -> ir.Table:
         _problem=joined._problem.max(),
         _item_period_end=joined._item_period_end.max(),
     )
-    s = subs.mutate(_id=_id(subs, "id"))
+    s = subs.mutate(_id=ident(subs, "id"))
     if "_fivetran_active" in s.columns:
-        s = s.mutate(_history=~_true(s._fivetran_active))
+        s = s.mutate(_history=~truthy(s._fivetran_active))
     else:
         s = s.mutate(_history=ibis.literal(False))
-    coupon_id = _id(s, "discount.coupon", "coupon_id", "discount_coupon_id", "coupon")
+    coupon_id = ident(s, "discount.coupon", "coupon_id", "discount_coupon_id", "coupon")
     s = s.mutate(_coupon=coupon_id)
     s = s.left_join(per_sub, s._id == per_sub._sub_id)
     if "coupon" in inputs:
         c = inputs["coupon"]
         coupons = c.select(
-            _coupon_key=_id(c, "id"),
-            _percent_off=number(_field(c, "percent_off")),
-            _amount_off=number(_field(c, "amount_off")),
-            _duration=text(_field(c, "duration")).lower(),
+            _coupon_key=ident(c, "id"),
+            _percent_off=number(field(c, "percent_off")),
+            _amount_off=number(field(c, "amount_off")),
+            _duration=text(field(c, "duration")).lower(),
         )
         s = s.left_join(coupons, s._coupon == coupons._coupon_key)
     else:
@@ -174,18 +140,18 @@ def _subscriptions(inputs: Inputs) -> ir.Table:
         else_=s._monthly,
     )
     discounted = ibis.greatest(discounted, 0)
-    status = text(_field(s, "status")).lower()
-    period_end = ibis.coalesce(s._item_period_end, instant(_field(s, "current_period_end")))
-    ended = ibis.coalesce(instant(_field(s, "ended_at")), instant(_field(s, "canceled_at")))
-    end_at = ibis.cases((ended.notnull(), ended), (_true(_field(s, "cancel_at_period_end")), period_end),
+    status = text(field(s, "status")).lower()
+    period_end = ibis.coalesce(s._item_period_end, instant(field(s, "current_period_end")))
+    ended = ibis.coalesce(instant(field(s, "ended_at")), instant(field(s, "canceled_at")))
+    end_at = ibis.cases((ended.notnull(), ended), (truthy(field(s, "cancel_at_period_end")), period_end),
                         else_=ibis.null("timestamp"))
     other, other_reason = _other_currency(s._currency, main)
-    customer = _id(s, "customer", "customer_id")
+    customer = ident(s, "customer", "customer_id")
     return s.select(
         _row=s._row, _file=s._file,
         subscription_id=s._id,
         customer_id=customer,
-        start_at=ibis.coalesce(instant(_field(s, "start_date")), instant(_field(s, "created"))),
+        start_at=ibis.coalesce(instant(field(s, "start_date")), instant(field(s, "created"))),
         end_at=end_at,
         mrr=from_minor_units(discounted, s._currency),
         plan=s._plan,
@@ -204,21 +170,21 @@ def _subscriptions(inputs: Inputs) -> ir.Table:
 def _charge_orders(inputs: Inputs) -> ir.Table:
     main = _main_currency(inputs)
     t = inputs["charge"]
-    currency = text(_field(t, "currency")).lower()
-    status = text(_field(t, "status")).lower()
-    invoice = _id(t, "invoice", "invoice_id")
+    currency = text(field(t, "currency")).lower()
+    status = text(field(t, "status")).lower()
+    invoice = ident(t, "invoice", "invoice_id")
     other, other_reason = _other_currency(currency, main)
-    amount = _field(t, "amount")
+    amount = field(t, "amount")
     charges = t.select(
         _row=t._row, _file=t._file,
-        order_id=_id(t, "id"),
-        customer_id=_id(t, "customer", "customer_id"),
-        ts=instant(_field(t, "created")),
+        order_id=ident(t, "id"),
+        customer_id=ident(t, "customer", "customer_id"),
+        ts=instant(field(t, "created")),
         amount=from_minor_units(amount, currency),
         kind=ibis.cases((invoice.notnull(), ibis.literal("recurring")), else_=ibis.literal("purchase")),
         _aside=first_reason(
             (status != "succeeded", "charge status " + quoted(status) + ": no money was taken"),
-            (_id(t, "customer", "customer_id").isnull(), "a charge without a customer (a guest payment)"),
+            (ident(t, "customer", "customer_id").isnull(), "a charge without a customer (a guest payment)"),
             (number(amount).isnull(), "amount " + quoted(amount) + " is not a number of minor units"),
             (other, other_reason),
         ),
@@ -226,18 +192,18 @@ def _charge_orders(inputs: Inputs) -> ir.Table:
     if "refund" not in inputs:
         return charges
     r = inputs["refund"]
-    paid = t.select(_charge=_id(t, "id"), _payer=_id(t, "customer", "customer_id"))
-    r = r.mutate(_charge_of=_id(r, "charge", "charge_id"))
+    paid = t.select(_charge=ident(t, "id"), _payer=ident(t, "customer", "customer_id"))
+    r = r.mutate(_charge_of=ident(r, "charge", "charge_id"))
     r = r.left_join(paid, r._charge_of == paid._charge)
-    r_currency = text(_field(r, "currency")).lower()
-    r_status = text(_field(r, "status")).lower()
+    r_currency = text(field(r, "currency")).lower()
+    r_status = text(field(r, "status")).lower()
     r_other, r_reason = _other_currency(r_currency, main)
     refunds = r.select(
         _row=r._row, _file=r._file,
-        order_id=_id(r, "id"),
+        order_id=ident(r, "id"),
         customer_id=r._payer,
-        ts=instant(_field(r, "created")),
-        amount=-from_minor_units(_field(r, "amount"), r_currency),
+        ts=instant(field(r, "created")),
+        amount=-from_minor_units(field(r, "amount"), r_currency),
         kind=ibis.literal("refund"),
         _aside=first_reason(
             (r_status != "succeeded", "refund status " + quoted(r_status) + ": no money was returned"),
