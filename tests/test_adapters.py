@@ -228,3 +228,17 @@ def test_zendesk_tickets_metrics_and_good_bad_csat():
     inputs = card.validation.reports
     assert (inputs["tickets"].rows, inputs["tickets"].used, inputs["surveys"].rows) == (5, 4, 3)
     assert card.validation.rejected[0].reason == "a deleted ticket"
+
+
+def test_posthog_pageviews_scroll_depth_and_survey_answers():
+    card = cxbench.compute(DATA / "posthog", from_format="posthog", metrics=["nps", "csat", "scroll_depth", "pageviews"],
+                           period="all", as_of="2026-10-30")
+    values = {r["id"]: r["value"] for r in card.records if not r.to_dict().get("dimension")}
+    # Pageviews of / and /pricing (the last $pageview has no id: set aside). Their deepest scrolls arrive on the
+    # next page event: 0.5 on the /pricing pageview, 0.8 on the $pageleave: (50 + 80) / 2 = 65 %.
+    # `Q4 NPS` answered 9 (a promoter, NPS 100); `Checkout CSAT` 2 on 1-5 (not satisfied, 0 %); `Feature feedback`
+    # says neither NPS, CSAT nor CES: set aside.
+    assert values == {"pageviews": 2, "scroll_depth": pytest.approx(65), "nps": 100, "csat": 0}
+    reports = card.validation.reports
+    assert [(reports[t].rows, reports[t].used) for t in ("events", "surveys")] == [(9, 8), (3, 2)]
+    assert any("Feature feedback" in r.reason for r in card.validation.rejected)
