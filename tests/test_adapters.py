@@ -242,3 +242,17 @@ def test_posthog_pageviews_scroll_depth_and_survey_answers():
     reports = card.validation.reports
     assert [(reports[t].rows, reports[t].used) for t in ("events", "surveys")] == [(9, 8), (3, 2)]
     assert any("Feature feedback" in r.reason for r in card.validation.rejected)
+
+
+def test_segment_anonymous_visits_stitched_to_the_identified_user():
+    result, rows = _tables(DATA / "segment", dt.date(2026, 10, 30), from_format="segment")
+    _counts_add_up(result)
+    events = sorted(rows["events"], key=lambda e: e["ts"])
+    # identifies ties anon-A to user-1 at 09:02:30: its pageviews at 09:00 and 09:01 and its Checkout Started at
+    # 09:02 (before the identify call) are user-1's; anon-B was never identified.
+    assert [(e["user_id"], e["event"], e["page"]) for e in events] == [
+        ("user-1", "pageview", "/"), ("user-1", "pageview", "/pricing"), ("user-1", "checkout", "/checkout"),
+        ("user-1", "order_completed", "/thanks"), ("anon-B", "pageview", "/")]
+    # 4 pages + 2 tracks read; the fourth page call has neither id.
+    assert (result.reports["events"].rows, result.reports["events"].used) == (6, 5)
+    assert result.rejected[0].file.endswith("pages.csv") and result.rejected[0].row == 4

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from cxbench.adapters import ga4, posthog, shopify, stripe, zendesk
+from cxbench.adapters import ga4, posthog, segment, shopify, stripe, zendesk
 from cxbench.adapters.base import Adapter, open_with_adapter
 from cxbench.core.errors import UsageError
 from cxbench.core.sources import Dataset, engine_connection
@@ -21,6 +21,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     shopify.ADAPTER,
     zendesk.ADAPTER,
     posthog.ADAPTER,
+    segment.ADAPTER,
 )
 
 ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}

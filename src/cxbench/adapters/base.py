@@ -65,7 +65,7 @@ class Output:
     """One contract table an adapter produces, and from which export files."""
 
     table: str
-    reads: tuple[str, ...]  # ExportFile keys; the first is the one whose records become this table's rows
+    reads: tuple[str, ...]  # ExportFile keys it needs (empty: any of `optional` will do)
     derive: Callable[[Inputs], ir.Table]
     columns: tuple[tuple[str, str], ...]  # (contract column, how it is derived), for the docs
     optional: tuple[str, ...] = ()  # ExportFile keys read when present (Stripe's refunds beside its charges)
@@ -117,7 +117,8 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
     tables: dict[str, RawTable] = {}
     counted: set[str] = set()  # export files whose unreadable records are already listed under a table
     for output in adapter.outputs:
-        if (only is not None and output.table not in only) or not all(k in read for k in output.reads):
+        reads = output.reads + tuple(k for k in output.optional if k in read)
+        if (only is not None and output.table not in only) or not all(k in read for k in output.reads) or not reads:
             continue
         expr = output.derive(inputs)
         if "_aside" not in expr.columns:
@@ -125,11 +126,10 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         # Derived once and kept, as a CSV file is parsed once: validation reads the table several times (duplicate
         # keys, the checks, the counts), and re-deriving joins and windows each time costs more than holding it.
         expr = expr.cache()
-        reads = output.reads + tuple(k for k in output.optional if k in read)
         unparsed = tuple(entry for key in reads if key not in counted for entry in read[key].unparsed)
         counted.update(reads)
-        first = read[output.reads[0]]
-        origin = ", ".join(str(f) for f in found[output.reads[0]])
+        first = read[reads[0]]
+        origin = ", ".join(str(f) for key in reads for f in found[key])
         tables[output.table] = RawTable(output.table, origin, expr, note=first.note, text_source=first.text_source,
                                         unparsed=unparsed)
     used = {f for files in found.values() for f in files}
