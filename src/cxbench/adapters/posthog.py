@@ -136,9 +136,10 @@ ADAPTER = Adapter(
         Output("surveys", ("events",), _surveys, (
             ("response_id", "uuid of the `survey sent` event"),
             ("respondent_id", "person_id, else distinct_id"),
+            ("ts", "timestamp"),
             ("survey", "from $survey_name: NPS / net promoter -> nps (0-10), CSAT / satisfaction -> csat (1-5), "
                        "CES / effort -> ces (1-7)"),
-            ("score", "$survey_response"),
+            ("score", "$survey_response, on the survey kind's scale (scale_min, scale_max)"),
             ("touchpoint", "$survey_name"),
             ("comment", "$survey_response_1 (a second, open question)"),
         )),

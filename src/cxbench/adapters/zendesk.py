@@ -101,7 +101,8 @@ ADAPTER = Adapter(
     title="Zendesk Support (API JSON or flat CSV)",
     reference="https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/",
     files=(
-        ExportFile("tickets", named("tickets", "ticket"), "Zendesk tickets export (tickets.json)", wrappers=("tickets",)),
+        ExportFile("tickets", named("tickets", "ticket") + ("tickets_*.json", "tickets_*.jsonl"),
+                   "Zendesk tickets export (tickets.json)", wrappers=("tickets",)),
         ExportFile("ticket_metrics", named("ticket_metrics", "ticket_metric"), "Zendesk ticket metrics export",
                    required=False, wrappers=("ticket_metrics",)),
     ),
