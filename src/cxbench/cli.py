@@ -460,7 +460,7 @@ def clv(
 
 @app.command()
 def convert(
-    source: SourceArg,
+    source: Annotated[str, typer.Argument(help="The folder of the vendor's export files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the contract tables to (TABLE.parquet).")],
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
@@ -470,8 +470,8 @@ def convert(
     """Write the contract tables read from a vendor's export (--from-format or --mapping) as Parquet files in --out,
     and report rows read, used and set aside per table (docs/connectors.md).
 
-    The files hold the rows used, typed; `cxbench run OUT` then reads them as any folder of tables. Exit codes: 0
-    done; 1 a table has rows but none usable; 2 bad input or usage.
+    The files hold the rows used, typed; `cxbench run OUT` then reads them as any folder of tables.
+    Exit codes: 0 done; 1 a table has rows but none usable; 2 bad input or usage.
     """
     from cxbench.api import convert as convert_export
 

@@ -40,8 +40,13 @@ def open_export(source: str | Path, *, from_format: str | None = None, mapping: 
                 engine: str | BaseBackend | None = None, only: set[str] | None = None,
                 memory_limit: str | None = None) -> Dataset:
     """The contract tables of a vendor export folder, read with the adapter `from_format` or the mapping file."""
-    if (from_format is None) == (mapping is None):
-        raise UsageError("give one of --from-format and --mapping")
+    if from_format is not None and mapping is not None:
+        raise UsageError("give --from-format or --mapping, not both")
+    if from_format is None and mapping is None:
+        raise UsageError("name the export's format with --from-format SOURCE, or give --mapping FILE")
+    if engine not in (None, "duckdb") and not (isinstance(engine, BaseBackend) and engine.name == "duckdb"):
+        raise UsageError("--from-format and --mapping read the export with DuckDB: drop --engine/--spark-master, or "
+                         "run cxbench convert first and give the Parquet folder it writes to Spark")
     con = engine_connection(engine, memory_limit)
     if mapping is not None:
         from cxbench.adapters.mapping import load_mapping

@@ -93,6 +93,8 @@ def _find(folder: Path, export: ExportFile, entries: list[Path]) -> list[Path]:
 def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, only: set[str] | None = None) -> Dataset:
     """The contract tables `adapter` derives from the export files in `folder`."""
     path = Path(folder)
+    if not path.exists():
+        raise InputError(f"{path}: no such folder. Give the folder holding the {adapter.title} files.", file=str(path))
     if not path.is_dir():
         raise InputError(f"{path}: --from-format {adapter.name} reads a folder of export files; put the files in a "
                          "folder and pass the folder.", file=str(path))
@@ -104,7 +106,7 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
             found[export.key] = files
         elif export.required:
             raise InputError(f"{path}: no {export.description} for --from-format {adapter.name} (a file named "
-                             f"{' or '.join(export.patterns)}). See docs/connectors.md for what to export.",
+                             f"{' or '.join(export.patterns[:3])}...). See docs/connectors.md for what to export.",
                              file=str(path))
     if not found:
         expected = "; ".join(f"{e.description} ({', '.join(e.patterns[:2])}...)" for e in adapter.files)
