@@ -265,3 +265,10 @@ def test_connectors_doc_describes_every_adapter_and_derivation():
         for output in adapter.outputs:
             for column, how in output.columns:
                 assert f"| `{column}` | {how} |" in text, (adapter.name, output.table, column)
+
+
+def test_stripe_subscriptions_list_alone_with_embedded_items_in_a_zero_decimal_currency():
+    _, rows = _tables(DATA / "stripe_api", dt.date(2026, 10, 30), from_format="stripe")
+    # Yen have no minor unit: 2 seats x 3000 JPY a month + 36000 JPY a year / 12 = 6000 + 3000 = 9000 JPY a month.
+    assert [(s["subscription_id"], s["mrr"], s["plan"]) for s in rows["subscriptions"]] == [
+        ("sub_J1", 9000.0, "Priority support")]

@@ -19,8 +19,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from cxbench.core.contract import TABLES_BY_NAME
-from cxbench.core.errors import InputError, UsageError
+from cxbench.core.errors import InputError
 from cxbench.core.sources import Dataset, IgnoredFile, RawTable, read_export_files
 from cxbench.core.validation import parse_timestamp, trim
 
@@ -152,13 +151,6 @@ def unwrap(t: ir.Table, keys: tuple[str, ...]) -> ir.Table:
     return t
 
 
-def check_tables(tables: Mapping[str, ir.Table]) -> None:
-    """Every produced table names contract columns only (besides `_row`, `_file`, `_aside`)."""
-    for name, expr in tables.items():
-        known = {c.name for c in TABLES_BY_NAME[name].columns} | {"_row", "_file", "_aside"}
-        unknown = set(expr.columns) - known
-        if unknown:
-            raise UsageError(f"table {name}: {', '.join(sorted(unknown))} is not a contract column")
 
 
 # Expressions shared by the adapters ---------------------------------------------------------------------------------
@@ -207,8 +199,6 @@ def truthy(value: ir.Value) -> ir.BooleanValue:
     return text(value).lower().isin(("true", "t", "1", "yes")).fill_null(False)
 
 
-def has(t: ir.Table, *names: str) -> bool:
-    return any(n in t.columns for n in names)
 
 
 def text(value: ir.Value) -> ir.StringValue:
@@ -289,10 +279,3 @@ def recode(value: ir.Value, mapping: Mapping[str, str], *, keep: bool = True) ->
     cases = [(lowered == source.lower(), ibis.literal(target)) for source, target in mapping.items()]
     return ibis.cases(*cases, else_=raw if keep else ibis.null("string")) if cases else raw
 
-
-def sources(*tables: ir.Table) -> ir.Table:
-    """Several derived tables (charges and refunds as orders) as one, each row keeping its own file and row."""
-    if len(tables) == 1:
-        return tables[0]
-    names = list(tables[0].columns)
-    return ibis.union(*[t.select(*names) for t in tables])

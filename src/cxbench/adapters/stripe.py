@@ -16,6 +16,7 @@ lower MRR.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from cxbench.adapters.base import (
@@ -43,7 +44,7 @@ LIST = ("data",)
 def _main_currency(inputs: Inputs) -> str | None:
     """The currency most amounts are in: cxbench sums one currency per dataset (the others are set aside)."""
     counts: dict[str, int] = {}
-    for key in ("price", "charge"):
+    for key in ("price", "charge", "subscription"):
         if key in inputs:
             t = inputs[key]
             code = text(field(t, "currency")).lower()
@@ -75,33 +76,52 @@ def _customers(inputs: Inputs) -> ir.Table:
 def _subscriptions(inputs: Inputs) -> ir.Table:
     main = _main_currency(inputs)
     subs = inputs["subscription"]
-    items = inputs["subscription_item"]
-    price = inputs["price"]
-    prices = price.select(
-        _price_id=ident(price, "id"),
-        _unit=number(field(price, "unit_amount", "amount")),
-        _currency=text(field(price, "currency")).lower(),
-        _interval=text(field(price, "recurring.interval", "recurring_interval", "interval")).lower(),
-        _count=number(field(price, "recurring.interval_count", "recurring_interval_count", "interval_count")),
-        _nickname=text(field(price, "nickname")),
-    )
+    if "subscription_item" in inputs:
+        items = inputs["subscription_item"]
+        items = items.mutate(_sub=ident(items, "subscription", "subscription_id"))
+    else:
+        # A subscription object from the API carries its items (`items.data`), each with its price expanded.
+        embedded = field(subs, "items.data")
+        if not isinstance(embedded.type(), dt.Array):
+            embedded = ibis.literal([], type="array<struct<id: string>>")
+        items = subs.select(_sub=ident(subs, "id"), _item=embedded).unnest("_item").unpack("_item")
+
+    def price_fields(t: ir.Table, prefix: str) -> dict[str, ir.Value]:
+        return {
+            "_unit": number(field(t, f"{prefix}unit_amount", f"{prefix}amount")),
+            "_currency": text(field(t, f"{prefix}currency")).lower(),
+            "_interval": text(field(t, f"{prefix}recurring.interval", f"{prefix}recurring_interval",
+                                    f"{prefix}interval")).lower(),
+            "_count": number(field(t, f"{prefix}recurring.interval_count", f"{prefix}recurring_interval_count",
+                                   f"{prefix}interval_count")),
+            "_nickname": text(field(t, f"{prefix}nickname")),
+        }
+
     item = items.select(
-        _sub=ident(items, "subscription", "subscription_id"),
+        "_sub",
         _price_id=ident(items, "price", "price_id", "plan", "plan_id"),
         _quantity=number(field(items, "quantity")),
         _item_period_end=instant(field(items, "current_period_end")),
         _deleted=truthy(field(items, "deleted")),
+        **price_fields(items, "price."),  # an expanded price; null where the item names only its id
     )
     item = item.filter(~item._deleted)
-    joined = item.left_join(prices, item._price_id == prices._price_id)
+    if "price" in inputs:
+        price = inputs["price"]
+        prices = price.select(_pid=ident(price, "id"), **{f"_f{k}": v for k, v in price_fields(price, "").items()})
+        joined = item.left_join(prices, item._price_id == prices._pid)
+        joined = joined.mutate(**{k: ibis.coalesce(joined[k], joined[f"_f{k}"])
+                                  for k in ("_unit", "_currency", "_interval", "_count", "_nickname")})
+    else:
+        joined = item
     months = ibis.cases(*((joined._interval == k, v) for k, v in MONTHS.items()), else_=ibis.null("float64"))
     months = months * joined._count.fill_null(1)
     joined = joined.mutate(
         _monthly=joined._unit * joined._quantity.fill_null(1) / months,
         _per_month=1 / months,  # billing periods per month, for amount coupons
         _problem=first_reason(
-            (joined._unit.isnull(), "price " + joined._price_id.fill_null("(none)") + " of an item is not in the price "
-             "file"),
+            (joined._unit.isnull(), "price " + joined._price_id.fill_null("(none)") + " of an item is neither expanded "
+             "nor in the price file"),
             (months.isnull(), "price " + joined._price_id + " is not recurring (no recurring.interval)"),
         ),
     )
@@ -236,7 +256,7 @@ ADAPTER = Adapter(
             ("customer_id", "id"),
             ("signup_at", "created (Unix seconds)"),
         )),
-        Output("subscriptions", ("subscription", "subscription_item", "price"), _subscriptions, (
+        Output("subscriptions", ("subscription",), _subscriptions, (
             ("subscription_id", "id"),
             ("customer_id", "customer (customer_id)"),
             ("start_at", "start_date, else created"),
@@ -246,8 +266,8 @@ ADAPTER = Adapter(
                     "12/52, day 12/365, times interval_count); less coupon percent_off, or amount_off per billing "
                     "period, unless the coupon's duration is once; in major units (zero-decimal currencies as "
                     "they are)"),
-            ("plan", "the price's nickname, else its id (the first item's)"),
-        ), optional=("coupon",)),
+            ("plan", "the price's nickname, else its id (of several items, the first in alphabetical order)"),
+        ), optional=("subscription_item", "price", "coupon")),
         Output("orders", ("charge",), _charge_orders, (
             ("order_id", "charge id; refund id for refunds"),
             ("customer_id", "customer; for a refund, its charge's customer"),
