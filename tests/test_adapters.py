@@ -147,10 +147,13 @@ def test_mapping_reads_online_retail_and_a_clickstream_without_preprocessing():
     result, rows = _tables(folder, dt.date(2026, 10, 30), mapping=folder / "map.yaml")
     _counts_add_up(result)
     orders = {o["order_id"]: (o["customer_id"], round(o["amount"], 2), o["ts"]) for o in rows["orders"]}
-    # 536365: 6 x £2.55 + 6 x £3.39 = 15.30 + 20.34 = 35.64; 536366: 6 x 1.85 = 11.10; 536367: 32 x £1,690.00.
+    # 536365: 6 x £2.55 + 6 x £3.39 = 15.30 + 20.34 = 35.64; 536366: 6 x 1.85 = 11.10; 536367: 32 x £1,690.00;
+    # the cancellation C536379: -1 x £27.50, a refund.
     assert orders == {"536365": ("17850", 35.64, dt.datetime(2010, 12, 1, 8, 26)),
                       "536366": ("17850", 11.10, dt.datetime(2010, 12, 1, 8, 28)),
-                      "536367": ("13047", 54080.0, dt.datetime(2010, 12, 1, 8, 34))}
+                      "536367": ("13047", 54080.0, dt.datetime(2010, 12, 1, 8, 34)),
+                      "C536379": ("14527", -27.5, dt.datetime(2010, 12, 1, 9, 41))}
+    assert [o["kind"] for o in rows["orders"] if o["order_id"] == "C536379"] == ["refund"]
     # 13/01/2010 has no month 13 in %m/%d/%Y; "yesterday" is not Unix milliseconds.
     assert sorted(r.reason for r in result.rejected) == [
         "invoicedate '13/01/2010 08:34' does not match the format %m/%d/%Y %H:%M",

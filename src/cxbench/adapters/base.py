@@ -111,6 +111,10 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         expected = "; ".join(f"{e.description} ({', '.join(e.patterns[:2])}...)" for e in adapter.files)
         raise InputError(f"{path}: none of the files --from-format {adapter.name} reads is here. Expected: {expected}. "
                          "See docs/connectors.md for what to export.", file=str(path))
+    recognized = {f for files in found.values() for f in files}
+    if only is not None:  # the files of the tables asked for only (`--metric nps` reads no orders export)
+        wanted = {k for o in adapter.outputs if o.table in only for k in (*o.reads, *o.optional)}
+        found = {key: files for key, files in found.items() if key in wanted}
     read: dict[str, RawTable] = {key: read_export_files(con, f"{adapter.name} {key}", files)
                                  for key, files in found.items()}
     wrappers = {export.key: export.wrappers for export in adapter.files}
@@ -133,8 +137,8 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         origin = ", ".join(str(f) for key in reads for f in found[key])
         tables[output.table] = RawTable(output.table, origin, expr, note=first.note, text_source=first.text_source,
                                         unparsed=unparsed)
-    used = {f for files in found.values() for f in files}
-    ignored = [IgnoredFile(e.name, f"not a file the {adapter.name} adapter reads") for e in entries if e not in used]
+    ignored = [IgnoredFile(e.name, f"not a file the {adapter.name} adapter reads") for e in entries
+               if e not in recognized]
     return Dataset(location=str(path), con=con, tables=tables, ignored=ignored)
 
 

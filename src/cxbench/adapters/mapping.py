@@ -10,7 +10,7 @@ tables:
       customer_id: CustomerID
       ts: {column: InvoiceDate, format: "%m/%d/%Y %H:%M"}
       amount: {column: UnitPrice, currency_symbol: true, multiply: Quantity}
-      kind: {value: purchase}          # a constant
+      kind: {value: purchase, negative: refund}   # a constant; refund where the amount is negative
   events:
     files: events.csv
     columns:
@@ -21,7 +21,8 @@ tables:
 Column options: `column`, `value` (a constant), `map` (values renamed, compared case-insensitively; others kept),
 `format` (strptime directives %Y %y %m %d %H %I %p %M %S %f %b %B %z), `unit` (Unix time), `decimal_comma` (1.234,50),
 `currency_symbol` (£12.50, 1,234.50 USD: symbols, letters and thousands separators dropped), `minor_units` (true for
-cents, or the number of decimals), `multiply` (another source column). The file is read with `yaml.safe_load`;
+cents, or the number of decimals), `multiply` (another source column), `negative` (orders.kind where the amount is
+negative: `kind: {value: purchase, negative: refund}`). The file is read with `yaml.safe_load`;
 nothing in it is executed.
 """
 
@@ -41,7 +42,8 @@ from cxbench.core.contract import TABLES_BY_NAME, ColumnType
 from cxbench.core.errors import InputError
 from cxbench.core.validation import parse_timestamp
 
-_OPTIONS = {"column", "value", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units", "multiply"}
+_OPTIONS = {"column", "value", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units", "multiply",
+            "negative"}
 _TABLE_KEYS = {"files", "columns", "group_by"}
 _UNITS = ("s", "ms", "us", "ns")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -61,6 +63,7 @@ class ColumnRule:
     currency_symbol: bool = False
     minor_units: int | None = None
     multiply: str | None = None
+    negative: str | None = None  # orders.kind: this value where the row's amount is negative (a cancellation line)
 
 
 def _fail(file: Path, message: str) -> InputError:
@@ -104,6 +107,7 @@ def _rule(file: Path, table: str, target: str, spec: Any) -> ColumnRule:
         currency_symbol=bool(spec.get("currency_symbol", False)),
         minor_units=minor,
         multiply=str(spec["multiply"]).strip().lower() if spec.get("multiply") is not None else None,
+        negative=str(spec["negative"]) if spec.get("negative") is not None else None,
     )
 
 
@@ -251,6 +255,9 @@ def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRul
             values[target] = value
             checks.append((bad, why))
         t = stage.table
+        for target, rule in columns.items():
+            if rule.negative is not None and "amount" in values:
+                values[target] = ibis.cases((values["amount"] < 0, ibis.literal(rule.negative)), else_=values[target])
         out = t.select(_row=t._row, _file=t._file, **values, _aside=first_reason(*checks))
         if group_by is None:
             return out
@@ -305,6 +312,10 @@ def load_mapping(path: str | Path) -> Adapter:
                 raise _fail(file, f"tables.{table}.columns.{target}: not a column of {table}; its columns are "
                                   + ", ".join(c.name for c in spec.columns))
             columns[target] = _rule(file, table, target, rule)
+        for target, rule in columns.items():
+            if rule.negative is not None and (table, target) != ("orders", "kind"):
+                raise _fail(file, f"tables.{table}.columns.{target}.negative: only orders.kind takes it (the kind of "
+                                  "an order whose amount is negative)")
         missing = [c for c in spec.required_columns if c not in columns]
         if missing:
             raise _fail(file, f"tables.{table}: required column {missing[0]} is not mapped; add `{missing[0]}: "
