@@ -19,6 +19,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError
 from cxbench.core.sources import Dataset, IgnoredFile, RawTable, read_export_files
 from cxbench.core.validation import parse_timestamp, trim
@@ -32,6 +33,8 @@ class ExportFile:
     patterns: tuple[str, ...]  # file-name patterns, any case (`events_*.json`)
     description: str
     required: bool = True
+    #: Columns the adapter cannot do without (lower-cased); a file lacking one stops with its name.
+    columns: tuple[str, ...] = ()
     #: An API list response (`{"object": "list", "data": [...]}`, `{"tickets": [...]}`) is read as its records: the
     #: first of these keys that is a list of records.
     wrappers: tuple[str, ...] = ()
@@ -84,6 +87,11 @@ class Adapter:
     def produces(self) -> tuple[str, ...]:
         return tuple(o.table for o in self.outputs)
 
+    @property
+    def option(self) -> str:
+        """How the user chose it, for messages."""
+        return f"--mapping {self.reference}" if self.name.startswith("--mapping") else f"--from-format {self.name}"
+
 
 def _find(folder: Path, export: ExportFile, entries: list[Path]) -> list[Path]:
     return sorted(e for e in entries if any(fnmatch.fnmatch(e.name.lower(), p.lower()) for p in export.patterns))
@@ -95,7 +103,7 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
     if not path.exists():
         raise InputError(f"{path}: no such folder. Give the folder holding the {adapter.title} files.", file=str(path))
     if not path.is_dir():
-        raise InputError(f"{path}: --from-format {adapter.name} reads a folder of export files; put the files in a "
+        raise InputError(f"{path}: {adapter.option} reads a folder of export files; put the files in a "
                          "folder and pass the folder.", file=str(path))
     entries = sorted(e for e in path.iterdir() if e.is_file() and not e.name.startswith("."))
     found: dict[str, list[Path]] = {}
@@ -104,12 +112,12 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         if files:
             found[export.key] = files
         elif export.required:
-            raise InputError(f"{path}: no {export.description} for --from-format {adapter.name} (a file named "
+            raise InputError(f"{path}: no {export.description} for {adapter.option} (a file named "
                              f"{' or '.join(export.patterns[:3])}...). See docs/connectors.md for what to export.",
                              file=str(path))
     if not found:
         expected = "; ".join(f"{e.description} ({', '.join(e.patterns[:2])}...)" for e in adapter.files)
-        raise InputError(f"{path}: none of the files --from-format {adapter.name} reads is here. Expected: {expected}. "
+        raise InputError(f"{path}: none of the files {adapter.option} reads is here. Expected: {expected}. "
                          "See docs/connectors.md for what to export.", file=str(path))
     recognized = {f for files in found.values() for f in files}
     if only is not None:  # the files of the tables asked for only (`--metric nps` reads no orders export)
@@ -117,15 +125,28 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         found = {key: files for key, files in found.items() if key in wanted}
     read: dict[str, RawTable] = {key: read_export_files(con, f"{adapter.name} {key}", files)
                                  for key, files in found.items()}
-    wrappers = {export.key: export.wrappers for export in adapter.files}
-    inputs = Inputs({key: unwrap(raw.expr, wrappers[key]) for key, raw in read.items()}, con)
+    exports = {export.key: export for export in adapter.files}
+    unwrapped = {key: unwrap(raw.expr, exports[key].wrappers) for key, raw in read.items()}
+    for key, table in unwrapped.items():
+        if read[key].note is not None:
+            continue  # an empty file: its tables are empty
+        missing = [c for c in exports[key].columns if c not in table.columns]
+        if missing:
+            found = ", ".join(c for c in table.columns if not c.startswith("_")) or "none"
+            raise InputError(f"{read[key].origin}: column {missing[0]} is missing from the {exports[key].description} "
+                             f"(columns found: {found}). Export the file again with its standard columns "
+                             "(docs/connectors.md).", file=read[key].origin, column=missing[0])
+    inputs = Inputs(unwrapped, con)
     tables: dict[str, RawTable] = {}
     counted: set[str] = set()  # export files whose unreadable records are already listed under a table
     for output in adapter.outputs:
         reads = output.reads + tuple(k for k in output.optional if k in read)
         if (only is not None and output.table not in only) or not all(k in read for k in output.reads) or not reads:
             continue
-        expr = output.derive(inputs)
+        if any(read[k].note is not None for k in output.reads or reads[:1]):
+            expr = _empty(con, output.table)
+        else:
+            expr = output.derive(inputs)
         if "_aside" not in expr.columns:
             expr = expr.mutate(_aside=ibis.null("string"))
         # Derived once and kept, as a CSV file is parsed once: validation reads the table several times (duplicate
@@ -137,9 +158,15 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         origin = ", ".join(str(f) for key in reads for f in found[key])
         tables[output.table] = RawTable(output.table, origin, expr, note=first.note, text_source=first.text_source,
                                         unparsed=unparsed)
-    ignored = [IgnoredFile(e.name, f"not a file the {adapter.name} adapter reads") for e in entries
+    ignored = [IgnoredFile(e.name, f"not a file {adapter.option} reads") for e in entries
                if e not in recognized]
     return Dataset(location=str(path), con=con, tables=tables, ignored=ignored)
+
+
+def _empty(con: BaseBackend, table: str) -> ir.Table:
+    """A contract table without rows, for an export file that is empty."""
+    columns = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c.name}"' for c in TABLES_BY_NAME[table].columns)
+    return con.sql(f"SELECT CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _file, {columns} WHERE false")
 
 
 def unwrap(t: ir.Table, keys: tuple[str, ...]) -> ir.Table:

@@ -87,7 +87,7 @@ ADAPTER = Adapter(
     reference="https://support.google.com/analytics/answer/7029846",
     files=(ExportFile("events", ("events_*.json", "events_*.jsonl", "events_*.ndjson", "events_*.parquet",
                                  "events_*.json.gz", "events_*.jsonl.gz"),
-                      "GA4 events_YYYYMMDD export"),),
+                      "GA4 events_YYYYMMDD export", columns=("event_timestamp", "event_name")),),
     outputs=(
         Output("events", ("events",), _events, (
             ("user_id", "user_id, else the user_id the same user_pseudo_id logs in with, else user_pseudo_id"),

@@ -326,5 +326,5 @@ def load_mapping(path: str | Path) -> Adapter:
         key = f"{table} export"
         files.append(ExportFile(key, tuple(str(p) for p in patterns), f"{table} files"))
         outputs.append(_table_output(file, table, key, columns, group_by))
-    return Adapter(name=f"mapping {file.name}", title=f"mapping file {file}", reference=str(file),
+    return Adapter(name=f"--mapping {file.name}", title=f"mapping file {file}", reference=str(file),
                    files=tuple(files), outputs=tuple(outputs))

@@ -122,7 +122,7 @@ ADAPTER = Adapter(
     reference="https://posthog.com/docs/cdp/batch-exports/s3#event-model",
     files=(ExportFile("events", named("events", "posthog_events") + ("events_*.jsonl", "events_*.parquet",
                                                                      "events_*.jsonl.gz", "*.jsonl.gz"),
-                      "PostHog events export (events.jsonl)"),),
+                      "PostHog events export (events.jsonl)", columns=("event", "timestamp")),),
     outputs=(
         Output("events", ("events",), _events, (
             ("user_id", "person_id (anonymous and identified ids merged by PostHog), else distinct_id"),

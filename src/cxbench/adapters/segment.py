@@ -84,9 +84,9 @@ ADAPTER = Adapter(
     title="Segment / RudderStack warehouse tables",
     reference="https://segment.com/docs/connections/storage/warehouses/schema/",
     files=(
-        ExportFile("pages", named("pages"), "pages table", required=False),
-        ExportFile("tracks", named("tracks"), "tracks table", required=False),
-        ExportFile("identifies", named("identifies"), "identifies table", required=False),
+        ExportFile("pages", named("pages"), "pages table", required=False, columns=("timestamp",)),
+        ExportFile("tracks", named("tracks"), "tracks table", required=False, columns=("timestamp",)),
+        ExportFile("identifies", named("identifies"), "identifies table", required=False, columns=("timestamp",)),
     ),
     outputs=(
         Output("events", (), _events, (

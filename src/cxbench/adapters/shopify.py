@@ -84,7 +84,8 @@ ADAPTER = Adapter(
     title="Shopify orders export (CSV)",
     reference="https://help.shopify.com/en/manual/fulfillment/managing-orders/exporting-orders",
     files=(ExportFile("orders", ("orders_export*.csv", "orders_export*.csv.gz", "orders.csv"),
-                      "Shopify orders export (orders_export_1.csv)"),),
+                      "Shopify orders export (orders_export_1.csv)",
+                      columns=("name", "created at", "subtotal", "financial status")),),
     outputs=(
         Output("orders", ("orders",), _orders, (
             ("order_id", "Name (#1001); a refund is `#1001 refund`"),

@@ -102,9 +102,9 @@ ADAPTER = Adapter(
     reference="https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/",
     files=(
         ExportFile("tickets", named("tickets", "ticket") + ("tickets_*.json", "tickets_*.jsonl"),
-                   "Zendesk tickets export (tickets.json)", wrappers=("tickets",)),
+                   "Zendesk tickets export (tickets.json)", wrappers=("tickets",), columns=("id", "created_at")),
         ExportFile("ticket_metrics", named("ticket_metrics", "ticket_metric"), "Zendesk ticket metrics export",
-                   required=False, wrappers=("ticket_metrics",)),
+                   required=False, wrappers=("ticket_metrics",), columns=("ticket_id",)),
     ),
     outputs=(
         Output("tickets", ("tickets",), _tickets, (
