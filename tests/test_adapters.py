@@ -275,3 +275,15 @@ def test_stripe_subscriptions_list_alone_with_embedded_items_in_a_zero_decimal_c
     # Yen have no minor unit: 2 seats x 3000 JPY a month + 36000 JPY a year / 12 = 6000 + 3000 = 9000 JPY a month.
     assert [(s["subscription_id"], s["mrr"], s["plan"]) for s in rows["subscriptions"]] == [
         ("sub_J1", 9000.0, "Priority support")]
+
+
+def test_qualtrics_nps_with_three_header_rows_and_the_export_time_zone():
+    result, rows = _tables(DATA / "qualtrics", dt.date(2026, 10, 30), from_format="qualtrics")
+    _counts_add_up(result)
+    # The question-text and import-id header rows are not responses; R_4 is a survey preview (Status 1).
+    assert (result.reports["surveys"].rows, result.reports["surveys"].used) == (4, 3)
+    answers = [(s["respondent_id"], s["score"], s["ts"]) for s in rows["surveys"]]
+    # RecordedDate in America/Denver (MDT, UTC-6 in October): 09:00 -> 15:00 UTC, 10-02 18:30 -> 10-03 00:30 UTC.
+    assert answers == [("cus_1", 10, dt.datetime(2026, 10, 1, 15)), ("cus_2", 3, dt.datetime(2026, 10, 3, 0, 30)),
+                       ("cleo@example.com", 8, dt.datetime(2026, 10, 3, 14))]
+    # One promoter (10), one passive (8), one detractor (3): NPS (1 - 1) / 3 x 100 = 0.

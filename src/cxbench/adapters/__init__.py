@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from cxbench.adapters import ga4, posthog, segment, shopify, stripe, zendesk
+from cxbench.adapters import ga4, posthog, qualtrics, segment, shopify, stripe, zendesk
 from cxbench.adapters.base import Adapter, open_with_adapter
 from cxbench.core.errors import UsageError
 from cxbench.core.sources import Dataset, engine_connection
@@ -22,6 +22,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     zendesk.ADAPTER,
     posthog.ADAPTER,
     segment.ADAPTER,
+    qualtrics.ADAPTER,
 )
 
 ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}
