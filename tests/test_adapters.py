@@ -287,3 +287,19 @@ def test_qualtrics_nps_with_three_header_rows_and_the_export_time_zone():
     assert answers == [("cus_1", 10, dt.datetime(2026, 10, 1, 15)), ("cus_2", 3, dt.datetime(2026, 10, 3, 0, 30)),
                        ("cleo@example.com", 8, dt.datetime(2026, 10, 3, 14))]
     # One promoter (10), one passive (8), one detractor (3): NPS (1 - 1) / 3 x 100 = 0.
+
+
+def test_mapping_suggest_guesses_columns_formats_and_line_items(tmp_path):
+    out = tmp_path / "map.yaml"
+    result = runner.invoke(app, ["mapping", "suggest", str(DATA / "mapping"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    # Online Retail: InvoiceNo repeats over an invoice's lines, dates read 12/01/2010 08:26, prices £2.55 per unit.
+    assert "group_by: order_id" in text
+    assert 'ts: {column: "InvoiceDate", format: "%m/%d/%Y %H:%M"}' in text
+    assert 'amount: {column: "UnitPrice", multiply: "Quantity", currency_symbol: true}' in text
+    # events.csv: time_ms holds 13-digit Unix milliseconds.
+    assert 'ts: {column: "time_ms", unit: ms}' in text
+    # The suggestion is a mapping file cxbench reads as it is.
+    dataset = open_export(DATA / "mapping", mapping=out)
+    assert set(dataset.tables) == {"orders", "events"}

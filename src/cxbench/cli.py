@@ -496,6 +496,31 @@ def convert(
         raise typer.Exit(1)
 
 
+mapping_app = typer.Typer(help="Mapping files: read any export with --mapping (docs/connectors.md).",
+                          no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("suggest")
+def mapping_suggest(
+    source: Annotated[str, typer.Argument(help="The folder of export files.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the mapping file here (default: print it).")] = None,
+) -> None:
+    """Print a starting mapping file for the export files in SOURCE, guessed from their columns and first values.
+
+    Check it, fill in the TODOs, then run `cxbench run SOURCE --mapping FILE`.
+    """
+    from cxbench.adapters.suggest import suggest_mapping
+
+    try:
+        _check_out(out, [source])
+        text = suggest_mapping(source)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    _write(text, out)
+
+
 @app.command()
 def metrics(
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")] = OutputFormat.table,
