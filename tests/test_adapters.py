@@ -303,3 +303,23 @@ def test_mapping_suggest_guesses_columns_formats_and_line_items(tmp_path):
     # The suggestion is a mapping file cxbench reads as it is.
     dataset = open_export(DATA / "mapping", mapping=out)
     assert set(dataset.tables) == {"orders", "events"}
+
+
+def test_counts_per_source_file_when_a_table_comes_from_several(stripe_tables):
+    result, _ = stripe_tables
+    files = result.reports["orders"].to_dict()["files"]
+    # charge.csv: 5 charges, ch_3 (failed) and ch_5 (yen) set aside; refund.csv: re_1 used.
+    assert {Path(f).name: counts for f, counts in files.items()} == {
+        "charge.csv": {"rows": 5, "used": 3, "rejected": 2}, "refund.csv": {"rows": 1, "used": 1, "rejected": 0}}
+
+
+def test_a_column_named_aside_in_a_contract_folder_sets_nothing_aside(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ts,amount,_aside\no1,c1,2026-10-01,5,boom\n",
+                                         encoding="utf-8")
+    result = cxbench.api.check(tmp_path, as_of="2026-10-30")
+    assert (result.reports["orders"].used, result.rejected) == (1, [])
+
+
+def test_adapters_refuse_spark_before_starting_it():
+    with pytest.raises(UsageError, match="read the export with DuckDB"):
+        open_export(DATA / "ga4", from_format="ga4", engine="spark")

@@ -157,7 +157,7 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
         first = read[reads[0]]
         origin = ", ".join(str(f) for key in reads for f in found[key])
         tables[output.table] = RawTable(output.table, origin, expr, note=first.note, text_source=first.text_source,
-                                        unparsed=unparsed)
+                                        unparsed=unparsed, adapted=True)
     ignored = [IgnoredFile(e.name, f"not a file {adapter.option} reads") for e in entries
                if e not in recognized]
     return Dataset(location=str(path), con=con, tables=tables, ignored=ignored)

@@ -45,6 +45,9 @@ class RawTable:
     #: Records the CSV reader could not split into the header's fields (row, reason), set aside before validation;
     #: an adapter reading several files gives (row, reason, file).
     unparsed: tuple[tuple[int, str] | tuple[int, str, str], ...] = ()
+    #: Made by an adapter (cxbench.adapters) from a vendor's export: its `_aside` column names why a record could not
+    #: be mapped (null when it could), and the counts are also given per source file.
+    adapted: bool = False
 
 
 @dataclass(frozen=True)
