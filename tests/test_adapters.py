@@ -270,11 +270,17 @@ def test_connectors_doc_describes_every_adapter_and_derivation():
                 assert f"| `{column}` | {how} |" in text, (adapter.name, output.table, column)
 
 
-def test_stripe_subscriptions_list_alone_with_embedded_items_in_a_zero_decimal_currency():
-    _, rows = _tables(DATA / "stripe_api", dt.date(2026, 10, 30), from_format="stripe")
+def test_stripe_api_lists_alone_items_embedded_and_invoices_as_orders_in_a_zero_decimal_currency():
+    result, rows = _tables(DATA / "stripe_api", dt.date(2026, 10, 30), from_format="stripe")
     # Yen have no minor unit: 2 seats x 3000 JPY a month + 36000 JPY a year / 12 = 6000 + 3000 = 9000 JPY a month.
     assert [(s["subscription_id"], s["mrr"], s["plan"]) for s in rows["subscriptions"]] == [
         ("sub_J1", 9000.0, "Priority support")]
+    # No charges: paid invoices are the orders. in_1 (its subscription's first, 42000 JPY, paid 1790812860 =
+    # 2026-10-01 00:01 UTC) and in_2 (5000 JPY, no subscription); in_3 is open, in_4 paid 0 (a trial).
+    assert [(o["order_id"], o["amount"], o["kind"], o["ts"]) for o in rows["orders"]] == [
+        ("in_1", 42000.0, "recurring", dt.datetime(2026, 10, 1, 0, 1)),
+        ("in_2", 5000.0, "purchase", dt.datetime(2026, 10, 5, 0, 1))]
+    assert [r.row for r in result.rejected if r.table == "orders"] == [3, 4]
 
 
 def test_qualtrics_nps_with_three_header_rows_and_the_export_time_zone():

@@ -35,6 +35,7 @@ from cxbench.adapters.base import (
     text,
     truthy,
 )
+from cxbench.core.errors import InputError
 
 #: Months per billing interval, per interval_count of 1 (Stripe's `recurring.interval`).
 MONTHS = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
@@ -44,7 +45,7 @@ LIST = ("data",)
 def _main_currency(inputs: Inputs) -> str | None:
     """The currency most amounts are in: cxbench sums one currency per dataset (the others are set aside)."""
     counts: dict[str, int] = {}
-    for key in ("price", "charge", "subscription"):
+    for key in ("price", "charge", "invoice", "subscription"):
         if key in inputs:
             t = inputs[key]
             code = text(field(t, "currency")).lower()
@@ -187,6 +188,41 @@ def _subscriptions(inputs: Inputs) -> ir.Table:
     )
 
 
+def _invoice_orders(inputs: Inputs) -> ir.Table:
+    """Paid invoices as orders, when the export has invoices but no charges (a charge file holds the same money)."""
+    main = _main_currency(inputs)
+    t = inputs["invoice"]
+    currency = text(field(t, "currency")).lower()
+    status = text(field(t, "status")).lower()
+    paid = number(field(t, "amount_paid"))
+    other, other_reason = _other_currency(currency, main)
+    recurring = ident(t, "subscription", "subscription_id").notnull() | text(field(t, "billing_reason")).lower().startswith(
+        "subscription")
+    return t.select(
+        _row=t._row, _file=t._file,
+        order_id=ident(t, "id"),
+        customer_id=ident(t, "customer", "customer_id"),
+        ts=ibis.coalesce(instant(field(t, "status_transitions.paid_at", "paid_at")), instant(field(t, "created"))),
+        amount=from_minor_units(paid, currency),
+        kind=ibis.cases((recurring, ibis.literal("recurring")), else_=ibis.literal("purchase")),
+        _aside=first_reason(
+            (status != "paid", "invoice status " + quoted(status) + ": not paid"),
+            (paid.fill_null(0) == 0, ibis.literal("an invoice of 0 paid (a trial or a full discount): not a sale")),
+            (ident(t, "customer", "customer_id").isnull(), ibis.literal("an invoice without a customer")),
+            (other, other_reason),
+        ),
+    )
+
+
+def _orders(inputs: Inputs) -> ir.Table:
+    if "charge" in inputs:
+        return _charge_orders(inputs)
+    if "invoice" in inputs:
+        return _invoice_orders(inputs)
+    raise InputError("a Stripe refunds file without charges: a refund is tied to its customer through its charge; "
+                     "export the charges too")
+
+
 def _charge_orders(inputs: Inputs) -> ir.Table:
     main = _main_currency(inputs)
     t = inputs["charge"]
@@ -253,6 +289,8 @@ ADAPTER = Adapter(
                    columns=("id",)),
         ExportFile("charge", named("charge", "charges"), "charges export", required=False, wrappers=LIST,
                    columns=("id", "amount", "currency", "created", "status")),
+        ExportFile("invoice", named("invoice", "invoices"), "invoices export", required=False, wrappers=LIST,
+                   columns=("id", "status", "amount_paid", "currency")),
         ExportFile("refund", named("refund", "refunds"), "refunds export", required=False, wrappers=LIST,
                    columns=("id", "amount", "created", "status")),
     ),
@@ -273,12 +311,13 @@ ADAPTER = Adapter(
                     "they are)"),
             ("plan", "the price's nickname, else its id (of several items, the first in alphabetical order)"),
         ), optional=("subscription_item", "price", "coupon")),
-        Output("orders", ("charge",), _charge_orders, (
-            ("order_id", "charge id; refund id for refunds"),
+        Output("orders", (), _orders, (
+            ("order_id", "charge id; refund id for refunds; invoice id when the export has invoices and no charges"),
             ("customer_id", "customer; for a refund, its charge's customer"),
-            ("ts", "created"),
-            ("amount", "amount in major units; a refund's amount negative"),
-            ("kind", "recurring for a charge with an invoice, purchase without; refund for refunds"),
-        ), optional=("refund",)),
+            ("ts", "created; an invoice's status_transitions.paid_at"),
+            ("amount", "amount in major units; a refund's amount negative; an invoice's amount_paid"),
+            ("kind", "recurring for a charge with an invoice (an invoice with a subscription), purchase without; "
+                     "refund for refunds"),
+        ), optional=("charge", "refund", "invoice")),
     ),
 )
