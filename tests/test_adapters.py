@@ -329,3 +329,21 @@ def test_a_column_named_aside_in_a_contract_folder_sets_nothing_aside(tmp_path):
 def test_adapters_refuse_spark_before_starting_it():
     with pytest.raises(UsageError, match="read the export with DuckDB"):
         open_export(DATA / "ga4", from_format="ga4", engine="spark")
+
+
+def test_ga4_parquet_export_with_typed_params_reads_the_same(tmp_path):
+    import duckdb
+
+    # BigQuery's Parquet export types the INT64 fields (event_timestamp, int_value) where its JSON writes text.
+    source = DATA / "ga4" / "events_20261001.jsonl"
+    duckdb.execute(f"""COPY (SELECT event_date, CAST(event_timestamp AS BIGINT) AS event_timestamp, event_name,
+        list_transform(event_params, p -> {{'key': p.key, 'value': {{'string_value': p.value.string_value,
+          'int_value': CAST(p.value.int_value AS BIGINT), 'float_value': CAST(NULL AS DOUBLE),
+          'double_value': CAST(NULL AS DOUBLE)}}}}) AS event_params, user_id, user_pseudo_id
+        FROM read_json('{source}', format='newline_delimited'))
+        TO '{tmp_path / "events_20261001.parquet"}' (FORMAT parquet)""")
+    result, rows = _tables(tmp_path, dt.date(2026, 10, 2), from_format="ga4")
+    events = rows["events"]
+    assert (result.reports["events"].rows, result.reports["events"].used) == (10, 9)
+    assert len({e["session_id"] for e in events}) == 3
+    assert events[3]["scroll_pct"] == 90 and events[1]["ts"] == dt.datetime(2026, 10, 1, 9, 0, 0, 500000)
