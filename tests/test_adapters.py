@@ -223,7 +223,8 @@ def test_zendesk_tickets_metrics_and_good_bad_csat():
     card = cxbench.compute(DATA / "zendesk", from_format="zendesk", metrics=metrics, period="all", as_of="2026-10-30")
     values = {r["id"]: r["value"] for r in card.records if not r.to_dict().get("dimension")}
     # Solved 101, 102, 105: created -> solved_at 08:00 -> 11:00 (3 h), 10-02 09:00 -> 10-03 09:00 (24 h),
-    # 07:30 -> 08:30 (1 h): mean 28 h / 3 = 33,600 s. First replies after 30, 90 and 15 calendar minutes: 45 min.
+    # 07:30 -> 08:30 (1 h; 105's metrics row has no solved_at: created + full_resolution_time 60 min): mean
+    # 28 h / 3 = 33,600 s. First replies after 30, 90 and 15 calendar minutes: 45 min.
     # FCR: of the 4 tickets kept (104 was deleted), 101 and 105 were solved with one reply: 2 / 4 = 50 %.
     # CSAT: 101 good, 102 bad, 105 good (103 only offered): 2 / 3.
     assert values == {"avg_resolution_time": pytest.approx(33600), "first_response_time": pytest.approx(2700),

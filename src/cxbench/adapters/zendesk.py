@@ -50,11 +50,17 @@ def _tickets(inputs: Inputs) -> ir.Table:
             _ticket=ident(m, "ticket_id"),
             _solved=instant(field(m, "solved_at")),
             _reply_minutes=number(field(m, "reply_time_in_minutes.calendar", "reply_time_in_minutes_calendar")),
+            _resolution_minutes=number(field(m, "full_resolution_time_in_minutes.calendar",
+                                             "full_resolution_time_in_minutes_calendar")),
             _replies=number(field(m, "replies")),
         )
         t = t.left_join(metrics, t._id == metrics._ticket)
     else:
-        t = t.mutate(_solved=ibis.null("timestamp"), _reply_minutes=ibis.null("float64"), _replies=ibis.null("float64"))
+        t = t.mutate(_solved=ibis.null("timestamp"), _reply_minutes=ibis.null("float64"), _replies=ibis.null("float64"),
+                     _resolution_minutes=ibis.null("float64"))
+    # A metrics export without solved_at still has the full resolution time.
+    t = t.mutate(_solved=ibis.coalesce(t._solved, t._created + (t._resolution_minutes * 60).round().cast("int64")
+                                       .as_interval("s")))
     channel = text(field(t, "via.channel", "via_channel"))
     return t.select(
         _row=t._row, _file=t._file,
@@ -113,7 +119,8 @@ ADAPTER = Adapter(
             ("channel", "via.channel: voice -> phone, native_messaging/chat -> chat, facebook/twitter/instagram_dm/"
                         "whatsapp -> social, web -> web form, others as they are"),
             ("opened_at", "created_at"),
-            ("resolved_at", "ticket_metrics.solved_at of a solved or closed ticket"),
+            ("resolved_at", "ticket_metrics.solved_at of a solved or closed ticket, else created_at + "
+                            "full_resolution_time_in_minutes.calendar"),
             ("first_response_at", "created_at + ticket_metrics.reply_time_in_minutes.calendar (run with "
                                   "--business-hours for working time)"),
             ("contacts", "ticket_metrics.replies, at least 1 (one reply = one-touch resolution)"),
