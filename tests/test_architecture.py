@@ -22,14 +22,20 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_core_and_metrics_do_not_import_outer_layers():
+def test_core_metrics_and_adapters_do_not_import_outer_layers():
     offenders = {}
-    for folder in ("core", "metrics"):
+    for folder in ("core", "metrics", "adapters"):
         for path in (PACKAGE / folder).glob("*.py"):
             bad = {n for n in _imports(path) if any(n == o or n.startswith(o + ".") for o in OUTER)}
             if bad:
                 offenders[str(path.relative_to(PACKAGE))] = sorted(bad)
     assert offenders == {}
+
+
+def test_core_does_not_import_the_adapters():
+    """Adapters build on the core (sources, validation); the core never reaches out to them."""
+    for path in (PACKAGE / "core").glob("*.py"):
+        assert not {n for n in _imports(path) if n.startswith("cxbench.adapters")}, path
 
 
 def test_only_the_cli_imports_typer_and_the_report_imports_no_cli():

@@ -21,7 +21,7 @@ from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
-from cxbench.core.sources import IgnoredFile, describe, open_source
+from cxbench.core.sources import Dataset, IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.findings import findings, latest_records
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
@@ -261,15 +261,53 @@ def load_benchmarks(path: str | Path | None = None, vertical: str | None = None)
     return library.with_file(path) if path is not None else library
 
 
+def open_dataset(source: str | Path | BaseBackend, engine: str | BaseBackend | None = None, *,
+                 only: set[str] | None = None, memory_limit: str | None = None, from_format: str | None = None,
+                 mapping: str | Path | None = None) -> Dataset:
+    """The source's tables: a folder of contract tables, or a vendor's export read by an adapter (`from_format`,
+    e.g. "ga4", or a `mapping` YAML file; docs/connectors.md)."""
+    if from_format is None and mapping is None:
+        return open_source(source, engine, only=only, memory_limit=memory_limit)
+    if isinstance(source, BaseBackend):
+        raise UsageError("--from-format and --mapping read a folder of export files, not a connection")
+    from cxbench.adapters import open_export
+
+    return open_export(source, from_format=from_format, mapping=mapping, engine=engine, only=only,
+                       memory_limit=memory_limit)
+
+
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
           rejected_cap: int = 1000, memory_limit: str | None = None,
-          as_of: str | dt.date | None = None) -> Validation:
+          as_of: str | dt.date | None = None, from_format: str | None = None,
+          mapping: str | Path | None = None) -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`).
 
-    Rows dated after `as_of` (default: today) plus a day are set aside as typos."""
+    Rows dated after `as_of` (default: today) plus a day are set aside as typos. `from_format`/`mapping`: read a
+    vendor's export (docs/connectors.md)."""
     day = make_options(as_of=as_of).as_of if as_of is not None else None
-    dataset = open_source(source, engine, memory_limit=memory_limit)
+    dataset = open_dataset(source, engine, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     return validate(dataset, rejected_cap=rejected_cap, as_of=day)
+
+
+def convert(source: str | Path, out: str | Path, *, from_format: str | None = None, mapping: str | Path | None = None,
+            as_of: str | dt.date | None = None, rejected_cap: int = 1000,
+            memory_limit: str | None = None) -> tuple[Validation, list[Path]]:
+    """The contract tables of a vendor's export (`cxbench convert`), validated and written by the engine as
+    `out/TABLE.parquet` (the rows used, typed), with the validation of what was read."""
+    day = make_options(as_of=as_of).as_of if as_of is not None else None
+    dataset = open_dataset(source, None, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    result = validate(dataset, rejected_cap=rejected_cap, as_of=day)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in result.tables.items():
+        path = folder / f"{name}.parquet"
+        part = folder / f".{name}.parquet.tmp"
+        columns = [c.name for c in table.spec.columns if c.name in table.present]
+        dataset.con.to_parquet(table.expr.select(*columns), part)
+        part.replace(path)  # a reader never sees half a file
+        written.append(path)
+    return result, written
 
 
 def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.MONTH,
@@ -277,7 +315,8 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
             to: str | dt.date | None = None, metrics: Sequence[str] | None = None,
             engine: str | BaseBackend | None = None, benchmarks: str | Path | None = None,
             memory_limit: str | None = None, progress: Callable[[str, int, int], None] | None = None,
-            start: str | dt.date | None = None, end: str | dt.date | None = None, **settings: Any) -> Scorecard:
+            start: str | dt.date | None = None, end: str | dt.date | None = None, from_format: str | None = None,
+            mapping: str | Path | None = None, **settings: Any) -> Scorecard:
     """Compute the scorecard of `source`.
 
     `source`: a folder of CSV/Parquet/JSON files, a DuckDB file, a connection URL, or an Ibis connection.
@@ -289,7 +328,8 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     file of your own bands and targets (see the README). `memory_limit`: what DuckDB may use before it spills to
     disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else 80 % of the machine). `settings`: any field of `Options`
     (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as `progress(step, done, total)` while
-    the run reads the tables and computes each metric (the CLI's progress bar).
+    the run reads the tables and computes each metric (the CLI's progress bar). `from_format` (e.g. "stripe") or
+    `mapping` (a YAML file): read a vendor's export folder directly (docs/connectors.md).
     """
     from_ = _renamed("start", start, "from_", from_)
     to = _renamed("end", end, "to", to)
@@ -311,7 +351,8 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
 
     if progress is not None:
         progress("reading the tables", 0, total)
-    dataset = open_source(source, engine, only=needed, memory_limit=memory_limit)
+    dataset = open_dataset(source, engine, only=needed, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     engine = Engine(ctx, selected, library)
@@ -342,7 +383,8 @@ def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
 def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
-                rejected_cap: int = 1000, memory_limit: str | None = None) -> ClvForecast:
+                rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
+                mapping: str | Path | None = None) -> ClvForecast:
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
@@ -353,7 +395,8 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     from cxbench.lifetime_value import make_settings, predict
 
     settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
-    dataset = open_source(source, engine, only={"orders"}, memory_limit=memory_limit)
+    dataset = open_dataset(source, engine, only={"orders"}, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "

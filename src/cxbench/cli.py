@@ -197,6 +197,13 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", metavar="URL",
     help="Run Spark on this cluster, e.g. spark://HOST:7077 (implies --engine spark; default: $SPARK_MASTER, else "
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
+FromFormatOpt = Annotated[str | None, typer.Option(
+    "--from-format", metavar="SOURCE",
+    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/connectors.md).",
+    show_default=False)]
+MappingOpt = Annotated[Path | None, typer.Option(
+    "--mapping", metavar="FILE",
+    help="SOURCE is an export folder read through this YAML mapping file (docs/connectors.md).", show_default=False)]
 
 
 def _engine(engine: Engine | None, spark_master: str | None) -> str:
@@ -217,7 +224,7 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -242,7 +249,7 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
 
     return compute(source, period=period, from_=from_, to=to, segment=segment, metrics=metric,
                    engine=_engine(engine, spark_master), benchmarks=benchmarks, memory_limit=memory_limit,
-                   progress=progress, **settings)
+                   progress=progress, from_format=from_format, mapping=mapping, **settings)
 
 
 @app.command()
@@ -268,6 +275,8 @@ def run(
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
     # Support durations in working time (issue 6).
     business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
@@ -285,7 +294,7 @@ def run(
     written; 3 an unexpected error (please report it).
     """
     try:
-        _check_out(out, [source, holidays, benchmarks])
+        _check_out(out, [source, holidays, benchmarks, mapping])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -296,7 +305,7 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -337,6 +346,8 @@ def report(
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
     # Support durations in working time (issue 6).
     business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
@@ -353,7 +364,7 @@ def report(
     """
     started = time.perf_counter()
     try:
-        _check_out(out, [source, holidays, benchmarks])
+        _check_out(out, [source, holidays, benchmarks, mapping])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -364,13 +375,13 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
-                                   memory_limit=memory_limit)
+                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -390,6 +401,8 @@ def validate(
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
     as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -398,7 +411,8 @@ def validate(
     from cxbench.api import check
 
     try:
-        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of)
+        result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
+                       from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -427,15 +441,17 @@ def clv(
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
-        _check_out(out, [source])
+        _check_out(out, [source, mapping])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
-                             memory_limit=memory_limit)
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -447,6 +463,69 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+
+
+@app.command()
+def convert(
+    source: Annotated[str, typer.Argument(help="The folder of the vendor's export files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the contract tables to (TABLE.parquet).")],
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+    as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
+    memory_limit: MemoryOpt = None,
+) -> None:
+    """Write the contract tables read from a vendor's export (--from-format or --mapping) as Parquet files in --out,
+    and report rows read, used and set aside per table (docs/connectors.md).
+
+    The files hold the rows used, typed; `cxbench run OUT` then reads them as any folder of tables.
+    Exit codes: 0 done; 1 a table has rows but none usable; 2 bad input or usage.
+    """
+    from cxbench.api import convert as convert_export
+
+    try:
+        if from_format is None and mapping is None:
+            raise UsageError("cxbench convert reads a vendor's export: give --from-format SOURCE or --mapping FILE")
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out} is a file: name a folder for the Parquet tables")
+        if Path(source).resolve() == out.resolve():
+            raise UsageError(f"--out {out} is the export folder itself; write the tables to another folder")
+        result, written = convert_export(source, out, from_format=from_format, mapping=mapping, as_of=as_of,
+                                         memory_limit=memory_limit)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render
+
+    render.print_to(render.validation_renderable(result, redact(source)), None)
+    for path in written:
+        _err.print(Text(terminal_text(f"wrote {path}")))
+    if result.unusable:
+        raise typer.Exit(1)
+
+
+mapping_app = typer.Typer(help="Mapping files: read any export with --mapping (docs/connectors.md).",
+                          no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("suggest")
+def mapping_suggest(
+    source: Annotated[str, typer.Argument(help="The folder of export files.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the mapping file here (default: print it).")] = None,
+) -> None:
+    """Print a starting mapping file for the export files in SOURCE, guessed from their columns and first values.
+
+    Check it, fill in the TODOs, then run `cxbench run SOURCE --mapping FILE`.
+    """
+    from cxbench.adapters.suggest import suggest_mapping
+
+    try:
+        _check_out(out, [source])
+        text = suggest_mapping(source)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    _write(text, out)
 
 
 @app.command()

@@ -297,8 +297,12 @@ def validation_renderable(validation: Validation, source: str) -> Group:
         table.add_column(header, justify="right" if header in ("rows", "used", "rejected") else "left")
     for name, report in validation.reports.items():
         note = "; ".join(([report.note] if report.note else []) + list(report.warnings))
-        table.add_row(_t(name), _t(report.origin), f"{report.rows:,}", f"{report.used:,}",
+        table.add_row(_t(name), _t(f"{len(report.files)} files:" if report.files else report.origin),
+                      f"{report.rows:,}", f"{report.used:,}",
                       Text(f"{report.rejected:,}", style="red" if report.rejected else ""), _t(note))
+        for file, rows, rejected in report.files:  # a table an adapter made from several export files
+            table.add_row("", _t("  " + file), f"{rows:,}", f"{rows - rejected:,}",
+                          Text(f"{rejected:,}", style="red" if rejected else ""), "")
     parts: list[Any] = [table]
     if validation.ignored:
         parts.append(_t("Not read: " + "; ".join(f"{i.name} ({i.reason})" for i in validation.ignored),

@@ -42,8 +42,12 @@ class RawTable:
     #: tables too: `row_number() OVER ()` over a view need not give a row the same number twice
     #: (a GROUP BY view numbers its rows differently in each query).
     columnar: bool = False
-    #: Records the CSV reader could not split into the header's fields (row, reason), set aside before validation.
-    unparsed: tuple[tuple[int, str], ...] = ()
+    #: Records the CSV reader could not split into the header's fields (row, reason), set aside before validation;
+    #: an adapter reading several files gives (row, reason, file).
+    unparsed: tuple[tuple[int, str] | tuple[int, str, str], ...] = ()
+    #: Made by an adapter (cxbench.adapters) from a vendor's export: its `_aside` column names why a record could not
+    #: be mapped (null when it could), and the counts are also given per source file.
+    adapted: bool = False
 
 
 @dataclass(frozen=True)
@@ -587,3 +591,89 @@ def describe(value: Any) -> str:
     if isinstance(value, BaseBackend):
         return f"{value.name} connection"
     return str(value)
+
+
+#: How an export file's name ends, for `read_export_files`.
+_EXPORT_FILE = re.compile(r".*\.(?P<fmt>csv|tsv|txt|parquet|json|jsonl|ndjson)(?P<gz>\.gz)?", re.IGNORECASE)
+
+
+def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTable:
+    """Files of one vendor export (any names: `events_20240101.json`, `orders_export_1.csv`) read as one table with
+    `_row` (the record's position in its file) and `_file`, for the adapters (`cxbench.adapters`).
+
+    CSV is read strictly as for a contract table (every value as text; records that cannot be split are in
+    `unparsed` with their file); JSON keeps its nesting (GA4's `event_params`), typed by DuckDB's detection; Parquet
+    is read in place with its types. Several files are matched by column name (a column one file lacks is null
+    there). DuckDB only: a vendor's nested JSON is read with DuckDB's JSON reader.
+    """
+    if con.name != "duckdb":
+        raise UsageError("--from-format and --mapping read the export with DuckDB: drop --engine spark, or run "
+                         "cxbench convert first and give the Parquet folder it writes to Spark")
+    if not paths:
+        raise InputError(f"{label}: no file to read", file=label)
+    kinds = set()
+    files = []
+    for path in paths:
+        match = _EXPORT_FILE.fullmatch(path.name)
+        if match is None:
+            raise InputError(f"{path}: not a .csv, .tsv, .json, .jsonl or .parquet file (optionally .gz)", file=str(path))
+        fmt = {"tsv": "csv", "txt": "csv", "ndjson": "jsonl"}.get(match["fmt"].lower(), match["fmt"].lower())
+        kinds.add("json" if fmt == "jsonl" else fmt)
+        files.append(_TableFile(path, fmt, bool(match["gz"])))
+    if len(kinds) > 1:
+        raise InputError(f"{label}: files of different formats ({', '.join(p.name for p in paths)}); export them in "
+                         "one format", file=label)
+    origin = str(paths[0]) if len(paths) == 1 else str(paths[0].parent)
+    safe = re.sub(r"[^a-z0-9_]", "_", label.lower())
+    readable = [f for f in files if f.fmt == "parquet" or _check_text_file(f) is None]  # empty files have no rows
+    if not readable:
+        return RawTable(label, origin, con.sql("SELECT CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _file "
+                                               "WHERE false"), note="the file is empty")
+    try:
+        if files[0].fmt == "csv":
+            parts, unparsed = [], []
+            for file in readable:
+                expr, bad = _read_csv(con, safe, file)
+                parts.append(expr)
+                unparsed.extend((row, reason, str(file.path)) for row, reason in bad)
+            expr = _union_by_name(parts)
+            con.execute(expr.limit(1))
+            return RawTable(label, origin, expr, text_source=True, unparsed=tuple(unparsed))
+        listed = "[" + ", ".join(_sql_string(str(f.path)) for f in readable) + "]"
+        if files[0].fmt == "parquet":
+            sql = (f"SELECT CAST(file_row_number + 1 AS BIGINT) AS _row, filename AS _file, "
+                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({listed}, file_row_number=true, "
+                   f"filename=true, union_by_name=true)")
+        else:
+            # DuckDB reads the files in order and keeps it (preserve_insertion_order): the scan position `_g`
+            # numbers each file's records in file order.
+            sql = (f"SELECT CAST(row_number() OVER (PARTITION BY filename ORDER BY _g) AS BIGINT) AS _row, "
+                   f"filename AS _file, * EXCLUDE (_g, filename) FROM (SELECT row_number() OVER () AS _g, * FROM "
+                   f"read_json({listed}, format='auto', filename=true, union_by_name=true, "
+                   f"maximum_object_size=16777216))")
+        table = f"_cxbench_export_{safe}_{os.getpid()}_{next(_counter)}"
+        # Parsed once (a JSON export is read by several tables of the adapter).
+        con.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+        expr = _lower_case_columns(con.table(table))
+        return RawTable(label, origin, expr)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
+                         "again.", file=origin) from exc
+
+
+def _union_by_name(parts: list[ibis.Table]) -> ibis.Table:
+    if len(parts) == 1:
+        return parts[0]
+    names: list[str] = []
+    for part in parts:
+        names.extend(c for c in part.columns if c not in names)
+    aligned = [p.select(*[(p[c].cast("string") if c not in ("_row",) else p[c]).name(c) if c in p.columns
+                          else ibis.null("string").name(c) for c in names]) for p in parts]
+    return ibis.union(*aligned)
+
+
+def engine_connection(engine: str | BaseBackend | None = None, memory_limit: str | None = None) -> BaseBackend:
+    """The connection that reads a folder: DuckDB (default), Spark, or the one given."""
+    return _engine_connection(engine, memory_limit)

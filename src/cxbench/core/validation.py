@@ -89,6 +89,8 @@ class TableReport:
     rejected: int
     note: str | None = None
     warnings: tuple[str, ...] = ()  # rows kept that look wrong (dates years before the rest)
+    #: For a table an adapter made from several export files: (file, rows, rejected) per file.
+    files: tuple[tuple[str, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"rows": self.rows, "used": self.used, "rejected": self.rejected}
@@ -97,6 +99,9 @@ class TableReport:
         if self.warnings:
             out["warnings"] = list(self.warnings)
         out["file"] = self.origin
+        if self.files:
+            out["files"] = {file: {"rows": rows, "used": rows - rejected, "rejected": rejected}
+                            for file, rows, rejected in self.files}
         return out
 
 
@@ -159,6 +164,7 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         present = frozenset(c.name for c in spec.columns if c.name in raw.expr.columns)
         keep_view = cache is False or (cache is None and raw.columnar and dataset.con.name == "duckdb")
         try:
+            per_file: tuple[tuple[str, int, int], ...] = ()
             if keep_view:
                 used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw, as_of)
             else:
@@ -166,6 +172,7 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
                 counts = dataset.con.execute(
                     checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
                 n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+                per_file = _per_file(dataset, raw, checked) if raw.adapted else ()
                 used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
                 aside = checked.filter(checked._reason.notnull())
         except Exception as exc:
@@ -177,15 +184,33 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         # Records the CSV reader could not split are set aside too: counted, and listed in file order.
         n_rows, n_rejected = n_rows + len(raw.unparsed), n_rejected + len(raw.unparsed)
         warnings = _early_outliers(dataset, spec, used) if spec.time_column in present else ()
-        reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note, warnings)
+        reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note, warnings,
+                                    per_file)
         if n_rejected and len(rejected) < rejected_cap:
             room = rejected_cap - len(rejected)
-            found = [Rejection(name, row, reason) for row, reason in raw.unparsed[:room]]
+            found = [Rejection(name, entry[0], entry[1], entry[2] if len(entry) > 2 else None)  # type: ignore[misc]
+                     for entry in raw.unparsed[:room]]
             if n_rejected > len(raw.unparsed):
                 found.extend(_listed(dataset, name, raw, aside, room))
             rejected.extend(sorted(found, key=lambda r: (r.file or "", r.row))[:room])
         tables[name] = ValidTable(spec, used, present)
     return Validation(tables, reports, rejected, tuple(dataset.ignored))
+
+
+def _per_file(dataset: Dataset, raw: RawTable, checked: ir.Table) -> tuple[tuple[str, int, int], ...]:
+    """Rows and rows set aside per source file (records the CSV reader could not split included), when there are
+    several: an adapter's table made from charges and refunds, or from pages and tracks."""
+    found = dataset.con.execute(checked.group_by("_file").aggregate(
+        rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
+    counts = {str(f): [int(r), int(j)] for f, r, j in zip(found["_file"], found["rows"], found["rejected"], strict=True)}
+    for entry in raw.unparsed:
+        if len(entry) > 2:
+            counts.setdefault(str(entry[2]), [0, 0])
+            counts[str(entry[2])][0] += 1
+            counts[str(entry[2])][1] += 1
+    if len(counts) < 2:
+        return ()
+    return tuple((_local_path(f), r, j) for f, (r, j) in sorted(counts.items()))
 
 
 #: Years without a row that separate a table's earliest rows from the rest before they are flagged as typos.
@@ -387,7 +412,9 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
             texts[column.name] = ibis.cases((stripped == "", ibis.null("string")), else_=stripped)
         else:
             texts[column.name] = value.cast("string")  # typed columns (Parquet, databases): text only for messages
-    stage = source.select(_row=source._row, _file=source._file,
+    # An adapter (cxbench.adapters) names in `_aside` why it could not map a row from the vendor's export.
+    adapter_reason = {"_aside": source["_aside"].cast("string")} if raw.adapted and "_aside" in source.columns else {}
+    stage = source.select(_row=source._row, _file=source._file, **adapter_reason,
                           **{f"_v_{c.name}": source[c.name] for c in present if not source[c.name].type().is_string()},
                           **{f"_t_{name}": expr for name, expr in texts.items()})
     # The UTC offset of each timestamp given as text, once (parsing reads it several times).
@@ -403,6 +430,8 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
     text: dict[str, ir.StringValue] = {c.name: stage[f"_t_{c.name}"] for c in present}
     typed: dict[str, ir.Value] = {}
     checks: list[tuple[ir.BooleanValue, ir.StringValue]] = []
+    if adapter_reason:
+        checks.append((stage._aside.notnull(), stage._aside))
     for column in spec.columns:
         if column.name not in source.columns:
             typed[column.name] = ibis.null(_ibis_type(column.type))

@@ -1,0 +1,330 @@
+"""The mapping file (`--mapping map.yaml`): any CSV, JSON or Parquet export read as contract tables.
+
+```yaml
+tables:
+  orders:
+    files: "Online Retail*.csv"        # file-name pattern(s) in the source folder
+    group_by: order_id                 # optional: one row per order; amount summed over its lines
+    columns:
+      order_id: InvoiceNo              # a source column (any case)
+      customer_id: CustomerID
+      ts: {column: InvoiceDate, format: "%m/%d/%Y %H:%M"}
+      amount: {column: UnitPrice, currency_symbol: true, multiply: Quantity}
+      kind: {value: purchase, negative: refund}   # a constant; refund where the amount is negative
+  events:
+    files: events.csv
+    columns:
+      ts: {column: time, unit: ms}     # Unix time: s, ms, us or ns
+      event: {column: name, map: {page_view: pageview, begin_checkout: checkout}}
+```
+
+Column options: `column`, `value` (a constant), `map` (values renamed, compared case-insensitively; others kept),
+`format` (strptime directives %Y %y %m %d %H %I %p %M %S %f %b %B %z), `unit` (Unix time), `decimal_comma` (1.234,50),
+`currency_symbol` (£12.50, 1,234.50 USD: symbols, letters and thousands separators dropped), `minor_units` (true for
+cents, or the number of decimals), `multiply` (another source column), `negative` (orders.kind where the amount is
+negative: `kind: {value: purchase, negative: refund}`). The file is read with `yaml.safe_load`;
+nothing in it is executed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, first_reason, from_epoch, number, quoted, text
+from cxbench.core.contract import TABLES_BY_NAME, ColumnType
+from cxbench.core.errors import InputError
+from cxbench.core.validation import parse_timestamp
+
+_OPTIONS = {"column", "value", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units", "multiply",
+            "negative"}
+_TABLE_KEYS = {"files", "columns", "group_by"}
+_UNITS = ("s", "ms", "us", "ns")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """How one contract column is made from the export."""
+
+    target: str
+    column: str | None = None
+    value: Any = None
+    mapping: tuple[tuple[str, str], ...] = ()
+    format: str | None = None
+    unit: str | None = None
+    decimal_comma: bool = False
+    currency_symbol: bool = False
+    minor_units: int | None = None
+    multiply: str | None = None
+    negative: str | None = None  # orders.kind: this value where the row's amount is negative (a cancellation line)
+
+
+def _fail(file: Path, message: str) -> InputError:
+    return InputError(f"{file}: {message} (see docs/connectors.md, the mapping file)", file=str(file))
+
+
+def _rule(file: Path, table: str, target: str, spec: Any) -> ColumnRule:
+    where = f"tables.{table}.columns.{target}"
+    if isinstance(spec, str):
+        return ColumnRule(target, column=spec.strip().lower())
+    if not isinstance(spec, Mapping):
+        raise _fail(file, f"{where}: write a source column name or a mapping such as {{column: NAME, format: ...}}")
+    unknown = set(spec) - _OPTIONS
+    if unknown:
+        raise _fail(file, f"{where}: unknown option {', '.join(sorted(map(str, unknown)))}; the options are "
+                          + ", ".join(sorted(_OPTIONS)))
+    if ("column" in spec) == ("value" in spec):
+        raise _fail(file, f"{where}: give either column (a source column) or value (a constant)")
+    mapping = spec.get("map") or {}
+    if not isinstance(mapping, Mapping):
+        raise _fail(file, f"{where}.map: write source value: contract value pairs")
+    unit = spec.get("unit")
+    if unit is not None and unit not in _UNITS:
+        raise _fail(file, f"{where}.unit: {unit!r} is not one of {', '.join(_UNITS)}")
+    minor = spec.get("minor_units")
+    if minor is True:
+        minor = 2
+    if minor is not None and (not isinstance(minor, int) or isinstance(minor, bool) or not 0 <= minor <= 4):
+        raise _fail(file, f"{where}.minor_units: write true (cents) or the number of decimals, 0 to 4")
+    fmt = spec.get("format")
+    if fmt is not None:
+        _format_regex(file, where, str(fmt))  # refused now rather than on the first row
+    return ColumnRule(
+        target,
+        column=str(spec["column"]).strip().lower() if "column" in spec else None,
+        value=spec.get("value"),
+        mapping=tuple((str(k), str(v)) for k, v in mapping.items()),
+        format=str(fmt) if fmt is not None else None,
+        unit=unit,
+        decimal_comma=bool(spec.get("decimal_comma", False)),
+        currency_symbol=bool(spec.get("currency_symbol", False)),
+        minor_units=minor,
+        multiply=str(spec["multiply"]).strip().lower() if spec.get("multiply") is not None else None,
+        negative=str(spec["negative"]) if spec.get("negative") is not None else None,
+    )
+
+
+# strptime directives -> (regex group, part)
+_DIRECTIVES = {
+    "Y": (r"(\d{4})", "year"), "y": (r"(\d{2})", "year2"), "m": (r"(\d{1,2})", "month"),
+    "d": (r"(\d{1,2})", "day"), "e": (r"(\d{1,2})", "day"), "H": (r"(\d{1,2})", "hour"),
+    "I": (r"(\d{1,2})", "hour12"), "p": (r"([AaPp][Mm])", "ampm"), "M": (r"(\d{1,2})", "minute"),
+    "S": (r"(\d{1,2})", "second"), "f": (r"(\d{1,9})", "fraction"), "b": (r"([A-Za-z]{3})[A-Za-z]*", "monthname"),
+    "B": (r"([A-Za-z]{3})[A-Za-z]*", "monthname"), "z": (r"(Z|[+-]\d{2}:?\d{2})", "offset"),
+}
+
+
+def _format_regex(file: Path, where: str, fmt: str) -> tuple[str, list[str]]:
+    pattern, parts, i = "", [], 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            i += 2
+            if directive == "%":
+                pattern += "%"
+                continue
+            if directive not in _DIRECTIVES:
+                raise _fail(file, f"{where}.format: %{directive} is not read; use "
+                                  + " ".join(f"%{d}" for d in _DIRECTIVES))
+            group, part = _DIRECTIVES[directive]
+            pattern += group
+            parts.append(part)
+            continue
+        pattern += r"\s+" if char == " " else re.escape(char)
+        i += 1
+    if not {"year", "year2"} & set(parts) or not {"month", "monthname"} & set(parts) or "day" not in parts:
+        raise _fail(file, f"{where}.format: {fmt!r} needs a year, a month and a day (%Y or %y, %m or %b, %d)")
+    return "^" + pattern + "$", parts
+
+
+class _Stage:
+    """The table being derived, one projection per step: later steps refer to earlier results as columns, so the
+    SQL stays small (an expression used three times is not written out three times)."""
+
+    def __init__(self, table: ir.Table) -> None:
+        self.table = table
+        self._n = 0
+
+    def keep(self, expr: ir.Value) -> ir.Value:
+        self._n += 1
+        name = f"_m{self._n}"
+        self.table = self.table.mutate(**{name: expr})
+        return self.table[name]
+
+
+def _strptime(raw: ir.StringValue, fmt: str, stage: _Stage) -> ir.TimestampValue:
+    """Text in a strptime format as a UTC timestamp (null when it does not match), with the engine's own casts: the
+    parts are taken by a regular expression and written as ISO 8601, which every engine casts alike."""
+    pattern, parts = _format_regex(Path("mapping"), "format", fmt)
+    got = {part: stage.keep(raw.re_extract(pattern, i + 1)) for i, part in enumerate(parts)}
+
+    def two(value: ir.StringValue) -> ir.StringValue:
+        return value.lpad(2, "0")
+
+    year = got["year"] if "year" in got else "20" + got["year2"]
+    if "month" in got:
+        month = two(got["month"])
+    else:
+        name = got["monthname"].lower()
+        month = ibis.cases(*((name == m, ibis.literal(f"{n:02d}")) for n, m in enumerate(_MONTHS, 1)),
+                           else_=ibis.null("string"))
+    hour = two(got["hour"]) if "hour" in got else ibis.literal("00")
+    if "hour12" in got:
+        h = got["hour12"].try_cast("int64") % 12 + ibis.cases((got.get("ampm", ibis.literal("am")).lower() == "pm", 12),
+                                                           else_=0)
+        hour = h.cast("string").lpad(2, "0")
+    minute = two(got["minute"]) if "minute" in got else ibis.literal("00")
+    second = two(got["second"]) if "second" in got else ibis.literal("00")
+    iso = year + "-" + month + "-" + two(got["day"]) + " " + hour + ":" + minute + ":" + second
+    if "fraction" in got:
+        iso = iso + "." + got["fraction"]
+    if "offset" in got:
+        iso = iso + got["offset"]
+    return parse_timestamp(stage.keep(iso))
+
+
+def _number_text(raw: ir.StringValue, rule: ColumnRule) -> ir.StringValue:
+    out = raw
+    if rule.currency_symbol:
+        out = out.re_replace(r"[^0-9.,+\-eE]", "").re_replace(r"^[eE]+|[eE]+$", "")
+    if rule.decimal_comma:
+        out = out.re_replace(r"[.\s']", "").replace(",", ".")
+    elif rule.currency_symbol:
+        out = out.replace(",", "")
+    return out
+
+
+def _derive_column(stage: _Stage, rule: ColumnRule,
+                   kind: ColumnType) -> tuple[ir.Value, ir.BooleanValue, ir.Value]:
+    """The column's value, whether its source value could not be converted, and why."""
+    if rule.value is not None:
+        return ibis.literal(str(rule.value)), ibis.literal(False), ibis.literal("")
+    assert rule.column is not None
+    t = stage.table
+    source = t[rule.column]
+    raw = stage.keep(text(source))
+    name = rule.column
+    if rule.mapping:
+        lowered = raw.lower()
+        raw = stage.keep(ibis.cases(*((lowered == k.lower(), ibis.literal(v)) for k, v in rule.mapping), else_=raw))
+    if rule.unit is not None:
+        value = stage.keep(from_epoch(source, rule.unit))
+        return value, raw.notnull() & value.isnull(), name + " " + quoted(raw) + f" is not Unix time in {rule.unit}"
+    if rule.format is not None:
+        value = stage.keep(_strptime(raw, rule.format, stage))
+        return value, raw.notnull() & value.isnull(), name + " " + quoted(raw) + f" does not match the format {rule.format}"
+    numeric = rule.decimal_comma or rule.currency_symbol or rule.minor_units is not None or rule.multiply is not None
+    if numeric or (kind is ColumnType.NUMBER and source.type().is_numeric()):
+        value = stage.keep(number(_number_text(raw, rule)) if not source.type().is_numeric() else number(source))
+        bad = raw.notnull() & value.isnull()
+        if rule.minor_units is not None:
+            value = value / 10 ** rule.minor_units
+        if rule.multiply is not None:
+            factor = stage.keep(number(t[rule.multiply]))
+            bad = bad | factor.isnull()
+            value = value * factor
+        return value, bad, name + " " + quoted(raw) + " is not a number (check decimal_comma, currency_symbol)"
+    if source.type().is_timestamp() or source.type().is_numeric() or source.type().is_boolean():
+        return (source if not rule.mapping else raw), ibis.literal(False), ibis.literal("")
+    return raw, ibis.literal(False), ibis.literal("")
+
+
+def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRule], group_by: str | None) -> Output:
+    spec = TABLES_BY_NAME[table]
+
+    def derive(inputs: Inputs) -> ir.Table:
+        t = inputs[key]
+        for rule in columns.values():
+            for needed in (rule.column, rule.multiply):
+                if needed is not None and needed not in t.columns:
+                    found = ", ".join(c for c in t.columns if not c.startswith("_"))
+                    raise _fail(file, f"tables.{table}: column {needed!r} is not in the export (columns found: {found})")
+        values: dict[str, ir.Value] = {}
+        checks = []
+        stage = _Stage(t)
+        for target, rule in columns.items():
+            value, bad, why = _derive_column(stage, rule, spec.column(target).type)
+            values[target] = value
+            checks.append((bad, why))
+        t = stage.table
+        for target, rule in columns.items():
+            if rule.negative is not None and "amount" in values:
+                values[target] = ibis.cases((values["amount"] < 0, ibis.literal(rule.negative)), else_=values[target])
+        out = t.select(_row=t._row, _file=t._file, **values, _aside=first_reason(*checks))
+        if group_by is None:
+            return out
+        # One row per key: numbers summed over the key's rows, the rest from its first row.
+        sums = [c for c in columns if spec.column(c).type is ColumnType.NUMBER]
+        good = out.filter(out._aside.isnull() & out[group_by].notnull())
+        firsts = good.mutate(_n=ibis.row_number().over(group_by=good[group_by], order_by=[good._file, good._row]))
+        firsts = firsts.filter(firsts._n == 0).drop("_n", *sums)
+        totals = good.group_by(_key=good[group_by]).aggregate(**{c: good[c].sum() for c in sums})
+        grouped = firsts.join(totals, firsts[group_by] == totals._key).drop("_key").select(*out.columns)
+        return ibis.union(grouped, out.filter(out._aside.notnull() | out[group_by].isnull()))
+
+    return Output(table, (key,), derive, tuple((c, _describe(r)) for c, r in columns.items()))
+
+
+def _describe(rule: ColumnRule) -> str:
+    if rule.value is not None:
+        return f"the constant {rule.value}"
+    return f"{rule.column}" + (f" ({rule.format})" if rule.format else "") + (f" (Unix {rule.unit})" if rule.unit else "")
+
+
+def load_mapping(path: str | Path) -> Adapter:
+    """The adapter a mapping file declares (errors name the file, the key and the fix)."""
+    import yaml
+
+    file = Path(path)
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read the mapping file ({exc.strerror or exc})", file=str(file)) from exc
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        raise _fail(file, f"not a YAML mapping file ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(document, Mapping) or not isinstance(document.get("tables"), Mapping) or not document["tables"]:
+        raise _fail(file, "write `tables:` with one entry per contract table (orders, events, ...)")
+    files: list[ExportFile] = []
+    outputs: list[Output] = []
+    for table, entry in document["tables"].items():
+        if table not in TABLES_BY_NAME:
+            raise _fail(file, f"tables.{table}: not a contract table; use one of {', '.join(TABLES_BY_NAME)}")
+        if not isinstance(entry, Mapping) or "files" not in entry or not isinstance(entry.get("columns"), Mapping):
+            raise _fail(file, f"tables.{table}: give files (a file-name pattern) and columns")
+        unknown = set(entry) - _TABLE_KEYS
+        if unknown:
+            raise _fail(file, f"tables.{table}: unknown key {', '.join(sorted(map(str, unknown)))}; use "
+                              + ", ".join(sorted(_TABLE_KEYS)))
+        patterns = entry["files"] if isinstance(entry["files"], list) else [entry["files"]]
+        spec = TABLES_BY_NAME[table]
+        known = {c.name for c in spec.columns}
+        columns = {}
+        for target, rule in entry["columns"].items():
+            if target not in known:
+                raise _fail(file, f"tables.{table}.columns.{target}: not a column of {table}; its columns are "
+                                  + ", ".join(c.name for c in spec.columns))
+            columns[target] = _rule(file, table, target, rule)
+        for target, rule in columns.items():
+            if rule.negative is not None and (table, target) != ("orders", "kind"):
+                raise _fail(file, f"tables.{table}.columns.{target}.negative: only orders.kind takes it (the kind of "
+                                  "an order whose amount is negative)")
+        missing = [c for c in spec.required_columns if c not in columns]
+        if missing:
+            raise _fail(file, f"tables.{table}: required column {missing[0]} is not mapped; add `{missing[0]}: "
+                              "SOURCE_COLUMN` under columns")
+        group_by = entry.get("group_by")
+        if group_by is not None and group_by not in columns:
+            raise _fail(file, f"tables.{table}.group_by: {group_by} is not one of the mapped columns")
+        key = f"{table} export"
+        files.append(ExportFile(key, tuple(str(p) for p in patterns), f"{table} files"))
+        outputs.append(_table_output(file, table, key, columns, group_by))
+    return Adapter(name=f"--mapping {file.name}", title=f"mapping file {file}", reference=str(file),
+                   files=tuple(files), outputs=tuple(outputs))
