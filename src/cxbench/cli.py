@@ -540,6 +540,7 @@ def serve(
         help="Secret every request must send (Authorization: Bearer TOKEN, or open the dashboard once as "
              "/?token=TOKEN); at least 16 characters. Required beyond 127.0.0.1.")] = None,
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids unless a request names its own (repeatable).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Computations at once; more waiting requests get 503 with Retry-After.")] = 2,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds a request waits for its result before a 503 (the computation goes on and is cached).")] = 120.0,
 ) -> None:
@@ -549,7 +550,8 @@ def serve(
     from cxbench.server import serve as run_server
 
     try:
-        run_server(source, host=host, port=port, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout)
+        run_server(source, host=host, port=port, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout,
+                   metrics=tuple(metric or ()))
     except CxbenchError as exc:
         _fail(exc)
 
@@ -565,6 +567,7 @@ def watch(
                                                     "$CXBENCH_CACHE_DIR or ~/.cache/cxbench).")] = None,
     period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
     segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Watch only these metric ids (repeatable).")] = None,
     vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks (saas, ecommerce).")] = None,
     benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great); once only.")] = None,
@@ -581,7 +584,8 @@ def watch(
             raise UsageError("--fail-on is for a single run (cron, CI): drop --every, or drop --fail-on")
         path = state or watching.default_state_path(source)
         while True:
-            card = compute(source, period=period, segment=segment, benchmarks=benchmarks, vertical=vertical)
+            card = compute(source, period=period, segment=segment, metrics=metric, benchmarks=benchmarks,
+                           vertical=vertical)
             try:
                 result = watching.run_once(card, source, webhook=webhook, state=path, fail_on=fail_on)
             except UsageError as exc:

@@ -31,7 +31,8 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
-          benchmarks: str | Path | None = None, workers: int = 2, timeout: float = 120.0) -> None:
+          benchmarks: str | Path | None = None, workers: int = 2, timeout: float = 120.0,
+          metrics: tuple[str, ...] = ()) -> None:
     """Serve `source` until interrupted. Beyond loopback a token is required (`token` or `$CXBENCH_TOKEN`)."""
     import uvicorn
 
@@ -46,7 +47,8 @@ def serve(source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, toke
     if "://" not in text and not Path(text).exists():
         raise UsageError(f"{text}: no such folder or file; give the folder of CSV/Parquet/JSON files or a DuckDB file")
     trusted = None if token else LOOPBACK_HOSTS
-    app = create_app(text, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout, trusted_hosts=trusted)
+    app = create_app(text, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout, trusted_hosts=trusted,
+                     metrics=metrics)
     # limit_concurrency: beyond that many open connections Uvicorn answers 503 at once instead of queueing
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, limit_concurrency=512,
                 timeout_keep_alive=5)

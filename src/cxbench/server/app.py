@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxbench import __version__
 from cxbench.core.benchmarks import BenchmarkLibrary
-from cxbench.core.errors import CxbenchError
+from cxbench.core.errors import CxbenchError, UsageError
 from cxbench.core.options import Period, TimeUnit
 from cxbench.metrics import METRICS_BY_ID, REGISTRY
 from cxbench.output import redact
@@ -244,15 +244,19 @@ def _script_hashes(page: str) -> str:
 
 def create_app(source: str | Path, *, token: str | None = None, benchmarks: str | Path | None = None,
                workers: int = 2, queue: int = 8, timeout: float = 120.0,
-               trusted_hosts: set[str] | None = None,
+               trusted_hosts: set[str] | None = None, metrics: tuple[str, ...] = (),
                compute: Callable[..., Any] | None = None) -> FastAPI:
     """The API and dashboard over `source`. `token`: required on every request when given. `workers`: computations
     at once; `queue`: more waiting before a 503; `timeout`: seconds a request waits for its result.
-    `trusted_hosts`: Host header names accepted (loopback when serving without a token). `compute`: the
+    `trusted_hosts`: Host header names accepted (loopback when serving without a token). `metrics`: the metric
+    ids a request without `metric=` computes (default all). `compute`: the
     scorecard function (default `cxbench.compute`; tests count calls through it)."""
     import cxbench.api as api
 
     source = str(source)
+    unknown = [m for m in metrics if m not in METRICS_BY_ID]
+    if unknown:
+        raise UsageError(f"unknown metric {', '.join(unknown)}; `cxbench metrics` lists them all")
     compute_card = compute or api.compute
     results = ResultCache(source, workers=workers, queue=queue, timeout=timeout)
     app = FastAPI(
@@ -309,9 +313,12 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
 
             dataset = open_source(source, only={"customers"})
             validation = validate(dataset, only={"customers"})
-            table = validation.tables.get("customers")
-            return [] if table is None else sorted(c for c in table.expr.columns
-                                                  if c not in _NOT_SEGMENTS and not c.startswith("_"))
+            table, raw = validation.tables.get("customers"), dataset.tables.get("customers")
+            if table is None or raw is None:
+                return []
+            # the columns the file has (validation adds the contract's missing optional ones, all null)
+            return sorted(c for c in set(table.expr.columns) & set(raw.expr.columns)
+                          if c not in _NOT_SEGMENTS and not c.startswith("_"))
 
         return await cached("columns", None, read)
 
@@ -327,6 +334,8 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
 
     async def scorecard(query: ScorecardQuery) -> Any:
         query = await checked(query)
+        if not query.metrics and metrics:
+            query = ScorecardQuery(**{**asdict(query), "metrics": tuple(metrics)})
         return await cached("scorecard", query, lambda: compute_card(source, benchmarks=benchmarks,
                                                                      **query.compute_args()))
 
