@@ -10,8 +10,12 @@ import ipaddress
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 from cxbench.core.errors import UsageError
-from cxbench.server.app import create_app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "serve"]
 
@@ -19,6 +23,23 @@ __all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "serve"]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 #: shortest token accepted: guessing one must not be practical
 MIN_TOKEN_LENGTH = 16
+
+
+def _require_web() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"cxbench serve needs FastAPI and Uvicorn ({exc.name} is missing): "
+                         "pip install 'cxbench[server]'") from None
+
+
+def create_app(source: str | Path, **settings: Any) -> FastAPI:
+    """The FastAPI application over `source` (`cxbench.server.app.create_app`: token, workers, timeout...)."""
+    _require_web()
+    from cxbench.server.app import create_app as make
+
+    return make(source, **settings)
 
 
 def is_loopback(host: str) -> bool:
@@ -34,6 +55,7 @@ def serve(source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, toke
           benchmarks: str | Path | None = None, workers: int = 2, timeout: float = 120.0,
           metrics: tuple[str, ...] = ()) -> None:
     """Serve `source` until interrupted. Beyond loopback a token is required (`token` or `$CXBENCH_TOKEN`)."""
+    _require_web()
     import uvicorn
 
     token = token or os.environ.get("CXBENCH_TOKEN") or None
