@@ -104,6 +104,15 @@ def test_scorecard_is_the_cli_document_with_hand_worked_values(client: TestClien
     assert nps == pytest.approx(NPS)
 
 
+def test_cached_answers_carry_an_etag_and_go_gzipped(client: TestClient):
+    first = client.get("/api/scorecard", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip" and first.json()["metrics"]
+    again = client.get("/api/scorecard", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    plain = client.get("/api/scorecard", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == first.json()
+
+
 def test_scorecard_options_and_segment_values_checked_against_the_data(client: TestClient):
     document = client.get("/api/scorecard", params={"period": "all", "segment": "plan", "from": "2026-09-01",
                                                     "to": "2026-10-31"}).json()
@@ -235,7 +244,7 @@ def test_loopback_server_answers_only_to_loopback_host_names(folder: Path):
 def test_cache_per_query_and_invalidated_when_a_file_changes(tmp_path: Path):
     data = write_tables(tmp_path / "data", _tables())
     compute, calls = _counting()
-    with TestClient(create_app(data, metrics=("nps",), compute=compute)) as c:
+    with TestClient(create_app(data, metrics=("nps",), compute=compute, freshness=0)) as c:
         first = c.get("/api/scorecard").json()
         assert c.get("/api/scorecard").json() == first and len(calls) == 1
         c.get("/api/scorecard", params={"period": "all"})

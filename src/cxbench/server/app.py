@@ -48,6 +48,15 @@ Vertical = StrEnum("Vertical", {v: v for v in BenchmarkLibrary.builtin().vertica
 
 #: customers columns that identify or date a customer: no segment
 _NOT_SEGMENTS = {"customer_id", "signup_at"}
+
+
+class Format(StrEnum):
+    """What /api/scorecard answers with: the JSON document or the flat CSV."""
+
+    json = "json"
+    csv = "csv"
+
+
 #: the values a closed parameter allows, said in its 422
 ALLOWED: dict[str, list[str]] = {
     "period": [p.value for p in Period], "vertical": [v.value for v in Vertical],
@@ -204,6 +213,31 @@ class _Guard:
         await self.app(scope, receive, send_with_headers)
 
 
+@dataclass(frozen=True)
+class Body:
+    """A rendered answer, kept with its gzip form and its ETag so a cached answer costs no work to send again."""
+
+    raw: bytes
+    gzipped: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, raw: bytes) -> Body:
+        import gzip
+
+        digest = hashlib.sha256(raw).hexdigest()[:32]
+        return cls(raw, gzip.compress(raw, compresslevel=5, mtime=0), f'"{digest}"')
+
+    def response(self, request: Request, media_type: str) -> Response:
+        """200 with the body (gzip when the client accepts it), or 304 when the client holds this version."""
+        headers = {"ETag": self.etag, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", "") and len(self.gzipped) < len(self.raw):
+            return Response(self.gzipped, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+        return Response(self.raw, media_type=media_type, headers=headers)
+
+
 def _error(status: int, message: str, allowed: list[str] | None = None, headers: dict[str, str] | None = None,
            errors: list[dict[str, Any]] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"message": redact(message)}
@@ -227,6 +261,11 @@ def _static(name: str) -> bytes:
 
 
 @cache
+def _static_body(name: str) -> Body:
+    return Body.of(_static(name))
+
+
+@cache
 def _pages() -> Environment:
     return Environment(loader=PackageLoader("cxbench.server", "static"), autoescape=select_autoescape(["j2", "html"]))
 
@@ -244,12 +283,13 @@ def _script_hashes(page: str) -> str:
 
 def create_app(source: str | Path, *, token: str | None = None, benchmarks: str | Path | None = None,
                workers: int = 2, queue: int = 8, timeout: float = 120.0,
-               trusted_hosts: set[str] | None = None, metrics: tuple[str, ...] = (),
+               trusted_hosts: set[str] | None = None, metrics: tuple[str, ...] = (), freshness: float = 0.5,
                compute: Callable[..., Any] | None = None) -> FastAPI:
     """The API and dashboard over `source`. `token`: required on every request when given. `workers`: computations
     at once; `queue`: more waiting before a 503; `timeout`: seconds a request waits for its result.
     `trusted_hosts`: Host header names accepted (loopback when serving without a token). `metrics`: the metric
-    ids a request without `metric=` computes (default all). `compute`: the
+    ids a request without `metric=` computes (default all). `freshness`: seconds a listing of the source's files
+    is trusted before it is taken again (a change is seen within that). `compute`: the
     scorecard function (default `cxbench.compute`; tests count calls through it)."""
     import cxbench.api as api
 
@@ -258,7 +298,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
     if unknown:
         raise UsageError(f"unknown metric {', '.join(unknown)}; `cxbench metrics` lists them all")
     compute_card = compute or api.compute
-    results = ResultCache(source, workers=workers, queue=queue, timeout=timeout)
+    results = ResultCache(source, workers=workers, queue=queue, timeout=timeout, freshness=freshness)
     app = FastAPI(
         title="cxbench", version=__version__,
         description="Customer-experience KPIs of one source, with intervals and benchmark bands: the same typed "
@@ -359,21 +399,24 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
              responses={200: {"content": {"application/json": {}, "text/csv": {}},
                               "description": "The scorecard as JSON, or its flat records as CSV."}})
     async def get_scorecard(
+        request: Request,
         query: Annotated[ScorecardQuery, _depends(scorecard_query)],
         metric: MetricsParam = [],  # noqa: B006
-        format: Annotated[str, Query(pattern="^(json|csv)$", description="json (default) or csv.")] = "json",
+        format: Annotated[Format, Query(description="json (default: docs/contract.md's document) or csv (one flat "
+                                                    "row per record).")] = Format.json,
     ) -> Response:
         query = ScorecardQuery(**{**asdict(query), "metrics": tuple(m.value for m in dict.fromkeys(metric))})
-        if format == "csv":
+        if format is Format.csv:
             from cxbench.render import to_csv
 
-            body = await rendered("csv", query, lambda card: to_csv(card).encode())
-            return Response(body, media_type="text/csv; charset=utf-8")
-        body = await rendered("json", query, lambda card: card.to_json(indent=None).encode())
-        return Response(body, media_type="application/json")
+            body = await rendered("csv", query, lambda card: Body.of(to_csv(card).encode()))
+            return body.response(request, "text/csv; charset=utf-8")
+        body = await rendered("json", query, lambda card: Body.of(card.to_json(indent=None).encode()))
+        return body.response(request, "application/json")
 
     @app.get("/api/metrics/{metric_id}", tags=["scorecard"], summary="One metric's records and its catalog entry")
     async def one_metric(
+        request: Request,
         metric_id: Annotated[MetricId, PathParam(description="A metric id of GET /api/metrics.")],
         query: Annotated[ScorecardQuery, _depends(scorecard_query)],
     ) -> Response:
@@ -381,16 +424,16 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
 
         query = ScorecardQuery(**{**asdict(query), "metrics": (metric_id.value,)})
 
-        def render(card: Any) -> bytes:
+        def render(card: Any) -> Body:
             import json
 
             document = card.to_dict()
             document["metrics"] = [r for r in document["metrics"] if r["id"] == metric_id.value]
             document["findings"] = [f for f in document["findings"] if f["metric"] == metric_id.value]
             document["metric"] = next(m for m in catalog_records() if m["id"] == metric_id.value)
-            return json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
+            return Body.of(json.dumps(document, ensure_ascii=False, allow_nan=False).encode())
 
-        return Response(await rendered(f"metric:{metric_id.value}", query, render), media_type="application/json")
+        return (await rendered(f"metric:{metric_id.value}", query, render)).response(request, "application/json")
 
     @app.get("/api/validation", tags=["scorecard"],
              summary="Rows read, used and set aside per table, with the reasons (`cxbench validate`)")
@@ -440,17 +483,17 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
         return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     @app.get("/api/view", tags=["dashboard"], summary="The dashboard's view: the report's sections and chart data")
-    async def view(query: Annotated[ScorecardQuery, _depends(scorecard_query)]) -> Response:
-        def render(card: Any) -> bytes:
+    async def view(request: Request, query: Annotated[ScorecardQuery, _depends(scorecard_query)]) -> Response:
+        def render(card: Any) -> Body:
             import json
 
             from cxbench.report import build_model, render_view
 
             html, data = render_view(build_model(card, benchmarks))
-            return json.dumps({"query": query.query_string(), "html": html, "data": data},
-                              ensure_ascii=False, allow_nan=False).encode()
+            return Body.of(json.dumps({"query": query.query_string(), "html": html, "data": data},
+                                      ensure_ascii=False, allow_nan=False).encode())
 
-        return Response(await rendered("view", query, render), media_type="application/json")
+        return (await rendered("view", query, render)).response(request, "application/json")
 
     # -- the dashboard ---------------------------------------------------------------------------------------------
 
@@ -470,11 +513,10 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
         return HTMLResponse(page, headers={"Content-Security-Policy": DASHBOARD_CSP})
 
     @app.get("/static/{name}", include_in_schema=False)
-    async def static(name: Annotated[str, PathParam(pattern=r"^[a-z.]+\.(js|css)$")]) -> Response:
+    async def static(request: Request, name: Annotated[str, PathParam(pattern=r"^[a-z.]+\.(js|css)$")]) -> Response:
         if name not in ("plotly.min.js", "report.js", "report.css", "dashboard.js", "dashboard.css"):
             raise ApiError(404, f"no file {name}")
-        return Response(_static(name), media_type=_STATIC_TYPES[Path(name).suffix],
-                        headers={"Cache-Control": "public, max-age=3600"})
+        return _static_body(name).response(request, _STATIC_TYPES[Path(name).suffix])
 
     app.add_middleware(_Guard, token=token, trusted_hosts=trusted_hosts)  # outside the routes' error handling
     return app

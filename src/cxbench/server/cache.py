@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,16 +43,24 @@ def fingerprint(source: str) -> str:
         stat = path.stat()
         entries.append(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}")
     else:
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(root, name)
-                try:
-                    stat = os.stat(full)
-                except OSError:  # removed while listed: the next request sees the new listing
-                    continue
-                entries.append(f"{os.path.relpath(full, path)}\0{stat.st_size}\0{stat.st_mtime_ns}")
+        _listing(str(path), "", entries)
     return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _listing(folder: str, prefix: str, entries: list[str]) -> None:
+    try:
+        found = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:  # removed while listed: the next request sees the new listing
+        return
+    for entry in found:
+        try:
+            if entry.is_dir():
+                _listing(entry.path, prefix + entry.name + "/", entries)
+            else:
+                stat = entry.stat()
+                entries.append(f"{prefix}{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}")
+        except OSError:
+            continue
 
 
 class ResultCache:
@@ -59,7 +69,7 @@ class ResultCache:
     `computations` counts the computations run per kind (the tests check that identical requests share one)."""
 
     def __init__(self, source: str, *, workers: int = 2, queue: int = 8, timeout: float = 120.0,
-                 max_entries: int = 128) -> None:
+                 max_entries: int = 128, freshness: float = 0.5) -> None:
         self.source = source
         self.workers = workers
         self.queue = queue
@@ -71,10 +81,17 @@ class ResultCache:
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, Future[Any]] = {}
         self._version = ""
+        self._checked = -math.inf
+        #: seconds a listing of the source is trusted: a file change is seen within this (not listed per request)
+        self.freshness = freshness
 
     def version(self) -> str:
         """The source's current fingerprint; results of an older one are dropped."""
+        now = time.monotonic()
+        if now - self._checked < self.freshness:
+            return self._version
         current = fingerprint(self.source)
+        self._checked = now
         with self._lock:
             if current != self._version:
                 self._version = current
