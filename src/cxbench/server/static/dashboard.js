@@ -46,10 +46,17 @@
     say("computing…", false);
     fetch("/api/view?" + text, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
       .then(function (r) {
-        return r.json().then(function (body) { return {ok: r.ok, status: r.status, body: body}; });
+        return r.json().then(function (body) {
+          return {ok: r.ok, status: r.status, body: body, retry: Number(r.headers.get("Retry-After")) || 0};
+        });
       })
       .then(function (r) {
         if (mine !== request) { return; }  // a later filter change won
+        if (r.status === 503 && r.retry) {  // still computing, or busy: ask again as the server says
+          say("still computing… (asking again in " + r.retry + " s)", false);
+          window.setTimeout(function () { if (mine === request) { load(); } }, r.retry * 1000);
+          return;
+        }
         view.classList.remove("loading");
         if (!r.ok) {
           say((r.body && r.body.message) || ("error " + r.status), true);
