@@ -468,8 +468,8 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
 
         return Response(await cached("clv", key, work), media_type="application/json")
 
-    @app.get("/api/report", tags=["scorecard"], response_class=HTMLResponse,
-             summary="The HTML report of this view (`cxbench report`)")
+    @app.get("/api/report", tags=["scorecard"], summary="The HTML report of this view (`cxbench report`)",
+             responses={200: {"content": {"text/html": {}}, "description": "The report: one HTML page."}})
     async def report(query: Annotated[ScorecardQuery, _depends(scorecard_query)]) -> Response:
         def render(card: Any) -> tuple[str, str]:
             from cxbench.report import render_html
