@@ -303,7 +303,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
         title="cxbench", version=__version__,
         description="Customer-experience KPIs of one source, with intervals and benchmark bands: the same typed "
                     "records as `cxbench run --format json` (docs/contract.md). Read-only.",
-        responses=ERRORS, docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+        responses=ERRORS, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.results = results
 
     # -- errors: JSON with a message, never a traceback ---------------------------------------------------------
@@ -494,6 +494,19 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
                                       ensure_ascii=False, allow_nan=False).encode())
 
         return (await rendered("view", query, render)).response(request, "application/json")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> Response:
+        """Swagger UI (its script and style from the jsDelivr CDN, as FastAPI serves it); its one inline script
+        allowed by hash."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="cxbench API").body.decode()
+        cdn = "https://cdn.jsdelivr.net"
+        csp = (f"default-src 'none'; script-src {cdn} {_script_hashes(page)}; style-src {cdn} 'unsafe-inline'; "
+               f"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; base-uri 'none'; "
+               "frame-ancestors 'none'")
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     # -- the dashboard ---------------------------------------------------------------------------------------------
 
