@@ -109,7 +109,9 @@ def main() -> int:
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     print(f"data: demo company, {args.customers} customers, {args.days} days; response {len(cold.content):,} bytes")
     print(f"cold {args.path}: {cold_seconds:.1f} s; one warm request: {warm_one * 1000:.1f} ms")
-    print(f"{args.requests} requests ({'identity' if args.identity else 'gzip'}), {args.clients} clients: {errors} errors, p50 {p(0.5):.1f} ms, p95 {p(0.95):.1f} ms, "
+    encoding = "identity" if args.identity else "gzip"
+    print(f"{args.requests} requests ({encoding}), {args.clients} clients: {errors} errors, p50 {p(0.5):.1f} ms, "
+          f"p95 {p(0.95):.1f} ms, "
           f"p99 {p(0.99):.1f} ms, mean {statistics.fmean(latencies) * 1000:.1f} ms, "
           f"{args.requests / elapsed:.0f} requests/s")
     return 1 if errors else 0

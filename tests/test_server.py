@@ -410,7 +410,8 @@ def test_dashboard_filters_redraw_in_place(live_server: str, tmp_path: Path):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(live_server + "/")
-        page.wait_for_function("() => document.body.dataset.view !== undefined && document.querySelector('.js-plotly-plot')")
+        page.wait_for_function("() => document.body.dataset.view !== undefined "
+                               "&& document.querySelector('.js-plotly-plot')")
         page.evaluate("window.__sameDocument = true")
         assert page.evaluate("window.cxReport.data.period") == "month"
         headline = page.locator("#card-nps .summary:not([hidden]) .value").inner_text()

@@ -367,9 +367,9 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
             allowed = await segment_columns()
             unknown = [s for s in query.segment if s not in allowed]
             if unknown:
+                choices = ", ".join(allowed) or "(none: the source has no customers columns to segment by)"
                 raise ApiError(422, f"segment {', '.join(unknown)}: not a column of the customers table; use one of "
-                                    f"{', '.join(allowed) or '(none: the source has no customers columns to segment by)'}",
-                               allowed)
+                                    f"{choices}", allowed)
         return query
 
     async def scorecard(query: ScorecardQuery) -> Any:
