@@ -194,7 +194,7 @@ class _Guard:
             presented = self._presented(scope) or b""
             if not hmac.compare_digest(presented, self.token):
                 response = _error(401, "this server needs its token: send `Authorization: Bearer TOKEN` (or open "
-                                       "the dashboard once as /?token=TOKEN)", headers={"WWW-Authenticate": "Bearer"})
+                                       "the dashboard once as /?token= followed by the token)", headers={"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)
                 return
 
