@@ -120,6 +120,10 @@ def test_scorecard_options_and_segment_values_checked_against_the_data(client: T
     # all 80 answers: 35 promoters, 20 detractors -> (35 - 20) / 80 = 18.75
     assert [r["value"] for r in overall] == [pytest.approx(18.75)]
     assert {r["segment"].get("plan") for r in document["metrics"] if r["id"] == "nps"} == {None, "pro", "basic"}
+    windowed = client.get("/api/scorecard", params={"compare": "2026-09-01..2026-09-30", "vertical": "saas",
+                                                    "metric": "nps"}).json()
+    october = next(r for r in windowed["metrics"] if r["period_start"] == "2026-10-01" and not r["segment"])
+    assert october["compared_with"]["value"] == pytest.approx(25.0)  # September's NPS, the window
     body = _error(client.get("/api/scorecard", params={"segment": "colour"}), 422)
     assert body["allowed"] == ["plan", "region"] and "colour" in body["message"]
 

@@ -585,13 +585,14 @@ def watch(
             raise UsageError("--fail-on is for a single run (cron, CI): drop --every, or drop --fail-on")
         path = state or watching.default_state_path(source)
         while True:
-            card = compute(source, period=period, segment=segment, metrics=metric, benchmarks=benchmarks,
-                           vertical=vertical)
             try:
+                card = compute(source, period=period, segment=segment, metrics=metric, benchmarks=benchmarks,
+                               vertical=vertical)
                 result = watching.run_once(card, source, webhook=webhook, state=path, fail_on=fail_on)
-            except UsageError as exc:
+            except CxbenchError as exc:
                 if interval is None:
                     raise
+                # a file half written or a webhook down: said, and tried again at the next run
                 _err.print(_message_line("error:", str(exc)), highlight=False, soft_wrap=True)
             else:
                 if webhook is None and result.new:

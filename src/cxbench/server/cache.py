@@ -69,7 +69,7 @@ class ResultCache:
     `computations` counts the computations run per kind (the tests check that identical requests share one)."""
 
     def __init__(self, source: str, *, workers: int = 2, queue: int = 8, timeout: float = 120.0,
-                 max_entries: int = 128, freshness: float = 0.5) -> None:
+                 max_entries: int = 64, freshness: float = 0.5) -> None:
         self.source = source
         self.workers = workers
         self.queue = queue
