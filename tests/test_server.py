@@ -425,6 +425,9 @@ def test_dashboard_filters_redraw_in_place(live_server: str, tmp_path: Path):
         page.wait_for_function("() => document.body.dataset.view.indexOf('period=all') >= 0")
         assert page.locator("#card-nps .summary:not([hidden]) .value").inner_text() == "18.8"  # 18.75, all answers
         assert page.evaluate("window.cxReport.data.period") == "all"
+        drawn = page.evaluate("() => window.cxReport.data.charts.filter(c => c.metric === 'nps' && c.kind === 'trend')"
+                              ".map(c => c.data['0'].y)")
+        assert drawn == [[pytest.approx(18.75)]]  # the chart's numbers are the API's record
 
         page.select_option("#f-segment", "plan")
         page.wait_for_function("() => document.body.dataset.view.indexOf('segment=plan') >= 0")
