@@ -8,8 +8,10 @@ from pathlib import Path
 import cxbench
 
 PACKAGE = Path(cxbench.__file__).parent
-OUTER = {"cxbench.cli", "cxbench.render", "cxbench.docs", "cxbench.api", "cxbench.report", "typer", "rich", "pandas",
-         "jinja2", "plotly"}
+OUTER = {"cxbench.cli", "cxbench.render", "cxbench.docs", "cxbench.api", "cxbench.report", "cxbench.server", "typer",
+         "rich", "pandas", "jinja2", "plotly", "fastapi", "starlette", "uvicorn"}
+#: the web server's libraries: imported by cxbench.server only
+WEB = ("fastapi", "starlette", "uvicorn", "httpx")
 
 
 def _imports(path: Path) -> set[str]:
@@ -50,3 +52,13 @@ def test_public_api_is_sorted_and_importable():
     assert list(cxbench.__all__) == sorted(cxbench.__all__)
     for name in cxbench.__all__:
         assert getattr(cxbench, name) is not None
+
+
+def test_only_the_server_imports_the_web_libraries_and_it_imports_no_cli():
+    importers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if any(n == w or n.startswith(w + ".") for n in _imports(path) for w in WEB)}
+    assert importers and all(name.startswith("server/") for name in importers), importers
+    for path in (PACKAGE / "server").glob("*.py"):
+        assert not {n for n in _imports(path) if n == "cxbench.cli" or n == "typer"}, path
+    for path in [*(PACKAGE / "report").glob("*.py"), PACKAGE / "api.py"]:
+        assert not {n for n in _imports(path) if n.startswith("cxbench.server")}, path

@@ -617,6 +617,88 @@ def generate(
 
 
 @app.command()
+def serve(
+    source: SourceArg,
+    host: Annotated[str, typer.Option(help="Address to listen on. Anything but loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        envvar="CXBENCH_TOKEN", show_envvar=True,
+        help="Secret every request must send (Authorization: Bearer TOKEN, or open the dashboard once as "
+             "/?token=TOKEN); at least 16 characters. Required beyond 127.0.0.1.")] = None,
+    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids unless a request names its own (repeatable).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Computations at once; more waiting requests get 503 with Retry-After.")] = 2,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds a request waits for its result before a 503 (the computation goes on and is cached).")] = 120.0,
+    access_log: Annotated[bool, typer.Option(help="Log every request (a line each on standard error).")] = False,
+) -> None:
+    """Serve SOURCE's scorecard: an HTTP API (/api/docs) and a live dashboard (/), read-only.
+
+    Results are cached per query and recomputed when the source's files change."""
+    from cxbench.server import serve as run_server
+
+    try:
+        run_server(source, host=host, port=port, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout,
+                   metrics=tuple(metric or ()), access_log=access_log)
+    except CxbenchError as exc:
+        _fail(exc)
+
+
+@app.command()
+def watch(
+    source: SourceArg,
+    webhook: Annotated[str | None, typer.Option(
+        envvar="CXBENCH_WEBHOOK", help="Slack or Teams incoming-webhook URL to post to (without it, the message is "
+                                       "printed).")] = None,
+    every: Annotated[str | None, typer.Option(help="Run again at this interval, e.g. 30m, 1h, 1d (default: once, for cron).")] = None,
+    state: Annotated[Path | None, typer.Option(help="File remembering what was posted (default: one per source in "
+                                                    "$CXBENCH_CACHE_DIR or ~/.cache/cxbench).")] = None,
+    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
+    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Watch only these metric ids (repeatable).")] = None,
+    vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks (saas, ecommerce).")] = None,
+    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great); once only.")] = None,
+) -> None:
+    """Post the findings and significant changes that are new since the last run to a team's webhook.
+
+    Exit codes: 0 done; 1 a metric is rated at or below --fail-on; 2 bad input or a webhook that refused the post."""
+    from cxbench.api import compute
+    from cxbench.server import watch as watching
+
+    try:
+        interval = watching.every_seconds(every) if every else None
+        if interval is not None and fail_on:
+            raise UsageError("--fail-on is for a single run (cron, CI): drop --every, or drop --fail-on")
+        path = state or watching.default_state_path(source)
+        while True:
+            try:
+                card = compute(source, period=period, segment=segment, metrics=metric, benchmarks=benchmarks,
+                               vertical=vertical)
+                result = watching.run_once(card, source, webhook=webhook, state=path, fail_on=fail_on)
+            except CxbenchError as exc:
+                if interval is None:
+                    raise
+                # a file half written or a webhook down: said, and tried again at the next run
+                _err.print(_message_line("error:", str(exc)), highlight=False, soft_wrap=True)
+            else:
+                if webhook is None and result.new:
+                    _write(json.dumps(watching.message(source, result.new), indent=2, ensure_ascii=False), None,
+                           json_text=True)
+                _err.print(Text(f"{len(result.new)} new item(s)" + (", posted" if result.posted else "")))
+            if interval is None:
+                break
+            time.sleep(interval)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    if result.failing:
+        names = ", ".join(sorted({r.id for r in result.failing}))
+        _err.print(_message_line(f"--fail-on {fail_on}:", f"{len(result.failing)} latest value(s) rated {fail_on} or "
+                                                         f"worse: {names}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
 def docs(
     out: Annotated[Path | None, typer.Option(help="Write the page here (default: print it).")] = None,
     page: Annotated[DocsPage, typer.Option(help="metrics: the metric reference (docs/metrics.md); contract: the "

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cxbench.api import Scorecard
     from cxbench.lifetime_value import ClvForecast
 
-__all__ = ["build_model", "render_html", "write_html"]
+__all__ = ["asset", "build_model", "plotly_js", "render_html", "render_view", "write_html"]
 
 
 def _clean(value: Any) -> Any:
@@ -72,15 +72,27 @@ def _environment() -> Environment:
     return env
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
+    """A file of the report's templates folder (report.js, report.css), as text."""
     return resources.files("cxbench.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def plotly_js() -> str:
+    """The bundled plotly.min.js the report inlines (the dashboard serves it as a file)."""
+    return _plotly()[0]
+
+
+def render_view(model: ReportModel) -> tuple[str, Any]:
+    """The report's header and sections without the page around them, and the charts' data (NaN as null): what
+    the `cxbench serve` dashboard puts in place and hands to report.js for each new view."""
+    return _environment().get_template("_view.html.j2").render(m=model), _clean(model.payload())
 
 
 def render_model(model: ReportModel) -> str:
     """The page of a report model."""
     js, plotly_version = _plotly()
     return _environment().get_template("report.html.j2").render(
-        m=model, payload=script_json(model.payload()), css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),
+        m=model, payload=script_json(model.payload()), css=Markup(asset("report.css")), js=Markup(asset("report.js")),
         plotly_js=Markup(js), plotly_version=plotly_version)
 
 
