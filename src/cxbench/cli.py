@@ -206,6 +206,30 @@ MappingOpt = Annotated[Path | None, typer.Option(
     help="SOURCE is an export folder read through this YAML mapping file (docs/connectors.md).", show_default=False)]
 
 
+# Options `run` shares with `report` (and `watch`): declared once.
+PeriodOpt = Annotated[Period, typer.Option(help="Reporting period.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")]
+SegmentOpt = Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")]
+MetricOpt = Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")]
+MinSampleOpt = Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")]
+NpsDetractorMaxOpt = Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")]
+SessionTimeoutOpt = Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")]
+BounceDefinitionOpt = Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")]
+KeyEventOpt = Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")]
+EventNameOpt = Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")]
+BaselineOpt = Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")]
+AsOfOpt = Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")]
+InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")]
+LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
+BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
+TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
+HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
+VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
+BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
+CompareOpt = Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")]
+
+
 def _engine(engine: Engine | None, spark_master: str | None) -> str:
     """The API's engine: duckdb (default), spark (SPARK_MASTER or local), or the master URL of --spark-master."""
     if spark_master is None:
@@ -257,34 +281,34 @@ def run(
     source: SourceArg,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json (docs/contract.md) or csv.")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
-    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
-    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
-    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = DEFAULTS.min_sample,
-    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = DEFAULTS.nps_detractor_max,
-    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
-    bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
-    key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
-    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
-    baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
-    as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
-    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
-    lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
+    period: PeriodOpt = Period.MONTH,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    segment: SegmentOpt = None,
+    metric: MetricOpt = None,
+    min_sample: MinSampleOpt = DEFAULTS.min_sample,
+    nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
+    session_timeout: SessionTimeoutOpt = DEFAULTS.session_timeout_minutes,
+    bounce_definition: BounceDefinitionOpt = None,
+    key_event: KeyEventOpt = None,
+    event_name: EventNameOpt = None,
+    baseline: BaselineOpt = None,
+    as_of: AsOfOpt = None,
+    inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
     # Support durations in working time (issue 6).
-    business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
-    holidays: Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")] = None,
+    business_hours: BusinessHoursOpt = None,
+    timezone: TimezoneOpt = None,
+    holidays: HolidaysOpt = None,
     # Benchmarks and alerts (issue 7).
-    vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
-    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
-    compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
+    vertical: VerticalOpt = None,
+    benchmarks: BenchmarksOpt = None,
+    compare: CompareOpt = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great).")] = None,
     show_unavailable: Annotated[bool, typer.Option(help="Table: one line per unavailable metric with its reason (default: their ids on one line per family).")] = False,
 ) -> None:
@@ -328,34 +352,34 @@ def run(
 def report(
     source: SourceArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
-    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
-    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (inclusive).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids (repeatable).")] = None,
-    min_sample: Annotated[int, typer.Option(help="Below this many answers a value carries a small-sample warning.")] = DEFAULTS.min_sample,
-    nps_detractor_max: Annotated[float, typer.Option(help="Highest NPS answer counted as a detractor (6 standard; 5 for 'below 6').")] = DEFAULTS.nps_detractor_max,
-    session_timeout: Annotated[float, typer.Option(help="Minutes without an event that end a session (when the data has no session_id).")] = DEFAULTS.session_timeout_minutes,
-    bounce_definition: Annotated[BounceDefinition | None, typer.Option(help="single_page: one pageview, no other event; ga4: not engaged (< 10 s, < 2 pageviews, no key event).")] = None,
-    key_event: Annotated[list[str] | None, typer.Option(help="Event names that are key events for --bounce-definition ga4 (repeatable).")] = None,
-    event_name: Annotated[list[str] | None, typer.Option(help="What the data calls an event cxbench reads, CANONICAL=NAME, e.g. checkout=purchase or pageview=page_view (repeatable; canonical: pageview, pageleave, add_to_cart, checkout).")] = None,
-    baseline: Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")] = None,
-    as_of: Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")] = None,
-    inactive_days: Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")] = DEFAULTS.inactive_days,
-    lifetime_years: Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")] = None,
+    period: PeriodOpt = Period.MONTH,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    segment: SegmentOpt = None,
+    metric: MetricOpt = None,
+    min_sample: MinSampleOpt = DEFAULTS.min_sample,
+    nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
+    session_timeout: SessionTimeoutOpt = DEFAULTS.session_timeout_minutes,
+    bounce_definition: BounceDefinitionOpt = None,
+    key_event: KeyEventOpt = None,
+    event_name: EventNameOpt = None,
+    baseline: BaselineOpt = None,
+    as_of: AsOfOpt = None,
+    inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
     # Support durations in working time (issue 6).
-    business_hours: Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")] = None,
-    holidays: Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")] = None,
+    business_hours: BusinessHoursOpt = None,
+    timezone: TimezoneOpt = None,
+    holidays: HolidaysOpt = None,
     # Benchmarks and alerts (issue 7).
-    vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")] = None,
-    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
-    compare: Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")] = None,
+    vertical: VerticalOpt = None,
+    benchmarks: BenchmarksOpt = None,
+    compare: CompareOpt = None,
     clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
@@ -625,7 +649,7 @@ def serve(
         envvar="CXBENCH_TOKEN", show_envvar=True,
         help="Secret every request must send (Authorization: Bearer TOKEN, or open the dashboard once as "
              "/?token=TOKEN); at least 16 characters. Required beyond 127.0.0.1.")] = None,
-    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    benchmarks: BenchmarksOpt = None,
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Compute only these metric ids unless a request names its own (repeatable).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Computations at once; more waiting requests get 503 with Retry-After.")] = 2,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds a request waits for its result before a 503 (the computation goes on and is cached).")] = 120.0,
@@ -652,11 +676,11 @@ def watch(
     every: Annotated[str | None, typer.Option(help="Run again at this interval, e.g. 30m, 1h, 1d (default: once, for cron).")] = None,
     state: Annotated[Path | None, typer.Option(help="File remembering what was posted (default: one per source in "
                                                     "$CXBENCH_CACHE_DIR or ~/.cache/cxbench).")] = None,
-    period: Annotated[Period, typer.Option(help="Reporting period.")] = Period.MONTH,
-    segment: Annotated[list[str] | None, typer.Option(help="Repeat the metrics per value of this customers column (repeatable).")] = None,
+    period: PeriodOpt = Period.MONTH,
+    segment: SegmentOpt = None,
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Watch only these metric ids (repeatable).")] = None,
     vertical: Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks (saas, ecommerce).")] = None,
-    benchmarks: Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")] = None,
+    benchmarks: BenchmarksOpt = None,
     fail_on: Annotated[str | None, typer.Option(help="Exit 1 when a metric's latest rating is this band or worse (poor, fair, good, great); once only.")] = None,
 ) -> None:
     """Post the findings and significant changes that are new since the last run to a team's webhook.
