@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -151,7 +152,7 @@ def test_an_unreadable_parquet_part_stops_with_the_part_named(tmp_path):
     folder.mkdir(parents=True)
     rows = answers("nps", {9: 2})
     pq.write_table(pa.table({k: [str(r[k]) for r in rows] for k in rows[0]}), folder / "part-0.parquet")
-    (folder / "part-1.parquet").mkdir()  # a part the reader cannot open
+    os.symlink(tmp_path / "gone.parquet", folder / "part-1.parquet")  # a part the reader cannot open
     with pytest.raises(InputError, match=r"part-1.parquet: part of table surveys cannot be read as Parquet"):
         cxbench.check(tmp_path / "data")
 
@@ -312,3 +313,109 @@ def test_reading_a_source_never_installs_an_engine_extension_from_the_network(tm
     dataset = open_source(write_tables(tmp_path, {"surveys": HEADER + _nps_row(1)}))
     setting = dataset.con.raw_sql("SELECT current_setting('autoinstall_known_extensions')").fetchone()[0]
     assert setting is False
+
+
+# --- Found by the adversarial review of 2026-12-04 ------------------------------------------------------------
+
+
+def test_a_json_key_that_first_appears_after_the_readers_sample_is_read(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rows = [{"order_id": f"o{i}", "customer_id": "c1", "ts": "2026-01-01", "amount": 10} for i in range(20_500)]
+    rows += [{"order_id": f"r{i}", "customer_id": "c1", "ts": "2026-01-02", "kind": "refund", "amount": -100}
+             for i in range(10)]
+    (folder / "orders.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    card = cxbench.compute(folder, metrics=["sales"], period="all")
+    # 20,500 purchases of 10 = 205,000, then 10 refunds of -100 = -1,000: 204,000 (the refunds' kind is read).
+    assert card.get("sales")[0].value == pytest.approx(204_000)
+
+
+def test_json_records_with_many_rare_keys_keep_their_columns(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "orders.jsonl").write_text("".join(
+        json.dumps({"order_id": f"o{i}", "customer_id": "c1", "ts": "2026-01-01", "amount": 10, f"p{i}": 1}) + "\n"
+        for i in range(50)))
+    assert cxbench.check(folder).reports["orders"].used == 50
+
+
+def test_parquet_parts_in_partition_folders_and_with_upper_case_names_are_read(tmp_path):
+    folder = tmp_path / "data" / "orders"
+    (folder / "kind=refund").mkdir(parents=True)
+    (folder / "kind=purchase").mkdir(parents=True)
+    base = {"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"], "ts": ["2026-01-01", "2026-01-02"]}
+    pq.write_table(pa.table(base | {"amount": [100.0, 50.0]}), folder / "kind=purchase" / "a.parquet")
+    pq.write_table(pa.table(base | {"order_id": ["o3", "o4"], "amount": [30.0, 20.0]}),
+                   folder / "kind=purchase" / "B.PARQUET")
+    pq.write_table(pa.table({"order_id": ["o9"], "customer_id": ["c1"], "ts": ["2026-01-03"], "amount": [-40.0]}),
+                   folder / "kind=refund" / "part.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / "notes.txt").write_text("exported by hand")
+    card = cxbench.compute(tmp_path / "data", metrics=["sales"], period="all")
+    # 100 + 50 + 30 + 20 - 40 = 160: the refund's kind comes from its folder name.
+    assert card.get("sales")[0].value == pytest.approx(160.0)
+    assert card.to_dict()["ignored_files"] == [
+        {"file": "orders/notes.txt", "reason": "not a .parquet file; a table folder holds Parquet parts"}]
+    pq.write_table(pa.table(base | {"order_id": ["o5", "o6"], "amount": [1.0, 2.0]}), folder / "loose.parquet")
+    with pytest.raises(InputError, match="sits in a partition folder but loose.parquet does not"):
+        cxbench.check(tmp_path / "data")
+
+
+def test_infinite_and_bc_timestamps_in_parquet_are_set_aside(tmp_path):
+    import duckdb
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    duckdb.sql("SELECT * FROM (VALUES ('o1', 'c1', TIMESTAMP '2026-01-01', 10.0), "
+               "('o2', 'c1', TIMESTAMP 'infinity', 10.0), ('o3', 'c1', TIMESTAMP '0044-03-15 (BC)', 10.0)) "
+               "AS t(order_id, customer_id, ts, amount)").write_parquet(str(folder / "orders.parquet"))
+    validation = cxbench.check(folder)
+    assert (validation.reports["orders"].used, [r.row for r in validation.rejected]) == (1, [2, 3])
+    assert all("is not a date between the years 1 and 9999" in r.reason for r in validation.rejected)
+    assert cxbench.compute(folder, metrics=["sales"], period="all").get("sales")[0].value == pytest.approx(10.0)
+
+
+def test_a_database_without_any_contract_table_names_the_tables_it_has(tmp_path):
+    import duckdb
+
+    path = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE sales_orders AS SELECT 1 AS id")
+    with pytest.raises(InputError, match=r"no table named after a contract table \(tables found: sales_orders\)"):
+        cxbench.check(path)
+
+
+def test_a_truncated_gzip_file_stops_with_its_name_instead_of_losing_its_end(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    text = "order_id,customer_id,ts,amount\n" + "".join(f"o{i},c1,2026-01-01,10\n" for i in range(30_000))
+    whole = gzip.compress(text.encode())
+    (folder / "orders.csv.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(InputError, match=r"orders.csv.gz: is truncated"):
+        cxbench.check(folder)
+
+
+def test_a_csv_mixing_line_endings_is_refused_with_the_cause_and_the_fix(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "orders.csv").write_bytes(b"order_id,customer_id,ts,amount\no1,c1,2026-01-01,10\no2,c1,2026-01-02,10\r\n")
+    with pytest.raises(InputError, match=r"mixes line endings .* save the file again with one kind"):
+        cxbench.check(folder)
+
+
+def test_columns_that_differ_only_in_case_or_spaces_stop_with_both_named(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({"order_id": ["o1"], "customer_id": ["c1"], "ts": ["2026-01-01"], "amount ": [1.0],
+                             "AMOUNT": [2.0]}), folder / "orders.parquet")
+    with pytest.raises(InputError, match=r"orders.parquet: columns 'amount ' and 'AMOUNT' are one name"):
+        cxbench.check(folder)
+
+
+def test_a_parquet_column_named_like_the_readers_own_is_refused_with_the_fix(tmp_path):
+    folder = tmp_path / "data" / "orders"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"order_id": ["o1"], "customer_id": ["c1"], "ts": ["2026-01-01"], "amount": [1.0],
+                             "filename": ["export.csv"]}), folder / "part.parquet")
+    with pytest.raises(InputError, match=r"column filename has the name the Parquet reader gives its own column"):
+        cxbench.check(tmp_path / "data")

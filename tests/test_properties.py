@@ -74,6 +74,10 @@ def _plain_nps(rows: list[dict[str, str]], used_rows: set[int]) -> float | None:
     return 100 * (promoters - detractors) / len(scores)
 
 
+def _refuse(token: str) -> None:
+    raise AssertionError(f"{token} in the JSON output")
+
+
 def _no_nan(value) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
@@ -99,8 +103,7 @@ def test_any_survey_table_is_counted_whole_and_its_used_rows_give_the_plain_nps(
     if result.exit_code == 2:  # refused as a whole: one line saying why
         assert result.output.strip().count("\n") <= 1, result.output
         return
-    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
-    document = json.loads(result.stdout)
+    document = json.loads(result.stdout, parse_constant=_refuse)  # a bare NaN or Infinity token fails here
     assert _no_nan(document)
     counts = document["inputs"]["surveys"]
     assert counts["rows"] == len(rows)

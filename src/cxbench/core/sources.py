@@ -251,6 +251,8 @@ def _from_folder(folder: Path, con: BaseBackend, only: set[str] | None = None) -
     for name, table_file in found.items():
         if only is None or name in only:
             tables[name] = _read_file(con, name, table_file)
+        if table_file.path.is_dir():
+            ignored.extend(_not_parts(table_file.path, name))
     return Dataset(location=str(folder), con=con, tables=tables, ignored=ignored)
 
 
@@ -266,6 +268,8 @@ def _check_text_file(file: _TableFile) -> str | None:
             head = handle.read(8192)
     except (OSError, EOFError) as exc:  # unreadable, or a broken .gz
         raise InputError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc}).", file=str(path)) from exc
+    if file.gzip:
+        _check_gzip_end(path)
     if not head.strip():
         return "the file is empty"
     kind = "CSV" if file.fmt == "csv" else file.fmt.upper()
@@ -279,6 +283,30 @@ def _check_text_file(file: _TableFile) -> str | None:
             raise InputError(f"{path}: is not UTF-8 text (bad byte at offset {exc.start}). "
                              "Save the file as UTF-8.", file=str(path)) from exc
     return None
+
+
+def _mixed_line_endings(file: _TableFile) -> bool:
+    """Whether some lines end in CR LF and others in LF alone."""
+    crlf = lf = 0
+    with _open_text(file) as handle:
+        while chunk := handle.read(1 << 22):
+            crlf += chunk.count(b"\r\n")
+            lf += chunk.count(b"\n")
+    return 0 < crlf < lf
+
+
+def _check_gzip_end(path: Path) -> None:
+    """A .gz file cut short (an interrupted download) decompresses without error as far as it goes: read it to its
+    end marker once, so the rows lost are not lost in silence."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 22):
+                pass
+    except EOFError as exc:
+        raise InputError(f"{path}: is truncated (the gzip stream ends before its end marker); copy or download the "
+                         "file again.", file=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: is not a readable gzip file ({exc}).", file=str(path)) from exc
 
 
 def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
@@ -299,11 +327,18 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
         expr.schema()
         con.execute(expr.limit(1))
-    except InputError:
+    except InputError as exc:
+        if exc.file is None:  # said of the columns: name the file too
+            raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
-        raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or export it "
-                         "again with a header row.", file=str(path)) from exc
+        if fmt == "csv" and _mixed_line_endings(file):
+            raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
+                             "strict CSV reader cannot split; save the file again with one kind (any editor's "
+                             "'line endings' setting, or dos2unix).", file=str(path)) from exc
+        advice = "export it again with a header row" if fmt == "csv" else "export it again"
+        raise InputError(f"{path}: could not be read as {fmt.upper()} ({_first_line(exc)}). Fix the file or "
+                         f"{advice}.", file=str(path)) from exc
     return RawTable(name, str(path), expr, note=note, text_source=fmt in ("csv", "json", "jsonl"),
                     columnar=fmt == "parquet", unparsed=unparsed)
 
@@ -318,7 +353,7 @@ def _check_parquet_parts(folder: Path, name: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = sorted(p for p in folder.glob("*.parquet"))
+    parts = parquet_parts(folder)
     if not parts:
         raise InputError(f"{folder}: folder for table {name} holds no .parquet files; put the table's Parquet files in it.",
                          file=str(folder))
@@ -331,6 +366,9 @@ def _check_parquet_parts(folder: Path, name: str) -> None:
                              "Remove the part or write it again.", file=str(part)) from exc
         for column in schema:
             key = column.name.strip().lower()
+            if key in ("filename", "file_row_number"):
+                raise InputError(f"{part}: column {column.name} has the name the Parquet reader gives its own column "
+                                 "(the part's file, the row's position); rename it.", file=str(part), column=key)
             if key not in seen:
                 seen[key] = (column.type, part)
                 continue
@@ -338,6 +376,39 @@ def _check_parquet_parts(folder: Path, name: str) -> None:
             if not _reconcilable(first, column.type):
                 raise InputError(f"{folder}: column {key} is {first} in {where.name} but {column.type} in {part.name}; "
                                  "write the parts with one type for it.", file=str(part), column=key)
+
+
+def parquet_parts(folder: Path) -> list[Path]:
+    """The Parquet files of a table folder: `*.parquet` in any case, also in partition subfolders (`year=2026/`),
+    without the hidden and `_`-prefixed files writers leave beside them (`_SUCCESS`, `.part.crc`)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".parquet" and not p.is_dir()
+                  and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts))
+
+
+def _hive_layout(folder: Path, parts: list[Path]) -> bool:
+    """Whether the parts sit in partition folders (`kind=refund/`), whose names then give a column's value.
+
+    Raises InputError when some parts do and others sit directly in the table folder: that is no one layout."""
+    inside = [any("=" in p for p in part.relative_to(folder).parts[:-1]) for part in parts]
+    if any(inside) and not all(inside):
+        loose = next(p for p, i in zip(parts, inside, strict=True) if not i)
+        nested = next(p for p, i in zip(parts, inside, strict=True) if i)
+        raise InputError(f"{folder}: {nested.relative_to(folder)} sits in a partition folder but "
+                         f"{loose.relative_to(folder)} does not; keep every part in partition folders, or none.",
+                         file=str(folder))
+    return all(inside)
+
+
+def _not_parts(folder: Path, table: str) -> list[IgnoredFile]:
+    """Entries of a table folder that are not read as its parts, with why."""
+    parts = set(parquet_parts(folder))
+    out = []
+    for entry in sorted(folder.rglob("*")):
+        relative = entry.relative_to(folder)
+        if entry.is_dir() or entry in parts or any(p.startswith((".", "_")) for p in relative.parts):
+            continue
+        out.append(IgnoredFile(f"{table}/{relative}", "not a .parquet file; a table folder holds Parquet parts"))
+    return out
 
 
 def _reconcilable(a, b) -> bool:
@@ -383,7 +454,7 @@ _UNPARSED_ADVICE = {
     "TOO MANY COLUMNS": "quote values that contain the delimiter",
     "MISSING COLUMNS": "give every row as many fields as the header (an empty field is fine)",
     "UNQUOTED VALUE": "a quoted value is not closed, or text follows its closing quote: write a quote inside a quoted "
-                      "value as two quotes (\"\")",
+                      "value as two quotes (\"\"); a quote never closed takes the rest of the file into this row",
     "INVALID ENCODING": "the row holds bytes that are not UTF-8: save the file as UTF-8",
     "LINE SIZE OVER MAXIMUM": "the row is longer than the CSV reader's 2 MB limit: check for a quote that is never closed",
 }
@@ -505,12 +576,15 @@ def _read_with_row_numbers(con: BaseBackend, name: str, file: _TableFile) -> ibi
         if fmt in ("json", "jsonl"):
             sql = f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, {location} AS _file, * FROM {_json_relation(con, file)}"
         else:
-            glob = _sql_string(str(path / "*.parquet")) if path.is_dir() else location
+            parts = parquet_parts(path) if path.is_dir() else []
+            files = ("[" + ", ".join(_sql_string(str(p)) for p in parts) + "]") if path.is_dir() else location
+            hive = _hive_layout(path, parts) if parts else False
             # union_by_name: parts are matched by column name, and a column one part lacks is null there (by
-            # position, a missing column would shift or drop another for every part).
+            # position, a missing column would shift or drop another for every part). hive_partitioning: a part in
+            # `kind=refund/` has kind = refund (Hive, Spark and BigQuery write the partition column in the path only).
             sql = (f"SELECT CAST(file_row_number + 1 AS BIGINT) AS _row, filename AS _file, "
-                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({glob}, file_row_number=true, "
-                   f"filename=true, union_by_name=true)")
+                   f"* EXCLUDE (file_row_number, filename) FROM read_parquet({files}, file_row_number=true, "
+                   f"filename=true, union_by_name=true, hive_partitioning={'true' if hive else 'false'})")
         return _lower_case_columns(con.sql(sql))
     # Any other engine (Spark) reads with its own reader, then numbers the rows in file order.
     view = f"_cxbench_raw_{name}"
@@ -526,7 +600,10 @@ def _json_relation(con: BaseBackend, file: _TableFile) -> str:
     where text was expected) then sets aside only its own row, not the column's every row."""
     location = _sql_string(str(file.path))
     options = "format='auto'" + (", compression='gzip'" if file.gzip else "")
-    names = [row[0] for row in con.con.execute(f"DESCRIBE SELECT * FROM read_json({location}, {options})").fetchall()]
+    # Every key of every record (sample_size=-1: a key that first appears after DuckDB's 20,480-record sample
+    # would otherwise be dropped), and keys that appear rarely stay columns rather than one map of everything.
+    found = f"{options}, sample_size=-1, map_inference_threshold=-1, field_appearance_threshold=0"
+    names = [row[0] for row in con.con.execute(f"DESCRIBE SELECT * FROM read_json({location}, {found})").fetchall()]
     columns = ", ".join(f"{_sql_string(n)}: 'JSON'" for n in names)
     as_text = ", ".join(f"json_extract_string({_identifier(n)}, '$') AS {_identifier(n)}" for n in names)
     return f"(SELECT {as_text} FROM read_json({location}, {options}, columns={{{columns}}}))"
@@ -570,6 +647,13 @@ def _number_rows(con: BaseBackend, table: str, origin: str) -> ibis.Table:
 
 
 def _lower_case_columns(expr: ibis.Table) -> ibis.Table:
+    seen: dict[str, str] = {}
+    for column in expr.columns:
+        key = column.strip().lower()
+        if key in seen:
+            raise InputError(f"columns {seen[key]!r} and {column!r} are one name once case and spaces are ignored; "
+                             "keep one of them.", column=key)
+        seen[key] = column
     renames = {c.strip().lower(): c for c in expr.columns if c != c.strip().lower()}
     return expr.rename(renames) if renames else expr
 
@@ -583,6 +667,10 @@ def _from_connection(con: BaseBackend, location: str) -> Dataset:
     for name in TABLES_BY_NAME:
         if name in names:
             tables[name] = RawTable(name, f"{location} table {names[name]}", _number_rows(con, names[name], names[name]))
+    if not tables:
+        found = ", ".join(sorted(names.values())[:20]) or "none"
+        raise InputError(f"{location}: no table named after a contract table (tables found: {found}). Name them "
+                         f"{expected_file_names()} (any case), or create views with those names.", file=location)
     return Dataset(location=location, con=con, tables=tables)
 
 

@@ -30,7 +30,7 @@ from cxbench.core.contract import (
     table_spec,
 )
 from cxbench.core.errors import InputError, is_engine_error
-from cxbench.core.sources import Dataset, IgnoredFile, RawTable
+from cxbench.core.sources import Dataset, IgnoredFile, RawTable, parquet_parts
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -224,7 +224,8 @@ def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[
     assert column is not None
     per_year = dataset.con.execute(used.filter(used[column].notnull())
                                    .group_by(year=used[column].year()).aggregate(n=lambda t: t.count()))
-    counts = sorted((int(y), int(n)) for y, n in zip(per_year["year"], per_year["n"], strict=True))
+    counts = sorted((int(y), int(n)) for y, n in zip(per_year["year"], per_year["n"], strict=True)
+                    if y == y and y is not None)  # y == y: not NaN
     if len(counts) < 2:
         return ()
     total = sum(n for _, n in counts)
@@ -286,7 +287,7 @@ class ValidationCache:
         origin = Path(raw.origin)
         if folder is None or not origin.exists():
             return None
-        files = sorted(origin.glob("*.parquet")) if origin.is_dir() else [origin]
+        files = parquet_parts(origin) if origin.is_dir() else [origin]
         # Size and time, and the file's last 64 KiB (a Parquet footer: schema, row counts, column statistics), so
         # a file rewritten within the file system's timestamp resolution is still told apart.
         stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns, _tail_digest(f)) for f in files]
@@ -596,6 +597,12 @@ def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
             checks.append((non_finite, column.name + " " + _quoted(raw_text) + " is not a finite number"))
         elif value.type().is_floating():
             checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
+    if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+        # Typed sources can hold what text never parses to: infinity, or a date before year 1 (BC), which the
+        # period calendar cannot place (Python's dates run from year 1 to 9999).
+        year = parsed.year()
+        checks.append((parsed.notnull() & (year.isnull() | (year < 1)),
+                       column.name + " " + _quoted(raw_text) + " is not a date between the years 1 and 9999"))
     if column.type in _TYPE_HINTS and not typed_source:
         hint = _TYPE_HINTS[column.type]
         if column.words:
