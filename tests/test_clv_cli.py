@@ -95,9 +95,9 @@ def test_clv_with_too_few_repeat_customers_exits_2_naming_the_fix(tmp_path: Path
     orders = [{"order_id": str(i), "customer_id": f"c{i % 3}", "ts": f"2026-01-{i + 1:02d}", "amount": 10}
               for i in range(6)]
     folder = write_tables(tmp_path / "data", {"orders": orders})
-    result = runner.invoke(app, ["clv", str(folder), "--calibration-end", "2026-01-31"])
+    result = runner.invoke(app, ["clv", str(folder), "--calibration-end", "2026-01-06"])
     assert result.exit_code == 2
-    assert "3 customers with repeat purchases before --calibration-end 2026-01-31, fewer than 20" in result.stderr
+    assert "3 customers with repeat purchases before --calibration-end 2026-01-06, fewer than 20" in result.stderr
     assert "Move the calibration end later" in result.stderr
 
 

@@ -401,7 +401,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
                          "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
-    result = predict(dataset.con, validation.tables["orders"].expr, settings)
+    result = predict(dataset.con, validation.tables["orders"].expr, settings, within_orders=True)
     result.meta = {
         "cxbench_version": __version__,
         "source": redact(describe(source)),

@@ -138,7 +138,10 @@ def _write(text: str, out: Path | None, json_text: bool = False) -> None:
     try:
         write_atomically(out, text)
     except OSError as exc:
-        _fail(UsageError(f"--out {out}: cannot write it ({exc.strerror or exc}); choose another file or free space"))
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            reason = f"the disk is full: {reason}"
+        _fail(UsageError(f"--out {out}: cannot write it ({reason}); choose another file or free space"))
     _err.print(Text(f"wrote {terminal_text(out)}"))
 
 
@@ -456,9 +459,9 @@ def validate(
 def clv(
     source: SourceArg,
     calibration_end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD, inclusive) of the orders the models learn "
-                                                      "from; later orders are the holdout the forecast is checked on.")],
+                                                      "from (between the first and the last order); later orders are the holdout the forecast is checked on.")],
     time_unit: Annotated[TimeUnit, typer.Option(help="Unit of recency, T and --horizon.")] = TimeUnit.DAY,
-    horizon: Annotated[float | None, typer.Option(help="Forecast horizon in --time-unit units (default: 12 months).")] = None,
+    horizon: Annotated[float | None, typer.Option(help="Forecast horizon in --time-unit units (default: 12 months; at most 100 years).")] = None,
     discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULTS.clv_discount_rate,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per customer).")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,

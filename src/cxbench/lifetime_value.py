@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, TimeUnit
@@ -62,6 +63,9 @@ TOP_CUSTOMERS = 10
 NOT_PURCHASES = ("refund", "recurring")
 #: A holdout total further off than this (in %) is flagged in `warnings`.
 HOLDOUT_WARNING_PCT = 25.0
+#: The longest --horizon: 100 years (1200 months, 5218 weeks). A longer one adds nothing a discounted forecast can
+#: show, and is computed month by month (a horizon of 1e8 days would run for minutes).
+MAX_HORIZON_MONTHS = 1200
 #: A mean dropout probability a/(a+b) below this is flagged: the calibration period saw almost nobody leave.
 LOW_DROPOUT = 0.01
 
@@ -118,6 +122,10 @@ def make_settings(calibration_end: str | dt.date, time_unit: str | TimeUnit = Ti
         raise UsageError(f"--time-unit {time_unit!r}: use day or week") from exc
     if horizon is not None and not (math.isfinite(horizon) and horizon > 0):
         raise UsageError(f"--horizon {horizon}: give a positive number of {unit.value}s")
+    if horizon is not None and horizon / (DAYS_PER_MONTH / DAYS_PER_UNIT[unit]) > MAX_HORIZON_MONTHS:
+        longest = MAX_HORIZON_MONTHS * DAYS_PER_MONTH / DAYS_PER_UNIT[unit]
+        raise UsageError(f"--horizon {horizon:g}: longer than {MAX_HORIZON_MONTHS // 12} years; give at most "
+                         f"{math.floor(longest)} {unit.value}s")
     if not (math.isfinite(discount_rate) and 0 <= discount_rate < 1):
         raise UsageError(f"--discount-rate {discount_rate}: give the monthly rate as a fraction, e.g. 0.01 for 1 % "
                          "a month")
@@ -173,11 +181,19 @@ def _days(values: pa.ChunkedArray) -> npt.NDArray[np.int64]:
     return values.cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64)
 
 
-def summarise(con: BaseBackend, orders: ir.Table, settings: ClvSettings) -> CustomerSummary:
-    """Run the summary in the engine and turn its dates into frequency, recency and T (numpy)."""
+def summarise(con: BaseBackend, orders: ir.Table, settings: ClvSettings, *,
+              within_orders: bool = False) -> CustomerSummary:
+    """Run the summary in the engine and turn its dates into frequency, recency and T (numpy).
+
+    `within_orders`: refuse (UsageError) a calibration end after the last purchase day or before the first
+    (`cxbench clv --calibration-end`, where the user chose it): after the last, T runs on through days without
+    data and every customer looks gone; before the first, nobody has bought."""
     table = con.to_pyarrow(summary_query(orders, settings.calibration_end))
     if table.num_rows == 0:
         return CustomerSummary([], *(np.zeros(0) for _ in range(5)), None, 0)  # type: ignore[arg-type]
+    if within_orders:
+        _check_calibration_end(settings.calibration_end, pc.min(table["first_day"]).as_py(),
+                               pc.max(table["last_any"]).as_py())
     first = _days(table["first_day"])
     end = np.datetime64(settings.calibration_end, "D").astype(np.int64)
     cohort = first <= end
@@ -207,6 +223,16 @@ def summarise(con: BaseBackend, orders: ir.Table, settings: ClvSettings) -> Cust
         holdout_end=holdout_end,
         new_customers=int((~cohort).sum()),
     )
+
+
+def _check_calibration_end(end: dt.date, first: dt.date, last: dt.date) -> None:
+    if end > last:
+        raise UsageError(f"--calibration-end {end}: after the last purchase ({last}); the forecast would count the "
+                         f"days without data as days without purchases. Choose a day from {first} to {last}, "
+                         "earlier than the last to keep a holdout to check the forecast on")
+    if end < first:
+        raise UsageError(f"no purchases on or before --calibration-end {end}: move the calibration end later "
+                         f"(the first purchase is on {first}; choose a day from {first} to {last})")
 
 
 def _natural_order(ids: Sequence[str]) -> list[int]:
@@ -414,9 +440,11 @@ def forecast(summary: CustomerSummary, settings: ClvSettings) -> ClvForecast:
                        predicted_holdout, holdout_length)
 
 
-def predict(con: BaseBackend, orders: ir.Table, settings: ClvSettings) -> ClvForecast:
-    """Summary in the engine, then the fits and the forecast (the validated `orders` table of a source)."""
-    return forecast(summarise(con, orders, settings), settings)
+def predict(con: BaseBackend, orders: ir.Table, settings: ClvSettings, *,
+            within_orders: bool = False) -> ClvForecast:
+    """Summary in the engine, then the fits and the forecast (the validated `orders` table of a source);
+    `within_orders`: see `summarise`."""
+    return forecast(summarise(con, orders, settings, within_orders=within_orders), settings)
 
 
 def _round(value: float | None) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -18,10 +19,18 @@ import pyarrow.compute as pc
 # overrides that reorder what a terminal shows (the "Trojan Source" characters, CVE-2021-42574).
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-# user:password@ in a URL, and password=/pwd= parameters of a URL or a connection string.
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)(?P<secret>[^@\s]*)(?P<tail>@)")
-_PARAM_PASSWORD = re.compile(r"(?P<head>\b(?:password|passwd|pwd|secret|token|api_key)=)(?P<secret>[^&;\s]+)",
-                             re.IGNORECASE)
+# user:password@ in a URL. The user name holds no ":" or "@"; the password runs to the LAST "@" before the path
+# (an unencoded "@" or space belongs to the password: postgres://u:p@ss@host/db masks "p@ss").
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)(?P<secret>[^/\n]*)(?P<tail>@)")
+# NAME=value parameters of a URL query or a connection string whose name says it holds a secret: any name
+# containing password, passwd, pwd, token, secret or credential (access_token, sslpassword, motherduck_token,
+# aws_secret_access_key, credentials), and names ending in "key" or "key_id" (key, api_key, sslkey,
+# aws_access_key_id) -- but not key_event and the like, which are settings. A quoted value is masked whole,
+# spaces included (spaces around = allowed then); an unquoted one follows = directly and runs to & ; or a space.
+_PARAM_PASSWORD = re.compile(
+    r"(?P<head>(?<![\w.-])(?:[\w.-]*(?:password|passwd|pwd|token|secret|credential)[\w.-]*|[\w.-]*key(?:_id)?)"
+    r"(?:\s*=\s*(?=['\"])|=))(?P<secret>'[^'\n]*'?|\"[^\"\n]*\"?|[^&;\s'\"]+)",
+    re.IGNORECASE)
 MASK = "***"
 
 #: OWASP "CSV injection": a cell starting with one of these is read as a formula by spreadsheet programs.
@@ -43,8 +52,8 @@ def terminal_json(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    """`text` with the password of every connection URL (`postgres://user:secret@host`) and `password=`
-    parameter replaced by ***."""
+    """`text` with the password of every connection URL (`postgres://user:secret@host`) and the value of every
+    secret-named parameter (`password=`, `access_token=`, `api_key=`...) replaced by ***."""
     text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["tail"], text)
     return _PARAM_PASSWORD.sub(lambda m: m["head"] + MASK, text)
 
@@ -70,7 +79,19 @@ def csv_safe(table: pa.Table) -> pa.Table:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` whole or not at all: a temporary file in the same folder, then a rename over
-    `path`, so a full disk or an interrupted run never leaves half a file (or a truncated earlier one)."""
+    `path`, so a full disk or an interrupted run never leaves half a file (or a truncated earlier one).
+
+    A `path` that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO; links followed) is written to
+    directly: renaming over it would replace the device or pipe with a plain file."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

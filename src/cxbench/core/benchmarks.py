@@ -7,6 +7,8 @@ targets per metric and per segment; `--vertical NAME` picks a vertical's bands w
 
 from __future__ import annotations
 
+import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cxbench.core.errors import UsageError
+from cxbench.core.small_files import read_small_text
 
 #: the rating scale, worst to best; a metric uses only the labels its source supports
 LABELS: tuple[str, ...] = ("poor", "fair", "good", "great", "excellent")
@@ -93,16 +96,20 @@ def _bands(raw: list[dict[str, Any]], where: str) -> tuple[Band, ...]:
                              f"found {', '.join(sorted(item))}")
         if item["label"] not in LABELS:
             raise UsageError(f"{where}: band label {item['label']!r} is not one of {', '.join(LABELS)}")
-        bands.append(Band(str(item["label"]), _number(item.get("low"), where), _number(item.get("high"), where),
+        bands.append(Band(str(item["label"]), _number(item.get("low"), where, "low"),
+                          _number(item.get("high"), where, "high"),
                           bool(item.get("low_inclusive", True)), bool(item.get("high_inclusive", True))))
     return tuple(bands)
 
 
-def _number(value: Any, where: str) -> float | None:
+def _number(value: Any, where: str, key: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"{where}: band bounds are numbers; found {value!r}")
+        raise UsageError(f"{where}: {key} is a number; found {value!r}")
+    if not math.isfinite(value):
+        raise UsageError(f"{where}: {key} is {value!r}; give a finite number (.nan and .inf are not values a "
+                         "metric can be rated against)")
     return float(value)
 
 
@@ -114,7 +121,7 @@ def _benchmark(raw: dict[str, Any], where: str, applied: str) -> Benchmark:
                    for k, v in sorted(raw.get("scales", {}).items(), key=lambda kv: int(kv[0])))
     return Benchmark(source=str(raw["source"]), statement=str(raw.get("statement", "")),
                      bands=_bands(raw.get("bands", []), where), by_scale=scales, period=raw.get("period"),
-                     applied=applied, target=_number(raw.get("target"), where))
+                     applied=applied, target=_number(raw.get("target"), where, "target"))
 
 
 def ordering_problems(benchmark: Benchmark, direction: str) -> list[str]:
@@ -169,7 +176,7 @@ class BenchmarkLibrary:
         import yaml
 
         try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            raw = yaml.safe_load(read_small_text(Path(path), "--benchmarks"))
         except FileNotFoundError as exc:
             raise UsageError(f"--benchmarks {path}: no such file") from exc
         except OSError as exc:
@@ -187,8 +194,13 @@ class BenchmarkLibrary:
         if not isinstance(raw, dict):
             raise UsageError(f"--benchmarks {path}: expected metric ids as top-level keys, e.g. `nps:`")
         overrides, segments = dict(self.overrides), dict(self.segment_overrides)
+        known = self._known_ids()
         for metric_id, entry in raw.items():
             where = f"--benchmarks {path}, {metric_id}"
+            if metric_id not in known:
+                close = difflib.get_close_matches(str(metric_id), sorted(known), n=3)
+                hint = f"did you mean {', '.join(close)}?" if close else "see `cxbench metrics` for the ids"
+                raise UsageError(f"--benchmarks {path}: {metric_id!r} is not a metric id; {hint}")
             if not isinstance(entry, dict):
                 raise UsageError(f"{where}: expected bands, source and/or target under the metric id")
             base = self.defaults.get(metric_id)
@@ -199,6 +211,12 @@ class BenchmarkLibrary:
                 segments[(metric_id, str(segment))] = self._entry(seg_entry, overrides[metric_id],
                                                                   f"{where}, segment {segment}")
         return replace(self, overrides=overrides, segment_overrides=segments)
+
+    def _known_ids(self) -> set[str]:
+        """The metric ids a benchmarks file may name: the registry's and the library's."""
+        from cxbench.metrics import METRICS_BY_ID  # lazily: the core is imported by the metrics
+
+        return set(METRICS_BY_ID) | set(self.defaults)
 
     @staticmethod
     def _entry(entry: dict[str, Any], base: Benchmark | None, where: str) -> Benchmark:
@@ -213,7 +231,7 @@ class BenchmarkLibrary:
         # Only a target (and maybe a source): the library's bands stay.
         return replace(base, applied="file" if "source" in entry else base.applied,
                        source=str(entry.get("source", base.source)),
-                       target=_number(entry.get("target"), where))
+                       target=_number(entry.get("target"), where, "target"))
 
     def lookup(self, metric_id: str, vertical: str | None = None,
                segment: dict[str, Any] | None = None) -> Benchmark | None:

@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 
 from cxbench.core.calendar import next_day, previous_day
 from cxbench.core.errors import UsageError
+from cxbench.core.small_files import read_small_text
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -161,7 +162,8 @@ def read_holidays(path: str | Path) -> tuple[dt.date, ...]:
     """
     file = Path(path)
     try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()  # -sig: Excel and Notepad write a BOM
+        # -sig: Excel and Notepad write a BOM; a device or a file over 10 MB is refused, never read whole
+        lines = read_small_text(file, "--holidays", encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise UsageError(f"--holidays {file}: cannot read the file ({exc.strerror or exc}); give a text or CSV file "
                          "with one YYYY-MM-DD date per line") from exc
