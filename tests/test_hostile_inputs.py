@@ -419,3 +419,19 @@ def test_a_parquet_column_named_like_the_readers_own_is_refused_with_the_fix(tmp
                              "filename": ["export.csv"]}), folder / "part.parquet")
     with pytest.raises(InputError, match=r"column filename has the name the Parquet reader gives its own column"):
         cxbench.check(tmp_path / "data")
+
+
+def test_a_typo_far_in_the_past_with_daily_periods_is_refused_instead_of_written_out(tmp_path):
+    rows = [_nps_row(i) for i in range(50)] + ["r900,c900,0001-01-05T12:00:00Z,nps,9,typo\n"]
+    folder = write_tables(tmp_path, {"surveys": HEADER + "".join(rows)})
+    # From 0001-01-05 to 2026-10-05 is 739,889 days (Python: (date(2026,10,5) - date(1,1,5)).days), past 20,000.
+    with pytest.raises(UsageError, match=r"--period day from 0001-01-05 to 2026-10-05 makes about 739,889 periods"):
+        cxbench.compute(folder, metrics=["nps"], period="day")
+    # By year it is 2,026 periods: computed, and the terminal scorecard shows the typo warning.
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(folder), "--metric", "nps", "--period", "year"])
+    assert result.exit_code == 0
+    assert "warning: surveys: 1 row dated 1, 2025 years before the rest (from 2026)" in " ".join(result.stdout.split())

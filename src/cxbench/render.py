@@ -141,6 +141,9 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
     parts.append(Text.assemble(("cxbench scorecard", "bold"),
                                f"  {terminal_text(doc['source'])}  period: {doc['period']}"))
     parts.append(Text(f"rows used/read: {summary}" + (f"  ({rejected:,} set aside: see `cxbench validate`)" if rejected else "")))
+    for name, report in card.validation.reports.items():  # dates that look like typos, kept but worth a look
+        for warning in report.warnings:
+            parts.append(_t(f"warning: {name}: {warning}", "yellow"))
     latest = latest_records(card.records)
     window = _compare_window(card.records)
     segmented = bool(doc.get("segments"))

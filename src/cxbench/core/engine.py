@@ -61,6 +61,10 @@ class PeriodSpan:
         return replace(self, covered=(lo, hi), partial=True)
 
 
+#: More periods than this in one run is refused (20,000 days is 55 years): it comes from a typo, not a question.
+MAX_PERIODS = 20_000
+
+
 def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodSpan]:
     """Every period from the one holding `first` to the one holding `last`."""
     # --from/--to, when given, set the range even beyond the data (those periods say "no answers").
@@ -71,6 +75,14 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
         lo, hi = (lo, lo) if options.start else (hi, hi)
     if options.period is Period.ALL:
         return [PeriodSpan(lo, lo, hi)]
+    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 30.4, Period.QUARTER: 91.3, Period.YEAR: 365.25}
+    count = (hi - lo).days / days.get(options.period, 1)
+    if count > MAX_PERIODS:
+        # One date typed as 0001 or 2999 would otherwise make hundreds of thousands of empty periods (and a
+        # JSON of hundreds of MB); say so instead.
+        raise UsageError(f"--period {options.period.value} from {lo} to {hi} makes about {count:,.0f} periods, more than "
+                         f"{MAX_PERIODS:,}: a date that far out is most likely a typo (cxbench validate lists the "
+                         "tables' earliest dates); fix it, or narrow the run with --from/--to or a longer --period")
     spans = []
     key = bucket_start(lo, options.period)
     while key <= hi:

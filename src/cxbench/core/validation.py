@@ -232,7 +232,8 @@ def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[
     early = 0
     for (year, n), (next_year, _) in zip(counts, counts[1:]):
         early += n
-        if next_year - year > EARLY_GAP_YEARS and early <= 0.01 * total:
+        # A few rows (at most 1 %, or up to 3 of a small table's minority) years before all the others.
+        if next_year - year > EARLY_GAP_YEARS and early <= max(0.01 * total, min(3, (total - 1) // 2)):
             first = counts[0][0]
             span = f"{first}" if first == year else f"{first}-{year}"
             return (f"{early} row{'s' if early != 1 else ''} dated {span}, {next_year - year} years before the "
