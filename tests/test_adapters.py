@@ -262,8 +262,8 @@ def test_segment_anonymous_visits_stitched_to_the_identified_user():
     assert result.rejected[0].file.endswith("pages.csv") and result.rejected[0].row == 4
 
 
-def test_connectors_doc_describes_every_adapter_and_derivation():
-    text = (Path(__file__).parents[1] / "docs" / "connectors.md").read_text(encoding="utf-8")
+def test_adapters_doc_describes_every_adapter_and_derivation():
+    text = (Path(__file__).parents[1] / "docs" / "adapters.md").read_text(encoding="utf-8")
     for adapter in ADAPTERS:
         assert f"--from-format {adapter.name}" in text
         for output in adapter.outputs:

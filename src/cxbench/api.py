@@ -265,7 +265,7 @@ def open_dataset(source: str | Path | BaseBackend, engine: str | BaseBackend | N
                  only: set[str] | None = None, memory_limit: str | None = None, from_format: str | None = None,
                  mapping: str | Path | None = None) -> Dataset:
     """The source's tables: a folder of contract tables, or a vendor's export read by an adapter (`from_format`,
-    e.g. "ga4", or a `mapping` YAML file; docs/connectors.md)."""
+    e.g. "ga4", or a `mapping` YAML file; docs/adapters.md)."""
     if from_format is None and mapping is None:
         return open_source(source, engine, only=only, memory_limit=memory_limit)
     if isinstance(source, BaseBackend):
@@ -283,7 +283,7 @@ def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None 
     """Validate a source against the contract without computing metrics (`cxbench validate`).
 
     Rows dated after `as_of` (default: today) plus a day are set aside as typos. `from_format`/`mapping`: read a
-    vendor's export (docs/connectors.md)."""
+    vendor's export (docs/adapters.md)."""
     day = make_options(as_of=as_of).as_of if as_of is not None else None
     dataset = open_dataset(source, engine, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     return validate(dataset, rejected_cap=rejected_cap, as_of=day)
@@ -329,7 +329,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else 80 % of the machine). `settings`: any field of `Options`
     (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as `progress(step, done, total)` while
     the run reads the tables and computes each metric (the CLI's progress bar). `from_format` (e.g. "stripe") or
-    `mapping` (a YAML file): read a vendor's export folder directly (docs/connectors.md).
+    `mapping` (a YAML file): read a vendor's export folder directly (docs/adapters.md).
     """
     from_ = _renamed("start", start, "from_", from_)
     to = _renamed("end", end, "to", to)

@@ -202,11 +202,11 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
 FromFormatOpt = Annotated[str | None, typer.Option(
     "--from-format", metavar="SOURCE",
-    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/connectors.md).",
+    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/adapters.md).",
     show_default=False)]
 MappingOpt = Annotated[Path | None, typer.Option(
     "--mapping", metavar="FILE",
-    help="SOURCE is an export folder read through this YAML mapping file (docs/connectors.md).", show_default=False)]
+    help="SOURCE is an export folder read through this YAML mapping file (docs/adapters.md).", show_default=False)]
 
 
 # Options `run` shares with `report` (and `watch`): declared once.
@@ -502,7 +502,7 @@ def convert(
     memory_limit: MemoryOpt = None,
 ) -> None:
     """Write the contract tables read from a vendor's export (--from-format or --mapping) as Parquet files in --out,
-    and report rows read, used and set aside per table (docs/connectors.md).
+    and report rows read, used and set aside per table (docs/adapters.md).
 
     The files hold the rows used, typed; `cxbench run OUT` then reads them as any folder of tables.
     Exit codes: 0 done; 1 a table has rows but none usable; 2 bad input or usage.
@@ -530,7 +530,7 @@ def convert(
         raise typer.Exit(1)
 
 
-mapping_app = typer.Typer(help="Mapping files: read any export with --mapping (docs/connectors.md).",
+mapping_app = typer.Typer(help="Mapping files: read any export with --mapping (docs/adapters.md).",
                           no_args_is_help=True)
 app.add_typer(mapping_app, name="mapping")
 

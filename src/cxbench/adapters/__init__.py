@@ -1,7 +1,7 @@
 """Adapters: a vendor's own export read as cxbench's contract tables (`--from-format`), and the mapping file
 for any other export (`--mapping`).
 
-`ADAPTERS` is the registry: one literal tuple, one module per source. docs/connectors.md describes each.
+`ADAPTERS` is the registry: one literal tuple, one module per source. docs/adapters.md describes each.
 """
 
 from __future__ import annotations

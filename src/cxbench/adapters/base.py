@@ -113,12 +113,12 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
             found[export.key] = files
         elif export.required:
             raise InputError(f"{path}: no {export.description} for {adapter.option} (a file named "
-                             f"{' or '.join(export.patterns[:3])}...). See docs/connectors.md for what to export.",
+                             f"{' or '.join(export.patterns[:3])}...). See docs/adapters.md for what to export.",
                              file=str(path))
     if not found:
         expected = "; ".join(f"{e.description} ({', '.join(e.patterns[:2])}...)" for e in adapter.files)
         raise InputError(f"{path}: none of the files {adapter.option} reads is here. Expected: {expected}. "
-                         "See docs/connectors.md for what to export.", file=str(path))
+                         "See docs/adapters.md for what to export.", file=str(path))
     recognized = {f for files in found.values() for f in files}
     if only is not None:  # the files of the tables asked for only (`--metric nps` reads no orders export)
         wanted = {k for o in adapter.outputs if o.table in only for k in (*o.reads, *o.optional)}
@@ -135,7 +135,7 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
             found = ", ".join(c for c in table.columns if not c.startswith("_")) or "none"
             raise InputError(f"{read[key].origin}: column {missing[0]} is missing from the {exports[key].description} "
                              f"(columns found: {found}). Export the file again with its standard columns "
-                             "(docs/connectors.md).", file=read[key].origin, column=missing[0])
+                             "(docs/adapters.md).", file=read[key].origin, column=missing[0])
     inputs = Inputs(unwrapped, con)
     tables: dict[str, RawTable] = {}
     counted: set[str] = set()  # export files whose unreadable records are already listed under a table

@@ -67,7 +67,7 @@ class ColumnRule:
 
 
 def _fail(file: Path, message: str) -> InputError:
-    return InputError(f"{file}: {message} (see docs/connectors.md, the mapping file)", file=str(file))
+    return InputError(f"{file}: {message} (see docs/adapters.md, the mapping file)", file=str(file))
 
 
 def _rule(file: Path, table: str, target: str, spec: Any) -> ColumnRule:

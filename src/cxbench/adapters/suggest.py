@@ -167,7 +167,7 @@ def suggest_mapping(folder: str | Path) -> str:
         raise InputError(f"{path}: no CSV, JSON or Parquet file to suggest a mapping for", file=str(path))
     lines = ["# Suggested by `cxbench mapping suggest`: check every line, fill in the TODOs, then run",
              f"#   cxbench validate {path} --mapping THIS_FILE",
-             "# Options per column: docs/connectors.md (the mapping file).", "tables:"]
+             "# Options per column: docs/adapters.md (the mapping file).", "tables:"]
     taken: set[str] = set()
     for file in files:
         names, samples = _describe_file(file)
