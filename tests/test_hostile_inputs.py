@@ -435,3 +435,12 @@ def test_a_typo_far_in_the_past_with_daily_periods_is_refused_instead_of_written
     result = CliRunner().invoke(app, ["run", str(folder), "--metric", "nps", "--period", "year"])
     assert result.exit_code == 0
     assert "warning: surveys: 1 row dated 1, 2025 years before the rest (from 2026)" in " ".join(result.stdout.split())
+
+
+def test_a_tsv_file_is_split_on_tabs_even_when_its_header_holds_commas(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "orders.tsv").write_text("order_id\tcustomer_id\tts\tamount\tnote, with commas, here\n"
+                                       "o1\tc1\t2026-01-01\t10\ta, b\n")
+    card = cxbench.compute(folder, metrics=["sales"], period="all")
+    assert card.get("sales")[0].value == pytest.approx(10.0)

@@ -176,6 +176,7 @@ class _TableFile:
     path: Path
     fmt: str  # csv, parquet, json or jsonl (tsv is read as csv, ndjson as jsonl)
     gzip: bool = False
+    delimiter: str | None = None  # a .tsv file's tab; None: guessed from the header line
 
 
 def _classify(entry: Path) -> tuple[str | None, _TableFile | None, str | None]:
@@ -210,7 +211,8 @@ def _classify(entry: Path) -> tuple[str | None, _TableFile | None, str | None]:
     fmt = {"tsv": "csv", "ndjson": "jsonl"}.get(match["fmt"].lower(), match["fmt"].lower())
     if fmt == "parquet" and match["gz"]:
         return None, None, "a gzipped Parquet file; Parquet compresses inside the file, so write it without .gz"
-    return table, _TableFile(entry, fmt, bool(match["gz"])), None
+    tab = "\t" if match["fmt"].lower() == "tsv" else None
+    return table, _TableFile(entry, fmt, bool(match["gz"]), tab), None
 
 
 def _find_table_files(folder: Path) -> tuple[dict[str, _TableFile], list[IgnoredFile]]:
@@ -438,7 +440,7 @@ def _csv_header(file: _TableFile) -> tuple[str, list[str]]:
     path = file.path
     with _open_text(file) as raw_handle:
         first = raw_handle.readline().decode("utf-8-sig", errors="replace")
-    delimiter = max(_DELIMITERS, key=first.count)
+    delimiter = file.delimiter or max(_DELIMITERS, key=first.count)
     names = [n.strip().lower() for n in next(csv.reader([first], delimiter=delimiter), [])]
     seen: set[str] = set()
     for column in names:
@@ -707,7 +709,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
             raise InputError(f"{path}: not a .csv, .tsv, .json, .jsonl or .parquet file (optionally .gz)", file=str(path))
         fmt = {"tsv": "csv", "txt": "csv", "ndjson": "jsonl"}.get(match["fmt"].lower(), match["fmt"].lower())
         kinds.add("json" if fmt == "jsonl" else fmt)
-        files.append(_TableFile(path, fmt, bool(match["gz"])))
+        files.append(_TableFile(path, fmt, bool(match["gz"]), "\t" if match["fmt"].lower() == "tsv" else None))
     if len(kinds) > 1:
         raise InputError(f"{label}: files of different formats ({', '.join(p.name for p in paths)}); export them in "
                          "one format", file=label)
