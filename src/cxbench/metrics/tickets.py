@@ -159,7 +159,8 @@ METRICS: tuple[Metric, ...] = (
         estimator=MeanAndMedian("resolution_seconds"), what_is_counted="resolved tickets",
         description="Time to resolve, from the customer's first contact to full resolution (seed 001: the sum of "
                     "resolution times ÷ the cases resolved in the period). `details.median`: the median; "
-                    "`details.total`: the summed seconds. Per channel in dimension `channel`.",
+                    "`details.p10`, `p25`, `p75`, `p90`: the distribution's percentiles (exact, interpolated as "
+                    "the median is); `details.total`: the summed seconds. Per channel in dimension `channel`.",
         notes="A ticket counts in the period it was resolved in (`resolved_at`); open tickets have no resolution "
               "time yet and are left out (see open_tickets). " + _TIME_NOTE,
         source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
@@ -171,7 +172,8 @@ METRICS: tuple[Metric, ...] = (
         direction=Direction.DOWN, inputs=("tickets",), rows=_resolution_rows,
         estimator=MeanAndMedian("resolution_seconds", report="median"), what_is_counted="resolved tickets",
         description="The typical resolution time, unmoved by the few tickets that wait days (METRICS.md: "
-                    "report the median too). `details.mean` is avg_resolution_time.",
+                    "report the median too). `details.mean` is avg_resolution_time; `details.p10`, `p25`, `p75`, "
+                    "`p90` the other percentiles.",
         notes="Exact median (the mean of the two middle values when the count is even), the same on DuckDB "
               "and Spark. By `resolved_at`, as avg_resolution_time. " + _TIME_NOTE,
         source="001", dimensions=_BREAKDOWN, extra_details=_time_details,
@@ -183,7 +185,8 @@ METRICS: tuple[Metric, ...] = (
         direction=Direction.DOWN, inputs=("tickets",), rows=_first_response_rows,
         estimator=MeanAndMedian("first_response_seconds"), what_is_counted="answered tickets",
         description="How long customers wait for the first answer (Zendesk's first reply time, Freshdesk's and "
-                    "HubSpot's first response time): the mean; `details.median` the median.",
+                    "HubSpot's first response time): the mean; `details.median` the median, `details.p10`, `p25`, "
+                    "`p75`, `p90` the other percentiles.",
         notes="Needs `tickets.first_response_at`. A ticket counts in the period of its first response; tickets not "
               "yet answered are left out. A first response before the ticket was opened is set aside by "
               "validation. " + _TIME_NOTE,
