@@ -30,6 +30,8 @@ from cxbench.output import redact
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
     from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
@@ -408,4 +410,68 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
     }
+    return result
+
+
+# -- why it moved: funnels and paths (issue 18) ------------------------------------------------------------------
+
+
+def _events_context(source: str | Path | BaseBackend, engine: str | BaseBackend | None, options: Options,
+                    tables: set[str], rejected_cap: int, memory_limit: str | None, from_format: str | None,
+                    mapping: str | Path | None) -> tuple[MetricContext, dict[str, Any]]:
+    """The validated tables an analysis reads, as a MetricContext, and the run's facts for its JSON."""
+    dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    meta = {"cxbench_version": __version__, "source": redact(describe(source)),
+            "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            **validation.to_dict()}
+    return MetricContext(con=dataset.con, tables=validation.tables, options=options), meta
+
+
+def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, window: str | int = "14d",
+           order: str = "ordered", period: str | Period = Period.MONTH, segment: str | Sequence[str] | None = None,
+           from_: str | dt.date | None = None, to: str | dt.date | None = None,
+           event_names: Any = None, engine: str | BaseBackend | None = None, rejected_cap: int = 1000,
+           memory_limit: str | None = None, from_format: str | None = None,
+           mapping: str | Path | None = None) -> Funnel:
+    """The funnel of `steps` (event names in order, a list or "a,b,c") over `source`'s events (`cxbench funnel`).
+
+    `window`: the conversion window from the first step ("7d", "12h", "30m", "2w"; default 14 days, PostHog's).
+    `order`: ordered (default; other events may come between steps), strict (none may) or any (steps in any
+    sequence within the window). `period`: the funnel is also given per period of the user's first step.
+    `segment`: customers column(s) to repeat it by. `from_`/`to`: bound the first step's day. `event_names`: the
+    --event-name mapping (CANONICAL=NAME) applied to the step names. docs/analyses.md defines it all."""
+    from cxbench.analyses.funnel import FunnelOrder, check_steps, compute_funnel, parse_window
+
+    names = check_steps([steps] if isinstance(steps, str) else steps)
+    try:
+        mode = FunnelOrder(order)
+    except ValueError as exc:
+        raise UsageError(f"--order {order!r}: use ordered, strict or any") from exc
+    size = parse_window(window)
+    options = make_options(period=period, start=from_, end=to, segment=segment,
+                           **({"event_names": event_names} if event_names else {}))
+    tables = {"events"} | ({"customers"} if options.segments else set())
+    ctx, meta = _events_context(source, engine, options, tables, rejected_cap, memory_limit, from_format, mapping)
+    result = compute_funnel(ctx, names, size, mode)
+    result.meta.update(meta)
+    return result
+
+
+def top_paths(source: str | Path | BaseBackend, entry: str, *, length: int = 3, limit: int = 10,
+              from_: str | dt.date | None = None, to: str | dt.date | None = None, event_names: Any = None,
+              session_timeout_minutes: float = DEFAULTS.session_timeout_minutes,
+              engine: str | BaseBackend | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
+              from_format: str | None = None, mapping: str | Path | None = None) -> TopPaths:
+    """The most frequent sequences of the next `length` pages (default 3) viewed in a session after the first view
+    of the page `entry` (`cxbench paths --entry /pricing`), the `limit` most frequent with their count and share.
+    Sessions as the scorecard makes them (session_id, else 30 minutes without an event). docs/analyses.md."""
+    from cxbench.analyses.paths import compute_paths
+
+    options = make_options(start=from_, end=to, session_timeout_minutes=session_timeout_minutes,
+                           **({"event_names": event_names} if event_names else {}))
+    ctx, meta = _events_context(source, engine, options, {"events"}, rejected_cap, memory_limit, from_format, mapping)
+    result = compute_paths(ctx, entry, length=length, limit=limit)
+    result.meta.update(meta)
     return result
