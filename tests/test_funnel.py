@@ -55,29 +55,31 @@ def users_per_step(result: cxbench.Funnel, segment: dict | None = None) -> list[
     return [s.users for s in group.steps]
 
 
-def test_funnel_of_six_users_in_each_order_mode(six_users, backend):
+def test_funnel_of_six_users_in_each_order_mode(six_users):
     # ordered: step 1 = u1..u5 (5). Step 2, activate after the signup: u1, u2, u3 (u4 activated before its signup,
     # u5 never) = 3. Step 3, checkout after the activation within 7 days of the signup: u1 (3rd), u2 (4th) = 2;
     # u3's checkout on the 10th is 9 days after its signup: cut off by the window.
-    ordered = cxbench.funnel(six_users, STEPS, window="7d", engine=backend, period="all")
+    ordered = cxbench.funnel(six_users, STEPS, window="7d", period="all")
     assert users_per_step(ordered) == [5, 3, 2]
     # strict: the next step must be the very next event. u1 signup→activate→checkout: 3 steps. u2's pageview comes
     # between signup and activate: step 1 only. u3: signup→activate (2), its checkout is outside the window.
     # u4: signup is followed by checkout: step 1. u5: step 1. → [5, 2, 1]
-    strict = cxbench.funnel(six_users, STEPS, window="7d", order="strict", engine=backend, period="all")
+    strict = cxbench.funnel(six_users, STEPS, window="7d", order="strict", period="all")
     assert users_per_step(strict) == [5, 2, 1]
     # any: the window starts at the first funnel event; step k = steps 1..k all done in it, in any sequence.
     # Step 1 (signup): u1..u5 = 5. Steps 1-2: u1, u2, u3, u4 (activate on the 1st, signup on the 2nd) = 4.
     # Steps 1-3: u1, u2, u4 (checkout on the 3rd, 2 days after its first event) = 3; u3's checkout is out.
-    anyorder = cxbench.funnel(six_users, STEPS, window="7d", order="any", engine=backend, period="all")
+    anyorder = cxbench.funnel(six_users, STEPS, window="7d", order="any", period="all")
     assert users_per_step(anyorder) == [5, 4, 3]
 
 
 def test_funnel_conversion_drop_off_wilson_interval_and_median_time(six_users, backend):
+    # The engine part on DuckDB and Spark: the ordered funnel of the six users (worked above: [5, 3, 2]).
     result = cxbench.funnel(six_users, STEPS, window="7d", engine=backend, period="all")
     group = result.overall
     assert group is not None
     first, second, third = group.steps
+    assert [s.users for s in group.steps] == [5, 3, 2]
     assert (first.conversion_pct, first.dropped) == (100.0, 0)
     # Step 2: 3 of 5 = 60 %; 2 dropped (40 % of step 1). Step 3: 2 of 5 = 40 % overall, 2 of 3 = 66.7 % of step 2.
     assert second.conversion_pct == pytest.approx(60.0)
@@ -163,9 +165,9 @@ PATH_EVENTS = [
 ]
 
 
-def test_top_paths_after_an_entry_page(tmp_path, backend):
+def test_top_paths_after_an_entry_page(tmp_path):
     folder = write_tables(tmp_path / "paths", {"events": PATH_EVENTS})
-    result = cxbench.top_paths(folder, "/pricing", engine=backend)
+    result = cxbench.top_paths(folder, "/pricing")
     # Sessions reaching /pricing: a, b, c (10:00) and c (12:00) = 4.
     # Paths: /signup → /welcome → /app: 2 (50 %); /docs → /pricing → end: 1 (25 %); end: 1 (25 %).
     assert result.sessions == 4
@@ -175,7 +177,7 @@ def test_top_paths_after_an_entry_page(tmp_path, backend):
         ("/docs → /pricing → (end of session)", 1, pytest.approx(25.0)),
     ]
     # Two pages only: /signup → /welcome (2), /docs → /pricing (1), end (1).
-    short = cxbench.top_paths(folder, "/pricing", length=2, engine=backend)
+    short = cxbench.top_paths(folder, "/pricing", length=2)
     assert [(p.label, p.sessions) for p in short.paths][0] == ("/signup → /welcome", 2)
 
 
@@ -184,3 +186,38 @@ def test_top_paths_of_a_page_nobody_viewed_are_empty_with_a_reason(tmp_path):
     result = cxbench.top_paths(folder, "/nowhere")
     assert (result.sessions, result.paths) == (0, ())
     assert result.to_dict()["reason"] == "no session viewed /nowhere"
+
+
+# -- lifecycle (a registry metric) ---------------------------------------------------------------------------------
+
+def month_event(user: str, month: int) -> dict[str, str]:
+    return {"user_id": user, "ts": f"2026-{month:02d}-10T10:00:00Z", "event": "login", "page": ""}
+
+
+LIFECYCLE_EVENTS = [month_event(u, m) for u, months in (("a", (8, 9, 10)), ("b", (8, 10)), ("c", (9, 10, 11)),
+                                                          ("d", (11,))) for m in months]
+
+
+def test_lifecycle_counts_new_returning_resurrecting_and_dormant_users(tmp_path):
+    # PostHog's statuses, by month (a: Aug Sep Oct; b: Aug Oct; c: Sep Oct Nov; d: Nov):
+    # Aug: new a, b → new 2.
+    # Sep: new c; returning a (Aug and Sep); dormant b (Aug, not Sep) → new 1, returning 1, dormant −1.
+    # Oct: returning a, c; resurrecting b (not in Sep, active in Aug) → returning 2, resurrecting 1.
+    # Nov: new d; returning c; dormant a, b (in Oct, not Nov) → new 1, returning 1, dormant −2.
+    folder = write_tables(tmp_path / "life", {"events": LIFECYCLE_EVENTS})
+    card = cxbench.compute(folder, metrics=["user_lifecycle"])
+    expected = {
+        ("2026-08-01", "new"): 2,
+        ("2026-09-01", "new"): 1, ("2026-09-01", "returning"): 1, ("2026-09-01", "dormant"): -1,
+        ("2026-10-01", "returning"): 2, ("2026-10-01", "resurrecting"): 1,
+        ("2026-11-01", "new"): 1, ("2026-11-01", "returning"): 1, ("2026-11-01", "dormant"): -2,
+    }
+    found = {(r["period_start"], r["dimension"]["status"]): r["value"] for r in card.records
+             if r.ok and r["value"] != 0}
+    assert found == expected
+    dormant = pick(card, "user_lifecycle", period_start="2026-11-01", dimension={"status": "dormant"})
+    assert dormant["n"] == 2  # the users counted, though the value is negative
+    # --from 2026-10-01: October still looks back at September (a and c returning, b resurrecting).
+    late = cxbench.compute(folder, metrics=["user_lifecycle"], from_="2026-10-01")
+    assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "returning"})["value"] == 2
+    assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "resurrecting"})["value"] == 1
