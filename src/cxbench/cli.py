@@ -492,6 +492,92 @@ def clv(
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
 
 
+class FunnelOrderChoice(StrEnum):
+    ordered = "ordered"
+    strict = "strict"
+    any = "any"
+
+
+@app.command()
+def funnel(
+    source: SourceArg,
+    steps: Annotated[str, typer.Argument(help="The event names of the steps, in order, separated by commas, e.g. signup,activate,checkout.")],
+    window: Annotated[str, typer.Option(help="Conversion window from the first step: 30m, 12h, 7d, 2w (PostHog's default: 14d).")] = "14d",
+    order: Annotated[FunnelOrderChoice, typer.Option(help="ordered: steps in this order, other events between allowed; strict: no other event between two steps; any: steps in any sequence within the window.")] = FunnelOrderChoice.ordered,
+    period: PeriodOpt = Period.MONTH,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    segment: SegmentOpt = None,
+    event_name: EventNameOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per group and step).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """How many users go through STEPS (event names) within the window: conversion with 95 % Wilson intervals,
+    drop-off and median time per step, per period of the first step and per segment (docs/analyses.md)."""
+    from cxbench.api import funnel as compute_funnel
+
+    try:
+        _check_out(out, [source, mapping])
+        result = compute_funnel(source, steps, window=window, order=order.value, period=period, segment=segment,
+                                from_=from_, to=to, event_names=event_name, engine=_engine(engine, spark_master),
+                                memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_funnel
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_funnel.funnel_csv(result), out)
+    else:
+        _write_renderable(render_funnel.funnel_renderable(result, redact(source)), out)
+
+
+@app.command()
+def paths(
+    source: SourceArg,
+    entry: Annotated[str, typer.Option(help="The page the paths start from, as events.page has it, e.g. /pricing.")],
+    length: Annotated[int, typer.Option(help="How many next pages make a path.")] = 3,
+    limit: Annotated[int, typer.Option(help="How many of the most frequent paths to show.")] = 10,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    session_timeout: SessionTimeoutOpt = DEFAULTS.session_timeout_minutes,
+    event_name: EventNameOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per path).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """The most frequent sequences of the next pages viewed in a session after the --entry page (docs/analyses.md)."""
+    from cxbench.api import top_paths
+
+    try:
+        _check_out(out, [source, mapping])
+        result = top_paths(source, entry, length=length, limit=limit, from_=from_, to=to, event_names=event_name,
+                           session_timeout_minutes=session_timeout, engine=_engine(engine, spark_master),
+                           memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_funnel
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_funnel.paths_csv(result), out)
+    else:
+        _write_renderable(render_funnel.paths_renderable(result, redact(source)), out)
+
+
 @app.command()
 def convert(
     source: Annotated[str, typer.Argument(help="The folder of the vendor's export files.")],
