@@ -107,6 +107,12 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class FunnelOrderChoice(StrEnum):
+    ordered = "ordered"
+    strict = "strict"
+    any = "any"
+
+
 class BounceDefinition(StrEnum):
     single_page = "single_page"
     ga4 = "ga4"
@@ -384,6 +390,10 @@ def report(
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
     clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    funnel: Annotated[str | None, typer.Option(help="Also show the funnel of these event names, STEP,STEP,... (cxbench funnel), per period and --segment.")] = None,
+    funnel_window: Annotated[str, typer.Option(help="The --funnel's conversion window from the first step: 30m, 12h, 7d, 2w.")] = "14d",
+    funnel_order: Annotated[FunnelOrderChoice, typer.Option(help="The --funnel's order: ordered, strict or any.")] = FunnelOrderChoice.ordered,
+    paths_entry: Annotated[str | None, typer.Option(help="Also show the top paths after this page, e.g. /pricing (cxbench paths).")] = None,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
 
@@ -409,13 +419,27 @@ def report(
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
                                    memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        funnel_result = paths_result = None
+        if funnel is not None:  # the run's period, segments, dates and event names
+            from cxbench.api import funnel as compute_funnel
+
+            funnel_result = compute_funnel(source, funnel, window=funnel_window, order=funnel_order.value,
+                                           period=period, segment=segment, from_=from_, to=to, event_names=event_name,
+                                           engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                           from_format=from_format, mapping=mapping)
+        if paths_entry is not None:
+            from cxbench.api import top_paths
+
+            paths_result = top_paths(source, paths_entry, from_=from_, to=to, event_names=event_name,
+                                     session_timeout_minutes=session_timeout, engine=_engine(engine, spark_master),
+                                     memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast)
+    write_html(card, out, benchmarks, clv=forecast, funnel=funnel_result, paths=paths_result)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -490,12 +514,6 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
-
-
-class FunnelOrderChoice(StrEnum):
-    ordered = "ordered"
-    strict = "strict"
-    any = "any"
 
 
 @app.command()

@@ -47,7 +47,10 @@ _FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metri
           "session_timeout_minutes": "session-timeout"}
 
 if TYPE_CHECKING:
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
     from cxbench.lifetime_value import ClvForecast
+    from cxbench.report.funnel_section import FunnelSection
 
 
 def _finite(value: float | None) -> float | None:
@@ -149,10 +152,12 @@ class ReportModel:
     families: list[FamilySection]
     unavailable: list[Unavailable]
     compare: tuple[str, str] | None
+    funnel: FunnelSection | None = None  # "Why it moved: funnel" (cxbench report --funnel / --paths-entry)
 
     @property
     def charts(self) -> list[Chart]:
-        return [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))]
+        return [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))] + (
+            self.funnel.charts if self.funnel else [])
 
     def payload(self) -> Json:
         """The data the script draws from, embedded once in the page."""
@@ -214,10 +219,12 @@ def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
 
 
 class _Builder:
-    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None):
+    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None,
+                 funnel: Funnel | None = None, paths: TopPaths | None = None):
         self.card = card
         self.library = library
         self.clv = clv
+        self.funnel, self.paths = funnel, paths
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
         labels: dict[str, int] = {"all": 0}
@@ -364,7 +371,8 @@ class _Builder:
         if metric.id == "retention_cohorts":
             pass  # drawn as the family's heatmap
         elif not metric.overall:
-            line = self.lines(metric)
+            # The lifecycle as PostHog draws it: stacked bars, dormant users below zero.
+            line = self.lines(metric, kind="stack" if metric.id == "user_lifecycle" else "lines")
             if line is not None:
                 charts.append(line)
             charts.extend(self.dots(metric, whiskers=True))
@@ -567,7 +575,13 @@ class _Builder:
             set_aside_listed=len(validation.get("rejected", [])),
             set_aside_total=sum(v[3] for v in inputs), segments=self.segments, findings=list(card.findings),
             families=families, unavailable=unavailable,
-            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None)
+            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None,
+            funnel=self.funnel_section())
+
+    def funnel_section(self) -> FunnelSection | None:
+        from cxbench.report.funnel_section import funnel_section
+
+        return funnel_section(self.funnel, self.paths, self.chart_id, self.seg_index, segment_label, Chart)
 
 
     def options(self) -> list[tuple[str, str]]:
@@ -594,11 +608,13 @@ class _Builder:
 
 
 def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None) -> ReportModel:
+                clv: ClvForecast | None = None, funnel: Funnel | None = None,
+                paths: TopPaths | None = None) -> ReportModel:
     """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded); `clv`
-    a `cxbench.predict_clv` forecast whose holdout check is drawn."""
+    a `cxbench.predict_clv` forecast whose holdout check is drawn; `funnel` (`cxbench.funnel`) and `paths`
+    (`cxbench.top_paths`) make the section "Why it moved: funnel"."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    return _Builder(card, library, clv).build()
+    return _Builder(card, library, clv, funnel, paths).build()

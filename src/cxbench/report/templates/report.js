@@ -312,8 +312,29 @@
               table: {head: ["purchases before", "customers", "actual per customer", "predicted per customer"], rows: rows}};
     }
 
+    // A funnel (cxbench funnel): users reaching each step, with the conversion of the users who entered.
+    function funnel(chart, d) {
+      var text = d.users.map(function (u, i) {
+        return u.toLocaleString("en-US") + (i ? " · " + fmt(d.conversion[i], "percent") : "");
+      });
+      var data = [{type: "funnel", y: d.labels.map(esc), x: d.users, text: text, textinfo: "text", textposition: "auto",
+                   marker: {color: d.users.map(function (_, i) { return color(i ? 0 : 4); })},
+                   connector: {fillcolor: "#e6e9ee"}, hovertemplate: "%{y}: %{text}<extra></extra>"}];
+      var rows = d.labels.map(function (l, i) {
+        return [l, d.users[i].toLocaleString("en-US"), fmt(d.conversion[i], "percent"),
+                i && d.lo[i] !== null ? fmt(d.lo[i], "percent") + " – " + fmt(d.hi[i], "percent") : "",
+                i ? fmt(d.previous[i], "percent") : "", i ? d.dropped[i].toLocaleString("en-US") : "",
+                i ? fmt(d.median[i], "seconds") : ""];
+      });
+      return {data: data, layout: layout({height: 70 + 46 * d.labels.length, margin: {l: 10, r: 14, t: 10, b: 20},
+                                          yaxis: {automargin: true}}),
+              table: {head: ["step", "users", "conversion", "95 % interval (Wilson)", "of previous step", "dropped",
+                             "median time from previous"], rows: rows}};
+    }
+
     var KINDS = {trend: trend, dots: dots, bars: dots, lines: series, stack: series, nps: nps, heatmap: heatmap,
-                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout};
+                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout,
+                 funnel: funnel};
 
     function fillTable(el, table) {
       var block = el.parentNode, thead = block.querySelector("details.data thead"), tbody = block.querySelector("details.data tbody");
