@@ -221,3 +221,71 @@ def test_lifecycle_counts_new_returning_resurrecting_and_dormant_users(tmp_path)
     late = cxbench.compute(folder, metrics=["user_lifecycle"], from_="2026-10-01")
     assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "returning"})["value"] == 2
     assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "resurrecting"})["value"] == 1
+
+
+# -- the report section and the CLI ---------------------------------------------------------------------------------
+
+def test_report_section_shows_the_funnel_and_paths_in_chromium(six_users, tmp_path):
+    import os
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from cxbench.report import write_html
+
+    write_tables(six_users, {"events": SIX_USERS + PATH_EVENTS})
+    card = cxbench.compute(six_users, metrics=["unique_visitors", "user_lifecycle"], segment="plan")
+    result = cxbench.funnel(six_users, STEPS, window="7d", segment="plan")
+    paths = cxbench.top_paths(six_users, "/pricing")
+    path = write_html(card, tmp_path / "report.html", funnel=result, paths=paths)
+    html = path.read_text(encoding="utf-8")
+    assert "Why it moved: funnel signup → activate → checkout" in html
+    assert "/signup → /welcome → /app" in html
+    chromium = os.environ.get("CXBENCH_CHROMIUM") or shutil.which("chromium")
+    assert chromium, "chromium is not installed: apt-get install chromium, or set CXBENCH_CHROMIUM"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path.as_uri())
+        page.wait_for_function("window.cxReport && window.cxReport.settled()")
+        page.evaluate("document.getElementById('why-funnel').scrollIntoView()")
+        page.wait_for_function("window.cxReport.settled()")
+        # The funnel drawn is the result's: users per step of the whole dataset, then of plan=pro.
+        drawn = page.evaluate("document.getElementById('chart-funnel-steps').data[0].x")
+        assert drawn == [5, 3, 2]
+        page.select_option("#segment", label="plan=pro")
+        page.wait_for_function("window.cxReport.settled()")
+        assert page.evaluate("document.getElementById('chart-funnel-steps').data[0].x") == [3, 3, 2]
+        browser.close()
+    assert errors == []
+
+
+def test_funnel_and_paths_commands_print_json_and_csv(six_users, tmp_path):
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    write_tables(six_users, {"events": SIX_USERS + PATH_EVENTS})
+    runner = CliRunner()
+    done = runner.invoke(app, ["funnel", str(six_users), STEPS, "--window", "7d", "--period", "all", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    assert [s["users"] for s in document["groups"][0]["steps"]] == [5, 3, 2]
+    assert document["settings"]["window_seconds"] == 7 * 86400
+    table = runner.invoke(app, ["funnel", str(six_users), STEPS, "--window", "7d", "--order", "strict"],
+                          env={"COLUMNS": "100"})
+    assert table.exit_code == 0 and "Whole dataset: 5 users entered" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 100
+    csv_out = tmp_path / "paths.csv"
+    done = runner.invoke(app, ["paths", str(six_users), "--entry", "/pricing", "-f", "csv", "-o", str(csv_out)])
+    assert done.exit_code == 0, done.output
+    import csv
+
+    first = next(csv.DictReader(csv_out.read_text().splitlines()))
+    assert (first["step_1"], first["step_2"], first["step_3"], first["sessions"], float(first["share_pct"])) == (
+        "/signup", "/welcome", "/app", "2", 50.0)
+    bad = runner.invoke(app, ["funnel", str(six_users), "signup", "--window", "7d"])
+    assert bad.exit_code == 2 and "at least two steps" in bad.output
