@@ -357,7 +357,9 @@ def compute_funnel(ctx: MetricContext, steps: Sequence[str], window: Window, ord
             raise UsageError(f"--segment {column}: customers has no {column} column; its columns: "
                              + ", ".join(sorted(ctx.tables["customers"].present)))
         customers = ctx.tables["customers"].expr
-    per_user = ctx.cache(user_steps(events, read, window, order, options))
+    per_user = user_steps(events, read, window, order, options)
+    if options.segments or options.period is not Period.ALL:
+        per_user = ctx.cache(per_user)  # read by several group-bys: computed once
     table = ctx.con.to_pyarrow(group_counts(per_user, len(names), options.period, options.segments, customers))
     groups = []
     for row in table.to_pylist():
