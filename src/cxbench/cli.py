@@ -520,7 +520,7 @@ def clv(
 def funnel(
     source: SourceArg,
     steps: Annotated[str, typer.Argument(help="The event names of the steps, in order, separated by commas, e.g. signup,activate,checkout.")],
-    window: Annotated[str, typer.Option(help="Conversion window from the first step: 30m, 12h, 7d, 2w (PostHog's default: 14d).")] = "14d",
+    window: Annotated[str, typer.Option(help="Conversion window from the user's entry (the first step; with --order any, the first event of any step): 30m, 12h, 7d, 2w (PostHog's default: 14d).")] = "14d",
     order: Annotated[FunnelOrderChoice, typer.Option(help="ordered: steps in this order, other events between allowed; strict: no other event between two steps; any: steps in any sequence within the window.")] = FunnelOrderChoice.ordered,
     period: PeriodOpt = Period.MONTH,
     from_: FromOpt = None,

@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cxbench.analyses.funnel import Funnel, FunnelGroup, window_words
+from cxbench.analyses.funnel import Funnel, FunnelGroup, window_start_words, window_words
 from cxbench.analyses.paths import TopPaths
 from cxbench.core.registry import format_value
 from cxbench.output import csv_safe, terminal_text
@@ -67,7 +67,7 @@ def funnel_renderable(result: Funnel, source: str) -> Group:
     head = Text.assemble(
         (f"Funnel of {terminal_text(source)}\n", "bold"),
         terminal_text(f"{' → '.join(result.steps)} · order: {result.order.value} · window: {window_words(result.window)} "
-                      "from the first step"
+                      f"from {window_start_words(result.order)}"
                       + (f" · first step from {result.start or 'the start'} to {result.end or 'the end'}"
                          if result.start or result.end else "")),
     )

@@ -85,6 +85,11 @@ def parse_window(text: str | int | float) -> Window:
     return Window(seconds, f"{number}{unit}")
 
 
+def window_start_words(order: FunnelOrder) -> str:
+    """Where the window starts, in words."""
+    return "the first event of any step" if order is FunnelOrder.ANY else "the first step"
+
+
 def window_words(window: Window) -> str:
     number, unit = int(window.text[:-1]), window.text[-1]
     return f"{number} {_WORDS[unit]}{'' if number == 1 else 's'}"
@@ -376,4 +381,4 @@ def compute_funnel(ctx: MetricContext, steps: Sequence[str], window: Window, ord
 
 
 __all__ = ["DEFAULT_WINDOW", "Funnel", "FunnelGroup", "FunnelOrder", "FunnelStep", "Window", "check_steps",
-           "compute_funnel", "group_counts", "parse_window", "user_steps", "window_words"]
+           "compute_funnel", "group_counts", "parse_window", "user_steps", "window_start_words", "window_words"]

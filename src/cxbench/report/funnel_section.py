@@ -48,7 +48,7 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
     index: the funnel of a segment the report also shows is drawn when that segment is chosen."""
     if funnel is None and paths is None:
         return None
-    from cxbench.analyses.funnel import window_words
+    from cxbench.analyses.funnel import FunnelOrder, window_start_words, window_words
 
     charts: list[Chart] = []
     title, settings = "top paths", ""
@@ -56,9 +56,10 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
     column = ""
     if funnel is not None:
         title = f"funnel {' → '.join(funnel.steps)}"
-        settings = (f"Order: {funnel.order.value}; window: {window_words(funnel.window)} from the first step; a user "
-                    "enters at their first step-1 event. Conversion is of the users who entered, with its 95 % "
-                    "Wilson interval; the median time is from the previous step.")
+        entry = "event of any step" if funnel.order is FunnelOrder.ANY else "step-1 event"
+        settings = (f"Order: {funnel.order.value}; window: {window_words(funnel.window)} from "
+                    f"{window_start_words(funnel.order)}; a user enters at their first {entry}. Conversion is of the "
+                    "users who entered, with its 95 % Wilson interval; the median time is from the previous step.")
         whole_only = not funnel.segments
         steps = chart(chart_id("funnel-steps"), "funnel",
                       "Funnel: users reaching each step, every period" + (" (whole dataset)" if whole_only else ""),
