@@ -15,14 +15,14 @@ LIFECYCLE_EVENTS = [month_event(u, m) for u, months in (("a", (8, 9, 10)), ("b",
                                                           ("d", (11,))) for m in months]
 
 
-def test_lifecycle_counts_new_returning_resurrecting_and_dormant_users(tmp_path):
+def test_lifecycle_counts_new_returning_resurrecting_and_dormant_users(tmp_path, backend):
     # PostHog's statuses, by month (a: Aug Sep Oct; b: Aug Oct; c: Sep Oct Nov; d: Nov):
     # Aug: new a, b → new 2.
     # Sep: new c; returning a (Aug and Sep); dormant b (Aug, not Sep) → new 1, returning 1, dormant −1.
     # Oct: returning a, c; resurrecting b (not in Sep, active in Aug) → returning 2, resurrecting 1.
     # Nov: new d; returning c; dormant a, b (in Oct, not Nov) → new 1, returning 1, dormant −2.
     folder = write_tables(tmp_path / "life", {"events": LIFECYCLE_EVENTS})
-    card = cxbench.compute(folder, metrics=["user_lifecycle"])
+    card = cxbench.compute(folder, metrics=["user_lifecycle"], engine=backend)
     expected = {
         ("2026-08-01", "new"): 2,
         ("2026-09-01", "new"): 1, ("2026-09-01", "returning"): 1, ("2026-09-01", "dormant"): -1,
@@ -34,7 +34,11 @@ def test_lifecycle_counts_new_returning_resurrecting_and_dormant_users(tmp_path)
     assert found == expected
     dormant = pick(card, "user_lifecycle", period_start="2026-11-01", dimension={"status": "dormant"})
     assert dormant["n"] == 2  # the users counted, though the value is negative
-    # --from 2026-10-01: October still looks back at September (a and c returning, b resurrecting).
+
+
+def test_lifecycle_looks_back_before_from(tmp_path):
+    # --from 2026-10-01: October still looks back at September (a and c returning, b resurrecting, as above).
+    folder = write_tables(tmp_path / "life", {"events": LIFECYCLE_EVENTS})
     late = cxbench.compute(folder, metrics=["user_lifecycle"], from_="2026-10-01")
     assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "returning"})["value"] == 2
     assert pick(late, "user_lifecycle", period_start="2026-10-01", dimension={"status": "resurrecting"})["value"] == 1
