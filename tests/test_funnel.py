@@ -141,6 +141,16 @@ def test_funnel_rejects_bad_settings_with_the_fix(six_users):
         cxbench.funnel(six_users, STEPS, order="random")
     with pytest.raises(UsageError, match="customers has no tier column"):
         cxbench.funnel(six_users, STEPS, segment="tier")
+    with pytest.raises(UsageError, match="given twice"):
+        cxbench.funnel(six_users, "signup,signup", order="any")
+
+
+def test_funnel_nobody_entered_gives_empty_steps_with_a_reason(six_users):
+    result = cxbench.funnel(six_users, "subscribe,renew", period="all")
+    document = json.loads(result.to_json())  # strict JSON: no NaN
+    steps = document["groups"][0]["steps"]
+    assert [s["users"] for s in steps] == [0, 0]
+    assert steps[0]["conversion_pct"] is None and steps[0]["reason"] == "nobody entered the funnel"
 
 
 # -- top paths -----------------------------------------------------------------------------------------------------

@@ -353,6 +353,9 @@ def compute_funnel(ctx: MetricContext, steps: Sequence[str], window: Window, ord
         raise UsageError("no events table: a funnel needs events (user_id, ts, event) as events.csv, "
                          "events.parquet or a database table")
     read = tuple(options.event_name(s) for s in names)
+    if order is FunnelOrder.ANY and len(set(read)) < len(read):
+        raise UsageError(f"--order any with a step given twice ({', '.join(names)}): in any order a repeated event "
+                         "is the same step; give each event once, or use --order ordered")
     events = ctx.tables["events"].expr
     customers = None
     for column in options.segments:
