@@ -674,6 +674,11 @@ def metrics(
         _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None, json_text=True)
 
 
+#: The demo report's funnel and entry page (the demo company's shop events and pages).
+DEMO_FUNNEL = "search,add_to_cart,checkout"
+DEMO_ENTRY_PAGE = "/pricing"
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo data and the scorecard files.")] = Path("cxbench-demo"),
@@ -719,7 +724,12 @@ def demo(
         forecast = predict_clv(data, calibration_end=calibration_end)
     except CxbenchError as exc:
         _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
-    write_html(card, out / "report.html", clv=forecast)
+    # Why it moved: the demo shop's purchase funnel and the paths after its pricing page (docs/analyses.md).
+    from cxbench.api import funnel, top_paths
+
+    demo_funnel = funnel(data, DEMO_FUNNEL, window="7d")
+    demo_paths = top_paths(data, DEMO_ENTRY_PAGE)
+    write_html(card, out / "report.html", clv=forecast, funnel=demo_funnel, paths=demo_paths)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
                                   "(open it in a browser)")))
