@@ -188,6 +188,9 @@ def suggest_mapping(folder: str | Path) -> str:
             elif column.name in matched:
                 block.append(_column_line(column.name, matched[column.name], samples.get(matched[column.name], []),
                                           column.type.value, quantity if column.name == "amount" else None))
+            elif (table, column.name) == ("orders", "kind") and quantity is not None:
+                block.append("      kind: {value: purchase, negative: refund}   # a line of negative quantity is a "
+                             "cancellation")
             elif column.required:
                 block.append(f"      {column.name}: TODO   # required: {column.description or column.type.value}")
         unused = [n for n in names if n not in matched.values() and n != quantity]
