@@ -28,7 +28,7 @@ from cxbench.adapters.base import quoted, text
 FUNCTIONS = ("lower", "upper", "trim", "substr", "concat", "abs", "round", "nullif", "coalesce", "cast")
 AGGREGATES = {exp.Sum: "sum", exp.Min: "min", exp.Max: "max"}
 MAX_LENGTH = 2000
-MAX_DEPTH = 40
+MAX_DEPTH = 64
 
 # Node kind -> the arguments it may carry (sqlglot's names). A node with any other argument set is refused.
 _BINARY = {"this", "expression"}
@@ -105,15 +105,15 @@ def parse_expression(source: str) -> Expression:
             raise ExpressionError(f"{_part(node)} is not allowed ({_what(node)}); expressions may use columns, "
                                   "literals, + - * / %, comparisons, AND/OR/NOT, CASE, LIKE, IN, BETWEEN, IS NULL and "
                                   + ", ".join(FUNCTIONS))
-        extra = set(_set_args(node)) - _ALLOWED[kind]
-        if extra:
-            raise ExpressionError(f"{_part(node)}: {', '.join(sorted(extra))} is not allowed here")
         if isinstance(node, exp.Column):
             if node.table or node.args.get("db") or node.args.get("catalog") or not isinstance(node.this,
                                                                                                exp.Identifier):
                 raise ExpressionError(f"{_part(node)}: a table or schema reference is not allowed; name the "
                                       "export's column alone")
             columns.append(node.name.lower())
+        extra = set(_set_args(node)) - _ALLOWED[kind]
+        if extra:
+            raise ExpressionError(f"{_part(node)}: {', '.join(sorted(extra))} is not allowed here")
         if isinstance(node, exp.Cast) and not _cast_kind(node):
             raise ExpressionError(f"{_part(node)}: cast to a number (double, decimal, integer) or to text only")
     return Expression(source, tree, aggregate, tuple(dict.fromkeys(columns)))
