@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from cxbench.adapters import ga4, posthog, qualtrics, segment, shopify, stripe, zendesk
+from cxbench.adapters import delighted, ga4, posthog, qualtrics, segment, shopify, stripe, typeform, zendesk
 from cxbench.adapters.base import Adapter, open_with_adapter
 from cxbench.core.errors import UsageError
 from cxbench.core.sources import Dataset, engine_connection
@@ -23,6 +23,8 @@ ADAPTERS: tuple[Adapter, ...] = (
     posthog.ADAPTER,
     segment.ADAPTER,
     qualtrics.ADAPTER,
+    typeform.ADAPTER,
+    delighted.ADAPTER,
 )
 
 ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}
