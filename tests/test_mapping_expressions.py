@@ -214,3 +214,21 @@ def test_whitespace_lines_with_the_wrong_number_of_fields_are_set_aside(tmp_path
     result = validate(open_export(tmp_path, mapping=mapping), as_of=dt.date(1998, 6, 30))
     assert (result.reports["orders"].rows, result.reports["orders"].used) == (3, 2)
     assert [(r.row, r.reason) for r in result.rejected] == [(4, "the line has 3 fields; the mapping names 4 columns")]
+
+
+def test_mapping_suggest_on_the_cdnow_text_file_runs_after_naming_the_customer(tmp_path):
+    folder = tmp_path / "cdnow"
+    folder.mkdir()
+    (folder / "CDNOW_master.txt").write_bytes((DATA / "cdnow_master" / "CDNOW_master.txt").read_bytes())
+    out = tmp_path / "map.yaml"
+    result = runner.invoke(app, ["mapping", "suggest", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    # No header: fields named by their look (19970101 a date, 11.77 an amount); the line number is the order id.
+    assert 'files: {pattern: "CDNOW_master.txt", format: whitespace, columns: [field1, date, field3, amount]}' in text
+    assert 'ts: {column: "date", format: "%Y%m%d"}' in text
+    # The documented edit: name the customer's field (docs/adapters.md, the mapping file).
+    out.write_text(text.replace("customer_id: TODO", "customer_id: field1  #"), encoding="utf-8")
+    values = _values(folder, "1998-06-30", ["sales", "repeat_purchase_rate"], mapping=out)
+    # As in the written mapping: 357.73 over 13 lines; 3 of 4 customers bought again.
+    assert values == {"sales": pytest.approx(357.73), "repeat_purchase_rate": pytest.approx(75.0)}
