@@ -14,6 +14,7 @@ that is not a number makes its row set aside with the column and the value, as t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ _ALLOWED: dict[type[exp.Expression], set[str]] = {
     exp.DataType: {"this", "expressions", "nested"}, exp.DataTypeParam: {"this"},
 }
 _NUMBER_TYPES = exp.DataType.NUMERIC_TYPES
+#: Columns cxbench adds while deriving a table (`_m1`..., `_fields`, `_aside`): not the export's, not for expressions.
+_INTERNAL = re.compile(r"_m\d+|_fields|_aside")
 _TEXT_TYPES = exp.DataType.TEXT_TYPES
 
 
@@ -220,7 +223,7 @@ class _Translator:
             return self.value(node.this)
         if isinstance(node, exp.Column):
             name = node.name.lower()
-            if name not in self.table.columns:
+            if name not in self.table.columns or _INTERNAL.fullmatch(name):
                 found = ", ".join(c for c in self.table.columns if not c.startswith("_"))
                 raise ExpressionError(f"column {node.name!r} is not in the export (columns found: {found})")
             column = self.table[name]

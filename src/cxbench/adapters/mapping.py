@@ -241,10 +241,17 @@ def _derive_column(stage: _Stage, rule: ColumnRule,
                 why = ibis.coalesce(bad_part, name + " gives " + quoted(source) + ", not a number")
                 return value, bad_part.notnull() | (source.notnull() & value.isnull()), why
             return source, bad_part.notnull(), bad_part.fill_null("")
-    else:
-        assert rule.column is not None
-        source = t[rule.column]
-        name = rule.column
+        # Then its value goes through the format, unit or map as a column's would; its own conversions come first.
+        value, bad, why = _convert(stage, rule, kind, source, name)
+        return value, bad_part.notnull() | bad, ibis.coalesce(bad_part, why)
+    assert rule.column is not None
+    return _convert(stage, rule, kind, t[rule.column], rule.column)
+
+
+def _convert(stage: _Stage, rule: ColumnRule, kind: ColumnType, source: ir.Value,
+             name: str) -> tuple[ir.Value, ir.BooleanValue, ir.Value]:
+    """A source value (a column, or an expression's value) through the rule's map, unit, format or number options."""
+    t = stage.table
     raw = stage.keep(text(source))
     if rule.mapping:
         lowered = raw.lower()
