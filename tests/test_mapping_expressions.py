@@ -236,3 +236,18 @@ def test_mapping_suggest_on_the_cdnow_text_file_runs_after_naming_the_customer(t
     values = _values(folder, "1998-06-30", ["sales", "repeat_purchase_rate"], mapping=out)
     # As in the written mapping: 357.73 over 13 lines; 3 of 4 customers bought again.
     assert values == {"sales": pytest.approx(357.73), "repeat_purchase_rate": pytest.approx(75.0)}
+
+
+def test_whitespace_file_with_a_header_names_its_columns_and_counts_its_fields(tmp_path):
+    # The first line names the fields; line 3 has a fourth field the header does not name.
+    (tmp_path / "sales.txt").write_text("cust  day       usd\nc1    20260101  5.00\nc2    20260102  7.50  extra\n",
+                                        encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("tables:\n  orders:\n    files: {pattern: sales.txt, format: whitespace}\n    columns:\n"
+                       "      order_id: {expr: \"concat(cust, '-', _row)\"}\n      customer_id: cust\n"
+                       "      ts: {column: day, format: '%Y%m%d'}\n      amount: usd\n", encoding="utf-8")
+    dataset = open_export(tmp_path, mapping=mapping)
+    result = validate(dataset, as_of=dt.date(2026, 10, 30))
+    rows = dataset.con.to_pyarrow(result.tables["orders"].expr).to_pylist()
+    assert [(r["order_id"], r["ts"], r["amount"]) for r in rows] == [("c1-2", dt.datetime(2026, 1, 1), 5.0)]
+    assert [(r.row, r.reason) for r in result.rejected] == [(3, "the line has 4 fields; the header has 3")]

@@ -292,11 +292,12 @@ def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRul
                                       f"(columns found: {found})")
         values: dict[str, ir.Value] = {}
         checks = []
-        if layout is not None and layout.names and "_fields" in t.columns:
-            # A line with another number of fields than the names given is misaligned: set aside, not guessed.
-            checks.append((t._fields != len(layout.names),
-                           "the line has " + t._fields.cast("string") + f" fields; the mapping names "
-                           f"{len(layout.names)} columns"))
+        if layout is not None and "_fields" in t.columns:
+            # A line with another number of fields than the names (given, or the header's) is misaligned: set aside,
+            # not guessed.
+            count = len(layout.names) or len([c for c in t.columns if c not in ("_row", "_file", "_fields")])
+            checks.append((t._fields != count, "the line has " + t._fields.cast("string") + f" fields; "
+                           + (f"the mapping names {count} columns" if layout.names else f"the header has {count}")))
         stage = _Stage(t)
         for target, rule in columns.items():
             try:
