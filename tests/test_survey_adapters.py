@@ -1,6 +1,6 @@
-"""Survey-tool adapters: Typeform's responses CSV and Delighted's survey responses (tests/data/adapters/typeform and
-delighted, each README citing the format). NPS is worked by hand: (promoters − detractors) ÷ answers × 100, promoters
-answering 9-10 and detractors 0-6 (Reichheld 2003, "The One Number You Need to Grow")."""
+"""Survey-tool adapters: Typeform's responses CSV and Delighted's survey responses (tests/data/adapters/typeform
+and delighted, each README citing the format). NPS is worked by hand: (promoters − detractors) ÷ answers × 100,
+promoters answering 9-10 and detractors 0-6 (Reichheld 2003, "The One Number You Need to Grow")."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def test_typeform_nps_from_the_recommend_question_with_the_hidden_customer_id():
     result = validate(dataset, as_of=dt.date(2026, 10, 30))
     rows = dataset.con.to_pyarrow(result.tables["surveys"].expr.order_by("_row")).to_pylist()
     # The hidden field customer_id names the respondent; the fifth response has none: its token does.
-    assert [r["respondent_id"] for r in rows] == ["cus_1", "cus_2", "cus_3", "cus_4", "m1n2b3v4c5x6z7l8m1n2b3v4c5x6z7l8"]
+    assert [r["respondent_id"] for r in rows] == ["cus_1", "cus_2", "cus_3", "cus_4",
+                                                  "m1n2b3v4c5x6z7l8m1n2b3v4c5x6z7l8"]
     assert rows[0]["ts"] == dt.datetime(2026, 10, 1, 9, 0, 5)  # Submit Date (UTC)
     # The sixth was never submitted.
     assert [(r.row, r.reason) for r in result.rejected] == [(6, "not submitted: a partial response")]

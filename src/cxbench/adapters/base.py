@@ -217,7 +217,8 @@ def read_text_lines(con: BaseBackend, label: str, paths: list[Path], layout: Tex
             columns = ", ".join(f"trim(_f[{i + 1}]) AS \"{n.replace(chr(34), '')}\"" for i, n in enumerate(names))
             table = f"_cxbench_lines_{os.getpid()}_{next(_tables)}"
             db.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS WITH lines AS ({body}) SELECT _row, "
-                       f"{_sql_text(str(path))} AS _file, {columns}, CAST(len(_f) AS BIGINT) AS _fields FROM lines{skip}")
+                       f"{_sql_text(str(path))} AS _file, {columns}, CAST(len(_f) AS BIGINT) AS _fields "
+                       f"FROM lines{skip}")
         except Exception as exc:  # noqa: BLE001 - the engine's read errors become one line naming the file
             raise InputError(f"{path}: could not be read as text lines ({str(exc).splitlines()[0]})",
                              file=str(path)) from exc

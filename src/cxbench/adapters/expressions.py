@@ -361,8 +361,8 @@ def translate(expression: Expression, table: ir.Table, *, currency_symbol: bool 
     except ExpressionError:
         raise
     except Exception as exc:  # noqa: BLE001 - Ibis refuses a combination (text + number in one CASE): one line
-        raise ExpressionError(f"cannot be computed ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
-                              ) from exc
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ExpressionError(f"cannot be computed ({first})") from exc
     if value.type().is_boolean():
         raise ExpressionError("gives a condition (true/false), not a value: wrap it in CASE WHEN ... THEN ... END")
     if value.type().is_null():

@@ -54,8 +54,8 @@ from cxbench.core.contract import TABLES_BY_NAME, ColumnType
 from cxbench.core.errors import InputError
 from cxbench.core.validation import parse_timestamp
 
-_OPTIONS = {"column", "value", "expr", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units", "multiply",
-            "negative"}
+_OPTIONS = {"column", "value", "expr", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units",
+            "multiply", "negative"}
 _TABLE_KEYS = {"files", "columns", "group_by"}
 _FILE_KEYS = {"pattern", "format", "delimiter", "columns"}
 _UNITS = ("s", "ms", "us", "ns")

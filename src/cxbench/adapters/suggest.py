@@ -221,7 +221,8 @@ def suggest_mapping(folder: str | Path) -> str:
             listed = "" if header else ", columns: [" + ", ".join(names) + "]"
             note = "fields separated by spaces" + ("" if header else "; no header: the fields named by their look, "
                                                                          "rename them as you like")
-            block = [f"  {table}:", f"    files: {{pattern: {_quote(file.name)}, format: whitespace{listed}}}   # {note}"]
+            files = f"{{pattern: {_quote(file.name)}, format: whitespace{listed}}}"
+            block = [f"  {table}:", f"    files: {files}   # {note}"]
         quantity = None
         if table == "orders":
             quantity = next((n for n in names if _key(n) in ("quantity", "qty") and n not in matched.values()), None)

@@ -3,10 +3,11 @@
 Format: the Results panel's Responses → Download → CSV: one row per response; `#` (the response token), one column
 per question titled with the question's text, one column per hidden field named after it, then `Start Date (UTC)`,
 `Submit Date (UTC)` and `Network ID`: the fields of the Responses API (`token`, `hidden`, `landed_at`,
-`submitted_at`; https://developer.typeform.com/responses/reference/retrieve-responses/) as columns. A Net Promoter Score® question (or an opinion scale
-asking how likely one is to recommend, 0-10) is the column whose title asks how likely the respondent is to
-*recommend*; each such column gives an `nps` answer. The respondent is the hidden field `customer_id` (or `user_id`,
-`email`), passed in the form's link (`...#customer_id=cus_1`); without one the response token stands in.
+`submitted_at`; https://developer.typeform.com/responses/reference/retrieve-responses/) as columns. A Net Promoter
+Score® question (or an opinion scale asking how likely one is to recommend, 0-10) is the column whose title asks how
+likely the respondent is to *recommend*; each such column gives an `nps` answer. The respondent is the hidden field
+`customer_id` (or `user_id`, `email`), passed in the form's link (`...#customer_id=cus_1`); without one the response
+token stands in.
 """
 
 from __future__ import annotations
