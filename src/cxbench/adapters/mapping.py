@@ -1,4 +1,4 @@
-"""The mapping file (`--mapping map.yaml`): any CSV, JSON or Parquet export read as contract tables.
+"""The mapping file (`--mapping map.yaml`): any CSV, JSON, Parquet or text export read as contract tables.
 
 ```yaml
 tables:
@@ -22,8 +22,12 @@ Column options: `column`, `value` (a constant), `map` (values renamed, compared 
 `format` (strptime directives %Y %y %m %d %H %I %p %M %S %f %b %B %z), `unit` (Unix time), `decimal_comma` (1.234,50),
 `currency_symbol` (£12.50, 1,234.50 USD: symbols, letters and thousands separators dropped), `minor_units` (true for
 cents, or the number of decimals), `multiply` (another source column), `negative` (orders.kind where the amount is
-negative: `kind: {value: purchase, negative: refund}`). The file is read with `yaml.safe_load`;
-nothing in it is executed.
+negative: `kind: {value: purchase, negative: refund}`), `expr` (an expression over the source columns,
+`sum(Quantity * UnitPrice)`: parsed and checked by cxbench.adapters.expressions, built as Ibis, never run as SQL;
+`sum`/`min`/`max` around it with the table's `group_by`). `group_by` names the contract column or its source column.
+`files` may be `{pattern: CDNOW_master.txt, format: whitespace, columns: [customer, date, cds, dollars]}` for a text
+file split on runs of spaces (or `delimiter: "|"`), header-less when `columns` names its fields. The file is read
+with `yaml.safe_load`; nothing in it is executed.
 """
 
 from __future__ import annotations
