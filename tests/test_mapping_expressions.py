@@ -107,6 +107,8 @@ def test_mapping_suggest_on_online_retail_runs_as_written(tmp_path):
     ("name || '-'", ["Ana-", "BOB-", None]),
     ("nullif(kind, 'R')", ["P", None, "P"]),
     ("cast(Quantity as integer) / 0", [None, None, None]),  # never Infinity
+    ("cast(Quantity as integer) % 0", [None, None, None]),  # never NaN
+    ("cast(Quantity as integer) % 4", [2.0, -1.0, None]),  # 6 mod 4 = 2; -1 mod 4 = -1 as SQL's % keeps the sign
     ("upper(name) like 'B%'", None),  # a condition, not a value
 ])
 def test_valid_expression_equals_the_hand_computed_column(expression, expected):
@@ -195,6 +197,7 @@ def test_any_text_is_either_refused_or_made_only_of_allowed_nodes(pieces):
 
 @pytest.mark.parametrize(("entry", "message"), [
     ("amount: {expr: 'sum(q * p)'}", "sum(...) needs the table's group_by"),
+    ("amount: q\n      channel: {expr: 'sum(a)'}", "sum(...) adds numbers and channel is not one"),
     ("amount: {expr: 'q', column: q}", "give one of column (a source column), expr"),
     ("amount: {expr: 'missing_column * 2'}", "column 'missing_column' is not in the export (columns found: "),
 ])

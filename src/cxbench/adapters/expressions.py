@@ -240,13 +240,14 @@ class _Translator:
             return ibis.literal(bool(node.this))
         if isinstance(node, exp.Neg):
             return -self.number(node.this)
-        arithmetic = {exp.Add: lambda a, b: a + b, exp.Sub: lambda a, b: a - b, exp.Mul: lambda a, b: a * b,
-                      exp.Mod: lambda a, b: a % b}
+        arithmetic = {exp.Add: lambda a, b: a + b, exp.Sub: lambda a, b: a - b, exp.Mul: lambda a, b: a * b}
         if type(node) in arithmetic:
             return arithmetic[type(node)](self.number(node.this), self.number(node.expression))
-        if isinstance(node, exp.Div):  # x / 0 is null, never Infinity
+        if isinstance(node, (exp.Div, exp.Mod)):  # x / 0 and x % 0 are null, never Infinity or NaN
             denominator = self.number(node.expression)
-            return self.number(node.this) / ibis.cases((denominator == 0, ibis.null("float64")), else_=denominator)
+            safe = ibis.cases((denominator == 0, ibis.null("float64")), else_=denominator)
+            numerator = self.number(node.this)
+            return numerator / safe if isinstance(node, exp.Div) else numerator % safe
         comparisons = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
                        exp.GTE: lambda a, b: a >= b, exp.LT: lambda a, b: a < b, exp.LTE: lambda a, b: a <= b}
         if type(node) in comparisons:

@@ -437,6 +437,10 @@ def load_mapping(path: str | Path) -> Adapter:
                                   "contract column, e.g. order_id, or the source column it is mapped from)")
             group_by = group_by if group_by in columns else by_source[0]
         for target, rule in columns.items():
+            aggregate = rule.expression.aggregate if rule.expression is not None else None
+            if aggregate == "sum" and spec.column(target).type is not ColumnType.NUMBER:
+                raise _fail(file, f"tables.{table}.columns.{target}.expr {rule.expression.source[:80]!r}: sum(...) "
+                                  f"adds numbers and {target} is not one; min(...) or max(...) take the first or last")
             if rule.expression is not None and rule.expression.aggregate is not None and group_by is None:
                 raise _fail(file, f"tables.{table}.columns.{target}.expr {rule.expression.source[:80]!r}: "
                                   f"{rule.expression.aggregate}(...) needs the table's group_by (e.g. group_by: "
