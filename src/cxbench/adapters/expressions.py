@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from cxbench.adapters.base import quoted, text
 
-#: The functions an expression may call (name as written -> sqlglot's node), and what they do, for the docs.
+#: The functions an expression may call, named in messages (each is a node kind in `_ALLOWED`).
 FUNCTIONS = ("lower", "upper", "trim", "substr", "concat", "abs", "round", "nullif", "coalesce", "cast")
 AGGREGATES = {exp.Sum: "sum", exp.Min: "min", exp.Max: "max"}
 MAX_LENGTH = 2000
