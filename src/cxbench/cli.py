@@ -202,7 +202,8 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
 FromFormatOpt = Annotated[str | None, typer.Option(
     "--from-format", metavar="SOURCE",
-    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/adapters.md).",
+    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, shopify_fivetran, zendesk, posthog, segment, "
+         "qualtrics, typeform or delighted (docs/adapters.md).",
     show_default=False)]
 MappingOpt = Annotated[Path | None, typer.Option(
     "--mapping", metavar="FILE",
