@@ -73,8 +73,8 @@ MIN_TERM_COMMENTS = 2
 
 SURVEYS = ("nps", "enps", "csat")
 SENTIMENT_NOTE = ("VADER is made for English: comments detected as Romanian, Polish, Indonesian or a non-Latin "
-                  "script get no sentiment (counted as not scored); other languages are not recognised and "
-                  "mostly score neutral.")
+                  "script, and comments with no English stop word and no word of VADER's lexicon, get no "
+                  "sentiment (counted as not scored); the detection is a heuristic (docs/analyses.md).")
 
 # Tokens: two or more word characters, at least one a letter (numbers alone are not themes). Python's \w is
 # Unicode-aware (ș, ț, ă, ą, ł, ż...) once the text is NFC-normalised: in decomposed form (NFD), a combining mark
@@ -107,9 +107,14 @@ def _english_stop_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS)
 
 
+# Terminal escape sequences (ESC [ ... letter) and control characters are no words: read as spaces.
+_ESCAPES = re.compile("\x1b\\[[0-9;?]*[A-Za-z]|[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def normalise(text: str) -> str:
-    """What the tokenizer reads: NFC, lower case, cedilla ş/ţ as ș/ț."""
-    return unicodedata.normalize("NFC", text).lower().translate(_CEDILLA)
+    """What the tokenizer reads: NFC, lower case, cedilla ş/ţ as ș/ț, escape sequences and control characters as
+    spaces."""
+    return _ESCAPES.sub(" ", unicodedata.normalize("NFC", text)).lower().translate(_CEDILLA)
 
 
 def tokens(text: str) -> list[str]:
@@ -120,11 +125,13 @@ def tokens(text: str) -> list[str]:
 def comment_language(text: str) -> str:
     """A rough language of a comment, for deciding whether VADER (English only) may score it.
 
-    `other` when most letters are outside the Latin alphabets (beyond U+024F: Cyrillic, Greek, CJK...); else
-    the language among Romanian and Polish whose letters with diacritics (LANGUAGE_LETTERS) occur most; else
-    the language among Romanian, Polish and Indonesian with more of its own stop words (STOP_WORDS, minus English
-    ones) than the comment has English stop words; else `en`. A heuristic: a short comment without diacritics
-    or stop words counts as English, and languages not listed are not recognised.
+    In order: `other` when most letters are outside the Latin alphabets (beyond U+024F: Cyrillic, Greek, CJK...);
+    `ro` or `pl` when the comment has letters with that language's diacritics (LANGUAGE_LETTERS; the one with
+    more); `ro`, `pl` or `id` when it has more of that language's stop words (STOP_WORDS, less the English ones)
+    than English stop words; `en` when it has an English stop word (scikit-learn's list) or a word of VADER's
+    lexicon; else `unknown` (nothing for VADER to read: it would score 0, which would pass for neutral).
+    A heuristic: languages not listed that use Latin letters and share no English word are `unknown`, and a
+    comment mixing languages goes to the one with the most cues.
     """
     lowered = normalise(text)
     letters = [c for c in lowered if c.isalpha()]
@@ -134,12 +141,24 @@ def comment_language(text: str) -> str:
     best = max(marked, key=lambda lang: marked[lang])
     if marked[best] > 0:
         return best
-    words = set(_TOKEN.findall(lowered)) | {w for w in re.findall(r"(?u)\w+", lowered) if len(w) == 1}
+    words = set(re.findall(r"(?u)[^\W\d_]+", lowered))
     english_words = _english_stop_words()
     english = len(words & english_words)
     hits = {lang: len(words & (listed - english_words)) for lang, listed in STOP_WORDS.items()}
     best = max(hits, key=lambda lang: hits[lang])
-    return best if hits[best] > english else "en"
+    if hits[best] > english:
+        return best
+    if english or words & _vader_words():
+        return "en"
+    return "unknown"
+
+
+@cache
+def _vader_words() -> frozenset[str]:
+    """The words of VADER's lexicon (the analyser the social metrics use, loaded once)."""
+    from cxbench.metrics.social import _analyzer
+
+    return frozenset(_analyzer().lexicon)
 
 
 # -- the score groups of a survey type -------------------------------------------------------------------------
