@@ -670,7 +670,14 @@ def demo(
         forecast = predict_clv(data, calibration_end=calibration_end)
     except CxbenchError as exc:
         _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
-    write_html(card, out / "report.html", clv=forecast)
+    comment_themes = None
+    try:
+        from cxbench.api import comment_themes as find_themes
+
+        comment_themes = find_themes(data)
+    except CxbenchError as exc:
+        _err.print(Text(terminal_text(f"the report leaves out the comment themes: {exc}")))
+    write_html(card, out / "report.html", clv=forecast, themes=comment_themes)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
                                   "(open it in a browser)")))
