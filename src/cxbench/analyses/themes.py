@@ -134,23 +134,34 @@ def comment_language(text: str) -> str:
     comment mixing languages goes to the one with the most cues.
     """
     lowered = normalise(text)
-    letters = [c for c in lowered if c.isalpha()]
-    if letters and sum(ord(c) > 0x24F for c in letters) * 2 > len(letters):
+    letters = len(_LETTER.findall(lowered))
+    if letters and len(_NON_LATIN.findall(lowered)) * 2 > letters:
         return "other"
-    marked = {lang: sum(lowered.count(c) for c in chars) for lang, chars in LANGUAGE_LETTERS.items()}
+    marked = {lang: len(pattern.findall(lowered)) for lang, pattern in _MARKED.items()}
     best = max(marked, key=lambda lang: marked[lang])
     if marked[best] > 0:
         return best
-    words = set(re.findall(r"(?u)[^\W\d_]+", lowered))
-    english_words = _english_stop_words()
-    english = len(words & english_words)
-    hits = {lang: len(words & (listed - english_words)) for lang, listed in STOP_WORDS.items()}
+    words = set(_WORD.findall(lowered))
+    english = len(words & _english_stop_words())
+    hits = {lang: len(words & listed) for lang, listed in _own_stop_words().items()}
     best = max(hits, key=lambda lang: hits[lang])
     if hits[best] > english:
         return best
     if english or words & _vader_words():
         return "en"
     return "unknown"
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_LATIN = re.compile("[^\\W\\d_\u0000-\u024f]")
+_MARKED = {lang: re.compile(f"[{chars}]") for lang, chars in LANGUAGE_LETTERS.items()}
+_WORD = re.compile(r"(?u)\w+")
+
+
+@cache
+def _own_stop_words() -> dict[str, frozenset[str]]:
+    """Each listed language's stop words that are not English ones (`a`, `to`, `i` say nothing)."""
+    return {lang: listed - _english_stop_words() for lang, listed in STOP_WORDS.items()}
 
 
 @cache
@@ -467,16 +478,14 @@ def find_themes(table: CommentTable, kind: ScoreKind, *, themes: int | None = No
     n = len(table.comments)
     positive, negative = table.positive, table.negative
     mix_all = (int(positive.sum()), int(n - positive.sum() - negative.sum()), int(negative.sum()))
-    languages = [comment_language(c) for c in table.comments]
-    scores: dict[str, float] = {}
-    sentiment: list[float | None] = []
-    for text, language in zip(table.comments, languages, strict=True):
-        if language != "en":
-            sentiment.append(None)
-            continue
-        if text not in scores:
-            scores[text] = compound_score(text)
-        sentiment.append(scores[text])
+    # Language and sentiment once per distinct text (answers often repeat a short comment).
+    read: dict[str, tuple[str, float | None]] = {}
+    for text in table.comments:
+        if text not in read:
+            language = comment_language(text)
+            read[text] = (language, compound_score(text) if language == "en" else None)
+    languages = [read[text][0] for text in table.comments]
+    sentiment = [read[text][1] for text in table.comments]
     scored = [s for s in sentiment if s is not None]
     base = dict(kind=kind, answers_with_comment=table.total, analysed=n, cap=cap, first=table.first, last=table.last,
                 languages=tuple(sorted(Counter(languages).items(), key=lambda kv: (-kv[1], kv[0]))),
