@@ -212,7 +212,8 @@ def test_hostile_comments_are_trimmed_and_stay_valid_json(hostile: analysis.Comm
     assert any("<script>" in v["text"] for v in verbatims)  # kept as data, escaped where it is shown
 
 
-def test_hostile_comments_print_as_text_on_the_terminal_and_in_csv(hostile_folder: Path, tmp_path: Path):
+def test_hostile_comments_print_as_text_on_the_terminal_and_in_csv(hostile_folder: Path,
+                                                                   hostile: analysis.CommentThemes, tmp_path: Path):
     result = runner.invoke(app, ["themes", str(hostile_folder)], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output
     text = result.stdout
@@ -222,7 +223,7 @@ def test_hostile_comments_print_as_text_on_the_terminal_and_in_csv(hostile_folde
     csv_out = tmp_path / "themes.csv"
     assert runner.invoke(app, ["themes", str(hostile_folder), "-f", "csv", "-o", str(csv_out)]).exit_code == 0
     rows = list(csv.DictReader(io.StringIO(csv_out.read_text(encoding="utf-8"))))
-    doc = comment_themes(hostile_folder).to_dict()
+    doc = hostile.to_dict()
     assert [(int(r["theme"]), r["label"], float(r["impact"])) for r in rows] == [
         (t["id"], t["label"], t["impact"]) for t in doc["themes"]]
     cells = [r[f"verbatim_{i}"] for r in rows for i in (1, 2, 3) if r[f"verbatim_{i}"]]
@@ -325,3 +326,15 @@ def test_report_section_renders_in_chromium_without_errors(hostile_report: tuple
             assert errors == []
         finally:
             browser.close()
+
+
+def test_report_command_adds_the_section_with_themes(planted_folder: Path, tmp_path: Path):
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(planted_folder), "--metric", "nps", "--themes", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert 'id="why-themes"' in page and 'href="#why-themes"' in page
+    assert "friendly · support" in page
+    without = tmp_path / "plain.html"
+    assert runner.invoke(app, ["report", str(planted_folder), "--metric", "nps", "--out", str(without)]).exit_code == 0
+    assert 'id="why-themes"' not in without.read_text(encoding="utf-8")
