@@ -238,10 +238,12 @@ class CommentTable:
 
 
 def fetch_comments(con: BaseBackend, rows: ir.Table, cap: int = MAX_COMMENTS) -> CommentTable:
-    """Count the commented answers in the engine and bring back the `cap` most recent (ties by response id)."""
-    total = int(con.execute(rows.count()))
-    recent = rows.order_by([rows.ts.desc(), rows.response_id]).limit(cap)
-    table = con.to_pyarrow(recent.select("comment", "score", "positive", "negative", "ts"))
+    """Count the commented answers in the engine and bring back the `cap` most recent (ties by response id), in one
+    query: the count is a window over all of them, taken before the limit."""
+    counted = rows.mutate(_total=rows.response_id.count().over(ibis.window()))
+    recent = counted.order_by([counted.ts.desc(), counted.response_id]).limit(cap)
+    table = con.to_pyarrow(recent.select("comment", "score", "positive", "negative", "ts", "_total"))
+    total = int(table.column("_total")[0].as_py()) if table.num_rows else 0
     comments = [str(c) for c in table.column("comment").to_pylist()]
     scores = np.array(table.column("score").to_pylist(), dtype=float)
     positive = np.array(table.column("positive").to_pylist(), dtype=bool)
