@@ -99,6 +99,18 @@ def test_planted_themes_are_recovered_with_the_number_chosen_by_the_rule(planted
     assert planted["comments"]["without_theme"] == 0
 
 
+def test_a_comment_using_none_of_a_themes_words_is_not_counted_in_it(tmp_path: Path):
+    # Three themes fitted to the planted answers plus four generic ones whose words recur ("experience overall")
+    # but belong to no planted theme: NMF gives them some weight on a theme, yet they use none of its top terms.
+    extra = [("Average experience overall.", 7), ("Average experience overall!", 8),
+             ("average experience overall", 6), ("Overall average experience", 7)]
+    doc = comment_themes(write_tables(tmp_path, {"surveys": _rows(extra)}), engine="duckdb", themes=3).to_dict()
+    for name in PLANTED:
+        theme = _theme_with(doc, WORDS[name])
+        assert theme["comments"] == 20  # the planted 20, none of the generic four
+    assert doc["comments"]["without_theme"] == 4
+
+
 def test_the_nps_impact_of_slow_delivery_is_worked_by_hand(planted: dict[str, Any]):
     theme = _theme_with(planted, WORDS["delivery"])
     assert theme["mix"] == {"promoters": 2, "passives": 4, "detractors": 14, "promoters_pct": 10.0,

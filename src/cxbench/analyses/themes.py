@@ -11,8 +11,8 @@ with the score.
 3. Themes: scikit-learn's TF-IDF (words and word pairs; NFC-normalised, Unicode token pattern; English stop words
    and small Romanian, Polish and Indonesian lists) factorised by NMF (seeded). The number of themes is given, or
    chosen by `choose_theme_count`: the largest K (2..8) before two themes start sharing their vocabulary. A comment
-   has a theme when the theme holds at least `MEMBERSHIP_SHARE` of its NMF weight; a theme is labelled by its top
-   terms.
+   has a theme when the theme holds at least `MEMBERSHIP_SHARE` of its NMF weight and the comment uses one of the
+   theme's top terms; a theme is labelled by its top terms.
 4. Per theme: comments and share, the score-group mix, the score (NPS) of the answers whose comment has the theme
    against that of the other commented answers, the difference with its 95 % interval (the two groups are
    independent samples: Var = Var₁ + Var₂, each the multinomial NPS variance of `core.stats.NetScore`), the mean
@@ -523,7 +523,11 @@ def find_themes(table: CommentTable, kind: ScoreKind, *, themes: int | None = No
     totals = weights.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(totals[:, None] > 0, weights / np.where(totals > 0, totals, 1)[:, None], 0.0)
-    member = (shares >= MEMBERSHIP_SHARE) & (weights > 0)
+    # NMF also gives a small weight to comments none of whose words are the theme's ("It was fine." in a delivery
+    # theme, when there are fewer themes than kinds of comment): a member must use one of the top terms too.
+    tops = [np.argsort(-components[t], kind="stable")[:TOP_TERMS] for t in range(k)]
+    uses = np.column_stack([np.asarray((matrix[:, top] > 0).sum(axis=1)).ravel() > 0 for top in tops])
+    member = (shares >= MEMBERSHIP_SHARE) & (weights > 0) & uses
     found: list[tuple[int, int]] = [(int(member[:, t].sum()), t) for t in range(k) if member[:, t].any()]
     found.sort(key=lambda ct: (-ct[0], ct[1]))
     result: list[Theme] = []
