@@ -411,10 +411,18 @@ class _Builder:
         from cxbench.render import period_label
 
         records = self.overall.get(metric.id, {}).get(0, [])
-        if any(r.ok for r in records):
+        valued = [i for i, r in enumerate(records) if r.ok and r.value is not None]
+        if valued:
+            # From the first period with a value to the last (as the trend's view), newest first: the latest
+            # shows without scrolling.
+            shown = records[valued[0]:valued[-1] + 1][::-1]
+            head = ["period", "value", "95 % interval", "n", "change"]
             rows = [[period_label(r, self.period), format_value(r.value if r.ok else None, r.unit),
-                     _interval(r), f"{r.n:,}", _change_text(r)] for r in records]
-            return ValueTable("Every period, whole dataset", ["period", "value", "95 % interval", "n", "change"], rows)
+                     _interval(r), f"{r.n:,}", _change_text(r)] for r in shown]
+            if not any(row[2] for row in rows):  # no interval (a total, a derived value): no empty column
+                head.pop(2)
+                rows = [row[:2] + row[3:] for row in rows]
+            return ValueTable("Every period with a value, newest first (whole dataset)", head, rows)
         for column in self._columns(metric):
             latest, shown, _ = self._latest_values(metric.id, column, self.breakdown.get(metric.id, {}).get(0, []))
             if shown:
