@@ -98,9 +98,10 @@ def render_model(model: ReportModel) -> str:
 
 def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
                 clv: ClvForecast | None = None) -> str:
-    """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
-    shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
-    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
+    """The report of `card` as one HTML document. `benchmarks`: a --benchmarks file whose bands are shaded behind
+    the trends (default: the library the card was rated with, else the built-in one; the run's vertical either
+    way). `clv`: a `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is
+    drawn too."""
     return render_model(build_model(card, benchmarks, clv))
 
 
