@@ -320,7 +320,7 @@ class _Builder:
                           f"{metric.name} by {column.replace('_', ' ')}: latest period", metric.unit.value, metric.id,
                           options={"whiskers": whiskers, "dimension": column})
             for seg, rows in self.breakdown[metric.id].items():
-                latest, shown, hidden = self._latest_values(metric.id, column, rows)
+                latest, shown, hidden = self._latest_values(column, rows)
                 if not shown:
                     continue
                 chart.data[seg] = {
@@ -334,8 +334,7 @@ class _Builder:
         return charts
 
     @staticmethod
-    def _latest_values(metric_id: str, column: str, rows: Sequence[MetricRecord],
-                       ) -> tuple[dt.date | None, list[MetricRecord], int]:
+    def _latest_values(column: str, rows: Sequence[MetricRecord]) -> tuple[dt.date | None, list[MetricRecord], int]:
         """The latest period with a value broken down by `column`, its values (the `BREAKDOWN_LIMIT` with the
         largest n, lowest value first) and how many more were left out."""
         rows = [r for r in rows if r.ok and r.value is not None and list(dict(r.dimension or {})) == [column]]
@@ -424,7 +423,7 @@ class _Builder:
                 rows = [row[:2] + row[3:] for row in rows]
             return ValueTable("Every period with a value, newest first (whole dataset)", head, rows)
         for column in self._columns(metric):
-            latest, shown, _ = self._latest_values(metric.id, column, self.breakdown.get(metric.id, {}).get(0, []))
+            latest, shown, _ = self._latest_values(column, self.breakdown.get(metric.id, {}).get(0, []))
             if shown:
                 rows = [[dimension_label(r.dimension), format_value(r.value, r.unit), _interval(r), f"{r.n:,}"]
                         for r in shown]
@@ -514,7 +513,7 @@ class _Builder:
                       "ratio", "clv_cac_ratio",
                       options={"line": {"y": CLV_CAC_LINE, "label": "3 : 1"}, "dimension": column})
         for seg, rows in self.breakdown.get("clv_cac_ratio", {}).items():
-            latest, shown, hidden = self._latest_values("clv_cac_ratio", column, rows)
+            latest, shown, hidden = self._latest_values(column, rows)
             if not shown:
                 continue
             # The channels CAC shows that period without a ratio: no spend (CAC 0) or no CLV for them.
