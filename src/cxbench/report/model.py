@@ -204,8 +204,8 @@ def _summary(record: MetricRecord, period: str) -> Summary:
                     f" vs {format_value(window.value, unit)} in {window.first}..{window.last}")
         if window.p_value is not None:
             compared += f" (p = {window.p_value:.3g}{', significant' if window.significant else ''})"
-    return Summary(period=period_label(record, period), value=format_value(record.value, unit), interval=_interval(record),
-                   n=f"{record.n:,}", rating=rating.rating if rating else None,
+    return Summary(period=period_label(record, period), value=format_value(record.value, unit),
+                   interval=_interval(record), n=f"{record.n:,}", rating=rating.rating if rating else None,
                    rating_source=(rating.source if rating else ""), change=change_text, change_test=test,
                    significant=significant, compared=compared, warning=record.warning,
                    unit={"money": "in the dataset's currency", "score": "score", "ratio": "ratio",
