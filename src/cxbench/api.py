@@ -7,7 +7,7 @@ import html
 import json
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,9 @@ class Scorecard:
     options: Options
     generated_at: str
     ignored_files: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
+    #: the benchmark library the records were rated with (built-in, --vertical, --benchmarks file): the report
+    #: shades the same bands by default
+    benchmarks: BenchmarkLibrary | None = field(default=None, repr=False, compare=False)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -126,9 +129,10 @@ class Scorecard:
     def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
                 themes: CommentThemes | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
-        `benchmarks`: the run's --benchmarks file, whose bands are shaded behind the trends; `clv`: a
-        `predict_clv` forecast, whose holdout check is drawn too; `themes`: a `comment_themes` result, shown as
-        the section 'Why it moved: comment themes'."""
+        `benchmarks`: a --benchmarks file whose bands are shaded behind the trends (default: the benchmarks these
+        records were rated with, `compute(benchmarks=...)` included); `clv`: a `predict_clv` forecast, whose
+        holdout check is drawn too; `themes`: a `comment_themes` result, shown as the section 'Why it moved: comment
+        themes'."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
         return render_html(self, benchmarks, clv, themes=themes)
@@ -369,7 +373,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     return Scorecard(records=tuple(records), findings=tuple(findings(records, METRICS_BY_ID)), validation=validation,
                      source=redact(describe(source)), period=options.period, options=options,
                      generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                     ignored_files=tuple(dataset.ignored))
+                     ignored_files=tuple(dataset.ignored), benchmarks=library)
 
 
 def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
@@ -383,7 +387,7 @@ def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
     return old_value
 
 
-def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
+def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date | None = None,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
                 rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
@@ -391,20 +395,32 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
-    orders up to `calibration_end` (inclusive). `time_unit`: day or week, the unit of recency, T and `horizon`
-    (default: 12 months). `discount_rate`: per month (default 0.01). Orders after the calibration end are the
-    holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
+    orders up to `calibration_end` (inclusive; default: the last day of the month before the last third of the
+    orders' history, `holdout_calibration_end`, as `cxbench report` checks the forecast). `time_unit`: day or week,
+    the unit of recency, T and `horizon` (default: 12 months). `discount_rate`: per month (default 0.01). Orders
+    after the calibration end are the holdout the forecast is checked on. Raises ModelFitError (a CxbenchError)
+    when the models cannot be fitted.
     """
-    from cxbench.lifetime_value import make_settings, predict
+    from cxbench.lifetime_value import holdout_calibration_end, make_settings, predict
 
-    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    if calibration_end is not None:
+        make_settings(calibration_end, time_unit, horizon, discount_rate)  # bad arguments fail before any reading
     dataset = open_dataset(source, engine, only={"orders"}, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
                          "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
-    result = predict(dataset.con, validation.tables["orders"].expr, settings, within_orders=True)
+    orders = validation.tables["orders"].expr
+    if calibration_end is None:
+        # The orders' first and last day, in the engine (two numbers back).
+        (span,) = dataset.con.to_pyarrow(orders.aggregate(first=orders.ts.min().cast("date"),
+                                                          last=orders.ts.max().cast("date"))).to_pylist()
+        if span["first"] is None:
+            raise UsageError(f"{describe(source)}: the orders table has no usable rows to forecast from")
+        calibration_end = holdout_calibration_end(span["first"], span["last"])
+    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    result = predict(dataset.con, orders, settings, within_orders=True)
     result.meta = {
         "cxbench_version": __version__,
         "source": redact(describe(source)),

@@ -384,7 +384,7 @@ def report(
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
-    clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    clv_calibration_end: Annotated[str | None, typer.Option(help="The predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones (default: when the scorecard has clv_predicted, the last day of the month before the last third of the orders).")] = None,
     themes: Annotated[bool, typer.Option("--themes", help="Add the section 'Why it moved: comment themes' (cxbench themes on the NPS comments, same --from/--to).")] = False,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
@@ -411,6 +411,16 @@ def report(
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
                                    memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        elif any(r.id == "clv_predicted" and r.ok for r in card.records):
+            # The scorecard's forecast could be made: check one on the last third of the orders too (the holdout
+            # chart); when it cannot be made (too short a history, too few repeat buyers), say so and go on.
+            from cxbench.api import predict_clv
+
+            try:
+                forecast = predict_clv(source, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                       from_format=from_format, mapping=mapping)
+            except CxbenchError as exc:
+                _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
         comment_themes = None
         if themes:
             from cxbench.api import comment_themes as find_themes

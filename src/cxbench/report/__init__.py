@@ -99,10 +99,10 @@ def render_model(model: ReportModel) -> str:
 
 def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
                 clv: ClvForecast | None = None, themes: CommentThemes | None = None) -> str:
-    """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
-    shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
-    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too.
-    `themes`: a `cxbench.comment_themes` result, shown as 'Why it moved: comment themes'."""
+    """The report of `card` as one HTML document. `benchmarks`: a --benchmarks file whose bands are shaded behind
+    the trends (default: the library the card was rated with, else the built-in one; the run's vertical either
+    way). `clv`: a `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is
+    drawn too. `themes`: a `cxbench.comment_themes` result, shown as 'Why it moved: comment themes'."""
     return render_model(build_model(card, benchmarks, clv, themes=themes))
 
 
