@@ -14,13 +14,15 @@ from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E4
 if TYPE_CHECKING:
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
-    from cxbench.api import Scorecard, check, compute, funnel, predict_clv, top_paths
+    from cxbench.analyses.themes import CommentThemes
+    from cxbench.api import Scorecard, check, comment_themes, compute, funnel, predict_clv, top_paths
     from cxbench.lifetime_value import ClvForecast
     from cxbench.models import ModelFitError
 
 # The API is imported on first use: `import cxbench` (and `cxbench --help`) need not load Ibis and SciPy.
 _LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
          "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models",
+         "comment_themes": "cxbench.api", "CommentThemes": "cxbench.analyses.themes",
          "funnel": "cxbench.api", "top_paths": "cxbench.api", "Funnel": "cxbench.analyses.funnel",
          "TopPaths": "cxbench.analyses.paths"}
 
@@ -35,5 +37,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
 
 
-__all__ = ["ClvForecast", "CxbenchError", "Funnel", "InputError", "ModelFitError", "Scorecard", "TopPaths",
-           "UsageError", "__version__", "check", "compute", "funnel", "predict_clv", "top_paths"]
+__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "Funnel", "InputError", "ModelFitError", "Scorecard",
+           "TopPaths", "UsageError", "__version__", "check", "comment_themes", "compute", "funnel", "predict_clv",
+           "top_paths"]

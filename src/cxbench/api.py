@@ -7,7 +7,7 @@ import html
 import json
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
@@ -94,6 +95,9 @@ class Scorecard:
     options: Options
     generated_at: str
     ignored_files: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
+    #: the benchmark library the records were rated with (built-in, --vertical, --benchmarks file): the report
+    #: shades the same bands by default
+    benchmarks: BenchmarkLibrary | None = field(default=None, repr=False, compare=False)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -124,15 +128,18 @@ class Scorecard:
         """The scorecard as docs/contract.md's JSON document (never NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None, *,
-                funnel: Funnel | None = None, paths: TopPaths | None = None) -> str:
+    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
+                themes: CommentThemes | None = None, *, funnel: Funnel | None = None,
+                paths: TopPaths | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
-        `benchmarks`: the run's --benchmarks file, whose bands are shaded behind the trends; `clv`: a
-        `predict_clv` forecast, whose holdout check is drawn too; `funnel`, `paths`: `cxbench.funnel` and
-        `cxbench.top_paths` results, shown as "Why it moved: funnel"."""
+        `benchmarks`: a --benchmarks file whose bands are shaded behind the trends (default: the benchmarks these
+        records were rated with, `compute(benchmarks=...)` included); `clv`: a `predict_clv` forecast, whose
+        holdout check is drawn too; `themes`: a `comment_themes` result, shown as the section 'Why it moved: comment
+        themes'; `funnel`, `paths`: `cxbench.funnel` and `cxbench.top_paths` results, shown as 'Why it moved:
+        funnel'."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
-        return render_html(self, benchmarks, clv, funnel=funnel, paths=paths)
+        return render_html(self, benchmarks, clv, themes=themes, funnel=funnel, paths=paths)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
@@ -370,7 +377,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     return Scorecard(records=tuple(records), findings=tuple(findings(records, METRICS_BY_ID)), validation=validation,
                      source=redact(describe(source)), period=options.period, options=options,
                      generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                     ignored_files=tuple(dataset.ignored))
+                     ignored_files=tuple(dataset.ignored), benchmarks=library)
 
 
 def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
@@ -384,7 +391,7 @@ def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
     return old_value
 
 
-def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
+def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date | None = None,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
                 rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
@@ -392,26 +399,84 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
-    orders up to `calibration_end` (inclusive). `time_unit`: day or week, the unit of recency, T and `horizon`
-    (default: 12 months). `discount_rate`: per month (default 0.01). Orders after the calibration end are the
-    holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
+    orders up to `calibration_end` (inclusive; default: the last day of the month before the last third of the
+    orders' history, `holdout_calibration_end`, as `cxbench report` checks the forecast). `time_unit`: day or week,
+    the unit of recency, T and `horizon` (default: 12 months). `discount_rate`: per month (default 0.01). Orders
+    after the calibration end are the holdout the forecast is checked on. Raises ModelFitError (a CxbenchError)
+    when the models cannot be fitted.
     """
-    from cxbench.lifetime_value import make_settings, predict
+    from cxbench.lifetime_value import holdout_calibration_end, make_settings, predict
 
-    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    if calibration_end is not None:
+        make_settings(calibration_end, time_unit, horizon, discount_rate)  # bad arguments fail before any reading
     dataset = open_dataset(source, engine, only={"orders"}, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
                          "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
-    result = predict(dataset.con, validation.tables["orders"].expr, settings, within_orders=True)
+    orders = validation.tables["orders"].expr
+    if calibration_end is None:
+        # The orders' first and last day, in the engine (two numbers back).
+        (span,) = dataset.con.to_pyarrow(orders.aggregate(first=orders.ts.min().cast("date"),
+                                                          last=orders.ts.max().cast("date"))).to_pylist()
+        if span["first"] is None:
+            raise UsageError(f"{describe(source)}: the orders table has no usable rows to forecast from")
+        calibration_end = holdout_calibration_end(span["first"], span["last"])
+    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    result = predict(dataset.con, orders, settings, within_orders=True)
     result.meta = {
         "cxbench_version": __version__,
         "source": redact(describe(source)),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
     }
+    return result
+
+
+def comment_themes(source: str | Path | BaseBackend, *, survey: str = "nps", themes: int | None = None,
+                   start: str | dt.date | None = None, end: str | dt.date | None = None,
+                   max_comments: int | None = None, nps_promoter_min: float = DEFAULTS.nps_promoter_min,
+                   nps_detractor_max: float = DEFAULTS.nps_detractor_max, engine: str | BaseBackend | None = None,
+                   as_of: str | dt.date | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
+                   from_format: str | None = None, mapping: str | Path | None = None) -> CommentThemes:
+    """Themes of the survey comments of `source` (`cxbench themes`, docs/analyses.md): per theme its terms,
+    frequency, score-group mix, the score (NPS by default) with and without it with the difference's 95 %
+    interval, mean VADER sentiment and three verbatims.
+
+    `survey`: nps, enps or csat. `themes`: the number of themes (default: chosen by the documented rule).
+    `start`/`end`: the answers' days, inclusive. `max_comments`: the most recent commented answers analysed
+    (default 50,000). Associations, not causes.
+    """
+    from cxbench.analyses import themes as analysis
+
+    days = make_options(start=start, end=end, as_of=as_of, nps_promoter_min=nps_promoter_min,
+                        nps_detractor_max=nps_detractor_max)
+    kind = analysis.score_kind(survey, nps_promoter_min, nps_detractor_max)
+    if themes is not None and not analysis.MIN_THEMES <= themes <= 50:
+        raise UsageError(f"--themes {themes}: give a number of themes from {analysis.MIN_THEMES} to 50")
+    cap = analysis.MAX_COMMENTS if max_comments is None else max_comments
+    if cap < 1:
+        raise UsageError(f"--max-comments {cap}: give a positive number of comments")
+    dataset = open_dataset(source, engine, only={"surveys"}, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only={"surveys"},
+                          as_of=days.as_of if as_of is not None else None)
+    if "surveys" not in validation.tables:
+        raise UsageError(f"{describe(source)}: no surveys table; cxbench themes needs surveys (response_id, "
+                         "respondent_id, ts, survey, score, comment) as surveys.csv, surveys.parquet or a database table")
+    rows = analysis.comment_rows(validation.tables["surveys"].expr, kind, promoter_min=nps_promoter_min,
+                                 detractor_max=nps_detractor_max, start=days.start, end=days.end)
+    table = analysis.fetch_comments(dataset.con, rows, cap)
+    result = analysis.find_themes(table, kind, themes=themes, cap=cap, start=days.start, end=days.end,
+                                  promoter_min=nps_promoter_min, detractor_max=nps_detractor_max)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "as_of": days.as_of.isoformat() if days.as_of else None,
+        **validation.to_dict(),
+    })
     return result
 
 

@@ -208,7 +208,8 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
 FromFormatOpt = Annotated[str | None, typer.Option(
     "--from-format", metavar="SOURCE",
-    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/adapters.md).",
+    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, shopify_fivetran, zendesk, posthog, segment, "
+         "qualtrics, typeform or delighted (docs/adapters.md).",
     show_default=False)]
 MappingOpt = Annotated[Path | None, typer.Option(
     "--mapping", metavar="FILE",
@@ -389,7 +390,8 @@ def report(
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
-    clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    clv_calibration_end: Annotated[str | None, typer.Option(help="The predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones (default: when the scorecard has clv_predicted, the last day of the month before the last third of the orders).")] = None,
+    themes: Annotated[bool, typer.Option("--themes", help="Add the section 'Why it moved: comment themes' (cxbench themes on the NPS comments, same --from/--to).")] = False,
     funnel: Annotated[str | None, typer.Option(help="Also show the funnel of these event names, STEP,STEP,... (cxbench funnel), per period and --segment.")] = None,
     funnel_window: Annotated[str, typer.Option(help="The --funnel's conversion window from the first step: 30m, 12h, 7d, 2w.")] = "14d",
     funnel_order: Annotated[FunnelOrderChoice, typer.Option(help="The --funnel's order: ordered, strict or any.")] = FunnelOrderChoice.ordered,
@@ -419,6 +421,23 @@ def report(
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
                                    memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        elif any(r.id == "clv_predicted" and r.ok for r in card.records):
+            # The scorecard's forecast could be made: check one on the last third of the orders too (the holdout
+            # chart); when it cannot be made (too short a history, too few repeat buyers), say so and go on.
+            from cxbench.api import predict_clv
+
+            try:
+                forecast = predict_clv(source, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                       from_format=from_format, mapping=mapping)
+            except CxbenchError as exc:
+                _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
+        comment_themes = None
+        if themes:
+            from cxbench.api import comment_themes as find_themes
+
+            comment_themes = find_themes(source, start=from_, end=to, nps_detractor_max=nps_detractor_max,
+                                         as_of=as_of, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                         from_format=from_format, mapping=mapping)
         funnel_result = paths_result = None
         if funnel is not None:  # the run's period, segments, dates and event names
             from cxbench.api import funnel as compute_funnel
@@ -439,7 +458,7 @@ def report(
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast, funnel=funnel_result, paths=paths_result)
+    write_html(card, out, benchmarks, clv=forecast, themes=comment_themes, funnel=funnel_result, paths=paths_result)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -514,6 +533,53 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+
+
+class ThemeSurvey(StrEnum):
+    nps = "nps"
+    enps = "enps"
+    csat = "csat"
+
+
+@app.command()
+def themes(
+    source: SourceArg,
+    type: Annotated[ThemeSurvey, typer.Option("--type", help="The survey whose comments are read: nps, enps or csat (its score is compared with and without each theme).")] = ThemeSurvey.nps,
+    themes: Annotated[int | None, typer.Option("--themes", "-k", help="Number of themes (default: the largest of 2-8 before two themes share their words).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    max_comments: Annotated[int, typer.Option(help="Analyse at most this many of the most recent commented answers.")] = 50_000,
+    nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per theme).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    as_of: AsOfOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Find the themes of SOURCE's survey comments (TF-IDF + NMF), with each theme's share, score mix, NPS with and
+    without it (difference and 95 % interval), VADER sentiment and three verbatims (docs/analyses.md)."""
+    from cxbench.api import comment_themes
+
+    try:
+        _check_out(out, [source, mapping])
+        result = comment_themes(source, survey=type.value, themes=themes, start=from_, end=to,
+                                max_comments=max_comments, nps_detractor_max=nps_detractor_max, as_of=as_of,
+                                engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_themes
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_themes.themes_csv(result), out)
+    else:
+        _write_renderable(render_themes.themes_renderable(result, redact(source)), out)
 
 
 @app.command()
@@ -724,12 +790,20 @@ def demo(
         forecast = predict_clv(data, calibration_end=calibration_end)
     except CxbenchError as exc:
         _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
+    comment_themes = None
+    try:
+        from cxbench.api import comment_themes as find_themes
+
+        comment_themes = find_themes(data)
+    except CxbenchError as exc:
+        _err.print(Text(terminal_text(f"the report leaves out the comment themes: {exc}")))
     # Why it moved: the demo shop's purchase funnel and the paths after its pricing page (docs/analyses.md).
     from cxbench.api import funnel, top_paths
 
     demo_funnel = funnel(data, DEMO_FUNNEL, window="7d")
     demo_paths = top_paths(data, DEMO_ENTRY_PAGE)
-    write_html(card, out / "report.html", clv=forecast, funnel=demo_funnel, paths=demo_paths)
+    write_html(card, out / "report.html", clv=forecast, themes=comment_themes, funnel=demo_funnel,
+               paths=demo_paths)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
                                   "(open it in a browser)")))

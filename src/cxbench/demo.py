@@ -56,8 +56,9 @@ INITIATIVE_DAY: int = initiative_day(365)
 def clv_calibration_end(start: dt.date, days: int) -> dt.date:
     """The demo report's CLV calibration end: the last day of the month before the last third of the history, so
     the last third is the holdout the forecast is checked on (2026-06-30 for the default year)."""
-    day = start + dt.timedelta(days=days * 2 // 3)
-    return day.replace(day=1) - dt.timedelta(days=1)
+    from cxbench.lifetime_value import holdout_calibration_end
+
+    return holdout_calibration_end(start, start + dt.timedelta(days=days - 1))
 
 
 def months_before_initiative(start: dt.date, days: int, months: int = 3) -> tuple[dt.date, dt.date] | None:

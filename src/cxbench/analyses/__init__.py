@@ -1,3 +1,6 @@
-"""The "why it moved" analyses (issue 18): each its own module (funnel.py, paths.py, ...), computed in the engine
-up to a small per-customer or per-answer table, returning frozen results with `to_dict()`. Import from the modules;
-this package holds no code, so that each analysis is added without touching a shared file."""
+"""Why it moved: analyses that explain the scorecard's numbers (issue 18), one module per analysis.
+
+Import from the modules themselves (`cxbench.analyses.themes`...); this package holds no code of its own. The
+analyses are core-level: they read the engine through `cxbench.core` and never import the CLI, the renderers or
+the report. docs/analyses.md describes each.
+"""

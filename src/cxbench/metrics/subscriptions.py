@@ -16,7 +16,7 @@ from cxbench.core.registry import Direction, Family, Metric, MetricContext, Metr
 from cxbench.core.stats import Proportion, Ratio, Sum
 from cxbench.metrics.orders import NON_RECURRING, orders
 from cxbench.metrics.periods import boundary_table, period_table
-from cxbench.metrics.tables import union_rows
+from cxbench.metrics.tables import union_rows, with_acquisition_channel
 
 
 # -- customer states at the period boundaries ------------------------------------------------------------
@@ -106,7 +106,12 @@ def _churn_cohort(ctx: MetricContext) -> ir.Table:
     else:
         raise MetricUnavailable("needs the subscriptions table, or orders to judge activity by purchases")
     t = t.filter(t.active_start)
-    return t.mutate(lost=~t.active_end, kept=t.active_end)
+    return with_acquisition_channel(ctx, t.mutate(lost=~t.active_end, kept=t.active_end))
+
+
+def _arpu_rows(ctx: MetricContext) -> ir.Table:
+    """The MRR movements with the customer's acquisition channel (CLV per channel, from subscriptions)."""
+    return with_acquisition_channel(ctx, mrr_movements(ctx))
 
 
 def _churn_basis(ctx: MetricContext) -> dict[str, object]:
@@ -149,9 +154,9 @@ CHURN_RATE = Metric(
             "start × 100", unit=Unit.PERCENT, direction=Direction.DOWN,
     inputs=("subscriptions", "orders"), rows=_churn_cohort, estimator=Proportion("lost"),
     what_is_counted="customers active at the start", extra_details=_churn_basis,
-    period_tables=("subscriptions", "orders"),
+    period_tables=("subscriptions", "orders"), dimensions=("acquisition_channel",), optional_inputs=("customers",),
     description="Customers lost in the period; customers won during it are not in the denominator (seed 004: "
-                "100 at the start, 5 lost, 10 won → 5 %, not 5/110).",
+                "100 at the start, 5 lost, 10 won → 5 %, not 5/110). Per acquisition channel too.",
     notes="With a subscriptions table, active = at least one active subscription (any mrr). With orders only, "
           "active = an order within `--inactive-days` (90) before the instant; a period whose end lies after the "
           "data's last day counts customers as lost who may still buy. `details.basis` says which. Interval: "
@@ -161,9 +166,11 @@ CHURN_RATE = Metric(
 ARPU = Metric(
     id="arpu", name="Average revenue per user", family=Family.REVENUE,
     formula="MRR ÷ paying customers at the period's end", unit=Unit.MONEY, direction=Direction.UP,
-    inputs=("subscriptions",), optional_inputs=("orders",), rows=mrr_movements,
+    inputs=("subscriptions",), optional_inputs=("orders", "customers"), rows=_arpu_rows,
     estimator=Ratio(_sum("mrr_end"), lambda t: t.paying_end.cast("int64").sum()), what_is_counted="subscribers",
-    description="Seed 004's average revenue per customer (MRR = monthly active customers × ARPU).",
+    dimensions=("acquisition_channel",),
+    description="Seed 004's average revenue per customer (MRR = monthly active customers × ARPU). Per "
+                "acquisition channel too.",
     notes=_STATE + " Paying: MRR above 0.", source="004",
 )
 
@@ -242,8 +249,8 @@ METRICS: tuple[Metric, ...] = (
                 "end ÷ customers active at the start × 100", unit=Unit.PERCENT, direction=Direction.UP,
         inputs=("subscriptions", "orders"), rows=_churn_cohort, estimator=Proportion("kept"),
         what_is_counted="customers active at the start", extra_details=_churn_basis,
-        period_tables=("subscriptions", "orders"),
-        description="Customers kept (seed 001: retention is the opposite of churn).",
+        period_tables=("subscriptions", "orders"), dimensions=("acquisition_channel",), optional_inputs=("customers",),
+        description="Customers kept (seed 001: retention is the opposite of churn). Per acquisition channel too.",
         notes="Same cohort and activity rule as churn_rate. Interval: Wilson.", source="001",
     ),
 )

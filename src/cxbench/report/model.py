@@ -49,6 +49,7 @@ _FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metri
 if TYPE_CHECKING:
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
     from cxbench.report.funnel_section import FunnelSection
 
@@ -114,11 +115,22 @@ class Summary:
 
 
 @dataclass
+class ValueTable:
+    """A card's values as text for the page without JavaScript (`<noscript>`): the whole dataset's periods, or the
+    latest period's breakdown values for a metric reported only per breakdown."""
+
+    caption: str
+    head: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
 class Card:
     metric: Metric
     summaries: dict[int, Summary]
     charts: list[Chart]
     bands: str | None
+    table: ValueTable | None = None
 
 
 @dataclass
@@ -133,6 +145,14 @@ class FamilySection:
 class Unavailable:
     metric: Metric
     reason: str
+
+
+@dataclass
+class ThemesSection:
+    """'Why it moved: comment themes': the `cxbench.comment_themes` result as its JSON document, and its chart."""
+
+    doc: Json
+    chart: Chart | None
 
 
 @dataclass
@@ -152,12 +172,17 @@ class ReportModel:
     families: list[FamilySection]
     unavailable: list[Unavailable]
     compare: tuple[str, str] | None
+    themes: ThemesSection | None = None
     funnel: FunnelSection | None = None  # "Why it moved: funnel" (cxbench report --funnel / --paths-entry)
 
     @property
     def charts(self) -> list[Chart]:
-        return [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))] + (
-            self.funnel.charts if self.funnel else [])
+        charts = [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))]
+        if self.themes is not None and self.themes.chart is not None:
+            charts.append(self.themes.chart)
+        if self.funnel is not None:
+            charts.extend(self.funnel.charts)
+        return charts
 
     def payload(self) -> Json:
         """The data the script draws from, embedded once in the page."""
@@ -185,12 +210,8 @@ def _summary(record: MetricRecord, period: str) -> Summary:
 
     unit = record.unit
     change, rating = record.change, record.benchmark
-    change_text, test, significant = "", "", False
+    change_text, test, significant = _change_text(record), "", False
     if change is not None and change.delta is not None:
-        delta = change.delta
-        sign = "+" if delta > 0 else ""
-        change_text = sign + (f"{delta:.1f} pt" if unit == "percent" else format_value(delta, unit))
-        change_text += f" vs {format_value(change.previous, unit)}"
         if change.p_value is not None:
             test = f"p = {change.p_value:.3g}" + (f", {change.test}" if change.test else "")
         significant = bool(change.significant)
@@ -202,15 +223,28 @@ def _summary(record: MetricRecord, period: str) -> Summary:
                     f" vs {format_value(window.value, unit)} in {window.first}..{window.last}")
         if window.p_value is not None:
             compared += f" (p = {window.p_value:.3g}{', significant' if window.significant else ''})"
-    interval = ""
-    if record.ci_low is not None and record.ci_high is not None:
-        interval = f"{format_value(record.ci_low, unit)} – {format_value(record.ci_high, unit)}"
-    return Summary(period=period_label(record, period), value=format_value(record.value, unit), interval=interval,
-                   n=f"{record.n:,}", rating=rating.rating if rating else None,
+    return Summary(period=period_label(record, period), value=format_value(record.value, unit),
+                   interval=_interval(record), n=f"{record.n:,}", rating=rating.rating if rating else None,
                    rating_source=(rating.source if rating else ""), change=change_text, change_test=test,
                    significant=significant, compared=compared, warning=record.warning,
                    unit={"money": "in the dataset's currency", "score": "score", "ratio": "ratio",
                          "count": "count"}.get(unit, ""))
+
+
+def _interval(record: MetricRecord) -> str:
+    if record.ci_low is None or record.ci_high is None:
+        return ""
+    return f"{format_value(record.ci_low, record.unit)} – {format_value(record.ci_high, record.unit)}"
+
+
+def _change_text(record: MetricRecord) -> str:
+    """The change from the previous period, as the card says it: "+2.0 pt vs 40.0 %"."""
+    change = record.change
+    if change is None or change.delta is None:
+        return ""
+    delta, unit = change.delta, record.unit
+    text = ("+" if delta > 0 else "") + (f"{delta:.1f} pt" if unit == "percent" else format_value(delta, unit))
+    return text + f" vs {format_value(change.previous, unit)}"
 
 
 def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
@@ -220,10 +254,11 @@ def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
 
 class _Builder:
     def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None,
-                 funnel: Funnel | None = None, paths: TopPaths | None = None):
+                 themes: CommentThemes | None = None, funnel: Funnel | None = None, paths: TopPaths | None = None):
         self.card = card
         self.library = library
         self.clv = clv
+        self.themes = themes
         self.funnel, self.paths = funnel, paths
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
@@ -307,22 +342,31 @@ class _Builder:
                           f"{metric.name} by {column.replace('_', ' ')}: latest period", metric.unit.value, metric.id,
                           options={"whiskers": whiskers, "dimension": column})
             for seg, rows in self.breakdown[metric.id].items():
-                rows = [r for r in rows if r.ok and r.value is not None and list(dict(r.dimension or {})) == [column]]
-                if not rows:
+                latest, shown, hidden = self._latest_values(column, rows)
+                if not shown:
                     continue
-                latest = max(r.period_start or dt.date.min for r in rows)
-                rows = sorted((r for r in rows if (r.period_start or dt.date.min) == latest), key=lambda r: -r.n)
-                shown = rows[:BREAKDOWN_LIMIT]
-                shown.sort(key=lambda r: r.value or 0.0)
                 chart.data[seg] = {
                     "period": _day(latest), "labels": [dimension_label(r.dimension) for r in shown],
                     "y": [_finite(r.value) for r in shown], "lo": [_finite(r.ci_low) for r in shown],
                     "hi": [_finite(r.ci_high) for r in shown], "n": [r.n for r in shown],
-                    "hidden": len(rows) - len(shown),
+                    "hidden": hidden,
                 }
             if chart.data:
                 charts.append(chart)
         return charts
+
+    @staticmethod
+    def _latest_values(column: str, rows: Sequence[MetricRecord]) -> tuple[dt.date | None, list[MetricRecord], int]:
+        """The latest period with a value broken down by `column`, its values (the `BREAKDOWN_LIMIT` with the
+        largest n, lowest value first) and how many more were left out."""
+        rows = [r for r in rows if r.ok and r.value is not None and list(dict(r.dimension or {})) == [column]]
+        if not rows:
+            return None, [], 0
+        latest = max(r.period_start or dt.date.min for r in rows)
+        rows = sorted((r for r in rows if (r.period_start or dt.date.min) == latest), key=lambda r: -r.n)
+        shown = rows[:BREAKDOWN_LIMIT]
+        shown.sort(key=lambda r: r.value or 0.0)
+        return latest, shown, len(rows) - len(shown)
 
     def lines(self, metric: Metric, kind: str = "lines", title: str | None = None) -> Chart | None:
         """One line (or stacked bar) per breakdown value over the periods, the values with the most rows."""
@@ -376,10 +420,39 @@ class _Builder:
             if line is not None:
                 charts.append(line)
             charts.extend(self.dots(metric, whiskers=True))
-        elif metric.id not in ("contact_volume_by_channel", "transaction_mix"):
+        elif metric.id not in ("contact_volume_by_channel", "transaction_mix", "clv_cac_ratio"):
+            # (CLV:CAC per channel is the family's chart, beside CAC per channel, with the 3 : 1 line)
             charts.extend(self.dots(metric, whiskers=True))
         bench = self.library.lookup(metric.id, self.card.options.vertical)
-        return Card(metric, summaries, charts, f"{bench.statement} (source {bench.source})" if bench else None)
+        return Card(metric, summaries, charts, f"{bench.statement} (source {bench.source})" if bench else None,
+                    self.value_table(metric))
+
+    def value_table(self, metric: Metric) -> ValueTable | None:
+        """The card's values for the page without JavaScript: every period of the whole dataset, or the latest
+        period's values per breakdown when the metric has no overall value."""
+        from cxbench.render import period_label
+
+        records = self.overall.get(metric.id, {}).get(0, [])
+        valued = [i for i, r in enumerate(records) if r.ok and r.value is not None]
+        if valued:
+            # From the first period with a value to the last (as the trend's view), newest first: the latest
+            # shows without scrolling.
+            shown = records[valued[0]:valued[-1] + 1][::-1]
+            head = ["period", "value", "95 % interval", "n", "change"]
+            rows = [[period_label(r, self.period), format_value(r.value if r.ok else None, r.unit),
+                     _interval(r), f"{r.n:,}", _change_text(r)] for r in shown]
+            if not any(row[2] for row in rows):  # no interval (a total, a derived value): no empty column
+                head.pop(2)
+                rows = [row[:2] + row[3:] for row in rows]
+            return ValueTable("Every period with a value, newest first (whole dataset)", head, rows)
+        for column in self._columns(metric):
+            latest, shown, _ = self._latest_values(column, self.breakdown.get(metric.id, {}).get(0, []))
+            if shown:
+                rows = [[dimension_label(r.dimension), format_value(r.value, r.unit), _interval(r), f"{r.n:,}"]
+                        for r in shown]
+                caption = f"{period_label(shown[0], self.period)}, whole dataset, by {column.replace('_', ' ')}"
+                return ValueTable(caption, [column.replace("_", " "), "value", "95 % interval", "n"], rows)
+        return None
 
     # -- family charts ----------------------------------------------------------------------------------------
 
@@ -454,6 +527,32 @@ class _Builder:
             c.title = c.title.replace("Customer acquisition cost", "CAC")
         return charts
 
+    def clv_cac_by_channel(self) -> Chart | None:
+        """CLV:CAC per acquisition channel in the latest period with one, against seed 004's 3 : 1 line, with the
+        CLV and CAC each ratio divides (from the record's details)."""
+        column = "acquisition_channel"  # CAC's channel breakdown: spend.channel against customers won by channel
+        chart = Chart(self.chart_id("clv-cac-by-channel"), "ratio",
+                      "CLV : CAC by acquisition channel: latest period, against the 3 : 1 rule of thumb (seed 004)",
+                      "ratio", "clv_cac_ratio",
+                      options={"line": {"y": CLV_CAC_LINE, "label": "3 : 1"}, "dimension": column})
+        for seg, rows in self.breakdown.get("clv_cac_ratio", {}).items():
+            latest, shown, hidden = self._latest_values(column, rows)
+            if not shown:
+                continue
+            # The channels CAC shows that period without a ratio: no spend (CAC 0) or no CLV for them.
+            labels = {dimension_label(r.dimension) for r in shown}
+            cac = [r for r in self.breakdown.get("cac", {}).get(seg, []) if r.ok and r.period_start == latest
+                   and list(dict(r.dimension or {})) == [column] and dimension_label(r.dimension) not in labels]
+            chart.data[seg] = {
+                "period": _day(latest), "labels": [dimension_label(r.dimension) for r in shown],
+                "y": [_finite(r.value) for r in shown], "n": [r.n for r in shown],
+                "clv": [_finite(r.details.get("clv")) for r in shown],
+                "cac": [_finite(r.details.get("cac")) for r in shown], "hidden": hidden,
+                "without": sorted(f"{dimension_label(r.dimension)} ({'CAC 0' if r.value == 0 else 'no CLV'})"
+                                  for r in cac),
+            }
+        return chart if chart.data else None
+
     def support_volume(self) -> list[Chart]:
         charts: list[Chart] = []
         metric = METRICS_BY_ID.get("contact_volume_by_channel")
@@ -526,6 +625,27 @@ class _Builder:
                          "error_pct": holdout["error_pct"]}
         return chart
 
+    def themes_section(self) -> ThemesSection | None:
+        """The comment themes' section: each theme's score difference with its interval (whole dataset, whatever
+        the segment chosen), copied from the `cxbench.comment_themes` result."""
+        if self.themes is None:
+            return None
+        doc = self.themes.to_dict()
+        if not doc["themes"]:
+            return ThemesSection(doc, None)
+        chart = Chart(self.chart_id("themes"), "themes",
+                      f"{doc['score_name']} of the answers whose comment has the theme minus that of the other commented "
+                      "answers, with 95 % intervals (whole dataset)", "points", options={"allSegments": True})
+        chart.data[0] = {"labels": [f"{t['id']}. {t['label']}" for t in doc["themes"]],
+                         "impact": [t["impact"] for t in doc["themes"]], "low": [t["ci_low"] for t in doc["themes"]],
+                         "high": [t["ci_high"] for t in doc["themes"]],
+                         "comments": [t["comments"] for t in doc["themes"]],
+                         "share": [t["share_pct"] for t in doc["themes"]],
+                         "with": [t["score_with"] for t in doc["themes"]],
+                         "without": [t["score_without"] for t in doc["themes"]],
+                         "sentiment": [t["sentiment"] for t in doc["themes"]], "score_name": doc["score_name"]}
+        return ThemesSection(doc, chart)
+
     def family_charts(self, family: Family) -> list[Chart]:
         charts: list[Chart | None] = []
         if family is Family.SURVEYS:
@@ -536,7 +656,11 @@ class _Builder:
         elif family is Family.WEBSITE:
             charts.append(self.web_strip())
         elif family is Family.REVENUE:
-            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout()]
+            # CLV:CAC per acquisition channel right after CAC per acquisition channel: side by side in the grid.
+            cac = self.cac_by_channel()
+            by_channel = [c for c in cac if c.options.get("dimension") == "acquisition_channel"]
+            charts += [*self.mrr_bridge(), *by_channel, self.clv_cac_by_channel(),
+                       *(c for c in cac if c not in by_channel), self.clv_holdout()]
         elif family is Family.SUPPORT:
             charts += self.support_volume()
         return [c for c in charts if c is not None]
@@ -576,7 +700,7 @@ class _Builder:
             set_aside_total=sum(v[3] for v in inputs), segments=self.segments, findings=list(card.findings),
             families=families, unavailable=unavailable,
             compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None,
-            funnel=self.funnel_section())
+            themes=self.themes_section(), funnel=self.funnel_section())
 
     def funnel_section(self) -> FunnelSection | None:
         from cxbench.report.funnel_section import funnel_section
@@ -608,13 +732,16 @@ class _Builder:
 
 
 def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None, funnel: Funnel | None = None,
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None, funnel: Funnel | None = None,
                 paths: TopPaths | None = None) -> ReportModel:
-    """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded); `clv`
-    a `cxbench.predict_clv` forecast whose holdout check is drawn; `funnel` (`cxbench.funnel`) and `paths`
-    (`cxbench.top_paths`) make the section "Why it moved: funnel"."""
+    """The report's content from `card`; `benchmarks` is a --benchmarks file whose bands are shaded (default: the
+    library the card was rated with, else the built-in one); `clv` a `cxbench.predict_clv` forecast whose holdout
+    check is drawn; `themes` a `cxbench.comment_themes` result shown as the section 'Why it moved: comment themes';
+    `funnel` (`cxbench.funnel`) and `paths` (`cxbench.top_paths`) make the section 'Why it moved: funnel'."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
+    elif benchmarks is None and card.benchmarks is not None:
+        library = card.benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    return _Builder(card, library, clv, funnel, paths).build()
+    return _Builder(card, library, clv, themes, funnel, paths).build()
