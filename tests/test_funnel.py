@@ -88,9 +88,9 @@ def test_funnel_conversion_drop_off_wilson_interval_and_median_time(six_users, b
     assert third.step_conversion_pct == pytest.approx(200 / 3)
     assert (third.dropped, third.dropoff_pct) == (1, pytest.approx(100 / 3))
     # Wilson score interval of 2 of 5 (Wilson 1927), worked by hand with z = 1.959964, z² = 3.841459:
-    # centre = (p + z²/2n) / (1 + z²/n) = (0.4 + 0.384146) / 1.768292 = 0.443450
-    # half   = z · √(p(1−p)/n + z²/4n²) / (1 + z²/n) = 1.959964 · √(0.048 + 0.038415) / 1.768292 = 0.325823
-    # → 11.763 % to 76.927 %; statsmodels' proportion_confint(2, 5, method="wilson") gives the same.
+    # centre = (p + z²/2n) / (1 + z²/n) = (0.4 + 0.384146) / 1.768292 = 0.443448
+    # half   = z · √(p(1−p)/n + z²/4n²) / (1 + z²/n) = 1.959964 · √(0.048 + 0.038415) / 1.768292 = 0.325827
+    # → 11.762 % to 76.928 %; statsmodels' proportion_confint(2, 5, method="wilson") gives the same.
     assert third.ci_low == pytest.approx(11.7621, abs=1e-3)
     assert third.ci_high == pytest.approx(76.9273, abs=1e-3)
     from statsmodels.stats.proportion import proportion_confint
@@ -264,3 +264,15 @@ def test_funnel_and_paths_commands_print_json_and_csv(six_users, tmp_path):
         "/signup", "/welcome", "/app", "2", 50.0)
     bad = runner.invoke(app, ["funnel", str(six_users), "signup", "--window", "7d"])
     assert bad.exit_code == 2 and "at least two steps" in bad.output
+
+
+def test_report_section_lists_the_steps_for_a_page_without_javascript(six_users):
+    from cxbench.report import render_html
+
+    card = cxbench.compute(six_users, metrics=["unique_visitors"])
+    html = render_html(card, funnel=cxbench.funnel(six_users, STEPS, window="7d", period="all"))
+    noscript = html[html.index('<section class="analysis" id="why-funnel">'):]
+    noscript = noscript[noscript.index("<noscript>"):noscript.index("</noscript>")]
+    # The worked funnel above: 5, 3 (60 %, 24 h), 2 (40 %, 11.8 % – 76.9 %, 1d 09h = 118,800 s).
+    assert "<td>3. checkout</td><td class=\"num\">2</td><td class=\"num\">40.0 %</td>" in noscript
+    assert "11.8 – 76.9 %" in noscript and "1d 09h" in noscript

@@ -27,6 +27,8 @@ class FunnelSection:
     segment_column: str = ""
     paths_title: str = ""
     path_rows: list[tuple[int, str, str, str]] = field(default_factory=list)
+    #: the whole dataset's steps as text, for the page without JavaScript (the charts are not drawn there)
+    step_rows: list[tuple[str, str, str, str, str, str, str]] = field(default_factory=list)
     anchor: str = "why-funnel"
 
 
@@ -53,6 +55,7 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
     charts: list[Chart] = []
     title, settings = "top paths", ""
     segment_rows: list[tuple[str, str, str, str, str, str]] = []
+    step_rows: list[tuple[str, str, str, str, str, str, str]] = []
     column = ""
     if funnel is not None:
         title = f"funnel {' → '.join(funnel.steps)}"
@@ -71,6 +74,14 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
                     steps.data[index] = _step_data(group)
         if steps.data:
             charts.append(steps)
+        overall = funnel.overall
+        for s in overall.steps if overall is not None and overall.entered else ():
+            first = s.step == 1
+            interval = "" if first or s.ci_low is None or s.ci_high is None \
+                else f"{s.ci_low:.1f} – {s.ci_high:.1f} %"
+            step_rows.append((f"{s.step}. {s.event}", f"{s.users:,}", _pct(s.conversion_pct), interval,
+                              "" if first else _pct(s.step_conversion_pct), "" if first else f"{s.dropped:,}",
+                              "" if first else format_value(s.median_seconds, "seconds")))
         trend = chart(chart_id("funnel-periods"), "lines",
                       f"Funnel: conversion by {funnel.period.value} of the first step (% of the users who entered)"
                       + (" (whole dataset)" if whole_only else ""), "percent", None,
@@ -104,7 +115,7 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
         path_rows = [(i, p.label, f"{p.sessions:,}", _pct(p.share_pct)) for i, p in enumerate(paths.paths, start=1)]
         if funnel is None:
             settings = format_value(float(paths.sessions), "count") + " sessions reached the page."
-    return FunnelSection(title, settings, charts, segment_rows, column, paths_title, path_rows)
+    return FunnelSection(title, settings, charts, segment_rows, column, paths_title, path_rows, step_rows)
 
 
 __all__ = ["FunnelSection", "funnel_section"]
