@@ -276,3 +276,23 @@ def test_report_section_lists_the_steps_for_a_page_without_javascript(six_users)
     # The worked funnel above: 5, 3 (60 %, 24 h), 2 (40 %, 11.8 % – 76.9 %, 1d 09h = 118,800 s).
     assert "<td>3. checkout</td><td class=\"num\">2</td><td class=\"num\">40.0 %</td>" in noscript
     assert "11.8 – 76.9 %" in noscript and "1d 09h" in noscript
+
+
+def test_hostile_event_names_and_segments_stay_text(tmp_path):
+    from cxbench.render_funnel import funnel_csv
+    from cxbench.report import render_html
+
+    step = "=HYPERLINK(\"http://x\")"
+    segment = "<script>alert(1)</script>"
+    events = [ev("a", 1, "10:00:00", "signup"), ev("a", 1, "11:00:00", step)]
+    folder = write_tables(tmp_path / "hostile", {
+        "events": events, "customers": [{"customer_id": "a", "signup_at": "2026-09-01", "plan": segment}]})
+    result = cxbench.funnel(folder, ["signup", step], segment="plan", period="all")
+    assert [s.users for s in result.overall.steps] == [1, 1]
+    import csv
+
+    events_in_csv = {row["event"] for row in csv.DictReader(funnel_csv(result).splitlines())}
+    assert events_in_csv == {"signup", "'" + step}  # a spreadsheet shows the name, never runs it
+    card = cxbench.compute(folder, metrics=["unique_visitors"], segment="plan")
+    html = render_html(card, funnel=result)
+    assert segment not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
