@@ -58,7 +58,8 @@ def _summary_table(title: str, first_header: str, rows: list[tuple[str, FunnelGr
     for label, group in rows:
         last = group.steps[-1]
         table.add_row(Text(terminal_text(label)), f"{group.entered:,}", f"{group.converted:,}",
-                      _pct(last.conversion_pct), _interval(last.ci_low, last.ci_high), Text(terminal_text(_weakest(group))))
+                      _pct(last.conversion_pct), _interval(last.ci_low, last.ci_high),
+                      Text(terminal_text(_weakest(group))))
     return table
 
 
@@ -66,8 +67,8 @@ def funnel_renderable(result: Funnel, source: str) -> Group:
     """`cxbench funnel`: the steps of the whole data, then every period of entry and every segment in one line."""
     head = Text.assemble(
         (f"Funnel of {terminal_text(source)}\n", "bold"),
-        terminal_text(f"{' → '.join(result.steps)} · order: {result.order.value} · window: {window_words(result.window)} "
-                      f"from {window_start_words(result.order)}"
+        terminal_text(f"{' → '.join(result.steps)} · order: {result.order.value} · window: "
+                      f"{window_words(result.window)} from {window_start_words(result.order)}"
                       + (f" · first step from {result.start or 'the start'} to {result.end or 'the end'}"
                          if result.start or result.end else "")),
     )
@@ -84,7 +85,8 @@ def funnel_renderable(result: Funnel, source: str) -> Group:
         read = result.events_read[s.step - 1]
         name = s.event if read == s.event else f"{s.event} ({read})"
         steps.add_row(Text(terminal_text(f"{s.step}. {name}")), f"{s.users:,}", _pct(s.conversion_pct),
-                      _interval(s.ci_low, s.ci_high) if s.step > 1 else "", _pct(s.step_conversion_pct) if s.step > 1 else "",
+                      _interval(s.ci_low, s.ci_high) if s.step > 1 else "",
+                      _pct(s.step_conversion_pct) if s.step > 1 else "",
                       f"{s.dropped:,}" if s.step > 1 else "",
                       format_value(s.median_seconds, "seconds") if s.step > 1 else "")
     parts.append(steps)

@@ -161,7 +161,8 @@ class FunnelGroup:
         return self.steps[-1].users if self.steps else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": dict(self.segment), "period_start": self.period_start.isoformat() if self.period_start else None,
+        return {"segment": dict(self.segment),
+                "period_start": self.period_start.isoformat() if self.period_start else None,
                 "period_end": self.period_end.isoformat() if self.period_end else None,
                 "steps": [s.to_dict() for s in self.steps]}
 
@@ -193,7 +194,8 @@ class Funnel:
     def settings(self) -> dict[str, Any]:
         return {"steps": list(self.steps), "events_read": list(self.events_read), "window": self.window.text,
                 "window_seconds": self.window.seconds, "order": self.order.value, "period": self.period.value,
-                "from": self.start.isoformat() if self.start else None, "to": self.end.isoformat() if self.end else None,
+                "from": self.start.isoformat() if self.start else None,
+                "to": self.end.isoformat() if self.end else None,
                 "segments": list(self.segments)}
 
     def to_dict(self) -> dict[str, Any]:

@@ -87,7 +87,8 @@ def funnel_section(funnel: Funnel | None, paths: TopPaths | None, chart_id: Call
                       + (" (whole dataset)" if whole_only else ""), "percent", None,
                       options={"allSegments": whole_only})
         for label, index in segment_index.items():
-            groups = [g for g in funnel.groups if g.period_start is not None and segment_label(dict(g.segment)) == label]
+            groups = [g for g in funnel.groups
+                      if g.period_start is not None and segment_label(dict(g.segment)) == label]
             if len(groups) > 1:
                 trend.data[index] = {
                     "x": [g.period_start.isoformat() for g in groups if g.period_start],
