@@ -361,8 +361,8 @@ class _Builder:
         trend = self.trend(metric)
         if trend is not None:
             charts.append(trend)
-        if metric.id == "retention_cohorts":
-            pass  # drawn as the family's heatmap
+        if any(isinstance(d, tuple) for d in metric.dimensions):
+            pass  # cohort × offset: drawn as the family's heatmap
         elif not metric.overall:
             line = self.lines(metric)
             if line is not None:
@@ -390,21 +390,24 @@ class _Builder:
                 }
         return chart if chart.data else None
 
-    def cohort_heatmap(self) -> Chart | None:
-        chart = Chart(self.chart_id("retention-cohorts"), "heatmap",
-                      "Retention by signup cohort (% of the cohort active, by months since signup)", "percent",
-                      "retention_cohorts")
-        for seg, rows in self.breakdown.get("retention_cohorts", {}).items():
+    def cohort_heatmap(self, metric_id: str = "retention_cohorts",
+                       title: str = "Retention by signup cohort (% of the cohort active, by months since signup)",
+                       axis: str = "months since signup") -> Chart | None:
+        """A cohort × offset metric's records as a heatmap: one row per cohort, one column per offset. The colour
+        scale runs 0-100, or to the largest value when a cohort grew beyond 100 % (net MRR retention)."""
+        chart = Chart(self.chart_id(metric_id.replace("_", "-")), "heatmap", title, "percent", metric_id)
+        for seg, rows in self.breakdown.get(metric_id, {}).items():
             rows = [r for r in rows if r.ok and r.value is not None]
             if not rows:
                 continue
             cohorts = sorted({str(r.dimension["cohort"]) for r in rows if r.dimension})
             offsets = sorted({int(r.dimension["offset"]) for r in rows if r.dimension})
             cell = {(str(r.dimension["cohort"]), int(r.dimension["offset"])): r for r in rows if r.dimension}
+            z = [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts]
             chart.data[seg] = {
-                "cohorts": cohorts, "offsets": offsets,
-                "z": [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts],
+                "cohorts": cohorts, "offsets": offsets, "z": z,
                 "n": [cell[(c, 0)].n if (c, 0) in cell else None for c in cohorts],
+                "zmax": max([100.0, *(v for row in z for v in row if v is not None)]), "axis": axis,
             }
         return chart if chart.data else None
 
@@ -528,7 +531,11 @@ class _Builder:
         elif family is Family.WEBSITE:
             charts.append(self.web_strip())
         elif family is Family.REVENUE:
-            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout()]
+            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout(),
+                       self.cohort_heatmap("net_mrr_retention_cohorts",
+                                           f"Net MRR retention by cohort (% of the cohort's first-{self.period} MRR, "
+                                           f"by {self.period}s since its first payment)",
+                                           f"{self.period}s since the first payment")]
         elif family is Family.SUPPORT:
             charts += self.support_volume()
         return [c for c in charts if c is not None]
