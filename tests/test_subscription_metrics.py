@@ -180,11 +180,12 @@ HEALTH = {
         sub("h2b", "H2", "2026-10-10T00:00:00Z", "", 150),
         sub("h3", "H3", "2026-10-05T00:00:00Z", "", 50),  # new in October: MRR trend 1
     ],
-    # The 28 days before 1 November: week 0 = 25-31 October, 1 = 18-24, 2 = 11-17, 3 = 4-10.
+    # The events end on 30 October, so October's window is the 28 days before 31 October: week 0 = 24-30
+    # October, 1 = 17-23, 2 = 10-16, 3 = 3-9.
     "events": [
         *({"user_id": "H1", "ts": f"2026-10-{day}T12:00:00Z", "event": "login"} for day in (30, 29, 20, 12, "05")),
         {"user_id": "H2", "ts": "2026-10-27T12:00:00Z", "event": "login"},
-        {"user_id": "H2", "ts": "2026-10-02T12:00:00Z", "event": "login"},  # 30 days before: outside the window
+        {"user_id": "H2", "ts": "2026-10-02T12:00:00Z", "event": "login"},  # 29 days before: outside the window
     ],
     "surveys": [
         {"response_id": "r1", "respondent_id": "H1", "ts": "2026-10-15T12:00:00Z", "survey": "nps", "score": 9},
@@ -220,6 +221,12 @@ def test_customer_health_score_weighs_the_signals_each_customer_has(run_case):
     assert details["mean_activity"] == pytest.approx(1.25 / 3)
     assert details["mean_nps"] == pytest.approx(0.5)
     assert details["weights"] == {"activity": 40, "nps": 20, "support": 20, "mrr_trend": 20}
+    # September (H1 and H2, both new: MRR trend 1): the events start on 2 October and the tickets on 25 October,
+    # so activity and support are unknown, not 0. H1 has no NPS answer yet → 100 × 20 / 20 = 100; H2's August
+    # answer (10, a promoter) → 100 × (20 + 20) / 40 = 100.
+    september = pick(card, "customer_health_score", period_start=SEP)
+    assert (september["value"], september["n"]) == (pytest.approx(100), 2)
+    assert september["details"]["mean_activity"] is None and september["details"]["mean_support"] is None
 
 
 def test_customer_health_weights_come_from_the_benchmarks_file(run_duckdb, tmp_path):

@@ -43,9 +43,12 @@ EVENT_NAMES: dict[str, str] = {
 #: the score is 100 × Σ weight × signal ÷ Σ weight over the signals the customer has. A --benchmarks file may
 #: give other weights under `customer_health_score: weights:`.
 HEALTH_SIGNALS: dict[str, str] = {
-    "activity": "weeks with a product event among the 4 weeks (28 days) before the period's end ÷ 4 (events)",
-    "nps": "the latest NPS answer up to the period's end: promoter 1, passive 0.5, detractor 0 (surveys)",
-    "support": "tickets open at the period's end: none 1, one 0.5, two or more 0 (tickets)",
+    "activity": "weeks with an event among the 4 weeks (28 days) before the period's end, or the events' last day "
+                "when earlier, ÷ 4 (events; unknown where the events do not cover those 28 days)",
+    "nps": "the latest NPS answer in the 365 days up to the period's end: promoter 1, passive 0.5, detractor 0 "
+           "(surveys; unknown without an answer)",
+    "support": "tickets open at the period's end: none 1, one 0.5, two or more 0 (tickets; unknown in periods "
+               "ending before the first ticket)",
     "mrr_trend": "MRR at the period's end against its start: not lower 1, lower (contraction) 0 (subscriptions)",
 }
 DEFAULT_HEALTH_WEIGHTS: tuple[tuple[str, float], ...] = (

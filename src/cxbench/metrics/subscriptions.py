@@ -10,10 +10,12 @@ the sum of their active subscriptions' `mrr`.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.calendar import instant_after
+from cxbench.core.calendar import instant_after, midnight
 from cxbench.core.engine import data_range
 from cxbench.core.options import HEALTH_SIGNALS
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Unit
@@ -201,15 +203,22 @@ _NPS_LOOKBACK_DAYS = 365  # an NPS answer older than a year before the period's 
 _ACTIVITY_DAYS = 28  # four weeks
 
 
-def _activity_signal(ctx: MetricContext, periods: ir.Table) -> ir.Table | None:
-    if "events" not in ctx.tables:
+def _activity_signal(ctx: MetricContext) -> tuple[ir.Table, list[int]] | None:
+    """Weeks active of the 4 before each period's end (or the events' last day, when earlier), per user, and the
+    periods whose 28 days the events cover (in the others the signal is unknown, not 0)."""
+    bounds = data_range(ctx, ("events",)) if "events" in ctx.tables else None
+    if bounds is None:
         return None
+    first, last = midnight(bounds[0]), instant_after(bounds[1])
+    ends = [{"_aindex": i, "_aend": min(instant_after(end), last)} for i, (_, _, end) in enumerate(ctx.periods)]
+    ends = [e for e in ends if e["_aend"] - dt.timedelta(days=_ACTIVITY_DAYS) >= first]
+    windows = ibis.memtable(ends, schema={"_aindex": "int64", "_aend": "timestamp"})
     d = user_days(ctx)
-    j = d.join(periods, (d.day < periods._end) & (d.day >= periods._end - ibis.interval(days=_ACTIVITY_DAYS)))
-    # Days before the period's end (1..28, midnight to midnight), in weeks 0..3.
-    week = (j._end.date().delta(j.day.date(), unit="day") - 1) // 7
-    t = j.group_by(_aid=j.user_id, _aindex=j._index).aggregate(_weeks=week.nunique())
-    return t.select(_aid=t._aid, _aindex=t._aindex, activity=t._weeks.cast("float64") / 4)
+    j = d.join(windows, (d.day < windows._aend) & (d.day >= windows._aend - ibis.interval(days=_ACTIVITY_DAYS)))
+    # Days before the window's end (1..28, midnight to midnight), in weeks 0..3.
+    week = (j._aend.date().delta(j.day.date(), unit="day") - 1) // 7
+    t = j.group_by(_aid=j.user_id, _aindex=j._aindex).aggregate(_weeks=week.nunique())
+    return t.select(_aid=t._aid, _aindex=t._aindex, activity=t._weeks.cast("float64") / 4), [e["_aindex"] for e in ends]
 
 
 def _nps_signal(ctx: MetricContext, periods: ir.Table) -> ir.Table | None:
@@ -225,14 +234,26 @@ def _nps_signal(ctx: MetricContext, periods: ir.Table) -> ir.Table | None:
     return t
 
 
-def _support_signal(ctx: MetricContext, periods: ir.Table) -> ir.Table | None:
-    if "tickets" not in ctx.tables:
+def _support_signal(ctx: MetricContext, periods: ir.Table) -> tuple[ir.Table, list[int]] | None:
+    """Tickets open at each period's end per customer, and the periods ending after the tickets' first day (before
+    it, no open ticket says nothing)."""
+    bounds = data_range(ctx, ("tickets",)) if "tickets" in ctx.tables else None
+    if bounds is None:
         return None
+    covered = [i for i, (_, _, end) in enumerate(ctx.periods) if instant_after(end) > midnight(bounds[0])]
     k = ctx.table("tickets")
     k = k.filter(k.customer_id.notnull())
+    # As open_tickets: opened before the end instant, not resolved before it.
     j = k.join(periods, (k.opened_at < periods._end) & (k.resolved_at.isnull() | (k.resolved_at >= periods._end)))
     t = j.group_by(_kid=j.customer_id, _kindex=j._index).aggregate(_open=j.count())
-    return t.select(_kid=t._kid, _kindex=t._kindex, _open=t._open)
+    return t.select(_kid=t._kid, _kindex=t._kindex, _open=t._open), covered
+
+
+def _where(t: ir.Table, covered: list[int], value: ir.NumericValue) -> ir.NumericValue:
+    """`value` in the covered periods, null (unknown) in the others."""
+    if not covered:
+        return ibis.null("float64")
+    return ibis.cases((t._index.isin(covered), value), else_=ibis.null("float64"))
 
 
 def _health_rows(ctx: MetricContext) -> ir.Table:
@@ -242,10 +263,11 @@ def _health_rows(ctx: MetricContext) -> ir.Table:
     m = m.filter(m.paying_end)
     t = m.select("ts", "_entity", "_index", mrr_trend=ibis.cases((m.mrr_end < m.mrr_start, 0.0), else_=1.0))
     periods = period_table(ctx).select("_index", "_end")
-    activity = _activity_signal(ctx, periods)
-    if activity is not None:
+    found = _activity_signal(ctx)
+    if found is not None:
+        activity, covered = found
         t = t.left_join(activity, (t._entity == activity._aid) & (t._index == activity._aindex))
-        t = t.mutate(activity=t.activity.fill_null(0.0)).drop("_aid", "_aindex")
+        t = t.mutate(activity=_where(t, covered, t.activity.fill_null(0.0))).drop("_aid", "_aindex")
     else:
         t = t.mutate(activity=ibis.null("float64"))
     nps = _nps_signal(ctx, periods)
@@ -253,11 +275,13 @@ def _health_rows(ctx: MetricContext) -> ir.Table:
         t = t.left_join(nps, (t._entity == nps._nid) & (t._index == nps._nindex)).drop("_nid", "_nindex")
     else:
         t = t.mutate(nps=ibis.null("float64"))
-    support = _support_signal(ctx, periods)
-    if support is not None:
+    found = _support_signal(ctx, periods)
+    if found is not None:
+        support, covered = found
         t = t.left_join(support, (t._entity == support._kid) & (t._index == support._kindex))
         open_tickets = t._open.fill_null(0)
-        t = t.mutate(support=ibis.cases((open_tickets == 0, 1.0), (open_tickets == 1, 0.5), else_=0.0))
+        t = t.mutate(support=_where(t, covered, ibis.cases((open_tickets == 0, 1.0), (open_tickets == 1, 0.5),
+                                                             else_=0.0)))
         t = t.drop("_kid", "_kindex", "_open")
     else:
         t = t.mutate(support=ibis.null("float64"))
@@ -472,8 +496,8 @@ METRICS: tuple[Metric, ...] = (
                     "in each band (red_pct below 40, yellow_pct 40 to 70, green_pct 70 and up), each signal's mean "
                     "and the weights used.",
         notes="Signals per customer at the period's end: " + "; ".join(f"{k}: {v}" for k, v in HEALTH_SIGNALS.items())
-              + ". The NPS answer counts when given in the 365 days before the period's end. A signal whose table "
-              "is missing, or a customer without an NPS answer, is left out and the other weights share its part. "
+              + ". An unknown signal (its table missing, not covering the period, or a customer without an NPS "
+              "answer) is left out and the other weights share its part. "
               "Weights: `customer_health_score: weights: {activity: 40, nps: 20, support: 20, mrr_trend: 20}` in "
               "a --benchmarks file (a signal not named weighs 0). Interval: Student's t over the customers. No "
               "benchmark band: the score is cxbench's own.",
