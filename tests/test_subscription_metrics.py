@@ -11,6 +11,7 @@ of tests/test_revenue_metrics.py (SUBSCRIPTIONS, worked there month by month).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,22 @@ def test_trial_days_option_widens_the_window(run_duckdb):
     assert pick(card, "trial_conversion_rate", period_start=SEP)["value"] == pytest.approx(200 / 3)
     with pytest.raises(UsageError, match="--trial-days"):
         cxbench.compute(".", trial_days=0)
+
+
+def test_trial_days_flag_of_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    folder = write_tables(tmp_path / "trials", {"subscriptions": TRIALS})
+    runner = CliRunner()
+    refused = runner.invoke(app, ["run", str(folder), "-m", "trial_conversion_rate", "--trial-days", "0"])
+    assert refused.exit_code == 2 and "--trial-days 0: give a whole number of days" in refused.output
+    done = runner.invoke(app, ["run", str(folder), "-m", "trial_conversion_rate", "--trial-days", "45",
+                               "--as-of", "2026-11-10", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    september = next(r for r in json.loads(done.stdout)["metrics"] if r["period_start"] == SEP)
+    assert september["value"] == pytest.approx(200 / 3, abs=1e-6)  # T1 and T2 of 3, as with trial_days=45 above
 
 
 # -- net MRR retention cohorts ------------------------------------------------------------------------------
