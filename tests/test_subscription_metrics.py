@@ -138,6 +138,21 @@ def test_trial_conversion_within_the_trial_days_with_a_wilson_interval(run_duckd
     assert september["details"]["trial_days"] == 30
     october = pick(card, "trial_conversion_rate", period_start=OCT)
     assert (october["value"], october["n"], october["details"]["open"]) == (pytest.approx(100), 1, 1)
+    # A run whose data ends on 20 October: P0's September trial is decided (paid on 5 September) → 1 / 1; P1 (paid
+    # 10 October) and P2 started trials on 1 and 5 October, whose 30 days end after 20 October: both still open,
+    # P1 too although it already paid → October has no value and says why.
+    rows = [trial("p0", "P0", "2026-09-01T00:00:00Z", "2026-09-05T00:00:00Z", 0, "true"),
+            trial("p0p", "P0", "2026-09-05T00:00:00Z", "", 10, ""),
+            trial("p1", "P1", "2026-10-01T00:00:00Z", "2026-10-10T00:00:00Z", 0, "true"),
+            trial("p1p", "P1", "2026-10-10T00:00:00Z", "", 10, ""),
+            trial("p2", "P2", "2026-10-05T00:00:00Z", "", 0, "true"),
+            trial("q", "Q", "2026-10-20T00:00:00Z", "", 10, "")]
+    card = run_duckdb({"subscriptions": rows}, metrics=["trial_conversion_rate"], as_of="2026-10-20")
+    september = pick(card, "trial_conversion_rate", period_start=SEP)
+    assert (september["value"], september["n"], september["details"]["open"]) == (pytest.approx(100), 1, 0)
+    october = pick(card, "trial_conversion_rate", period_start=OCT)
+    assert october["value"] is None and october["details"]["open"] == 2
+    assert "still open" in october["reason"]
 
 
 def test_trial_days_option_widens_the_window(run_duckdb):

@@ -344,6 +344,8 @@ class Proportion:
     complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
     #: a boolean column: its true rows are left out of n and k and counted in details.<name> (trials still open)
     set_aside: str | None = None
+    #: the reason when every row was set aside
+    set_aside_reason: str = "every row is set aside"
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         if self.set_aside is None:
@@ -360,7 +362,7 @@ class Proportion:
         n, k = _int(s["n"]), _int(s["k"])
         aside = {self.set_aside: _int(s[self.set_aside])} if self.set_aside else {}
         if n == 0:
-            return Estimate(None, 0, details=aside, reason="no answers")
+            return Estimate(None, 0, details=aside, reason=self.set_aside_reason if any(aside.values()) else "no answers")
         ci = wilson_interval(k, n)
         details: dict[str, object] = {"count": k, **aside}
         if self.also_mean:

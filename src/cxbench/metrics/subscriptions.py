@@ -457,7 +457,10 @@ METRICS: tuple[Metric, ...] = (
         formula="customers whose trial started in the period and who started a paid subscription within "
                 "--trial-days (30) of it ÷ customers whose trial started in the period × 100",
         unit=Unit.PERCENT, direction=Direction.UP, inputs=("subscriptions",), rows=_trial_rows,
-        estimator=Proportion("converted", set_aside="open"), what_is_counted="trials started",
+        estimator=Proportion("converted", set_aside="open",
+                             set_aside_reason="every trial of the period is still open: its --trial-days reach past "
+                                              "the data's last day (details.open)"),
+        what_is_counted="trials started",
         extra_details=_trial_details,
         description="Share of trials that became paying. A trial is a subscription with `is_trial` true, or, "
                     "where `is_trial` is empty or absent, a customer's first subscription when its mrr is 0; "
