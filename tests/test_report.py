@@ -199,6 +199,11 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
         row, column = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"])), mrr_cohorts["offsets"].index(r.dimension["offset"])
         assert mrr_cohorts["z"][row][column] == r.value
     assert mrr_cohorts["zmax"] == max(100.0, *(r.value for r in cells))
+    health = next(c for c in charts if c["id"].endswith("customer-health-bands"))["data"]["0"]
+    scores = [r for r in demo_card.get("customer_health_score") if r.ok]
+    assert health["x"] == [_day(r.period_start) for r in scores]
+    for series, key in zip(health["series"], ("green_pct", "yellow_pct", "red_pct"), strict=True):
+        assert series["y"] == [r.details[key] for r in scores]
     resolution = next(c for c in charts if c["id"].endswith("resolution-by-channel"))["data"]["0"]
     series = {s["name"]: s["y"] for s in resolution["series"]}
     for i, channel in enumerate(resolution["labels"]):

@@ -411,6 +411,25 @@ class _Builder:
             }
         return chart if chart.data else None
 
+    def health_bands(self) -> Chart | None:
+        """customer_health_score's customers per band (details.green_pct, yellow_pct, red_pct), every period."""
+        chart = Chart(self.chart_id("customer-health-bands"), "stack",
+                      "Customer health: % of paying customers per band, every period", "percent",
+                      "customer_health_score")
+        # Okabe-Ito green, yellow and vermilion (report.js COLORS 2, 6, 5).
+        bands = (("green (70 and up)", "green_pct", 2), ("yellow (40 to 70)", "yellow_pct", 6),
+                 ("red (below 40)", "red_pct", 5))
+        for seg, rows in self.overall.get("customer_health_score", {}).items():
+            rows = [r for r in rows if r.ok and r.value is not None]
+            if rows:
+                chart.data[seg] = {
+                    "x": [_day(r.period_start) for r in rows],
+                    "series": [{"name": name, "color": colour, "y": [_finite(r.details.get(key)) for r in rows]}
+                               for name, key, colour in bands],
+                    "hidden": 0,
+                }
+        return chart if chart.data else None
+
     def mrr_bridge(self) -> list[Chart]:
         charts = []
         waterfall = Chart(self.chart_id("mrr-bridge"), "waterfall", "MRR bridge: the latest period's movements",
@@ -531,7 +550,7 @@ class _Builder:
         elif family is Family.WEBSITE:
             charts.append(self.web_strip())
         elif family is Family.REVENUE:
-            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout(),
+            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout(), self.health_bands(),
                        self.cohort_heatmap("net_mrr_retention_cohorts",
                                            f"Net MRR retention by cohort (% of the cohort's first-{self.period} MRR, "
                                            f"by {self.period}s since its first payment)",

@@ -208,9 +208,10 @@
       d.series.forEach(function (s) { all = all.concat(s.y); });
       var sc = unit === "seconds" ? timeScale(all) : {div: 1};
       var data = d.series.map(function (s, i) {
-        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: color(i)},
+        var c = s.color !== undefined ? color(s.color) : color(i);  // a series may name its colour (health bands)
+        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: c},
                  text: s.y.map(function (v) { return fmt(v, unit); }), hovertemplate: esc(s.name) + ": %{text}<extra></extra>"};
-        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: color(i), width: 2}; t.marker.size = 5; }
+        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: c, width: 2}; t.marker.size = 5; }
         return t;
       });
       var rows = d.x.map(function (x, j) { return [x].concat(d.series.map(function (s) { return fmt(s.y[j], unit); })); });
