@@ -196,8 +196,8 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
              if r.id == "net_mrr_retention_cohorts" and r.ok and r.value is not None and not r.segment]
     assert cells
     for r in cells:
-        row, column = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"])), mrr_cohorts["offsets"].index(r.dimension["offset"])
-        assert mrr_cohorts["z"][row][column] == r.value
+        row = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"]))
+        assert mrr_cohorts["z"][row][mrr_cohorts["offsets"].index(r.dimension["offset"])] == r.value
     assert mrr_cohorts["zmax"] == max(100.0, *(r.value for r in cells))
     health = next(c for c in charts if c["id"].endswith("customer-health-bands"))["data"]["0"]
     scores = [r for r in demo_card.get("customer_health_score") if r.ok]

@@ -227,7 +227,8 @@ class BenchmarkLibrary:
         if metric_id != "customer_health_score":
             raise UsageError(f"{where}: weights apply to customer_health_score only; remove them here")
         if not isinstance(raw, dict):
-            raise UsageError(f"{where}: weights maps each signal to its weight, e.g. weights: {{activity: 40, nps: 20}}")
+            raise UsageError(f"{where}: weights maps each signal to its weight, "
+                             "e.g. weights: {activity: 40, nps: 20}")
         return health_weights(raw, f"{where}, weights")
 
     def _known_ids(self) -> set[str]:

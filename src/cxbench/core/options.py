@@ -93,7 +93,8 @@ class Options:
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
     lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
-    trial_days: int = 30  # trial_conversion_rate: a trial converts when a paid subscription starts within this many days
+    #: trial_conversion_rate (--trial-days): a trial converts when a paid subscription starts within this many days
+    trial_days: int = 30
     #: customer_health_score's (signal, weight) pairs (`HEALTH_SIGNALS`); a --benchmarks file may set them
     health_weights: tuple[tuple[str, float], ...] = DEFAULT_HEALTH_WEIGHTS
     # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------

@@ -362,7 +362,8 @@ class Proportion:
         n, k = _int(s["n"]), _int(s["k"])
         aside = {self.set_aside: _int(s[self.set_aside])} if self.set_aside else {}
         if n == 0:
-            return Estimate(None, 0, details=aside, reason=self.set_aside_reason if any(aside.values()) else "no answers")
+            reason = self.set_aside_reason if any(aside.values()) else "no answers"
+            return Estimate(None, 0, details=aside, reason=reason)
         ci = wilson_interval(k, n)
         details: dict[str, object] = {"count": k, **aside}
         if self.also_mean:
