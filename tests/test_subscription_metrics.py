@@ -116,6 +116,9 @@ TRIALS = [
     # T7: a flagged trial from 1 October, paid on 15 October → converted; its 30 days end on 31 October.
     trial("t7", "T7", "2026-10-01T00:00:00Z", "2026-10-15T00:00:00Z", 0, "yes"),
     trial("t7p", "T7", "2026-10-15T00:00:00Z", "", 40, "no"),
+    # T8: a 30-day trial from 1 October, paid at its very end (31 October, 00:00) → converted (the end included).
+    trial("t8", "T8", "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z", 0, "true"),
+    trial("t8p", "T8", "2026-10-31T00:00:00Z", "", 25, ""),
     # T6: a trial from 25 October, paid 2 November: its 30 days reach past the data's last day (10 November), so
     # it is still open: set aside, even though it already converted.
     trial("t6", "T6", "2026-10-25T00:00:00Z", "2026-11-02T00:00:00Z", 0, "true"),
@@ -128,7 +131,7 @@ TRIALS = [
 def test_trial_conversion_within_the_trial_days_with_a_wilson_interval(run_duckdb):
     # September trials: T1 (converted), T2 (paid after 40 days: not within 30), T3 (never paid); T4 and T5 are
     # no trials → 1 / 3 = 33.3 %, Wilson interval as SciPy's binomtest(1, 3).
-    # October: T7 converted; T6 still open → 1 / 1 = 100 %, details.open = 1.
+    # October: T7 and T8 converted; T6 still open → 2 / 2 = 100 %, details.open = 1.
     card = run_duckdb({"subscriptions": TRIALS}, metrics=["trial_conversion_rate"], as_of="2026-11-10")
     september = pick(card, "trial_conversion_rate", period_start=SEP)
     assert september["value"] == pytest.approx(100 / 3)
@@ -137,7 +140,7 @@ def test_trial_conversion_within_the_trial_days_with_a_wilson_interval(run_duckd
     assert (september["ci_low"], september["ci_high"]) == pytest.approx((100 * low, 100 * high), abs=1e-6)
     assert september["details"]["trial_days"] == 30
     october = pick(card, "trial_conversion_rate", period_start=OCT)
-    assert (october["value"], october["n"], october["details"]["open"]) == (pytest.approx(100), 1, 1)
+    assert (october["value"], october["n"], october["details"]["open"]) == (pytest.approx(100), 2, 1)
     # A run whose data ends on 20 October: P0's September trial is decided (paid on 5 September) → 1 / 1; P1 (paid
     # 10 October) and P2 started trials on 1 and 5 October, whose 30 days end after 20 October: both still open,
     # P1 too although it already paid → October has no value and says why.

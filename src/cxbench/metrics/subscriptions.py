@@ -155,8 +155,9 @@ def _trial_rows(ctx: MetricContext) -> ir.Table:
     trials = flagged.filter(flagged._trial).group_by(_tid=flagged.customer_id).aggregate(_tstart=flagged.start_at.min())
     payments = flagged.filter(flagged._paid).select(_pid=flagged.customer_id, _pstart=flagged.start_at)
     window = ibis.interval(days=ctx.options.trial_days)
+    # Within the days, their end included: a 30-day trial paid at its end converts under the default of 30.
     joined = trials.left_join(payments, (trials._tid == payments._pid) & (payments._pstart >= trials._tstart)
-                              & (payments._pstart < trials._tstart + window))
+                              & (payments._pstart <= trials._tstart + window))
     per = joined.group_by([joined._tid, joined._tstart]).aggregate(converted=joined._pid.notnull().any())
     bounds = data_range(ctx, ("subscriptions",))
     end = ibis.literal(instant_after(bounds[1]) if bounds else instant_after(ctx.options.today), type="timestamp")
