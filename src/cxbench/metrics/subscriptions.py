@@ -484,7 +484,8 @@ METRICS: tuple[Metric, ...] = (
                     "is the period measured. Above 100: the cohort pays more than it started with.",
         notes=_STATE + " Expansion, contraction, churn and reactivation of the cohort's customers all count; "
               "customers who start and cancel inside their first period add nothing. Cohorts and offsets follow "
-              "--period. n: the cohort's customers paying at the end of its first period.",
+              "--period; a cohort whose first period lies before --from is left out. n: the cohort's customers "
+              "paying at the end of its first period.",
         source="ChartMogul net MRR retention cohorts",
         dimensions=(("cohort", "offset"),), overall=False,
     ),
