@@ -191,6 +191,19 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     heatmap = next(c for c in charts if c["kind"] == "heatmap")["data"]["0"]
     cell = by_value[("retention_cohorts", heatmap["cohorts"][0], f"{heatmap['cohorts'][0]}, 0")]
     assert heatmap["z"][0][0] == cell.value
+    mrr_cohorts = next(c for c in charts if c["metric"] == "net_mrr_retention_cohorts")["data"]["0"]
+    cells = [r for r in demo_card.records
+             if r.id == "net_mrr_retention_cohorts" and r.ok and r.value is not None and not r.segment]
+    assert cells
+    for r in cells:
+        row = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"]))
+        assert mrr_cohorts["z"][row][mrr_cohorts["offsets"].index(r.dimension["offset"])] == r.value
+    assert mrr_cohorts["zmax"] == max(100.0, *(r.value for r in cells))
+    health = next(c for c in charts if c["id"].endswith("customer-health-bands"))["data"]["0"]
+    scores = [r for r in demo_card.get("customer_health_score") if r.ok]
+    assert health["x"] == [_day(r.period_start) for r in scores]
+    for series, key in zip(health["series"], ("green_pct", "yellow_pct", "red_pct"), strict=True):
+        assert series["y"] == [r.details[key] for r in scores]
     resolution = next(c for c in charts if c["id"].endswith("resolution-by-channel"))["data"]["0"]
     series = {s["name"]: s["y"] for s in resolution["series"]}
     for i, channel in enumerate(resolution["labels"]):

@@ -342,6 +342,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     to = _renamed("end", end, "to", to)
     options = make_options(period=period, start=from_, end=to, segment=segment, metrics=metrics, **settings)
     library = load_benchmarks(benchmarks, options.vertical)
+    if library.health_weights is not None and "health_weights" not in settings:
+        # The --benchmarks file's customer_health_score weights, unless the call gives its own.
+        options = replace(options, health_weights=library.health_weights)
     selected = select_metrics(options.metrics)
     needed = None
     if options.metrics:

@@ -225,6 +225,7 @@ EventNameOpt = Annotated[list[str] | None, typer.Option(help="What the data call
 BaselineOpt = Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")]
 AsOfOpt = Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")]
 InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")]
+TrialDaysOpt = Annotated[int, typer.Option(help="trial_conversion_rate: a trial converts when a paid subscription starts within this many days of it.")]
 LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
 TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
@@ -252,11 +253,13 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
+             trial_days: int = DEFAULTS.trial_days) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
-                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
+                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years,
+                                   "trial_days": trial_days}
     if bounce_definition is not None:
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
@@ -299,6 +302,7 @@ def run(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -333,7 +337,8 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -370,6 +375,7 @@ def report(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -404,7 +410,8 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv

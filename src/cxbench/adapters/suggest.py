@@ -42,6 +42,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "start_at": ("start_at", "start_date", "started_at", "created_at", "created"),
     "end_at": ("end_at", "ended_at", "end_date", "canceled_at", "cancelled_at"),
     "mrr": ("mrr", "monthly_amount", "monthly_revenue", "amount"),
+    "is_trial": ("is_trial", "trial", "on_trial", "trialing"),
     "signup_at": ("signup_at", "signed_up_at", "created_at", "created", "registration_date", "first_seen"),
     "kind": ("kind", "type", "transaction_type"),
 }

@@ -158,6 +158,8 @@ TABLES: tuple[TableSpec, ...] = (
             Column("end_at", T, description="end; empty while active"),
             Column("mrr", N, True, "monthly amount", minimum=0),
             Column("plan", S, description="plan name"),
+            Column("is_trial", B, description="whether the subscription is a free trial; when empty or absent, a "
+                   "customer's first subscription with mrr 0 is taken as their trial"),
         ),
         key="subscription_id",
         time_column="start_at",

@@ -39,6 +39,22 @@ EVENT_NAMES: dict[str, str] = {
 }
 
 
+#: The signals of `customer_health_score` and their default weights (issue 18): each signal is 0..1 per customer,
+#: the score is 100 × Σ weight × signal ÷ Σ weight over the signals the customer has. A --benchmarks file may
+#: give other weights under `customer_health_score: weights:`.
+HEALTH_SIGNALS: dict[str, str] = {
+    "activity": "weeks with an event among the 4 weeks (28 days) before the period's end, or the events' last day "
+                "when earlier, ÷ 4 (events; unknown where the events do not cover those 28 days)",
+    "nps": "the latest NPS answer in the 365 days up to the period's end: promoter 1, passive 0.5, detractor 0 "
+           "(surveys; unknown without an answer)",
+    "support": "tickets open at the period's end: none 1, one 0.5, two or more 0 (tickets; unknown in periods "
+               "ending before the first ticket)",
+    "mrr_trend": "MRR at the period's end against its start: not lower 1, lower (contraction) 0 (subscriptions)",
+}
+DEFAULT_HEALTH_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("activity", 40.0), ("nps", 20.0), ("support", 20.0), ("mrr_trend", 20.0))
+
+
 class TimeUnit(StrEnum):
     """The unit of `recency`, `T` and the horizon of the CLV models (`--time-unit`)."""
 
@@ -77,6 +93,10 @@ class Options:
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
     lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
+    #: trial_conversion_rate (--trial-days): a trial converts when a paid subscription starts within this many days
+    trial_days: int = 30
+    #: customer_health_score's (signal, weight) pairs (`HEALTH_SIGNALS`); a --benchmarks file may set them
+    health_weights: tuple[tuple[str, float], ...] = DEFAULT_HEALTH_WEIGHTS
     # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
     timezone: str = "UTC"  # IANA zone the business hours and holidays are in
@@ -160,6 +180,11 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
             settings[name] = as_date(settings[name], flag)
     if settings.get("inactive_days", 90) < 1:
         raise UsageError("--inactive-days must be at least 1")
+    trial_days = settings.get("trial_days", DEFAULTS.trial_days)
+    if isinstance(trial_days, bool) or not isinstance(trial_days, int) or trial_days < 1:
+        raise UsageError(f"--trial-days {trial_days!r}: give a whole number of days, at least 1")
+    if "health_weights" in settings:
+        settings["health_weights"] = health_weights(settings["health_weights"], "health_weights")
     if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
         raise UsageError("--lifetime-years must be a positive number of years")
     detractor_max = settings.get("nps_detractor_max", DEFAULTS.nps_detractor_max)
@@ -192,6 +217,24 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
     elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
         raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
+
+
+def health_weights(given: Mapping[str, Any] | Sequence[tuple[str, Any]], where: str) -> tuple[tuple[str, float], ...]:
+    """customer_health_score's weights from a mapping or pairs, checked: each a signal of `HEALTH_SIGNALS`, a finite
+    number ≥ 0, not all 0. Signals not named keep no weight (they are left out of the score)."""
+    items = list(given.items()) if isinstance(given, Mapping) else list(given)
+    if not items:
+        raise UsageError(f"{where}: give at least one weight, e.g. activity: 40 (signals: {', '.join(HEALTH_SIGNALS)})")
+    pairs: dict[str, float] = {}
+    for name, weight in items:
+        if name not in HEALTH_SIGNALS:
+            raise UsageError(f"{where}: {name!r} is no health signal; use {', '.join(HEALTH_SIGNALS)}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise UsageError(f"{where}: the weight of {name} is {weight!r}; give a number of 0 or more")
+        pairs[str(name)] = float(weight)
+    if not any(pairs.values()):
+        raise UsageError(f"{where}: every weight is 0; give at least one signal a weight above 0")
+    return tuple((name, pairs[name]) for name in HEALTH_SIGNALS if name in pairs)
 
 
 def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
