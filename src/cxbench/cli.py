@@ -228,6 +228,7 @@ LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer 
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
 TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
+SlaTargetsOpt = Annotated[str | None, typer.Option(help='SLA targets per ticket priority, first response/resolution, e.g. "urgent=30m/4h,high=2h/1d" (m, h, d; default urgent=1h/4h, high=4h/8h, normal=8h/24h, low=24h/72h).')]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
 BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
 CompareOpt = Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")]
@@ -251,7 +252,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
+             sla_targets: str | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -268,6 +270,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    if sla_targets is not None:
+        settings["sla_targets"] = sla_targets
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -308,6 +312,7 @@ def run(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -332,7 +337,8 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            sla_targets=sla_targets)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -379,6 +385,7 @@ def report(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -402,7 +409,8 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            sla_targets=sla_targets)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv

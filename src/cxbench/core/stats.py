@@ -342,6 +342,7 @@ class Proportion:
     test: ChangeTest | None = ChangeTest.TWO_PROPORTION
     also_mean: str | None = None  # details.mean_<column>: the mean of another column over the same rows
     complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
+    complement_count: str | None = None  # details.<name> = rows where the flag is false (breached tickets)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         out = {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
@@ -359,6 +360,8 @@ class Proportion:
             details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
         if self.complement:
             details[self.complement] = 100 - 100 * k / n
+        if self.complement_count:
+            details[self.complement_count] = n - k
         return Estimate(100 * k / n, n, 100 * ci[0], 100 * ci[1], details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
