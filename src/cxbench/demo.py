@@ -119,7 +119,7 @@ _SOCIAL = TICKET_CHANNELS.index("social")
 _FIRST_RESPONSE_S = np.array([180.0, 4 * 3600.0, 90.0, 5.0, 2 * 3600.0])  # median wait, before the initiative
 _RESOLVE_S = np.array([25 * 60.0, 20 * 3600.0, 50 * 60.0, 15 * 60.0, 8 * 3600.0])  # median work, one contact
 TICKET_PRIORITY_SHARES = (("low", 0.25), ("normal", 0.50), ("high", 0.18), ("urgent", 0.07))
-TICKET_GROUPS = ("billing", "technical", "accounts")
+TICKET_GROUPS = ("payments", "technical", "accounts")
 TICKET_AGENTS = ("ana", "ben", "chloe", "dan", "eva", "farid")
 #: Tag sets as a help desk writes them (space-separated); the empty set is a ticket without tags.
 TICKET_TAGS = ("", "billing refund", "billing", "login bug", "bug", "shipping", "shipping refund", "vip billing",
