@@ -263,7 +263,7 @@ _TIME_NOTE = ("Calendar time by default. With `--business-hours \"Mon-Fri 09:00-
               "which was used.")
 
 _BREAKDOWN_NOTE = ("Broken down by `channel`, and by `priority`, `group`, `agent` and `tag` when the tickets carry "
-                   "them (a ticket counts once in each of its tags, so the tags' values add up to more than the whole).")
+                   "them (a ticket counts once in each of its tags: one with two tags is in both tags' records).")
 _SLA_NOTE = ("Targets per priority, hours to the first response and to resolution (`--sla-targets`, e.g. "
              "\"urgent=30m/4h,high=2h/1d\"; default urgent 1h/4h, high 4h/8h, normal 8h/24h, low 24h/72h, a common "
              "starting table: Zendesk ships no default policy). A ticket without a priority is held to the normal "
@@ -326,7 +326,8 @@ METRICS: tuple[Metric, ...] = (
         description="Share of tickets resolved at the customer's first contact, out of all tickets received "
                     "(seed 001: a percentage of all contacts the company receives). `details.resolved_only_pct`: "
                     "the same count over resolved tickets only, the variant some help desks report (Zendesk's "
-                    "one-touch tickets ÷ solved tickets).",
+                    "one-touch tickets ÷ solved tickets; one_touch_resolution counts the agent's replies instead, "
+                    "by the period solved).",
         notes="A ticket counts in the period it was opened in. Needs `tickets.contacts`. Tickets still open count "
               "in the denominator and not in the numerator; a resolved ticket without `contacts` is left out.",
         source="001; Zendesk one-touch resolution (resolved-only variant)", dimensions=_BREAKDOWN,
