@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ from conftest import pick, write_tables
 from cxbench.cli import app
 from cxbench.core.errors import UsageError
 from cxbench.core.options import make_options
+from cxbench.metrics.tickets import tag_list
 
 OCT = "2026-10-01"
 NEW = ["sla_first_response", "sla_resolution", "reopen_rate", "one_touch_resolution", "backlog_age"]
@@ -55,9 +57,10 @@ TICKETS = [
     ticket("s5", "2026-10-20T09:00:00Z", group="tech", tags="bug", channel="phone"),
     # low, opened 4 h before now, unanswered: within 24 h and 72 h, not decided yet: left out of both SLAs
     ticket("s6", "2026-10-31T20:00:00Z", priority="low", group="billing", agent="ana", tags="refund"),
-    # low, solved after 30 min without a reply (zero-touch): resolution met (≤ 72 h); no first response to judge
+    # low, solved after 30 min without a reply (zero-touch): resolution met (≤ 72 h); no first response to judge;
+    # its tags written as a list
     ticket("s7", "2026-10-10T09:00:00Z", resolved="2026-10-10T09:30:00Z", priority="low", group="billing",
-           agent="ana", tags="vip", reopens=0, replies=0),
+           agent="ana", tags='["vip"]', reopens=0, replies=0),
 ]
 
 
@@ -182,6 +185,13 @@ def test_sla_targets_take_minutes_hours_days_and_keep_the_defaults_of_priorities
     assert options.sla_target_hours() == {"urgent": (0.5, 4.0), "high": (4.0, 8.0), "normal": (8.0, 24.0),
                                           "low": (48.0, 36.0)}
     assert make_options(sla_targets={"high": (2, 6)}).sla_target_hours()["high"] == (2.0, 6.0)
+
+
+def test_tags_split_on_spaces_commas_semicolons_and_written_lists_lower_cased_each_once():
+    t = ibis.memtable({"tags": ["refund vip", "bug,VIP", '["a", "b"]', " ; ", None, "x;y  x"]})
+    got = [None if r["tags"] is None else sorted(r["tags"])
+           for r in ibis.duckdb.connect().to_pyarrow(t.select(tags=tag_list(t.tags))).to_pylist()]
+    assert got == [["refund", "vip"], ["bug", "vip"], ["a", "b"], [], None, ["x", "y"]]
 
 
 def test_without_the_optional_columns_the_new_metrics_say_what_they_need_and_no_empty_breakdowns(duck):

@@ -183,7 +183,8 @@ TABLES: tuple[TableSpec, ...] = (
             Column("group", S, description="the team or group the ticket is assigned to"),
             Column("agent", S, description="the agent (assignee) who owns the ticket"),
             Column("tags", S, description="the ticket's tags, separated by spaces as Zendesk exports them "
-                   "(commas also separate); a ticket counts once in each of its tags"),
+                   "(commas and semicolons also separate; a written list such as [\"vip\", \"bug\"] is read too); "
+                   "a ticket counts once in each of its tags"),
             Column("reopens", N, description="times the ticket was reopened after being solved", minimum=0),
             Column("agent_replies", N, description="public replies by agents; 1 on a solved ticket = one-touch "
                    "resolution", minimum=0),

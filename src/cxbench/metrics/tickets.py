@@ -36,9 +36,10 @@ from cxbench.core.stats import ChangeTest, MeanAndMedian, Proportion, Ratio, Tot
 #: The breakdowns of every ticket metric; those whose columns the tickets lack are skipped (`_tickets`).
 _BREAKDOWN = ("channel", "priority", "group", "agent", "tag")
 _OPTIONAL_BREAKDOWN = ("priority", "group", "agent")
-#: Tags are words: Zendesk's CSV and XML exports separate them with spaces (a tag holds no space); commas, as
-#: other help desks write lists, separate them too.
-TAG_SEPARATORS = r"[\s,]+"
+#: Tags are words: Zendesk's CSV and XML exports separate them with spaces (a tag holds no space); commas and
+#: semicolons, as other help desks write lists, separate them too, and the brackets and quotes of a list written
+#: out (["vip", "bug"], a Parquet list read as text) are no part of a tag.
+TAG_SEPARATORS = r"[\s,;\[\]\"']+"
 
 
 def business_hours(options: Options) -> BusinessHours | None:
@@ -60,7 +61,8 @@ def _tickets(ctx: MetricContext) -> ir.Table:
 
 
 def tag_list(tags: ir.StringValue) -> ir.ArrayValue:
-    """A ticket's tags as a list: split on spaces and commas, lower-cased, empty pieces dropped, each tag once."""
+    """A ticket's tags as a list: split on spaces, commas and semicolons, lower-cased, empty pieces dropped, each
+    tag once."""
     return tags.lower().re_split(TAG_SEPARATORS).filter(lambda tag: tag != "").unique()
 
 
