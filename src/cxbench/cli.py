@@ -230,6 +230,7 @@ LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer 
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
 TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
+SlaTargetsOpt = Annotated[str | None, typer.Option(help='SLA targets per ticket priority, first response/resolution, e.g. "urgent=30m/4h,high=2h/1d" (m, h, d; default urgent=1h/4h, high=4h/8h, normal=8h/24h, low=24h/72h).')]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
 BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
 CompareOpt = Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")]
@@ -254,7 +255,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
              progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
-             trial_days: int = DEFAULTS.trial_days) -> Any:
+             trial_days: int = DEFAULTS.trial_days,
+             sla_targets: str | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -272,6 +274,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    if sla_targets is not None:
+        settings["sla_targets"] = sla_targets
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -313,6 +317,7 @@ def run(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -338,7 +343,8 @@ def run(
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
                             compare=compare, progress=progress, from_format=from_format, mapping=mapping,
-                            trial_days=trial_days)
+                            trial_days=trial_days,
+                            sla_targets=sla_targets)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -386,6 +392,7 @@ def report(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -411,7 +418,8 @@ def report(
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
                             compare=compare, progress=progress, from_format=from_format, mapping=mapping,
-                            trial_days=trial_days)
+                            trial_days=trial_days,
+                            sla_targets=sla_targets)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv

@@ -65,6 +65,8 @@ SURVEY_TYPES = ("nps", "csat", "css", "ces", "cxi", "enps", "esat", "intent", "t
 SCORED_SURVEYS = ("nps", "csat", "css", "ces", "cxi", "enps", "esat")
 CXI_ITEMS = ("effort", "empathy", "understanding", "efficiency")
 ORDER_KINDS = ("purchase", "recurring", "upsell", "cross_sell", "addon", "refund")
+#: Ticket priorities, lowest first (Zendesk's four levels).
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
@@ -178,6 +180,16 @@ TABLES: tuple[TableSpec, ...] = (
             Column("resolved_at", T, description="when it was resolved; empty while open"),
             Column("contacts", N, description="contacts until resolved; 1 = first-contact resolution", minimum=1),
             Column("first_response_at", T, description="first answer to the customer"),
+            Column("priority", S, description="low, normal, high or urgent (any case); picks the SLA target",
+                   allowed=TICKET_PRIORITIES),
+            Column("group", S, description="the team or group the ticket is assigned to"),
+            Column("agent", S, description="the agent (assignee) who owns the ticket"),
+            Column("tags", S, description="the ticket's tags, separated by spaces as Zendesk exports them "
+                   "(commas and semicolons also separate; a written list such as [\"vip\", \"bug\"] is read too); "
+                   "a ticket counts once in each of its tags"),
+            Column("reopens", N, description="times the ticket was reopened after being solved", minimum=0),
+            Column("agent_replies", N, description="public replies by agents; 1 on a solved ticket = one-touch "
+                   "resolution", minimum=0),
         ),
         key="ticket_id",
         time_column="opened_at",

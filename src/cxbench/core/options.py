@@ -53,6 +53,14 @@ HEALTH_SIGNALS: dict[str, str] = {
 }
 DEFAULT_HEALTH_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("activity", 40.0), ("nps", 20.0), ("support", 20.0), ("mrr_trend", 20.0))
+#: Default SLA targets per ticket priority, hours to the first response and to resolution. Zendesk ships no SLA
+#: policy (each team sets its targets per priority); these are the starting table help-desk docs commonly show
+#: (1 h / 4 h urgent, 4 h / 8 h high, 8 h / 24 h normal, 24 h / 72 h low). A ticket without a priority is held to
+#: the normal targets. `--sla-targets` overrides any of them.
+SLA_TARGETS: dict[str, tuple[float, float]] = {
+    "urgent": (1.0, 4.0), "high": (4.0, 8.0), "normal": (8.0, 24.0), "low": (24.0, 72.0)}
+_SLA_EXAMPLE = 'write it as PRIORITY=FIRST/RESOLUTION with m, h or d, e.g. "urgent=30m/4h,high=2h/1d"'
+_DURATION_UNITS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
 
 
 class TimeUnit(StrEnum):
@@ -101,10 +109,19 @@ class Options:
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
     timezone: str = "UTC"  # IANA zone the business hours and holidays are in
     holidays: tuple[dt.date, ...] = ()  # local days without business hours
+    #: --sla-targets: per ticket priority, the first-response and resolution targets in hours (`SLA_TARGETS`), in
+    #: the same calendar or business time as the durations; sorted (priority, first response, resolution) triples
+    sla_targets: tuple[tuple[str, float, float], ...] = ()
     # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
     clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
     clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
     clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+
+    def sla_target_hours(self) -> dict[str, tuple[float, float]]:
+        """Each priority's (first response, resolution) target in hours: `SLA_TARGETS` with `sla_targets` over it."""
+        targets = dict(SLA_TARGETS)
+        targets.update({priority: (first, resolution) for priority, first, resolution in self.sla_targets})
+        return targets
 
     def event_name(self, canonical: str) -> str:
         """The data's name of a canonical event (`EVENT_NAMES`): the --event-name mapping, else the name itself."""
@@ -197,6 +214,8 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
     if settings.get("event_names"):
         settings["event_names"] = event_name_mapping(settings["event_names"])
     _business_hours_settings(settings)
+    if settings.get("sla_targets") is not None:
+        settings["sla_targets"] = sla_targets(settings["sla_targets"])
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
 
@@ -269,3 +288,50 @@ def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]
         raise UsageError(f"--event-name: {' and '.join(events)} would both read the data's {name!r} events; "
                          "map each to its own name")
     return tuple(sorted(mapping.items()))
+
+
+def _hours(text: str, whole: str) -> float:
+    """"30m", "4h", "1.5d" or a bare number of hours, as hours."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _DURATION_UNITS else "h"
+    number = raw[:-1] if raw[-1:] in _DURATION_UNITS else raw
+    try:
+        value = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        raise UsageError(f"--sla-targets {whole!r}: {text.strip()!r} is not a duration; {_SLA_EXAMPLE}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--sla-targets {whole!r}: {text.strip()!r} is not a positive duration; {_SLA_EXAMPLE}")
+    return value
+
+
+def sla_targets(given: str | Mapping[str, Sequence[float]] | Sequence[tuple[str, float, float]],
+                ) -> tuple[tuple[str, float, float], ...]:
+    """`sla_targets` from "urgent=1h/4h,high=4h/8h" (`--sla-targets`), a mapping priority -> (first response hours,
+    resolution hours), or triples; checked: known priorities, positive finite durations, each priority once."""
+    from cxbench.core.contract import TICKET_PRIORITIES
+
+    triples: list[tuple[str, float, float]] = []
+    if isinstance(given, str):
+        for item in (part.strip() for part in given.split(",")):
+            priority, sep, durations = item.partition("=")
+            first, slash, resolution = durations.partition("/")
+            if not sep or not slash:
+                raise UsageError(f"--sla-targets {given!r}: cannot read {item!r}; {_SLA_EXAMPLE}")
+            triples.append((priority.strip().lower(), _hours(first, given), _hours(resolution, given)))
+    else:
+        items = given.items() if isinstance(given, Mapping) else ((t[0], t[1:]) for t in given)
+        for priority, pair in items:
+            first, resolution = pair
+            for value in (first, resolution):
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                    raise UsageError(f"sla_targets {priority}: {value!r} is not a positive number of hours")
+            triples.append((str(priority).strip().lower(), float(first), float(resolution)))
+    seen: set[str] = set()
+    for priority, _, _ in triples:
+        if priority not in TICKET_PRIORITIES:
+            raise UsageError(f"--sla-targets: {priority!r} is not a ticket priority; use "
+                             f"{', '.join(TICKET_PRIORITIES)}")
+        if priority in seen:
+            raise UsageError(f"--sla-targets: {priority} is given twice; give each priority once")
+        seen.add(priority)
+    return tuple(sorted(triples, key=lambda t: TICKET_PRIORITIES.index(t[0])))

@@ -152,7 +152,8 @@ class Metric:
 
     `rows` returns one row per measured unit (an answer, an event...) with `ts` (timestamp), `_entity`
     (the customer id used for segments, or null), the measure columns the estimator reads, and one string
-    column per entry of `dimensions`. The engine adds periods, segments and breakdowns.
+    column per entry of `dimensions` (an array column, such as a ticket's tags, counts the row once under each of
+    its values). The engine adds periods, segments and breakdowns.
     """
 
     id: str

@@ -363,6 +363,7 @@ class Proportion:
     set_aside: str | None = None
     #: the reason when every row was set aside
     set_aside_reason: str = "every row is set aside"
+    complement_count: str | None = None  # details.<name> = rows where the flag is false (breached tickets)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         if self.set_aside is None:
@@ -387,6 +388,8 @@ class Proportion:
             details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
         if self.complement:
             details[self.complement] = 100 - 100 * k / n
+        if self.complement_count:
+            details[self.complement_count] = n - k
         return Estimate(100 * k / n, n, 100 * ci[0], 100 * ci[1], details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,

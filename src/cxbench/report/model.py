@@ -581,7 +581,9 @@ class _Builder:
                           "90th percentiles) and the mean (a long tail pulls the mean up)",
                           "seconds", "median_resolution_time")
             for seg in range(len(self.segments)):
-                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None]
+                # Per channel only: the tickets' other breakdowns (priority, group, agent, tag) have their own charts.
+                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None
+                              and list(dict(r.dimension or {})) == ["channel"]]
                         for mid in (mean.id, median.id)}
                 if not rows[median.id]:
                     continue
