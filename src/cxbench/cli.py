@@ -226,7 +226,9 @@ AsOfOpt = Annotated[str | None, typer.Option(help="The day the run treats as tod
 InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")]
 LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
-TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
+TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of the report, e.g. Europe/Bucharest: days, weeks and months cut at its midnight, --from/--to its days, and the zone of --business-hours and --holidays (default UTC).")]
+CurrencyOpt = Annotated[str | None, typer.Option(help="Report money in this ISO 4217 currency, e.g. EUR (rows in others are converted with --fx; default: the data's one currency).")]
+FxOpt = Annotated[Path | None, typer.Option(help="Exchange rates, CSV (date,currency,rate) or YAML: rate = units of --currency per 1 unit of the row's currency; a day without one takes the latest earlier rate.")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
 BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
@@ -251,7 +253,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
+             currency: str | None = None, fx: Path | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -268,6 +271,10 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    if currency is not None:
+        settings["currency"] = currency
+    if fx is not None:
+        settings["fx"] = fx
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -308,6 +315,9 @@ def run(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -321,7 +331,7 @@ def run(
     written; 3 an unexpected error (please report it).
     """
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -332,7 +342,8 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            currency=currency, fx=fx)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -379,6 +390,9 @@ def report(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -391,7 +405,7 @@ def report(
     """
     started = time.perf_counter()
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -402,13 +416,15 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            currency=currency, fx=fx)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
-                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                                   currency=currency, fx=fx, timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -430,6 +446,8 @@ def validate(
     as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -439,7 +457,7 @@ def validate(
 
     try:
         result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
-                       from_format=from_format, mapping=mapping)
+                       from_format=from_format, mapping=mapping, currency=currency, fx=fx)
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -470,15 +488,19 @@ def clv(
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
-        _check_out(out, [source, mapping])
+        _check_out(out, [source, mapping, fx])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
-                             memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                             currency=currency, fx=fx, timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return

@@ -155,6 +155,8 @@ leading `'` in the CSV (spreadsheet formula injection, OWASP); number columns ar
 
 def _column_words(column: Column) -> str:
     words = [TYPE_WORDS[column.type]]
+    if column.pattern_hint:
+        words.append(column.pattern_hint)
     if column.allowed:
         words.append("one of " + ", ".join(f"`{v}`" for v in column.allowed))
     if column.minimum is not None or column.maximum is not None:

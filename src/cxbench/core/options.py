@@ -79,12 +79,19 @@ class Options:
     lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
     # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
-    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    #: --timezone: the IANA zone of the report (issue 16): days, weeks and months cut at its local midnight, and
+    #: the zone the business hours and holidays are in. One option for both; UTC by default
+    timezone: str = "UTC"
     holidays: tuple[dt.date, ...] = ()  # local days without business hours
     # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
     clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
     clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
     clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+    # -- money (issue 16): the reporting currency and the exchange rates (core/reporting.py) -----------------
+    currency: str | None = None  # --currency EUR: ISO 4217 code money is reported in; None = the data's one currency
+    #: --fx FILE: (date, currency, rate) with rate = units of `currency` (the reporting one) per 1 unit of the
+    #: row's currency, sorted; read and checked by `make_options`
+    fx: tuple[tuple[dt.date, str, float], ...] = ()
 
     def event_name(self, canonical: str) -> str:
         """The data's name of a canonical event (`EVENT_NAMES`): the --event-name mapping, else the name itself."""
@@ -172,6 +179,7 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
     if settings.get("event_names"):
         settings["event_names"] = event_name_mapping(settings["event_names"])
     _business_hours_settings(settings)
+    _money_settings(settings)
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
 
@@ -189,9 +197,21 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
         check_timezone(settings["timezone"])
     if settings.get("business_hours") is not None:
         parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
-    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
-        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
+    elif settings.get("holidays"):
+        raise UsageError("--holidays applies to business hours: add --business-hours, "
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
+
+
+def _money_settings(settings: dict[str, Any]) -> None:
+    """Check --currency and read --fx in place (a rates file is read here, its rows checked)."""
+    from cxbench.core.reporting import check_currency, fx_rates
+
+    if settings.get("currency") is not None:
+        settings["currency"] = check_currency(settings["currency"], "--currency")
+    if settings.get("fx"):
+        if settings.get("currency") is None:
+            raise UsageError("--fx gives rates into the reporting currency: add --currency, e.g. --currency EUR")
+        settings["fx"] = fx_rates(settings["fx"], settings["currency"])
 
 
 def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -3,7 +3,7 @@
 Which period a ticket counts in: durations (resolution, first response) in the period of the moment that ends
 them (`resolved_at`, `first_response_at`), so a closed period's value never changes later; first-contact
 resolution and contact volume in the period the ticket was opened; open tickets at each period's end.
-Periods are UTC calendar periods, as for every metric.
+Periods are calendar periods of the report's time zone (UTC unless --timezone), as for every metric.
 
 Durations are calendar time by default; with `--business-hours` they count working time only (see
 `core/business_hours.py`).
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import ibis
@@ -44,11 +45,6 @@ def _tickets(ctx: MetricContext) -> ir.Table:
     return t.mutate(_entity=t.customer_id)
 
 
-def _elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    # Milliseconds, then seconds: the one time difference DuckDB and Spark compute alike (IBIS-NOTES trap 2).
-    return later.delta(earlier, unit="millisecond").cast("float64") / 1000
-
-
 def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
     """The working-window calendar for the tickets' dates (one row per working window, a few hundred a year)."""
 
@@ -62,7 +58,9 @@ def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
         lo, hi = bounds["lo"], bounds["hi"]
         if lo is None or hi is None:  # no tickets
             lo = hi = dt.date(2000, 1, 1)
-        rows = calendar_rows(hours, lo, hi)
+        # With --timezone the tickets' times are already wall-clock times of the zone (core/reporting.py): the
+        # windows are laid on that clock as they are, not moved to UTC.
+        rows = calendar_rows(replace(hours, timezone="UTC") if ctx.clock is not None else hours, lo, hi)
         return ibis.memtable(rows, schema=CALENDAR_SCHEMA)
 
     return ctx.remember(f"business_calendar:{hours}", build)
@@ -73,8 +71,8 @@ def _with_durations(ctx: MetricContext) -> ir.Table:
     t = _tickets(ctx)
     hours = business_hours(ctx.options)
     if hours is None:
-        return t.mutate(resolution_seconds=_elapsed_seconds(t.resolved_at, t.opened_at),
-                        first_response_seconds=_elapsed_seconds(t.first_response_at, t.opened_at))
+        return t.mutate(resolution_seconds=ctx.elapsed_seconds(t.resolved_at, t.opened_at),
+                        first_response_seconds=ctx.elapsed_seconds(t.first_response_at, t.opened_at))
     calendar = _calendar(ctx, hours)
     t = with_working_seconds(t, "opened_at", calendar, "_w_opened")
     t = with_working_seconds(t, "resolved_at", calendar, "_w_resolved")
