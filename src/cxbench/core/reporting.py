@@ -211,7 +211,10 @@ class LocalClock:
         """The wall-clock time in the zone of the UTC instant `ts` (naive)."""
         local = ts + self._offset(ts, local=False).as_interval("s")
         if self.clamp:
-            limits = (ibis.literal(dt.datetime.min, type="timestamp"), ibis.literal(dt.datetime.max, type="timestamp"))
+            # A local time past 9999-12-31 (a UTC+14 zone on the calendar's last day) is no date: it is kept on the
+            # last millisecond, inside the last period (whose end, `LAST_INSTANT` itself, tables hold exclusive).
+            limits = (ibis.literal(dt.datetime.min, type="timestamp"),
+                      ibis.literal(dt.datetime.max - dt.timedelta(milliseconds=1), type="timestamp"))
             local = ibis.cases((ts.isnull(), ibis.null("timestamp")), else_=ibis.greatest(limits[0], ibis.least(local, limits[1])))
         return local
 
