@@ -192,3 +192,29 @@ def test_fx_file_errors_name_the_file_and_line_and_a_bad_row_currency_is_set_asi
     assert report["rejected"] == [{"table": "orders", "row": 1,
                                    "reason": "currency 'EURO' is not an ISO 4217 currency code (three letters, e.g. EUR)"}]
     assert report["currency"] == "EUR"
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Sao_Paulo"])
+def test_wall_clock_times_in_the_engine_agree_with_zoneinfo_and_go_back_to_the_instant(zone):
+    # The reference is Python's zoneinfo itself (IANA tz database): Lord Howe moves by 30 minutes, Kathmandu is
+    # +05:45 (+05:30 before 1986), Sao Paulo dropped daylight saving in 2019.
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import ibis
+
+    from cxbench.core.reporting import LocalClock
+
+    instants = [dt.datetime(1985, 1, 1) + dt.timedelta(hours=11 * 24 * k + 13 * k % 24, minutes=17 * k % 60)
+                for k in range(0, 1400)]  # about 42 years, one instant every 11 days at a moving hour
+    clock = LocalClock.over(zone, instants[0], instants[-1])
+    t = ibis.memtable({"ts": instants})
+    con = ibis.duckdb.connect()
+    local = t.mutate(local=clock.to_local(t.ts))  # a column, as prepare() leaves the tables
+    out = con.to_pyarrow(local.mutate(back=clock.to_utc(local.local)))
+    info = ZoneInfo(zone)
+    for row in out.to_pylist():
+        expected = row["ts"].replace(tzinfo=dt.UTC).astimezone(info).replace(tzinfo=None)
+        assert row["local"] == expected, (row["ts"], row["local"], expected)
+        if not info.fromutc(row["ts"].replace(tzinfo=info)).fold:  # the hour a clock turns back is ambiguous
+            assert row["back"] == row["ts"], row

@@ -268,26 +268,27 @@ def _timestamp_columns(table: ValidTable) -> list[str]:
 
 
 def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str) -> LocalClock | None:
-    """The zone's offsets over every timestamp of the tables (one small aggregate per table); None for UTC."""
+    """The zone's offsets over every timestamp of the tables (one small query: the first and last instant of each
+    table, unioned); None for UTC."""
     if zone == "UTC":
         return None
-    lows, highs = [], []
+    parts = []
     for table in tables.values():
         columns = _timestamp_columns(table)
         if not columns:
             continue
         t = table.expr
-        bounds = con.to_pyarrow(t.aggregate(
+        parts.append(t.aggregate(
             lo=ibis.least(*(t[c].min() for c in columns)) if len(columns) > 1 else t[columns[0]].min(),
             hi=ibis.greatest(*(t[c].max() for c in columns)) if len(columns) > 1 else t[columns[0]].max(),
-        )).to_pylist()[0]
-        if bounds["lo"] is not None:
-            lows.append(bounds["lo"])
-            highs.append(bounds["hi"])
-    if not lows:
+        ))
+    if not parts:
         return LocalClock(zone, 0, ())  # no timestamps at all: nothing to convert
-    lo, hi = min(lows), max(highs)
-    return LocalClock.over(zone, lo.replace(tzinfo=None), hi.replace(tzinfo=None))
+    both = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    (bounds,) = con.to_pyarrow(both.aggregate(lo=both.lo.min(), hi=both.hi.max())).to_pylist()
+    if bounds["lo"] is None:
+        return LocalClock(zone, 0, ())
+    return LocalClock.over(zone, bounds["lo"].replace(tzinfo=None), bounds["hi"].replace(tzinfo=None))
 
 
 def _localized(table: ValidTable, clock: LocalClock) -> ValidTable:
