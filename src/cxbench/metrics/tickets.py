@@ -147,7 +147,8 @@ _TIME_NOTE = ("Calendar time by default. With `--business-hours \"Mon-Fri 09:00-
               "separated by commas), `--timezone` (IANA name, default UTC) and `--holidays FILE` (one YYYY-MM-DD "
               "per line), only the seconds inside the working windows count, as support tools measure SLAs: a "
               "ticket opened Friday 16:00 and resolved Monday 10:00 took 2 working hours. `details.time` says "
-              "which was used.")
+              "which was used. `--timezone` is also the report's time zone: calendar durations stay real time "
+              "across a change of the clocks (a night the clocks go forward has 23 hours).")
 
 METRICS: tuple[Metric, ...] = (
     Metric(
@@ -225,7 +226,8 @@ METRICS: tuple[Metric, ...] = (
         direction=Direction.DOWN, inputs=("tickets",), rows=_open_rows, estimator=Total(_count),
         what_is_counted="tickets",
         description="The backlog at the end of each period (a point-in-time count), overall and per channel.",
-        notes="The end of a period is the instant after its last day (00:00 UTC). A ticket opened before it counts "
+        notes="The end of a period is the instant after its last day (00:00 in the report's time zone, UTC unless "
+              "--timezone). A ticket opened before it counts "
               "while it has no `resolved_at` or is resolved at that instant or later, whenever it was opened "
               "(before --from too). For the latest period this is the backlog at its end, which may lie in "
               "the future.",
