@@ -78,6 +78,12 @@ def test_mixed_currencies_without_rates_are_an_error_naming_table_currencies_cou
     # A reporting currency but no rate for the other one: the same listing, and which rates are missing.
     with pytest.raises(InputError, match=r"--currency is EUR, but no exchange rate for USD: give them with --fx"):
         cxbench.compute(folder, metrics=["sales"], currency="EUR")
+    # One currency per table, but two across tables (CAC divides spend by won customers, CLV mixes orders):
+    # also an error, naming both.
+    split = write_tables(tmp_path / "split", {"orders": [order("o1", "2026-03-10T10:00:00Z", 100, "USD")],
+                                              "spend": [{"date": "2026-03-01", "amount": 10, "currency": "EUR"}]})
+    with pytest.raises(InputError, match=r"several currencies \(EUR, USD\)"):
+        cxbench.compute(split)  # every metric: both tables are read
     # The CLI: one line, exit 2 (validate says the same).
     result = CliRunner().invoke(app, ["validate", str(folder)])
     assert result.exit_code == 2 and "USD (2 rows)" in result.output
