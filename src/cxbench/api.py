@@ -283,13 +283,14 @@ def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None 
           rejected_cap: int = 1000, memory_limit: str | None = None,
           as_of: str | dt.date | None = None, from_format: str | None = None,
           mapping: str | Path | None = None, currency: str | None = None,
-          fx: str | Path | Sequence[Any] | None = None) -> Validation:
+          fx: str | Path | Sequence[Any] | None = None, timezone: str = "UTC") -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`).
 
     Rows dated after `as_of` (default: today) plus a day are set aside as typos. `from_format`/`mapping`: read a
     vendor's export (docs/adapters.md). `currency`/`fx`: the reporting currency and exchange rates (as
-    `compute`): mixed currencies without them are an error, and rows without a rate are set aside."""
-    options = make_options(as_of=as_of, currency=currency, fx=fx or (), rejected_cap=rejected_cap)
+    `compute`): mixed currencies without them are an error, and rows without a rate are set aside; `timezone`: the
+    zone whose days pick the rates, as in `compute`."""
+    options = make_options(as_of=as_of, currency=currency, fx=fx or (), timezone=timezone, rejected_cap=rejected_cap)
     dataset = open_dataset(source, engine, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, as_of=options.as_of)
     return prepare(dataset.con, validation, options)[0]

@@ -448,6 +448,7 @@ def validate(
     mapping: MappingOpt = None,
     currency: CurrencyOpt = None,
     fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -457,7 +458,8 @@ def validate(
 
     try:
         result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
-                       from_format=from_format, mapping=mapping, currency=currency, fx=fx)
+                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                       timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return

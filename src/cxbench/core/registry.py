@@ -37,7 +37,7 @@ class Family(StrEnum):
 
 
 class Unit(StrEnum):
-    """A value's unit; percentages are 0-100, durations seconds, money the dataset's currency."""
+    """A value's unit; percentages are 0-100, durations seconds, money the reporting currency (core/reporting.py)."""
 
     PERCENT = "percent"
     SCORE = "score"
