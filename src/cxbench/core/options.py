@@ -204,6 +204,8 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
 
 def _money_settings(settings: dict[str, Any]) -> None:
     """Check --currency and read --fx in place (a rates file is read here, its rows checked)."""
+    if settings.get("currency") is None and not settings.get("fx"):
+        return
     from cxbench.core.reporting import check_currency, fx_rates
 
     if settings.get("currency") is not None:
