@@ -78,8 +78,11 @@ def fx_rates(given: str | Path | Sequence[Any], currency: str) -> FxRates:
     found: dict[tuple[dt.date, str], float] = {}
     for number, row in rows:
         line = f"{where}, {'line' if where != '--fx' else 'row'} {number}"
+        value = row.get("date")
         try:
-            day = row["date"] if isinstance(row.get("date"), dt.date) else dt.date.fromisoformat(str(row.get("date")).strip())
+            # YAML reads 2026-03-01 as a date (and 2026-03-01 10:00 as a datetime, whose day is taken)
+            day = (value.date() if isinstance(value, dt.datetime) else value) if isinstance(value, dt.date) \
+                else dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise UsageError(f"{line}: date {row.get('date')!r} is not a YYYY-MM-DD date; {_FX_FORMAT}") from None
         code = check_currency(row.get("currency", ""), f"{line}: currency")
@@ -105,6 +108,8 @@ def fx_rates(given: str | Path | Sequence[Any], currency: str) -> FxRates:
 def _as_mapping(item: Any) -> Mapping[str, Any]:
     if isinstance(item, Mapping):
         return {str(k).strip().lower(): v for k, v in item.items()}
+    if not isinstance(item, Sequence) or isinstance(item, str) or len(item) != 3:
+        raise UsageError(f"--fx: {item!r} is not a rate; give (date, currency, rate) or a mapping with those keys")
     date, code, rate = item
     return {"date": date, "currency": code, "rate": rate}
 
