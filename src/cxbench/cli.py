@@ -228,7 +228,9 @@ InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with
 TrialDaysOpt = Annotated[int, typer.Option(help="trial_conversion_rate: a trial converts when a paid subscription starts within this many days of it.")]
 LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
-TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
+TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of the report, e.g. Europe/Bucharest: days, weeks and months cut at its midnight, --from/--to its days, and the zone of --business-hours and --holidays (default UTC).")]
+CurrencyOpt = Annotated[str | None, typer.Option(help="Report money in this ISO 4217 currency, e.g. EUR (rows in others are converted with --fx; default: the data's one currency).")]
+FxOpt = Annotated[Path | None, typer.Option(help="Exchange rates, CSV (date,currency,rate) or YAML: rate = units of --currency per 1 unit of the row's currency; a day without one takes the latest earlier rate.")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
 SlaTargetsOpt = Annotated[str | None, typer.Option(help='SLA targets per ticket priority, first response/resolution, e.g. "urgent=30m/4h,high=2h/1d" (m, h, d; default urgent=1h/4h, high=4h/8h, normal=8h/24h, low=24h/72h).')]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
@@ -256,7 +258,8 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
              progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
              trial_days: int = DEFAULTS.trial_days,
-             sla_targets: str | None = None) -> Any:
+             sla_targets: str | None = None,
+             currency: str | None = None, fx: Path | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
@@ -276,6 +279,10 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["holidays"] = holidays
     if sla_targets is not None:
         settings["sla_targets"] = sla_targets
+    if currency is not None:
+        settings["currency"] = currency
+    if fx is not None:
+        settings["fx"] = fx
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -318,6 +325,9 @@ def run(
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
     sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -331,7 +341,7 @@ def run(
     written; 3 an unexpected error (please report it).
     """
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -344,7 +354,8 @@ def run(
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
                             compare=compare, progress=progress, from_format=from_format, mapping=mapping,
                             trial_days=trial_days,
-                            sla_targets=sla_targets)
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -393,6 +404,9 @@ def report(
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
     sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -406,7 +420,7 @@ def report(
     """
     started = time.perf_counter()
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -419,13 +433,15 @@ def report(
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
                             compare=compare, progress=progress, from_format=from_format, mapping=mapping,
                             trial_days=trial_days,
-                            sla_targets=sla_targets)
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
-                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                                   currency=currency, fx=fx, timezone=timezone or "UTC")
         elif any(r.id == "clv_predicted" and r.ok for r in card.records):
             # The scorecard's forecast could be made: check one on the last third of the orders too (the holdout
             # chart); when it cannot be made (too short a history, too few repeat buyers), say so and go on.
@@ -433,7 +449,8 @@ def report(
 
             try:
                 forecast = predict_clv(source, engine=_engine(engine, spark_master), memory_limit=memory_limit,
-                                       from_format=from_format, mapping=mapping)
+                                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                                       timezone=timezone or "UTC")
             except CxbenchError as exc:
                 _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
         comment_themes = None
@@ -464,6 +481,9 @@ def validate(
     as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -473,7 +493,8 @@ def validate(
 
     try:
         result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
-                       from_format=from_format, mapping=mapping)
+                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                       timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -504,15 +525,19 @@ def clv(
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
-        _check_out(out, [source, mapping])
+        _check_out(out, [source, mapping, fx])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
-                             memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                             currency=currency, fx=fx, timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return

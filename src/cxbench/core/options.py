@@ -107,7 +107,9 @@ class Options:
     health_weights: tuple[tuple[str, float], ...] = DEFAULT_HEALTH_WEIGHTS
     # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
-    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    #: --timezone: the IANA zone of the report (issue 16): days, weeks and months cut at its local midnight, and
+    #: the zone the business hours and holidays are in. One option for both; UTC by default
+    timezone: str = "UTC"
     holidays: tuple[dt.date, ...] = ()  # local days without business hours
     #: --sla-targets: per ticket priority, the first-response and resolution targets in hours (`SLA_TARGETS`), in
     #: the same calendar or business time as the durations; sorted (priority, first response, resolution) triples
@@ -116,6 +118,11 @@ class Options:
     clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
     clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
     clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+    # -- money (issue 16): the reporting currency and the exchange rates (core/reporting.py) -----------------
+    currency: str | None = None  # --currency EUR: ISO 4217 code money is reported in; None = the data's one currency
+    #: --fx FILE: (date, currency, rate) with rate = units of `currency` (the reporting one) per 1 unit of the
+    #: row's currency, sorted; read and checked by `make_options`
+    fx: tuple[tuple[dt.date, str, float], ...] = ()
 
     def sla_target_hours(self) -> dict[str, tuple[float, float]]:
         """Each priority's (first response, resolution) target in hours: `SLA_TARGETS` with `sla_targets` over it."""
@@ -216,6 +223,7 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
     _business_hours_settings(settings)
     if settings.get("sla_targets") is not None:
         settings["sla_targets"] = sla_targets(settings["sla_targets"])
+    _money_settings(settings)
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
 
@@ -233,8 +241,8 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
         check_timezone(settings["timezone"])
     if settings.get("business_hours") is not None:
         parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
-    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
-        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
+    elif settings.get("holidays"):
+        raise UsageError("--holidays applies to business hours: add --business-hours, "
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
 
 
@@ -254,6 +262,20 @@ def health_weights(given: Mapping[str, Any] | Sequence[tuple[str, Any]], where: 
     if not any(pairs.values()):
         raise UsageError(f"{where}: every weight is 0; give at least one signal a weight above 0")
     return tuple((name, pairs[name]) for name in HEALTH_SIGNALS if name in pairs)
+
+
+def _money_settings(settings: dict[str, Any]) -> None:
+    """Check --currency and read --fx in place (a rates file is read here, its rows checked)."""
+    if settings.get("currency") is None and not settings.get("fx"):
+        return
+    from cxbench.core.reporting import check_currency, fx_rates
+
+    if settings.get("currency") is not None:
+        settings["currency"] = check_currency(settings["currency"], "--currency")
+    if settings.get("fx"):
+        if settings.get("currency") is None:
+            raise UsageError("--fx gives rates into the reporting currency: add --currency, e.g. --currency EUR")
+        settings["fx"] = fx_rates(settings["fx"], settings["currency"])
 
 
 def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -3,7 +3,7 @@
 Which period a ticket counts in: durations (resolution, first response) in the period of the moment that ends
 them (`resolved_at`, `first_response_at`), so a closed period's value never changes later; first-contact
 resolution and contact volume in the period the ticket was opened; open tickets at each period's end.
-Periods are UTC calendar periods, as for every metric.
+Periods are calendar periods of the report's time zone (UTC unless --timezone), as for every metric.
 
 Durations are calendar time by default; with `--business-hours` they count working time only (see
 `core/business_hours.py`). SLA achievement compares the same durations with each priority's target
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import ibis
@@ -71,11 +72,6 @@ def _now(options: Options) -> dt.datetime:
     return instant_after(options.today)
 
 
-def _elapsed_seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    # Milliseconds, then seconds: the one time difference DuckDB and Spark compute alike (IBIS-NOTES trap 2).
-    return later.delta(earlier, unit="millisecond").cast("float64") / 1000
-
-
 def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
     """The working-window calendar for the tickets' dates (one row per working window, a few hundred a year)."""
 
@@ -91,7 +87,9 @@ def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
             lo = hi = dt.date(2000, 1, 1)
         # Through the as-of day: the SLA clock of an unanswered ticket and the backlog's age run to it.
         hi = max(hi, ctx.options.today)
-        rows = calendar_rows(hours, lo, hi)
+        # With --timezone the tickets' times are already wall-clock times of the zone (core/reporting.py): the
+        # windows are laid on that clock as they are, not moved to UTC.
+        rows = calendar_rows(replace(hours, timezone="UTC") if ctx.clock is not None else hours, lo, hi)
         return ibis.memtable(rows, schema=CALENDAR_SCHEMA)
 
     return ctx.remember(f"business_calendar:{hours}", build)
@@ -102,8 +100,8 @@ def _with_durations(ctx: MetricContext) -> ir.Table:
     t = _tickets(ctx)
     hours = business_hours(ctx.options)
     if hours is None:
-        return t.mutate(resolution_seconds=_elapsed_seconds(t.resolved_at, t.opened_at),
-                        first_response_seconds=_elapsed_seconds(t.first_response_at, t.opened_at))
+        return t.mutate(resolution_seconds=ctx.elapsed_seconds(t.resolved_at, t.opened_at),
+                        first_response_seconds=ctx.elapsed_seconds(t.first_response_at, t.opened_at))
     calendar = _calendar(ctx, hours)
     t = with_working_seconds(t, "opened_at", calendar, "_w_opened")
     t = with_working_seconds(t, "resolved_at", calendar, "_w_resolved")
@@ -262,7 +260,8 @@ _TIME_NOTE = ("Calendar time by default. With `--business-hours \"Mon-Fri 09:00-
               "separated by commas), `--timezone` (IANA name, default UTC) and `--holidays FILE` (one YYYY-MM-DD "
               "per line), only the seconds inside the working windows count, as support tools measure SLAs: a "
               "ticket opened Friday 16:00 and resolved Monday 10:00 took 2 working hours. `details.time` says "
-              "which was used.")
+              "which was used. `--timezone` is also the report's time zone: calendar durations stay real time "
+              "across a change of the clocks (a night the clocks go forward has 23 hours).")
 
 _BREAKDOWN_NOTE = ("Broken down by `channel`, and by `priority`, `group`, `agent` and `tag` when the tickets carry "
                    "them (a ticket counts once in each of its tags: one with two tags is in both tags' records).")
@@ -352,8 +351,8 @@ METRICS: tuple[Metric, ...] = (
         direction=Direction.DOWN, inputs=("tickets",), rows=_open_rows, estimator=Total(_count),
         what_is_counted="tickets",
         description="The backlog at the end of each period (a point-in-time count). " + _BREAKDOWN_NOTE,
-        notes="The end of a period is the instant after its last day (00:00 UTC). A ticket opened before it counts "
-              "while it has no `resolved_at` or is resolved at that instant or later, whenever it was opened "
+        notes="The end of a period is the instant after its last day (00:00 in the report's time zone, UTC unless "
+              "--timezone). A ticket opened before it counts while it has no `resolved_at` or is resolved at that instant or later, whenever it was opened "
               "(before --from too). For the latest period this is the backlog at its end, which may lie in "
               "the future.",
         source="cxbench (backlog, a companion of 001's resolution metrics)", dimensions=_BREAKDOWN,
