@@ -115,7 +115,7 @@ def _with_working_seconds_to(ctx: MetricContext, t: ir.Table, later: str, earlie
     run counts durations."""
     hours = business_hours(ctx.options)
     if hours is None:
-        return t.mutate(**{name: _elapsed_seconds(t[later], t[earlier])})
+        return t.mutate(**{name: ctx.elapsed_seconds(t[later], t[earlier])})
     calendar = _calendar(ctx, hours)
     t = with_working_seconds(t, later, calendar, "_w_later")
     t = with_working_seconds(t, earlier, calendar, "_w_earlier")
