@@ -170,13 +170,13 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     by_value = {}
     for r in demo_card.records:
         if r.dimension is not None and r.ok and not r.segment:
-            by_value[(r.id, _day(r.period_start), ", ".join(str(v) for v in r.dimension.values()))] = r
+            by_value[(r.id, _day(r.period_start), ", ".join(r.dimension), ", ".join(str(v) for v in r.dimension.values()))] = r
     dots = [c for c in charts if c["kind"] in ("dots", "bars")]
     assert any(c["metric"] == "csat" and c["options"]["dimension"] == "touchpoint" for c in dots)
     for chart in dots:
         data = chart["data"]["0"]
         for label, value, low, n in zip(data["labels"], data["y"], data["lo"], data["n"], strict=True):
-            record = by_value[(chart["metric"], data["period"], label)]
+            record = by_value[(chart["metric"], data["period"], chart["options"]["dimension"], label)]
             assert (value, low, n) == (record.value, record.ci_low, record.n), chart["id"]
     kinds = {c["kind"] for c in charts}
     assert {"nps", "heatmap", "waterfall", "stack", "strip", "grouped", "bars"} <= kinds
@@ -189,12 +189,25 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     assert nps["promoters"][-1] == latest.details["positive_pct"]
     assert nps["detractors"][-1] == latest.details["negative_pct"]
     heatmap = next(c for c in charts if c["kind"] == "heatmap")["data"]["0"]
-    cell = by_value[("retention_cohorts", heatmap["cohorts"][0], f"{heatmap['cohorts'][0]}, 0")]
+    cell = by_value[("retention_cohorts", heatmap["cohorts"][0], "cohort, offset", f"{heatmap['cohorts'][0]}, 0")]
     assert heatmap["z"][0][0] == cell.value
+    mrr_cohorts = next(c for c in charts if c["metric"] == "net_mrr_retention_cohorts")["data"]["0"]
+    cells = [r for r in demo_card.records
+             if r.id == "net_mrr_retention_cohorts" and r.ok and r.value is not None and not r.segment]
+    assert cells
+    for r in cells:
+        row = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"]))
+        assert mrr_cohorts["z"][row][mrr_cohorts["offsets"].index(r.dimension["offset"])] == r.value
+    assert mrr_cohorts["zmax"] == max(100.0, *(r.value for r in cells))
+    health = next(c for c in charts if c["id"].endswith("customer-health-bands"))["data"]["0"]
+    scores = [r for r in demo_card.get("customer_health_score") if r.ok]
+    assert health["x"] == [_day(r.period_start) for r in scores]
+    for series, key in zip(health["series"], ("green_pct", "yellow_pct", "red_pct"), strict=True):
+        assert series["y"] == [r.details[key] for r in scores]
     resolution = next(c for c in charts if c["id"].endswith("resolution-by-channel"))["data"]["0"]
     series = {s["name"]: s["y"] for s in resolution["series"]}
     for i, channel in enumerate(resolution["labels"]):
-        record = by_value[("median_resolution_time", resolution["period"], channel)]
+        record = by_value[("median_resolution_time", resolution["period"], "channel", channel)]
         assert [series[k][i] for k in ("10th percentile", "25th", "median", "75th", "90th")] == [
             record.details["p10"], record.details["p25"], record.value, record.details["p75"], record.details["p90"]]
 

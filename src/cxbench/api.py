@@ -21,6 +21,7 @@ from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
+from cxbench.core.reporting import prepare
 from cxbench.core.sources import Dataset, IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.findings import findings, latest_records
@@ -122,6 +123,8 @@ class Scorecard:
             document["to"] = self.options.end.isoformat() if self.options.end else None
         if self.options.segments:
             document["segments"] = list(self.options.segments)
+        if self.options.timezone != "UTC":
+            document["timezone"] = self.options.timezone  # the zone whose local midnights cut the periods
         return document
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -290,14 +293,18 @@ def open_dataset(source: str | Path | BaseBackend, engine: str | BaseBackend | N
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
           rejected_cap: int = 1000, memory_limit: str | None = None,
           as_of: str | dt.date | None = None, from_format: str | None = None,
-          mapping: str | Path | None = None) -> Validation:
+          mapping: str | Path | None = None, currency: str | None = None,
+          fx: str | Path | Sequence[Any] | None = None, timezone: str = "UTC") -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`).
 
     Rows dated after `as_of` (default: today) plus a day are set aside as typos. `from_format`/`mapping`: read a
-    vendor's export (docs/adapters.md)."""
-    day = make_options(as_of=as_of).as_of if as_of is not None else None
+    vendor's export (docs/adapters.md). `currency`/`fx`: the reporting currency and exchange rates (as
+    `compute`): mixed currencies without them are an error, and rows without a rate are set aside; `timezone`: the
+    zone whose days pick the rates, as in `compute`."""
+    options = make_options(as_of=as_of, currency=currency, fx=fx or (), timezone=timezone, rejected_cap=rejected_cap)
     dataset = open_dataset(source, engine, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
-    return validate(dataset, rejected_cap=rejected_cap, as_of=day)
+    validation = validate(dataset, rejected_cap=rejected_cap, as_of=options.as_of)
+    return prepare(dataset.con, validation, options)[0]
 
 
 def convert(source: str | Path, out: str | Path, *, from_format: str | None = None, mapping: str | Path | None = None,
@@ -346,6 +353,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     to = _renamed("end", end, "to", to)
     options = make_options(period=period, start=from_, end=to, segment=segment, metrics=metrics, **settings)
     library = load_benchmarks(benchmarks, options.vertical)
+    if library.health_weights is not None and "health_weights" not in settings:
+        # The --benchmarks file's customer_health_score weights, unless the call gives its own.
+        options = replace(options, health_weights=library.health_weights)
     selected = select_metrics(options.metrics)
     needed = None
     if options.metrics:
@@ -365,7 +375,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     dataset = open_dataset(source, engine, only=needed, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
-    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    # The report's time zone and currency (--timezone, --currency, --fx), once for every metric.
+    validation, clock = prepare(dataset.con, validation, options)
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock)
     engine = Engine(ctx, selected, library)
     records = engine.run(advance)
     if options.compare:
@@ -395,7 +407,8 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
                 rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
-                mapping: str | Path | None = None) -> ClvForecast:
+                mapping: str | Path | None = None, currency: str | None = None,
+                fx: str | Path | Sequence[Any] | None = None, timezone: str = "UTC") -> ClvForecast:
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
@@ -404,14 +417,18 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     the unit of recency, T and `horizon` (default: 12 months). `discount_rate`: per month (default 0.01). Orders
     after the calibration end are the holdout the forecast is checked on. Raises ModelFitError (a CxbenchError)
     when the models cannot be fitted.
+    `currency`/`fx`: the reporting currency and exchange rates; `timezone`: the IANA zone whose days the orders
+    fall on (as `compute`).
     """
     from cxbench.lifetime_value import holdout_calibration_end, make_settings, predict
 
     if calibration_end is not None:
         make_settings(calibration_end, time_unit, horizon, discount_rate)  # bad arguments fail before any reading
+    options = make_options(currency=currency, fx=fx or (), timezone=timezone, rejected_cap=rejected_cap)
     dataset = open_dataset(source, engine, only={"orders"}, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
+    validation = prepare(dataset.con, validation, options)[0]
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
                          "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
@@ -430,6 +447,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
         "source": redact(describe(source)),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
+        **({"timezone": options.timezone} if options.timezone != "UTC" else {}),
     }
     return result
 

@@ -231,10 +231,14 @@ EventNameOpt = Annotated[list[str] | None, typer.Option(help="What the data call
 BaselineOpt = Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")]
 AsOfOpt = Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")]
 InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")]
+TrialDaysOpt = Annotated[int, typer.Option(help="trial_conversion_rate: a trial converts when a paid subscription starts within this many days of it.")]
 LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
-TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
+TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of the report, e.g. Europe/Bucharest: days, weeks and months cut at its midnight, --from/--to its days, and the zone of --business-hours and --holidays (default UTC).")]
+CurrencyOpt = Annotated[str | None, typer.Option(help="Report money in this ISO 4217 currency, e.g. EUR (rows in others are converted with --fx; default: the data's one currency).")]
+FxOpt = Annotated[Path | None, typer.Option(help="Exchange rates, CSV (date,currency,rate) or YAML: rate = units of --currency per 1 unit of the row's currency; a day without one takes the latest earlier rate.")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
+SlaTargetsOpt = Annotated[str | None, typer.Option(help='SLA targets per ticket priority, first response/resolution, e.g. "urgent=30m/4h,high=2h/1d" (m, h, d; default urgent=1h/4h, high=4h/8h, normal=8h/24h, low=24h/72h).')]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
 BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
 CompareOpt = Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")]
@@ -258,11 +262,15 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
+             trial_days: int = DEFAULTS.trial_days,
+             sla_targets: str | None = None,
+             currency: str | None = None, fx: Path | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
-                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
+                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years,
+                                   "trial_days": trial_days}
     if bounce_definition is not None:
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
@@ -275,6 +283,12 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    if sla_targets is not None:
+        settings["sla_targets"] = sla_targets
+    if currency is not None:
+        settings["currency"] = currency
+    if fx is not None:
+        settings["fx"] = fx
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -305,6 +319,7 @@ def run(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -315,6 +330,10 @@ def run(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -328,7 +347,7 @@ def run(
     written; 3 an unexpected error (please report it).
     """
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -339,7 +358,10 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days,
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -376,6 +398,7 @@ def report(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -386,6 +409,10 @@ def report(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -403,7 +430,7 @@ def report(
     """
     started = time.perf_counter()
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -414,13 +441,17 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days,
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
-                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                                   currency=currency, fx=fx, timezone=timezone or "UTC")
         elif any(r.id == "clv_predicted" and r.ok for r in card.records):
             # The scorecard's forecast could be made: check one on the last third of the orders too (the holdout
             # chart); when it cannot be made (too short a history, too few repeat buyers), say so and go on.
@@ -428,7 +459,8 @@ def report(
 
             try:
                 forecast = predict_clv(source, engine=_engine(engine, spark_master), memory_limit=memory_limit,
-                                       from_format=from_format, mapping=mapping)
+                                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                                       timezone=timezone or "UTC")
             except CxbenchError as exc:
                 _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
         comment_themes = None
@@ -473,6 +505,9 @@ def validate(
     as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -482,7 +517,8 @@ def validate(
 
     try:
         result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
-                       from_format=from_format, mapping=mapping)
+                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                       timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -513,15 +549,19 @@ def clv(
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
-        _check_out(out, [source, mapping])
+        _check_out(out, [source, mapping, fx])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
-                             memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                             currency=currency, fx=fx, timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return

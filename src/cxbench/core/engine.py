@@ -457,6 +457,9 @@ class Engine:
                 columns = () if dimension is None else ((dimension,) if isinstance(dimension, str) else dimension)
                 t = base
                 for column in columns:
+                    if t[column].type().is_array():
+                        # A list (a ticket's tags): the row counts once under each of its values.
+                        t = t.mutate(**{column: t[column].unnest()})
                     t = t.filter(t[column].notnull())
                 keys = [t._period]
                 if segment is not None:

@@ -122,12 +122,16 @@ class Validation:
     reports: dict[str, TableReport]
     rejected: list[Rejection] = field(default_factory=list)
     ignored: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
+    #: the currency money is in (--currency, or the data's one `currency`); None when nothing names it
+    currency: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "inputs": {name: report.to_dict() for name, report in self.reports.items()},
             "rejected": [r.to_dict() for r in self.rejected],
         }
+        if self.currency is not None:
+            out["currency"] = self.currency
         if self.ignored:
             out["ignored_files"] = [i.to_dict() for i in self.ignored]
         return out
@@ -537,6 +541,8 @@ def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue, offset: ir
         return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
     if column.allowed is not None:
         return raw_text.lower()
+    if column.pattern is not None:
+        return raw_text.upper()
     return raw_text
 
 
@@ -616,6 +622,9 @@ def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
         if column.maximum is not None:
             checks.append((parsed > column.maximum,
                            column.name + " " + number_text(parsed) + f" is above the maximum {_fmt(column.maximum)}"))
+    if column.pattern is not None:
+        checks.append((raw_text.notnull() & ~raw_text.re_search(column.pattern),
+                       column.name + " " + _quoted(raw_text) + f" is not {column.pattern_hint}"))
     if column.allowed is not None:
         allowed = ", ".join(column.allowed)
         checks.append((raw_text.notnull() & ~raw_text.lower().isin(column.allowed),

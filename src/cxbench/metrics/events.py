@@ -402,7 +402,8 @@ PRODUCT = (
         what_is_counted="signups", period_tables=("events",),
         description="New users who came back in their first week. `details.mean_first_week_events`: mean events on "
                     "days 0-6 (the signup day and the six after); `details.abandonment_rate` = 100 − value.",
-        notes="Days are UTC calendar days counted from the signup day (day 0). Signups near the end of the data "
+        notes="Days are calendar days of the report's time zone (UTC unless --timezone) counted from the signup "
+              "day (day 0). Signups near the end of the data "
               "have not had their full week yet.",
         source="003",
     ),

@@ -412,8 +412,8 @@ class _Builder:
         trend = self.trend(metric)
         if trend is not None:
             charts.append(trend)
-        if metric.id == "retention_cohorts":
-            pass  # drawn as the family's heatmap
+        if any(isinstance(d, tuple) for d in metric.dimensions):
+            pass  # cohort × offset: drawn as the family's heatmap
         elif not metric.overall:
             # The lifecycle as PostHog draws it: stacked bars, dormant users below zero.
             line = self.lines(metric, kind="stack" if metric.id == "user_lifecycle" else "lines")
@@ -471,22 +471,44 @@ class _Builder:
                 }
         return chart if chart.data else None
 
-    def cohort_heatmap(self) -> Chart | None:
-        chart = Chart(self.chart_id("retention-cohorts"), "heatmap",
-                      "Retention by signup cohort (% of the cohort active, by months since signup)", "percent",
-                      "retention_cohorts")
-        for seg, rows in self.breakdown.get("retention_cohorts", {}).items():
+    def cohort_heatmap(self, metric_id: str = "retention_cohorts",
+                       title: str = "Retention by signup cohort (% of the cohort active, by months since signup)",
+                       axis: str = "months since signup") -> Chart | None:
+        """A cohort × offset metric's records as a heatmap: one row per cohort, one column per offset. The colour
+        scale runs 0-100, or to the largest value when a cohort grew beyond 100 % (net MRR retention)."""
+        chart = Chart(self.chart_id(metric_id.replace("_", "-")), "heatmap", title, "percent", metric_id)
+        for seg, rows in self.breakdown.get(metric_id, {}).items():
             rows = [r for r in rows if r.ok and r.value is not None]
             if not rows:
                 continue
             cohorts = sorted({str(r.dimension["cohort"]) for r in rows if r.dimension})
             offsets = sorted({int(r.dimension["offset"]) for r in rows if r.dimension})
             cell = {(str(r.dimension["cohort"]), int(r.dimension["offset"])): r for r in rows if r.dimension}
+            z = [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts]
             chart.data[seg] = {
-                "cohorts": cohorts, "offsets": offsets,
-                "z": [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts],
+                "cohorts": cohorts, "offsets": offsets, "z": z,
                 "n": [cell[(c, 0)].n if (c, 0) in cell else None for c in cohorts],
+                "zmax": max([100.0, *(v for row in z for v in row if v is not None)]), "axis": axis,
             }
+        return chart if chart.data else None
+
+    def health_bands(self) -> Chart | None:
+        """customer_health_score's customers per band (details.green_pct, yellow_pct, red_pct), every period."""
+        chart = Chart(self.chart_id("customer-health-bands"), "stack",
+                      "Customer health: % of paying customers per band, every period", "percent",
+                      "customer_health_score")
+        # Okabe-Ito green, yellow and vermilion (report.js COLORS 2, 6, 5).
+        bands = (("green (70 and up)", "green_pct", 2), ("yellow (40 to 70)", "yellow_pct", 6),
+                 ("red (below 40)", "red_pct", 5))
+        for seg, rows in self.overall.get("customer_health_score", {}).items():
+            rows = [r for r in rows if r.ok and r.value is not None]
+            if rows:
+                chart.data[seg] = {
+                    "x": [_day(r.period_start) for r in rows],
+                    "series": [{"name": name, "color": colour, "y": [_finite(r.details.get(key)) for r in rows]}
+                               for name, key, colour in bands],
+                    "hidden": 0,
+                }
         return chart if chart.data else None
 
     def mrr_bridge(self) -> list[Chart]:
@@ -567,7 +589,9 @@ class _Builder:
                           "90th percentiles) and the mean (a long tail pulls the mean up)",
                           "seconds", "median_resolution_time")
             for seg in range(len(self.segments)):
-                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None]
+                # Per channel only: the tickets' other breakdowns (priority, group, agent, tag) have their own charts.
+                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None
+                              and list(dict(r.dimension or {})) == ["channel"]]
                         for mid in (mean.id, median.id)}
                 if not rows[median.id]:
                     continue
@@ -660,7 +684,11 @@ class _Builder:
             cac = self.cac_by_channel()
             by_channel = [c for c in cac if c.options.get("dimension") == "acquisition_channel"]
             charts += [*self.mrr_bridge(), *by_channel, self.clv_cac_by_channel(),
-                       *(c for c in cac if c not in by_channel), self.clv_holdout()]
+                       *(c for c in cac if c not in by_channel), self.clv_holdout(), self.health_bands(),
+                       self.cohort_heatmap("net_mrr_retention_cohorts",
+                                           f"Net MRR retention by cohort (% of the cohort's first-{self.period} MRR, "
+                                           f"by {self.period}s since its first payment)",
+                                           f"{self.period}s since the first payment")]
         elif family is Family.SUPPORT:
             charts += self.support_volume()
         return [c for c in charts if c is not None]

@@ -229,9 +229,10 @@
       d.series.forEach(function (s) { all = all.concat(s.y); });
       var sc = unit === "seconds" ? timeScale(all) : {div: 1};
       var data = d.series.map(function (s, i) {
-        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: color(i)},
+        var c = s.color !== undefined ? color(s.color) : color(i);  // a series may name its colour (health bands)
+        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: c},
                  text: s.y.map(function (v) { return fmt(v, unit); }), hovertemplate: esc(s.name) + ": %{text}<extra></extra>"};
-        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: color(i), width: 2}; t.marker.size = 5; }
+        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: c, width: 2}; t.marker.size = 5; }
         return t;
       });
       var rows = d.x.map(function (x, j) { return [x].concat(d.series.map(function (s) { return fmt(s.y[j], unit); })); });
@@ -254,12 +255,13 @@
     }
 
     function heatmap(chart, d) {
-      var data = [{type: "heatmap", x: d.offsets, y: d.cohorts.map(esc), z: d.z, colorscale: "Viridis", zmin: 0, zmax: 100,
-                   texttemplate: "%{z:.0f}", hovertemplate: "cohort %{y}, month %{x}: %{z:.1f} %<extra></extra>",
+      var axisTitle = d.axis || "months since signup";
+      var data = [{type: "heatmap", x: d.offsets, y: d.cohorts.map(esc), z: d.z, colorscale: "Viridis", zmin: 0, zmax: d.zmax || 100,
+                   texttemplate: "%{z:.0f}", hovertemplate: "cohort %{y}, " + esc(axisTitle) + " %{x}: %{z:.1f} %<extra></extra>",
                    colorbar: {ticksuffix: " %", thickness: 12}}];
       var rows = d.cohorts.map(function (c, i) { return [c, d.n[i] === null ? "" : d.n[i].toLocaleString("en-US")].concat(d.z[i].map(function (v) { return v === null ? "" : fmt(v, "percent"); })); });
       return {data: data, layout: layout({height: 80 + 24 * d.cohorts.length, margin: {l: 10, r: 14, t: 10, b: 40},
-                                          xaxis: {title: {text: "months since signup", font: {size: 11}}, dtick: 1},
+                                          xaxis: {title: {text: esc(axisTitle), font: {size: 11}}, dtick: 1},
                                           yaxis: {type: "category", autorange: "reversed", automargin: true}}),
               table: {head: ["cohort", "customers"].concat(d.offsets.map(function (o) { return "month " + o; })), rows: rows}};
     }
