@@ -296,3 +296,19 @@ def test_hostile_event_names_and_segments_stay_text(tmp_path):
     card = cxbench.compute(folder, metrics=["unique_visitors"], segment="plan")
     html = render_html(card, funnel=result)
     assert segment not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_funnel_periods_follow_the_time_zone(tmp_path):
+    # Signup 2026-10-31 23:30 UTC, activate 40 minutes later. In UTC the user enters in October; in
+    # Europe/Bucharest (UTC+2 after the clocks went back on 25 October) it is 1 November, 01:30: November.
+    events = [ev("a", 31, "23:30:00", "signup"), {"user_id": "a", "ts": "2026-11-01T00:10:00Z", "event": "activate",
+                                                   "page": ""}]
+    folder = write_tables(tmp_path / "tz", {"events": events})
+    import datetime as dt
+
+    utc = cxbench.funnel(folder, "signup,activate")
+    local = cxbench.funnel(folder, "signup,activate", timezone="Europe/Bucharest")
+    assert [g.period_start for g in utc.groups if g.period_start] == [dt.date(2026, 10, 1)]
+    assert [g.period_start for g in local.groups if g.period_start] == [dt.date(2026, 11, 1)]
+    assert local.overall.steps[1].median_seconds == utc.overall.steps[1].median_seconds == 2400  # 40 minutes
+    assert local.to_dict()["settings"]["timezone"] == "Europe/Bucharest"

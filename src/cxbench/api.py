@@ -508,17 +508,18 @@ def _events_context(source: str | Path | BaseBackend, engine: str | BaseBackend 
     dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    validation, clock = prepare(dataset.con, validation, options)  # --timezone: the tables' clocks made local
     meta = {"cxbench_version": __version__, "source": redact(describe(source)),
             "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             **validation.to_dict()}
-    return MetricContext(con=dataset.con, tables=validation.tables, options=options), meta
+    return MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock), meta
 
 
 def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, window: str | int = "14d",
            order: str = "ordered", period: str | Period = Period.MONTH, segment: str | Sequence[str] | None = None,
            from_: str | dt.date | None = None, to: str | dt.date | None = None,
-           event_names: Any = None, engine: str | BaseBackend | None = None, rejected_cap: int = 1000,
-           memory_limit: str | None = None, from_format: str | None = None,
+           event_names: Any = None, timezone: str = "UTC", engine: str | BaseBackend | None = None,
+           rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
            mapping: str | Path | None = None) -> Funnel:
     """The funnel of `steps` (event names in order, a list or "a,b,c") over `source`'s events (`cxbench funnel`).
 
@@ -526,7 +527,8 @@ def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, wind
     `order`: ordered (default; other events may come between steps), strict (none may) or any (steps in any
     sequence within the window). `period`: the funnel is also given per period of the user's first step.
     `segment`: customers column(s) to repeat it by. `from_`/`to`: bound the first step's day. `event_names`: the
-    --event-name mapping (CANONICAL=NAME) applied to the step names. docs/analyses.md defines it all."""
+    --event-name mapping (CANONICAL=NAME) applied to the step names. `timezone`: the IANA zone whose midnights
+    cut the periods and the --from/--to days (as `compute`'s). docs/analyses.md defines it all."""
     from cxbench.analyses.funnel import FunnelOrder, check_steps, compute_funnel, parse_window
 
     names = check_steps([steps] if isinstance(steps, str) else steps)
@@ -535,7 +537,7 @@ def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, wind
     except ValueError as exc:
         raise UsageError(f"--order {order!r}: use ordered, strict or any") from exc
     size = parse_window(window)
-    options = make_options(period=period, start=from_, end=to, segment=segment,
+    options = make_options(period=period, start=from_, end=to, segment=segment, timezone=timezone,
                            **({"event_names": event_names} if event_names else {}))
     tables = {"events"} | ({"customers"} if options.segments else set())
     ctx, meta = _events_context(source, engine, options, tables, rejected_cap, memory_limit, from_format, mapping)
@@ -546,15 +548,16 @@ def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, wind
 
 def top_paths(source: str | Path | BaseBackend, entry: str, *, length: int = 3, limit: int = 10,
               from_: str | dt.date | None = None, to: str | dt.date | None = None, event_names: Any = None,
-              session_timeout_minutes: float = DEFAULTS.session_timeout_minutes,
+              session_timeout_minutes: float = DEFAULTS.session_timeout_minutes, timezone: str = "UTC",
               engine: str | BaseBackend | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
               from_format: str | None = None, mapping: str | Path | None = None) -> TopPaths:
     """The most frequent sequences of the next `length` pages (default 3) viewed in a session after the first view
     of the page `entry` (`cxbench paths --entry /pricing`), the `limit` most frequent with their count and share.
-    Sessions as the scorecard makes them (session_id, else 30 minutes without an event). docs/analyses.md."""
+    Sessions as the scorecard makes them (session_id, else 30 minutes without an event); `timezone` gives the
+    --from/--to days. docs/analyses.md."""
     from cxbench.analyses.paths import compute_paths
 
-    options = make_options(start=from_, end=to, session_timeout_minutes=session_timeout_minutes,
+    options = make_options(start=from_, end=to, session_timeout_minutes=session_timeout_minutes, timezone=timezone,
                            **({"event_names": event_names} if event_names else {}))
     ctx, meta = _events_context(source, engine, options, {"events"}, rejected_cap, memory_limit, from_format, mapping)
     result = compute_paths(ctx, entry, length=length, limit=limit)

@@ -476,13 +476,14 @@ def report(
 
             funnel_result = compute_funnel(source, funnel, window=funnel_window, order=funnel_order.value,
                                            period=period, segment=segment, from_=from_, to=to, event_names=event_name,
-                                           engine=_engine(engine, spark_master), memory_limit=memory_limit,
-                                           from_format=from_format, mapping=mapping)
+                                           timezone=timezone or "UTC", engine=_engine(engine, spark_master),
+                                           memory_limit=memory_limit, from_format=from_format, mapping=mapping)
         if paths_entry is not None:
             from cxbench.api import top_paths
 
             paths_result = top_paths(source, paths_entry, from_=from_, to=to, event_names=event_name,
-                                     session_timeout_minutes=session_timeout, engine=_engine(engine, spark_master),
+                                     session_timeout_minutes=session_timeout, timezone=timezone or "UTC",
+                                     engine=_engine(engine, spark_master),
                                      memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
@@ -633,6 +634,7 @@ def funnel(
     to: ToOpt = None,
     segment: SegmentOpt = None,
     event_name: EventNameOpt = None,
+    timezone: TimezoneOpt = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per group and step).")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
     engine: EngineOpt = None,
@@ -648,7 +650,8 @@ def funnel(
     try:
         _check_out(out, [source, mapping])
         result = compute_funnel(source, steps, window=window, order=order.value, period=period, segment=segment,
-                                from_=from_, to=to, event_names=event_name, engine=_engine(engine, spark_master),
+                                from_=from_, to=to, event_names=event_name, timezone=timezone or "UTC",
+                                engine=_engine(engine, spark_master),
                                 memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
@@ -673,6 +676,7 @@ def paths(
     to: ToOpt = None,
     session_timeout: SessionTimeoutOpt = DEFAULTS.session_timeout_minutes,
     event_name: EventNameOpt = None,
+    timezone: TimezoneOpt = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per path).")] = OutputFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
     engine: EngineOpt = None,
@@ -687,7 +691,8 @@ def paths(
     try:
         _check_out(out, [source, mapping])
         result = top_paths(source, entry, length=length, limit=limit, from_=from_, to=to, event_names=event_name,
-                           session_timeout_minutes=session_timeout, engine=_engine(engine, spark_master),
+                           session_timeout_minutes=session_timeout, timezone=timezone or "UTC",
+                           engine=_engine(engine, spark_master),
                            memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)

@@ -20,6 +20,9 @@ PostHog/skills `modeling-conversion-metrics/references/conversion-metric-definit
   (`core.stats.wilson_interval`); step conversion: ÷ users reaching step k−1; drop-off: users of step k−1 who did
   not reach step k. Time to convert: the median over the users reaching step k of (step k's time − step k−1's).
 
+With --timezone, the events' times are local wall-clock times (as for every metric): periods and --from/--to are
+local days and the window is measured on that clock; the medians are real elapsed seconds.
+
 Everything up to the per-group counts and medians runs in the engine (one chain of aggregations and joins, one
 union of group-bys); only those few rows are brought back.
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -180,6 +183,7 @@ class Funnel:
     end: dt.date | None
     segments: tuple[str, ...]
     groups: tuple[FunnelGroup, ...]
+    timezone: str = "UTC"  # whose midnights cut the periods and the --from/--to days
     meta: dict[str, Any] = field(default_factory=dict, compare=False)  # source, generated_at, inputs, rejected
 
     def group(self, segment: dict[str, str] | None = None, period_start: dt.date | None = None) -> FunnelGroup | None:
@@ -196,7 +200,7 @@ class Funnel:
                 "window_seconds": self.window.seconds, "order": self.order.value, "period": self.period.value,
                 "from": self.start.isoformat() if self.start else None,
                 "to": self.end.isoformat() if self.end else None,
-                "segments": list(self.segments)}
+                "segments": list(self.segments), "timezone": self.timezone}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: the run's facts, the settings and every group (no NaN: None with a reason)."""
@@ -275,24 +279,23 @@ def _any_order(e: ir.Table, names: Sequence[str], window: Window, options: Optio
     return firsts.select("user_id", "_start", **columns)
 
 
-def _seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike (IBIS-NOTES.md).
-    return later.delta(earlier, unit="millisecond").cast("float64") / 1000
+Seconds = Callable[[ir.TimestampValue, ir.TimestampValue], ir.FloatingValue]
 
 
-def _aggregates(t: ir.Table, n: int) -> dict[str, ir.Scalar]:
+def _aggregates(t: ir.Table, n: int, seconds: Seconds) -> dict[str, ir.Scalar]:
     out: dict[str, ir.Scalar] = {}
     for k in range(1, n + 1):
         out[f"u{k}"] = t[f"_t{k}"].count()
         if k > 1:
-            out[f"m{k}"] = _seconds(t[f"_t{k}"], t[f"_t{k - 1}"]).median()
-            out[f"f{k}"] = _seconds(t[f"_t{k}"], t._t1).median()
+            out[f"m{k}"] = seconds(t[f"_t{k}"], t[f"_t{k - 1}"]).median()
+            out[f"f{k}"] = seconds(t[f"_t{k}"], t._t1).median()
     return out
 
 
 def group_counts(per_user: ir.Table, n: int, period: Period, segments: Sequence[str],
-                 customers: ir.Table | None) -> ir.Table:
-    """The counts and medians of every group, as one union of group-bys: `_col`, `_val` (segment), `_period`."""
+                 customers: ir.Table | None, seconds: Seconds) -> ir.Table:
+    """The counts and medians of every group, as one union of group-bys: `_col`, `_val` (segment), `_period`.
+    `seconds(later, earlier)`: the real time between two timestamps (`MetricContext.elapsed_seconds`)."""
     t = per_user
     unit = {Period.DAY: "D", Period.WEEK: "W", Period.MONTH: "M", Period.QUARTER: "Q", Period.YEAR: "Y"}.get(period)
     t = t.mutate(_period=t._start.truncate(unit).date() if unit else ibis.null("date"))
@@ -306,8 +309,8 @@ def group_counts(per_user: ir.Table, n: int, period: Period, segments: Sequence[
         for by_period in (False, True) if unit else (False,):
             keys = ([f"_seg{index}"] if index is not None else []) + (["_period"] if by_period else [])
             source = t.filter(t[f"_seg{index}"].notnull()) if index is not None else t
-            grouped = source.group_by(keys).aggregate(**_aggregates(source, n)) if keys \
-                else source.aggregate(**_aggregates(source, n))
+            grouped = source.group_by(keys).aggregate(**_aggregates(source, n, seconds)) if keys \
+                else source.aggregate(**_aggregates(source, n, seconds))
             grouped = grouped.mutate(
                 _col=ibis.literal(column, type="string") if column else ibis.null("string"),
                 _val=grouped[f"_seg{index}"] if index is not None else ibis.null("string"),
@@ -370,7 +373,8 @@ def compute_funnel(ctx: MetricContext, steps: Sequence[str], window: Window, ord
     per_user = user_steps(events, read, window, order, options)
     if options.segments or options.period is not Period.ALL:
         per_user = ctx.cache(per_user)  # read by several group-bys: computed once
-    table = ctx.con.to_pyarrow(group_counts(per_user, len(names), options.period, options.segments, customers))
+    table = ctx.con.to_pyarrow(group_counts(per_user, len(names), options.period, options.segments, customers,
+                                            ctx.elapsed_seconds))
     groups = []
     for row in table.to_pylist():
         segment = ((row["_col"], row["_val"]),) if row["_col"] is not None else ()
@@ -382,7 +386,7 @@ def compute_funnel(ctx: MetricContext, steps: Sequence[str], window: Window, ord
     groups.sort(key=lambda g: (g.segment != (), g.segment, g.period_start is not None,
                                g.period_start or dt.date.min))
     return Funnel(names, read, window, order, options.period, options.start, options.end, options.segments,
-                  tuple(groups))
+                  tuple(groups), options.timezone)
 
 
 __all__ = ["DEFAULT_WINDOW", "Funnel", "FunnelGroup", "FunnelOrder", "FunnelStep", "Window", "check_steps",
