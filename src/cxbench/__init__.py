@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E402
 
 if TYPE_CHECKING:
-    from cxbench.api import Scorecard, check, compute, predict_clv
+    from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.api import Scorecard, check, compute, key_drivers, predict_clv
     from cxbench.lifetime_value import ClvForecast
     from cxbench.models import ModelFitError
 
 # The API is imported on first use: `import cxbench` (and `cxbench --help`) need not load Ibis and SciPy.
 _LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
-         "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models"}
+         "predict_clv": "cxbench.api", "key_drivers": "cxbench.api", "KeyDrivers": "cxbench.analyses.drivers",
+         "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models"}
 
 
 def __getattr__(name: str) -> Any:
@@ -31,5 +33,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
 
 
-__all__ = ["ClvForecast", "CxbenchError", "InputError", "ModelFitError", "Scorecard", "UsageError", "__version__",
-           "check", "compute", "predict_clv"]
+__all__ = ["ClvForecast", "CxbenchError", "InputError", "KeyDrivers", "ModelFitError", "Scorecard", "UsageError",
+           "__version__", "check", "compute", "key_drivers", "predict_clv"]

@@ -30,6 +30,7 @@ from cxbench.output import redact
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
@@ -408,4 +409,43 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
     }
+    return result
+
+
+def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | None = None,
+                from_: str | dt.date | None = None, to: str | dt.date | None = None, bootstrap: int | None = None,
+                seed: int | None = None, min_coverage: float | None = None, engine: str | BaseBackend | None = None,
+                rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
+                mapping: str | Path | None = None, **settings: Any) -> KeyDrivers:
+    """Key-driver analysis (`cxbench drivers`): which customer signals go with a higher NPS or CSAT answer, or with
+    churn (docs/analyses.md). Associations, not causes.
+
+    `targets`: any of "nps", "csat", "churn" (default all three). `from_`/`to`: the days whose answers, tickets and
+    events count (churn is judged at the end of `to`, else at the last subscription date). `bootstrap`: samples of
+    the importance intervals (default 500), `seed` their seed; `min_coverage`: the share of a target's customers a
+    driver must be measured for (default 0.3). `settings`: `Options` fields the drivers' definitions read
+    (`business_hours`, `timezone`, `holidays`, `event_names`...).
+    """
+    from cxbench.analyses import drivers
+
+    options = make_options(start=from_, end=to, **settings)
+    tables = {"customers", "surveys", "tickets", "events", "subscriptions"}
+    dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    if not {"customers", "surveys"} & set(validation.tables):
+        raise UsageError(f"{describe(source)}: key drivers need a surveys table (nps or csat answers) or a customers "
+                         "table with subscriptions, as surveys.csv, customers.csv... (docs/contract.md)")
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    result = drivers.key_drivers(
+        ctx, targets=tuple(targets or drivers.TARGETS), window=drivers.Window(options.start, options.end),
+        bootstrap=drivers.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap,
+        seed=drivers.DEFAULT_SEED if seed is None else seed,
+        min_coverage=drivers.MIN_COVERAGE if min_coverage is None else min_coverage)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        **validation.to_dict(),
+    })
     return result

@@ -493,6 +493,55 @@ def clv(
 
 
 @app.command()
+def drivers(
+    source: SourceArg,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="What to explain: nps, csat or churn (repeatable; default all three).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap samples of the importance intervals.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap (the same data and seed give the same intervals).")] = 2006,
+    min_coverage: Annotated[float, typer.Option(help="Share of a target's customers a driver must be measured for (0-1).")] = 0.3,
+    business_hours: BusinessHoursOpt = None,
+    timezone: TimezoneOpt = None,
+    holidays: HolidaysOpt = None,
+    event_name: EventNameOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per driver term).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Key drivers: which signals (touchpoint CSAT, effort, support, engagement, plan) go with a higher NPS or
+    CSAT answer, or with churn, per customer (docs/analyses.md). Associations, not causes."""
+    from cxbench.api import key_drivers
+
+    settings: dict[str, object] = {}
+    for name, value in (("business_hours", business_hours), ("timezone", timezone), ("holidays", holidays)):
+        if value is not None:
+            settings[name] = value
+    if event_name:
+        settings["event_names"] = tuple(event_name)
+    try:
+        _check_out(out, [source, mapping, holidays])
+        result = key_drivers(source, targets=target, from_=from_, to=to, bootstrap=bootstrap, seed=seed,
+                             min_coverage=min_coverage, engine=_engine(engine, spark_master),
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping, **settings)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_drivers
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_drivers.drivers_csv(result), out)
+    else:
+        _write_renderable(render_drivers.drivers_renderable(result, redact(source)), out)
+
+
+@app.command()
 def convert(
     source: Annotated[str, typer.Argument(help="The folder of the vendor's export files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the contract tables to (TABLE.parquet).")],
