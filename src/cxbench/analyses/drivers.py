@@ -182,7 +182,7 @@ def _touchpoints(ctx: MetricContext, window: Window) -> tuple[str, ...]:
     s = s.filter((s.survey == "csat") & s.touchpoint.notnull() & window.contains(s.ts))
     counts = s.group_by(tp=s.touchpoint).aggregate(n=s.count())
     top = ctx.con.to_pyarrow(counts.order_by([counts.n.desc(), counts.tp]).limit(MAX_TOUCHPOINTS)).to_pylist()
-    return tuple(str(r["tp"]) for r in top if r["n"] >= ROWS_PER_TERM)
+    return tuple(str(r["tp"]) for r in top)
 
 
 def _safe_name(text: str) -> str:
