@@ -123,13 +123,15 @@ class Scorecard:
         """The scorecard as docs/contract.md's JSON document (never NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None) -> str:
+    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
+                drivers: KeyDrivers | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
         `benchmarks`: the run's --benchmarks file, whose bands are shaded behind the trends; `clv`: a
-        `predict_clv` forecast, whose holdout check is drawn too."""
+        `predict_clv` forecast, whose holdout check is drawn too; `drivers`: a `key_drivers` result, shown as the
+        section "Why it moved: key drivers"."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
-        return render_html(self, benchmarks, clv)
+        return render_html(self, benchmarks, clv, drivers)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""

@@ -384,6 +384,7 @@ def report(
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
     clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    drivers: Annotated[bool, typer.Option("--drivers", help="Add the section \"Why it moved: key drivers\" (cxbench drivers, same --from/--to and business hours).")] = False,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
 
@@ -409,13 +410,18 @@ def report(
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
                                    memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        key_drivers = _report_drivers(source, drivers, from_, to,
+                                      {"business_hours": business_hours, "timezone": timezone, "holidays": holidays,
+                                       "event_names": tuple(event_name or ()), "as_of": as_of},
+                                      engine=_engine(engine, spark_master),
+                                      memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast)
+    write_html(card, out, benchmarks, clv=forecast, drivers=key_drivers)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -490,6 +496,17 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+
+
+def _report_drivers(source: str, wanted: bool, from_: str | None, to: str | None, settings: dict[str, Any],
+                    **kwargs: Any) -> Any:
+    """`cxbench report --drivers`: the key drivers over the run's --from/--to, with its business hours, event
+    names and --as-of (None when not asked for)."""
+    if not wanted:
+        return None
+    from cxbench.api import key_drivers
+
+    return key_drivers(source, from_=from_, to=to, **{k: v for k, v in settings.items() if v}, **kwargs)
 
 
 @app.command()

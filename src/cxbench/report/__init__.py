@@ -19,6 +19,7 @@ from cxbench.core.registry import format_value
 from cxbench.report.model import ReportModel, build_model, segment_label
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.api import Scorecard
     from cxbench.lifetime_value import ClvForecast
 
@@ -97,18 +98,18 @@ def render_model(model: ReportModel) -> str:
 
 
 def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None) -> str:
+                clv: ClvForecast | None = None, drivers: KeyDrivers | None = None) -> str:
     """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
     shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
     `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
-    return render_model(build_model(card, benchmarks, clv))
+    return render_model(build_model(card, benchmarks, clv, drivers))
 
 
 def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None,
-               clv: ClvForecast | None = None) -> Path:
+               clv: ClvForecast | None = None, drivers: KeyDrivers | None = None) -> Path:
     """Write the report of `card` to `path` whole or not at all (folders made as needed)."""
     from cxbench.output import write_atomically
 
     path = Path(path)
-    write_atomically(path, render_html(card, benchmarks, clv))
+    write_atomically(path, render_html(card, benchmarks, clv, drivers))
     return path
