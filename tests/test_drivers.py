@@ -350,3 +350,37 @@ def test_cli_drivers_prints_a_readable_table_and_writes_json_and_csv(tmp_path: P
     assert rows[0]["target"] == "nps" and rows[0]["driver"] == "csat_support"
     bad = runner.invoke(app, ["drivers", str(folder), "--target", "loyalty"])
     assert bad.exit_code == 2 and "--target loyalty: use nps, csat, churn" in bad.output
+
+
+# -- the report section ---------------------------------------------------------------------------------
+
+
+def test_report_section_draws_the_quadrant_in_chromium_from_the_analysis_numbers(tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    from cxbench.report import write_html
+    from cxbench.report.model import build_model
+    from test_report import _chromium, _open
+
+    folder = _company(tmp_path)
+    result = cxbench.key_drivers(folder, targets=["nps", "churn"], bootstrap=30)
+    card = cxbench.compute(folder, engine="duckdb", metrics=["nps"])
+    section = build_model(card, drivers=result).drivers
+    nps = next(t for t in section.targets if t.target == "nps")
+    points = nps.chart.data[0]["points"]
+    plotted = [d for d in result.get("nps").drivers if d.performance is not None]
+    assert [(p["label"], p["x"], p["y"]) for p in points] == [
+        (d.label, round(d.importance, 6), round(d.performance, 6)) for d in plotted]
+    path = write_html(card, tmp_path / "report.html", drivers=result)
+    html = path.read_text(encoding="utf-8")
+    assert "Why it moved: key drivers" in html and "not causes" in html
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        page, errors, requests = _open(browser, path)
+        page.evaluate("document.getElementById('why-drivers-nps').scrollIntoView()")
+        page.wait_for_function("window.cxReport.settled()")
+        drawn = page.evaluate("document.getElementById('chart-drivers-nps').data[0].x")
+        assert drawn == [p["x"] for p in points]
+        assert errors == []
+        assert [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
+        browser.close()

@@ -82,7 +82,7 @@ def drivers_renderable(result: KeyDrivers, source: str) -> Group:
             importance = (f"{d['importance_pct']:.0f} % ({d['importance_ci_low']:.0f}-{d['importance_ci_high']:.0f})"
                           if d["importance_ci_low"] is not None else _pct(d["importance_pct"]))
             for i, e in enumerate(d["effects"]):
-                label = d["label"] if len(d["effects"]) == 1 else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
+                label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
                 effect = _interval(e["estimate"], e["ci_low"], e["ci_high"], signed=not churn)
                 first = i == 0
                 table.add_row(Text(terminal_text(label)), importance if first else "", effect,

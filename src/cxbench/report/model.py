@@ -689,7 +689,7 @@ def drivers_section(result: KeyDrivers) -> DriversSection:
             importance = (f"{d['importance_pct']:.0f} % ({d['importance_ci_low']:.0f}–{d['importance_ci_high']:.0f})"
                           if d["importance_ci_low"] is not None else f"{d['importance_pct']:.0f} %")
             for i, e in enumerate(d["effects"]):
-                label = d["label"] if len(d["effects"]) == 1 else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
+                label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
                 first = i == 0
                 rows.append(DriverRow(label, importance if first else "",
                                       _ci(e["estimate"], e["ci_low"], e["ci_high"], 2, not churn),

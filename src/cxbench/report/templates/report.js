@@ -318,7 +318,8 @@
       var p = d.points, xs = p.map(function (q) { return q.x; });
       var xmax = Math.max.apply(null, finite(p.map(function (q) { return q.x_high; })).concat(xs)) * 1.15 || 1;
       var data = [{x: xs, y: p.map(function (q) { return q.y; }), mode: "markers+text", type: "scatter",
-                   text: p.map(function (q) { return esc(q.label); }), textposition: "top right", textfont: {size: 11},
+                   text: p.map(function (q) { return esc(q.label); }), textfont: {size: 11},
+                   textposition: p.map(function (q) { return q.x > xmax / 2 ? "top left" : "top right"; }),
                    marker: {size: 10, color: p.map(function (q) { return q.quadrant === "fix first" ? COLORS[5] : COLORS[0]; })},
                    error_x: {type: "data", symmetric: false, color: "rgba(0,0,0,0.35)", thickness: 1,
                              array: p.map(function (q) { return q.x_high === null ? 0 : q.x_high - q.x; }),
