@@ -101,7 +101,8 @@ def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | Non
                 clv: ClvForecast | None = None, drivers: KeyDrivers | None = None) -> str:
     """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
     shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
-    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
+    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too.
+    `drivers`: a `cxbench.key_drivers` result, shown as the section "Why it moved: key drivers"."""
     return render_model(build_model(card, benchmarks, clv, drivers))
 
 
