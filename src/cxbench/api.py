@@ -431,6 +431,10 @@ def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | No
     from cxbench.analyses import drivers
 
     options = make_options(start=from_, end=to, **settings)
+    targets = tuple(targets or drivers.TARGETS)
+    bootstrap = drivers.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
+    min_coverage = drivers.MIN_COVERAGE if min_coverage is None else min_coverage
+    drivers.check_settings(targets, bootstrap, min_coverage)  # before reading any data
     tables = {"customers", "surveys", "tickets", "events", "subscriptions"}
     dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
@@ -440,10 +444,8 @@ def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | No
                          "table with subscriptions, as surveys.csv, customers.csv... (docs/contract.md)")
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
     result = drivers.key_drivers(
-        ctx, targets=tuple(targets or drivers.TARGETS), window=drivers.Window(options.start, options.end),
-        bootstrap=drivers.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap,
-        seed=drivers.DEFAULT_SEED if seed is None else seed,
-        min_coverage=drivers.MIN_COVERAGE if min_coverage is None else min_coverage)
+        ctx, targets=targets, window=drivers.Window(options.start, options.end), bootstrap=bootstrap,
+        seed=drivers.DEFAULT_SEED if seed is None else seed, min_coverage=min_coverage)
     result.meta.update({
         "cxbench_version": __version__,
         "source": redact(describe(source)),

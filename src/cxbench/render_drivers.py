@@ -79,8 +79,9 @@ def drivers_renderable(result: KeyDrivers, source: str) -> Group:
         table.add_column("affected", justify="right")
         table.add_column("quadrant")
         for d in a["drivers"]:
-            importance = (f"{d['importance_pct']:.0f} % ({d['importance_ci_low']:.0f}-{d['importance_ci_high']:.0f})"
-                          if d["importance_ci_low"] is not None else _pct(d["importance_pct"]))
+            importance = _pct(d["importance_pct"])
+            if d["importance_pct"] is not None and d["importance_ci_low"] is not None:
+                importance += f" ({d['importance_ci_low']:.0f}-{d['importance_ci_high']:.0f})"
             for i, e in enumerate(d["effects"]):
                 label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
                 effect = _interval(e["estimate"], e["ci_low"], e["ci_high"], signed=not churn)

@@ -947,10 +947,8 @@ def quadrant_lines(analysis: DriverAnalysis) -> tuple[float, float] | None:
     return (float(np.mean([d.importance for d in plotted])), float(np.mean([d.performance for d in plotted])))
 
 
-def key_drivers(ctx: MetricContext, *, targets: Sequence[str] = TARGETS, window: Window = Window(),
-                bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
-                min_coverage: float = MIN_COVERAGE) -> KeyDrivers:
-    """The per-customer table in the engine, then each target's analysis."""
+def check_settings(targets: Sequence[str], bootstrap: int, min_coverage: float) -> None:
+    """Refuse (UsageError, naming the option) targets, bootstrap samples or a coverage that cannot be used."""
     if bootstrap < 1:
         raise UsageError(f"--bootstrap {bootstrap}: give at least 1 sample (the default is {DEFAULT_BOOTSTRAP})")
     unknown = [t for t in targets if t not in TARGETS]
@@ -958,10 +956,17 @@ def key_drivers(ctx: MetricContext, *, targets: Sequence[str] = TARGETS, window:
         raise UsageError(f"--target {', '.join(unknown)}: use {', '.join(TARGETS)}")
     if not (math.isfinite(min_coverage) and 0 < min_coverage <= 1):
         raise UsageError(f"--min-coverage {min_coverage}: give a share between 0 and 1, e.g. 0.3")
+
+
+def key_drivers(ctx: MetricContext, *, targets: Sequence[str] = TARGETS, window: Window = Window(),
+                bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED,
+                min_coverage: float = MIN_COVERAGE) -> KeyDrivers:
+    """The per-customer table in the engine, then each target's analysis."""
+    check_settings(targets, bootstrap, min_coverage)
     features = build_features(ctx, window)
     analyses = tuple(analyse(features, t, bootstrap=bootstrap, seed=seed, min_coverage=min_coverage) for t in targets)
     return KeyDrivers(analyses, window, bootstrap, seed, features.features, features.churn_as_of, min_coverage)
 
 
 __all__ = ["ASSOCIATION_NOTE", "DriverAnalysis", "KeyDrivers", "TARGETS", "Window", "analyse", "build_features",
-           "feature_query", "key_drivers", "lmg", "logit_odds_ratios", "subset_r2"]
+           "check_settings", "feature_query", "key_drivers", "lmg", "logit_odds_ratios", "subset_r2"]

@@ -686,8 +686,9 @@ def drivers_section(result: KeyDrivers) -> DriversSection:
         rows = []
         points = []
         for d in a["drivers"]:
-            importance = (f"{d['importance_pct']:.0f} % ({d['importance_ci_low']:.0f}–{d['importance_ci_high']:.0f})"
-                          if d["importance_ci_low"] is not None else f"{d['importance_pct']:.0f} %")
+            importance = "—" if d["importance_pct"] is None else f"{d['importance_pct']:.0f} %"
+            if d["importance_pct"] is not None and d["importance_ci_low"] is not None:
+                importance += f" ({d['importance_ci_low']:.0f}–{d['importance_ci_high']:.0f})"
             for i, e in enumerate(d["effects"]):
                 label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
                 first = i == 0
