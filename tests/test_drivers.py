@@ -4,6 +4,7 @@ per-customer table in the engine, the reasons a driver or a target is left out, 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -281,17 +282,11 @@ def test_feature_table_per_customer_as_worked_by_hand(tmp_path: Path, backend: A
 def test_window_bounds_the_answers_tickets_and_the_churn_instant(tmp_path: Path):
     folder = write_tables(tmp_path / "case", {"customers": CUSTOMERS, "surveys": SURVEYS, "tickets": TICKETS,
                                               "events": EVENTS, "subscriptions": SUBSCRIPTIONS})
-    features = build_features(_context(folder, "duckdb"), Window(None, dt_date("2026-10-01")))
+    features = build_features(_context(folder, "duckdb"), Window(None, dt.date(2026, 10, 1)))
     rows = {r["customer_id"]: r for r in features.table.to_pylist()}
     # To Oct 1: c1's first NPS answer (9) and first ticket only; churn judged at Oct 2 00:00, when c2 still pays.
     assert (rows["c1"]["nps"], rows["c1"]["tickets"], rows["c2"]["churned"]) == (9, 1, 0)
     assert features.churn_as_of.isoformat() == "2026-10-02T00:00:00"
-
-
-def dt_date(text: str):
-    import datetime as dt
-
-    return dt.date.fromisoformat(text)
 
 
 # -- the API and the command line -----------------------------------------------------------------------
@@ -384,3 +379,11 @@ def test_report_section_draws_the_quadrant_in_chromium_from_the_analysis_numbers
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
         browser.close()
+
+
+def test_touchpoint_names_become_distinct_column_names():
+    from cxbench.analyses.drivers import touchpoint_columns
+
+    # "Support" and "support" would both be csat_support: the second is numbered; markup keeps letters only.
+    assert touchpoint_columns(["Support", "support", "</script>"]) == [
+        ("Support", "csat_support"), ("support", "csat_support_2"), ("</script>", "csat___script_")]

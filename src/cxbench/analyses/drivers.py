@@ -103,9 +103,9 @@ def _specs(touchpoints: Sequence[str], csat_scale: tuple[float, float], ces_scal
            present: set[str]) -> list[DriverSpec]:
     """The candidate drivers the data allows, in a fixed order."""
     low, high = csat_scale
-    out = [DriverSpec(f"csat_{_safe_name(tp)}", f"CSAT: {tp}", unit="points", higher_is_better=True, threshold=high - 1,
+    out = [DriverSpec(key, f"CSAT: {tp}", unit="points", higher_is_better=True, threshold=high - 1,
                       good_text=f"satisfied (mean CSAT ≥ {high - 1:g} on {low:g}-{high:g})")
-           for tp in touchpoints]
+           for tp, key in touchpoint_columns(touchpoints)]
     if "overall_csat" in present:
         out.append(DriverSpec("overall_csat", "CSAT (all touchpoints)", unit="points", threshold=high - 1,
                               good_text=f"satisfied (mean CSAT ≥ {high - 1:g} on {low:g}-{high:g})"))
@@ -189,6 +189,20 @@ def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text.lower())
 
 
+def touchpoint_columns(touchpoints: Sequence[str]) -> list[tuple[str, str]]:
+    """Each touchpoint with its column name `csat_<name>` (letters and digits kept; a name two touchpoints would
+    share gets a number)."""
+    out: list[tuple[str, str]] = []
+    used: set[str] = set()
+    for tp in touchpoints:
+        key = f"csat_{_safe_name(tp)}"
+        if key in used:
+            key = next(f"{key}_{i}" for i in range(2, len(touchpoints) + 2) if f"{key}_{i}" not in used)
+        used.add(key)
+        out.append((tp, key))
+    return out
+
+
 def feature_query(ctx: MetricContext, window: Window = Window()) -> tuple[ir.Table, dict[str, Any]]:
     """The per-customer table as an Ibis expression, and what it was built with.
 
@@ -233,8 +247,8 @@ def feature_query(ctx: MetricContext, window: Window = Window()) -> tuple[ir.Tab
         csat = s.filter(s.survey == "csat")
         csat = csat.mutate(_v=survey_metrics.on_scale(csat, csat.score, *csat_scale))
         aggs: dict[str, ir.Value] = {"csat": csat._v.mean(), "overall_csat": csat._v.mean()}
-        for tp in touchpoints:
-            aggs[f"csat_{_safe_name(tp)}"] = csat._v.mean(where=csat.touchpoint == tp)
+        for tp, key in touchpoint_columns(touchpoints):
+            aggs[key] = csat._v.mean(where=csat.touchpoint == tp)
         parts.append(csat.group_by(_cid=csat.respondent_id.cast("string")).aggregate(**aggs))
         ces = s.filter(s.survey == "ces")
         ces = ces.mutate(_v=survey_metrics._ces_value(ces, *ces_scale))
@@ -315,7 +329,7 @@ def build_features(ctx: MetricContext, window: Window = Window()) -> FeatureTabl
     expr, info = feature_query(ctx, window)
     table = ctx.con.to_pyarrow(expr)
     present = set(table.column_names)
-    specs = _specs([tp for tp in info["touchpoints"]], info["csat_scale"], info["ces_scale"], present)
+    specs = _specs(info["touchpoints"], info["csat_scale"], info["ces_scale"], present)
     return FeatureTable(table, tuple(s for s in specs if s.key in present), tuple(info["touchpoints"]),
                         info["csat_scale"], info["ces_scale"], info["features"], info["churn_as_of"])
 
