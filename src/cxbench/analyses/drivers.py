@@ -285,13 +285,19 @@ def feature_query(ctx: MetricContext, window: Window = Window()) -> tuple[ir.Tab
         info["churn_as_of"] = as_of
         at = ibis.literal(as_of, type="timestamp")
         start = ibis.literal(midnight(window.first), type="timestamp") if window.first else None
-        live = subs.start_at < at
+        if window.last is not None:
+            # The state at the window's last instant, just before the midnight that ends it, as churn_rate reads
+            # a period's end (metrics/subscriptions.py): start_at < at ≤ end_at.
+            live, active = subs.start_at < at, subs.end_at.isnull() | (subs.end_at >= at)
+        else:
+            # At the last start or end date in the data: active when start_at ≤ t < end_at.
+            live, active = subs.start_at <= at, subs.end_at.isnull() | (subs.end_at > at)
         if start is not None:
             live = live & (subs.end_at.isnull() | (subs.end_at > start))
-        subs = subs.filter(live)
-        # Churned: a subscriber of the window with no subscription still active at its end (churn_rate's "active":
-        # at least one active subscription, any mrr; metrics/subscriptions.py).
-        active_at_end = (subs.end_at.isnull() | (subs.end_at > at)).cast("int64")
+        # Churned: a subscriber of the window with no subscription active at its end (churn_rate's "active": at
+        # least one active subscription, any mrr).
+        subs = subs.filter(live).mutate(_active=active.cast("int64"))
+        active_at_end = subs._active
         parts.append(subs.group_by(_cid=subs.customer_id.cast("string")).aggregate(
             churned=(active_at_end.max() == 0).cast("int64")))
 
@@ -639,6 +645,9 @@ def _prepare(features: FeatureTable, target: str,
             present = nums[~np.isnan(nums)]
             coverage = len(present) / len(nums) if len(nums) else 0.0
         coverages[spec.key] = coverage
+        if coverage == 0:
+            dropped.append(Dropped(spec.key, spec.label, f"not measured for any of the {POPULATIONS[target]}"))
+            continue
         if coverage < min_coverage:
             dropped.append(Dropped(spec.key, spec.label, f"measured for {100 * coverage:.0f} % of the {len(y):,} "
                                    f"{POPULATIONS[target]} (needs {100 * min_coverage:.0f} %, --min-coverage)"))
