@@ -68,6 +68,8 @@ MIN_COVERAGE = 0.3
 VIF_DROP = 1000.0
 #: Above this, a warning: the shares of correlated drivers are split between them, coefficients are unstable.
 VIF_WARN = 10.0
+#: Below this R², a warning: the drivers explain little of the target, whatever their shares.
+LOW_R2 = 0.05
 #: Bootstrap samples of the importance intervals, and the seed (the same data give the same intervals).
 DEFAULT_BOOTSTRAP = 500
 DEFAULT_SEED = 2006
@@ -820,6 +822,9 @@ def _fit(target: str, y: Array, values: dict[str, Any], specs: list[DriverSpec],
         return DriverAnalysis(target, "unavailable", f"every analysed customer has the same {TARGET_LABELS[target]}",
                               customers=customers, analysed=n, left_out=left_out, dropped=tuple(dropped))
     r2, contributions = lmg(corr, design.groups)
+    if r2 < LOW_R2:
+        notes.append(f"together the drivers explain {100 * r2:.1f} % of the variation in the {TARGET_LABELS[target]}: "
+                     "most of what moves it is not in these signals; the shares are shares of that small part")
     low, high_ci, skipped = bootstrap_lmg(yy, design.x, design.groups, bootstrap, seed)
     if target == "churn":
         effects, pseudo, reason = _logit_effects(yy, design)
