@@ -182,6 +182,23 @@ def test_planted_driver_takes_most_of_the_r2_and_shares_add_up_to_100():
     json.dumps(result.to_dict(), allow_nan=False)
 
 
+def test_over_twelve_drivers_the_ones_with_least_r2_of_their_own_are_dropped():
+    rng = np.random.default_rng(4)
+    n = 1000
+    x = rng.normal(size=(n, 13))
+    # d00 is noise (weight 0); d01 ... d12 have weights 10 ... 21: R² of their own about 100 / 3,266 = 0.03 and up
+    # (correlation 0.17, six sampling errors of 1/√1000 above d00's 0).
+    y = x @ np.array([0, *range(10, 22)]) + rng.normal(size=n)
+    names = [f"d{k:02d}" for k in range(13)]
+    table = _features({"nps": y.tolist(), **{name: x[:, k].tolist() for k, name in enumerate(names)}},
+                      [_numeric(name) for name in names])
+    result = analyse(table, "nps", bootstrap=3)
+    assert [(d.key, d.reason) for d in result.dropped] == [
+        ("d00", "over the 12-driver limit of the exact decomposition; the drivers with the largest R² of their own "
+                "are kept")]
+    assert len(result.drivers) == 12 and result.drivers[0].key == "d12"
+
+
 def test_churn_with_a_separating_driver_is_unavailable_with_the_reason():
     n = 120
     tickets = np.arange(n, dtype=float)
@@ -324,6 +341,14 @@ def test_key_drivers_api_finds_the_planted_driver_and_says_association(tmp_path:
     doc = json.loads(result.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert "not causes" in doc["note"]
     assert doc["settings"]["bootstrap_samples"] == 30 and doc["inputs"]["surveys"]["rows"] == 160
+    # First-contact resolution exists only for customers with a ticket: with it the complete rows are too few, so it
+    # is the driver dropped (the least measured), with the counts.
+    with (tmp_path / "company" / "tickets.csv").open(encoding="utf-8") as f:
+        with_ticket = len({r["customer_id"] for r in csv.DictReader(f)})
+    assert with_ticket < 50
+    assert {d.key: d.reason for d in nps.dropped}["first_contact_resolution"] == (
+        f"measured for {100 * with_ticket / 80:.0f} % of the customers with an NPS answer; with it, {with_ticket} "
+        "customers have every driver measured, fewer than 50")
     # Churned: customers whose only subscription ended on 2026-10-20 (c0 started another on 2026-10-30).
     with (tmp_path / "company" / "subscriptions.csv").open(encoding="utf-8") as f:
         subs = list(csv.DictReader(f))
