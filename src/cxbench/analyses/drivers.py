@@ -94,9 +94,8 @@ class DriverSpec:
     key: str
     label: str
     kind: str = "numeric"  # numeric | category
-    unit: str = ""
-    #: performance: the share of customers doing well (100 − affected); `good` tells whether a value is good
-    good_text: str = ""
+    unit: str = ""  # the driver's unit (per_unit effects are target points per one of it)
+    good_text: str = ""  # what "doing well" means; performance is the share of customers doing well
     higher_is_better: bool = True
     threshold: float | None = None  # a value on the good side: >= threshold (higher_is_better) or <= threshold
 
@@ -480,9 +479,11 @@ class Driver:
     affected: float | None  # % on the wrong side: 100 − performance
     good: str
     quadrant: str | None
+    unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "kind": self.kind, "importance_pct": _round(self.importance),
+        return {"key": self.key, "label": self.label, "kind": self.kind, "unit": self.unit or None,
+                "importance_pct": _round(self.importance),
                 "importance_ci_low": _round(self.importance_low), "importance_ci_high": _round(self.importance_high),
                 "r2_contribution": _round(self.r2_contribution), "direction": self.direction,
                 "effects": [e.to_dict() for e in self.effects], "mean": _round(self.mean),
@@ -941,7 +942,7 @@ def _driver(spec: DriverSpec, design: _Design, share: float, low: float, high: f
         performance = float(100 * np.mean(values <= threshold + 1e-9))
     return Driver(spec.key, spec.label, spec.kind, share, low, high, contribution, effects, direction,
                   float(values.mean()), performance, None if performance is None else 100 - performance,
-                  spec.good_text, None)
+                  spec.good_text, None, spec.unit)
 
 
 #: The quadrants of the importance × performance chart.
