@@ -104,6 +104,35 @@ def test_json_cell_of_another_type_sets_aside_its_own_row_only(tmp_path):
     assert [(r.row, r.reason.split(" is ")[0]) for r in rejected] == [(2, "score 'ten'")]
 
 
+@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "jsonl.gz"])
+def test_a_jsonl_line_that_is_not_an_object_is_set_aside_with_its_line_number(tmp_path, backend, gz):
+    # Lines 1, 5 and 7 are answers; line 2 is blank (no row), line 3 is cut short, line 4 is an array, line 6 a
+    # bare string. NPS of the three kept answers (9, 9, 0): (2 - 1) / 3 = 33.3.
+    text = ('{"response_id": "r1", "respondent_id": "c1", "ts": "2026-10-05", "survey": "nps", "score": 9}\n'
+            '\n'
+            '{"response_id": "r2", "respondent_id": "c2", "ts": "2026-10\n'
+            '[1, 2]\n'
+            '{"response_id": "r5", "respondent_id": "c5", "ts": "2026-10-05", "survey": "nps", "score": "9", '
+            '"a/b~c": "kept"}\n'
+            '"just text"\n'
+            '{"response_id": "r7", "respondent_id": "c7", "ts": "2026-10-05", "survey": "nps", "score": 0}\n')
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if gz:
+        (folder / "surveys.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    else:
+        (folder / "surveys.jsonl").write_text(text)
+    report, rejected = _report(folder, backend)
+    assert (report.rows, report.used, report.rejected) == (6, 3, 3)
+    assert [(r.row, r.reason.split(" (")[0].split(":")[0]) for r in rejected] == [
+        (3, "the line is not valid JSON"),
+        (4, "the line is a JSON array, not an object of named values"),
+        (6, "the line is a JSON string, not an object of named values"),
+    ]
+    card = cxbench.compute(folder, metrics=["nps"], period="all", engine=backend)
+    assert card.get("nps")[0].value == pytest.approx(100 / 3)
+
+
 # --- Parquet --------------------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
@@ -124,14 +125,15 @@ class Scorecard:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
-                drivers: KeyDrivers | None = None) -> str:
+                themes: CommentThemes | None = None, drivers: KeyDrivers | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
         `benchmarks`: the run's --benchmarks file, whose bands are shaded behind the trends; `clv`: a
-        `predict_clv` forecast, whose holdout check is drawn too; `drivers`: a `key_drivers` result, shown as the
-        section "Why it moved: key drivers"."""
+        `predict_clv` forecast, whose holdout check is drawn too; `themes`: a `comment_themes` result, shown as
+        the section 'Why it moved: comment themes'; `drivers`: a `key_drivers` result, shown as the section
+        "Why it moved: key drivers"."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
-        return render_html(self, benchmarks, clv, drivers)
+        return render_html(self, benchmarks, clv, themes=themes, drivers=drivers)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
@@ -450,6 +452,52 @@ def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | No
         "cxbench_version": __version__,
         "source": redact(describe(source)),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        **validation.to_dict(),
+    })
+    return result
+
+
+def comment_themes(source: str | Path | BaseBackend, *, survey: str = "nps", themes: int | None = None,
+                   start: str | dt.date | None = None, end: str | dt.date | None = None,
+                   max_comments: int | None = None, nps_promoter_min: float = DEFAULTS.nps_promoter_min,
+                   nps_detractor_max: float = DEFAULTS.nps_detractor_max, engine: str | BaseBackend | None = None,
+                   as_of: str | dt.date | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
+                   from_format: str | None = None, mapping: str | Path | None = None) -> CommentThemes:
+    """Themes of the survey comments of `source` (`cxbench themes`, docs/analyses.md): per theme its terms,
+    frequency, score-group mix, the score (NPS by default) with and without it with the difference's 95 %
+    interval, mean VADER sentiment and three verbatims.
+
+    `survey`: nps, enps or csat. `themes`: the number of themes (default: chosen by the documented rule).
+    `start`/`end`: the answers' days, inclusive. `max_comments`: the most recent commented answers analysed
+    (default 50,000). Associations, not causes.
+    """
+    from cxbench.analyses import themes as analysis
+
+    days = make_options(start=start, end=end, as_of=as_of, nps_promoter_min=nps_promoter_min,
+                        nps_detractor_max=nps_detractor_max)
+    kind = analysis.score_kind(survey, nps_promoter_min, nps_detractor_max)
+    if themes is not None and not analysis.MIN_THEMES <= themes <= 50:
+        raise UsageError(f"--themes {themes}: give a number of themes from {analysis.MIN_THEMES} to 50")
+    cap = analysis.MAX_COMMENTS if max_comments is None else max_comments
+    if cap < 1:
+        raise UsageError(f"--max-comments {cap}: give a positive number of comments")
+    dataset = open_dataset(source, engine, only={"surveys"}, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only={"surveys"},
+                          as_of=days.as_of if as_of is not None else None)
+    if "surveys" not in validation.tables:
+        raise UsageError(f"{describe(source)}: no surveys table; cxbench themes needs surveys (response_id, "
+                         "respondent_id, ts, survey, score, comment) as surveys.csv, surveys.parquet or a database table")
+    rows = analysis.comment_rows(validation.tables["surveys"].expr, kind, promoter_min=nps_promoter_min,
+                                 detractor_max=nps_detractor_max, start=days.start, end=days.end)
+    table = analysis.fetch_comments(dataset.con, rows, cap)
+    result = analysis.find_themes(table, kind, themes=themes, cap=cap, start=days.start, end=days.end,
+                                  promoter_min=nps_promoter_min, detractor_max=nps_detractor_max)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "as_of": days.as_of.isoformat() if days.as_of else None,
         **validation.to_dict(),
     })
     return result

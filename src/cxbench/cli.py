@@ -202,7 +202,8 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
 FromFormatOpt = Annotated[str | None, typer.Option(
     "--from-format", metavar="SOURCE",
-    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, zendesk, posthog, segment or qualtrics (docs/adapters.md).",
+    help="SOURCE is a vendor's export folder: ga4, stripe, shopify, shopify_fivetran, zendesk, posthog, segment, "
+         "qualtrics, typeform or delighted (docs/adapters.md).",
     show_default=False)]
 MappingOpt = Annotated[Path | None, typer.Option(
     "--mapping", metavar="FILE",
@@ -384,6 +385,7 @@ def report(
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
     clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    themes: Annotated[bool, typer.Option("--themes", help="Add the section 'Why it moved: comment themes' (cxbench themes on the NPS comments, same --from/--to).")] = False,
     drivers: Annotated[bool, typer.Option("--drivers", help="Add the section \"Why it moved: key drivers\" (cxbench drivers, same --from/--to and business hours).")] = False,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
@@ -410,6 +412,13 @@ def report(
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
                                    memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        comment_themes = None
+        if themes:
+            from cxbench.api import comment_themes as find_themes
+
+            comment_themes = find_themes(source, start=from_, end=to, nps_detractor_max=nps_detractor_max,
+                                         as_of=as_of, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                         from_format=from_format, mapping=mapping)
         key_drivers = _report_drivers(source, drivers, from_, to,
                                       {"business_hours": business_hours, "timezone": timezone, "holidays": holidays,
                                        "event_names": tuple(event_name or ()), "as_of": as_of},
@@ -421,7 +430,7 @@ def report(
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast, drivers=key_drivers)
+    write_html(card, out, benchmarks, clv=forecast, themes=comment_themes, drivers=key_drivers)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -496,6 +505,53 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+
+
+class ThemeSurvey(StrEnum):
+    nps = "nps"
+    enps = "enps"
+    csat = "csat"
+
+
+@app.command()
+def themes(
+    source: SourceArg,
+    type: Annotated[ThemeSurvey, typer.Option("--type", help="The survey whose comments are read: nps, enps or csat (its score is compared with and without each theme).")] = ThemeSurvey.nps,
+    themes: Annotated[int | None, typer.Option("--themes", "-k", help="Number of themes (default: the largest of 2-8 before two themes share their words).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    max_comments: Annotated[int, typer.Option(help="Analyse at most this many of the most recent commented answers.")] = 50_000,
+    nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per theme).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    as_of: AsOfOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Find the themes of SOURCE's survey comments (TF-IDF + NMF), with each theme's share, score mix, NPS with and
+    without it (difference and 95 % interval), VADER sentiment and three verbatims (docs/analyses.md)."""
+    from cxbench.api import comment_themes
+
+    try:
+        _check_out(out, [source, mapping])
+        result = comment_themes(source, survey=type.value, themes=themes, start=from_, end=to,
+                                max_comments=max_comments, nps_detractor_max=nps_detractor_max, as_of=as_of,
+                                engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_themes
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_themes.themes_csv(result), out)
+    else:
+        _write_renderable(render_themes.themes_renderable(result, redact(source)), out)
 
 
 def _report_drivers(source: str, wanted: bool, from_: str | None, to: str | None, settings: dict[str, Any],
@@ -681,7 +737,14 @@ def demo(
         forecast = predict_clv(data, calibration_end=calibration_end)
     except CxbenchError as exc:
         _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
-    write_html(card, out / "report.html", clv=forecast)
+    comment_themes = None
+    try:
+        from cxbench.api import comment_themes as find_themes
+
+        comment_themes = find_themes(data)
+    except CxbenchError as exc:
+        _err.print(Text(terminal_text(f"the report leaves out the comment themes: {exc}")))
+    write_html(card, out / "report.html", clv=forecast, themes=comment_themes)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
                                   "(open it in a browser)")))

@@ -10,7 +10,18 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
-from cxbench.adapters import ga4, posthog, qualtrics, segment, shopify, stripe, zendesk
+from cxbench.adapters import (
+    delighted,
+    ga4,
+    posthog,
+    qualtrics,
+    segment,
+    shopify,
+    shopify_fivetran,
+    stripe,
+    typeform,
+    zendesk,
+)
 from cxbench.adapters.base import Adapter, open_with_adapter
 from cxbench.core.errors import UsageError
 from cxbench.core.sources import Dataset, engine_connection
@@ -19,10 +30,13 @@ ADAPTERS: tuple[Adapter, ...] = (
     ga4.ADAPTER,
     stripe.ADAPTER,
     shopify.ADAPTER,
+    shopify_fivetran.ADAPTER,
     zendesk.ADAPTER,
     posthog.ADAPTER,
     segment.ADAPTER,
     qualtrics.ADAPTER,
+    typeform.ADAPTER,
+    delighted.ADAPTER,
 )
 
 ADAPTERS_BY_NAME: dict[str, Adapter] = {a.name: a for a in ADAPTERS}

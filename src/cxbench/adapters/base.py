@@ -10,6 +10,8 @@ source record is counted as used or set aside.
 from __future__ import annotations
 
 import fnmatch
+import itertools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,18 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cxbench.core.contract import TABLES_BY_NAME
-from cxbench.core.errors import InputError
+from cxbench.core.errors import InputError, UsageError
 from cxbench.core.sources import Dataset, IgnoredFile, RawTable, read_export_files
 from cxbench.core.validation import parse_timestamp, trim
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """A text file that is not a CSV with a header: fields split on runs of spaces (`whitespace`, CDNOW's
+    `00001 19970101  1  11.77`) or on one character without quoting, and the column names of a header-less file."""
+
+    delimiter: str  # "whitespace", or one character
+    names: tuple[str, ...] = ()  # lower-cased; empty: the file's first line names the columns
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,8 @@ class ExportFile:
     #: An API list response (`{"object": "list", "data": [...]}`, `{"tickets": [...]}`) is read as its records: the
     #: first of these keys that is a list of records.
     wrappers: tuple[str, ...] = ()
+    #: Read as split text lines rather than as CSV/JSON/Parquet (the mapping file's `format: whitespace`).
+    layout: TextLayout | None = None
 
 
 FILE_SUFFIXES = ("csv", "tsv", "json", "jsonl", "ndjson", "parquet", "csv.gz", "json.gz", "jsonl.gz")
@@ -123,9 +136,11 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
     if only is not None:  # the files of the tables asked for only (`--metric nps` reads no orders export)
         wanted = {k for o in adapter.outputs if o.table in only for k in (*o.reads, *o.optional)}
         found = {key: files for key, files in found.items() if key in wanted}
-    read: dict[str, RawTable] = {key: read_export_files(con, f"{adapter.name} {key}", files)
-                                 for key, files in found.items()}
     exports = {export.key: export for export in adapter.files}
+    read: dict[str, RawTable] = {
+        key: (read_export_files(con, f"{adapter.name} {key}", files) if exports[key].layout is None
+              else read_text_lines(con, f"{adapter.name} {key}", files, exports[key].layout))
+        for key, files in found.items()}
     unwrapped = {key: unwrap(raw.expr, exports[key].wrappers) for key, raw in read.items()}
     for key, table in unwrapped.items():
         if read[key].note is not None:
@@ -161,6 +176,58 @@ def open_with_adapter(folder: str | Path, adapter: Adapter, con: BaseBackend, on
     ignored = [IgnoredFile(e.name, f"not a file {adapter.option} reads") for e in entries
                if e not in recognized]
     return Dataset(location=str(path), con=con, tables=tables, ignored=ignored)
+
+
+_tables = itertools.count()
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def read_text_lines(con: BaseBackend, label: str, paths: list[Path], layout: TextLayout) -> RawTable:
+    """Text files split into fields in the engine (DuckDB): each line read whole, then split on runs of spaces and
+    tabs (`whitespace`, leading and trailing ones dropped) or on the delimiter. Columns: `_row` (the line number),
+    `_file`, one per name (text; a line with fewer fields has nulls) and `_fields` (how many fields the line has, for
+    the mapping's check). Blank lines are not records. Without names the first line is the header."""
+    if con.name != "duckdb":
+        raise UsageError("--mapping reads the export with DuckDB")
+    db = con.con  # the DuckDB connection under Ibis's
+    parts = []
+    for path in paths:
+        names = layout.names
+        # One VARCHAR column per line: the unit separator (0x1f) never occurs in a text export, and no quoting.
+        lines = (f"SELECT CAST(row_number() OVER () AS BIGINT) AS _row, line FROM read_csv({_sql_text(str(path))}, "
+                 "columns={'line': 'VARCHAR'}, header=false, delim='\x1f', quote='', escape='', auto_detect=false, "
+                 "null_padding=false)")
+        if layout.delimiter == "whitespace":
+            split = "regexp_split_to_array(trim(line, ' \t\r'), '[ \t]+')"
+        else:
+            split = f"string_split(rtrim(line, '\r'), {_sql_text(layout.delimiter)})"
+        body = f"SELECT _row, {split} AS _f FROM ({lines}) WHERE line IS NOT NULL AND trim(line, ' \t\r') <> ''"
+        try:
+            if not names:
+                first = db.execute(f"SELECT _f FROM ({body}) ORDER BY _row LIMIT 1").fetchone()
+                names = tuple(str(n).strip().lower() for n in first[0]) if first else ()
+                skip = " WHERE _row > (SELECT min(_row) FROM lines)"
+            else:
+                skip = ""
+            if not names:
+                continue
+            columns = ", ".join(f"trim(_f[{i + 1}]) AS \"{n.replace(chr(34), '')}\"" for i, n in enumerate(names))
+            table = f"_cxbench_lines_{os.getpid()}_{next(_tables)}"
+            db.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS WITH lines AS ({body}) SELECT _row, "
+                       f"{_sql_text(str(path))} AS _file, {columns}, CAST(len(_f) AS BIGINT) AS _fields "
+                       f"FROM lines{skip}")
+        except Exception as exc:  # noqa: BLE001 - the engine's read errors become one line naming the file
+            raise InputError(f"{path}: could not be read as text lines ({str(exc).splitlines()[0]})",
+                             file=str(path)) from exc
+        parts.append(con.table(table))
+    origin = str(paths[0]) if len(paths) == 1 else str(paths[0].parent)
+    if not parts:
+        return RawTable(label, origin, con.sql("SELECT CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _file "
+                                               "WHERE false"), note="the file is empty")
+    return RawTable(label, origin, parts[0] if len(parts) == 1 else ibis.union(*parts), text_source=True)
 
 
 def _empty(con: BaseBackend, table: str) -> ir.Table:

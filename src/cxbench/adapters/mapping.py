@@ -1,4 +1,4 @@
-"""The mapping file (`--mapping map.yaml`): any CSV, JSON or Parquet export read as contract tables.
+"""The mapping file (`--mapping map.yaml`): any CSV, JSON, Parquet or text export read as contract tables.
 
 ```yaml
 tables:
@@ -22,8 +22,12 @@ Column options: `column`, `value` (a constant), `map` (values renamed, compared 
 `format` (strptime directives %Y %y %m %d %H %I %p %M %S %f %b %B %z), `unit` (Unix time), `decimal_comma` (1.234,50),
 `currency_symbol` (£12.50, 1,234.50 USD: symbols, letters and thousands separators dropped), `minor_units` (true for
 cents, or the number of decimals), `multiply` (another source column), `negative` (orders.kind where the amount is
-negative: `kind: {value: purchase, negative: refund}`). The file is read with `yaml.safe_load`;
-nothing in it is executed.
+negative: `kind: {value: purchase, negative: refund}`), `expr` (an expression over the source columns,
+`sum(Quantity * UnitPrice)`: parsed and checked by cxbench.adapters.expressions, built as Ibis, never run as SQL;
+`sum`/`min`/`max` around it with the table's `group_by`). `group_by` names the contract column or its source column.
+`files` may be `{pattern: CDNOW_master.txt, format: whitespace, columns: [customer, date, cds, dollars]}` for a text
+file split on runs of spaces (or `delimiter: "|"`), header-less when `columns` names its fields. The file is read
+with `yaml.safe_load`; nothing in it is executed.
 """
 
 from __future__ import annotations
@@ -37,14 +41,27 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, first_reason, from_epoch, number, quoted, text
+from cxbench.adapters.base import (
+    Adapter,
+    ExportFile,
+    Inputs,
+    Output,
+    TextLayout,
+    first_reason,
+    from_epoch,
+    number,
+    quoted,
+    text,
+)
+from cxbench.adapters.expressions import Expression, ExpressionError, clean_number_text, parse_expression, translate
 from cxbench.core.contract import TABLES_BY_NAME, ColumnType
 from cxbench.core.errors import InputError
 from cxbench.core.validation import parse_timestamp
 
-_OPTIONS = {"column", "value", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units", "multiply",
-            "negative"}
+_OPTIONS = {"column", "value", "expr", "map", "format", "unit", "decimal_comma", "currency_symbol", "minor_units",
+            "multiply", "negative"}
 _TABLE_KEYS = {"files", "columns", "group_by"}
+_FILE_KEYS = {"pattern", "format", "delimiter", "columns"}
 _UNITS = ("s", "ms", "us", "ns")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -64,6 +81,13 @@ class ColumnRule:
     minor_units: int | None = None
     multiply: str | None = None
     negative: str | None = None  # orders.kind: this value where the row's amount is negative (a cancellation line)
+    expression: Expression | None = None  # `expr:`, checked (cxbench.adapters.expressions)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The source columns it reads."""
+        named = tuple(c for c in (self.column, self.multiply) if c is not None)
+        return named + (self.expression.columns if self.expression is not None else ())
 
 
 def _fail(file: Path, message: str) -> InputError:
@@ -80,8 +104,15 @@ def _rule(file: Path, table: str, target: str, spec: Any) -> ColumnRule:
     if unknown:
         raise _fail(file, f"{where}: unknown option {', '.join(sorted(map(str, unknown)))}; the options are "
                           + ", ".join(sorted(_OPTIONS)))
-    if ("column" in spec) == ("value" in spec):
-        raise _fail(file, f"{where}: give either column (a source column) or value (a constant)")
+    if sum(k in spec for k in ("column", "value", "expr")) != 1:
+        raise _fail(file, f"{where}: give one of column (a source column), expr (an expression over the source "
+                          "columns) or value (a constant)")
+    expression = None
+    if "expr" in spec:
+        try:
+            expression = parse_expression(spec["expr"])
+        except ExpressionError as exc:
+            raise _fail(file, f"{where}.expr {str(spec['expr'])[:80]!r}: {exc}") from exc
     mapping = spec.get("map") or {}
     if not isinstance(mapping, Mapping):
         raise _fail(file, f"{where}.map: write source value: contract value pairs")
@@ -108,6 +139,7 @@ def _rule(file: Path, table: str, target: str, spec: Any) -> ColumnRule:
         minor_units=minor,
         multiply=str(spec["multiply"]).strip().lower() if spec.get("multiply") is not None else None,
         negative=str(spec["negative"]) if spec.get("negative") is not None else None,
+        expression=expression,
     )
 
 
@@ -192,14 +224,7 @@ def _strptime(raw: ir.StringValue, fmt: str, stage: _Stage) -> ir.TimestampValue
 
 
 def _number_text(raw: ir.StringValue, rule: ColumnRule) -> ir.StringValue:
-    out = raw
-    if rule.currency_symbol:
-        out = out.re_replace(r"[^0-9.,+\-eE]", "").re_replace(r"^[eE]+|[eE]+$", "")
-    if rule.decimal_comma:
-        out = out.re_replace(r"[.\s']", "").replace(",", ".")
-    elif rule.currency_symbol:
-        out = out.replace(",", "")
-    return out
+    return clean_number_text(raw, currency_symbol=rule.currency_symbol, decimal_comma=rule.decimal_comma)
 
 
 def _derive_column(stage: _Stage, rule: ColumnRule,
@@ -207,11 +232,31 @@ def _derive_column(stage: _Stage, rule: ColumnRule,
     """The column's value, whether its source value could not be converted, and why."""
     if rule.value is not None:
         return ibis.literal(str(rule.value)), ibis.literal(False), ibis.literal("")
-    assert rule.column is not None
     t = stage.table
-    source = t[rule.column]
+    if rule.expression is not None:
+        value, checks = translate(rule.expression, t, currency_symbol=rule.currency_symbol,
+                                  decimal_comma=rule.decimal_comma)
+        source = stage.keep(value)
+        bad_part = stage.keep(first_reason(*checks)) if checks else ibis.null("string")
+        name = rule.expression.source if len(rule.expression.source) <= 40 else rule.expression.source[:37] + "..."
+        if rule.unit is None and rule.format is None and not rule.mapping:
+            if kind is ColumnType.NUMBER and not source.type().is_numeric():
+                value = stage.keep(number(source))
+                why = ibis.coalesce(bad_part, name + " gives " + quoted(source) + ", not a number")
+                return value, bad_part.notnull() | (source.notnull() & value.isnull()), why
+            return source, bad_part.notnull(), bad_part.fill_null("")
+        # Then its value goes through the format, unit or map as a column's would; its own conversions come first.
+        value, bad, why = _convert(stage, rule, kind, source, name)
+        return value, bad_part.notnull() | bad, ibis.coalesce(bad_part, why)
+    assert rule.column is not None
+    return _convert(stage, rule, kind, t[rule.column], rule.column)
+
+
+def _convert(stage: _Stage, rule: ColumnRule, kind: ColumnType, source: ir.Value,
+             name: str) -> tuple[ir.Value, ir.BooleanValue, ir.Value]:
+    """A source value (a column, or an expression's value) through the rule's map, unit, format or number options."""
+    t = stage.table
     raw = stage.keep(text(source))
-    name = rule.column
     if rule.mapping:
         lowered = raw.lower()
         raw = stage.keep(ibis.cases(*((lowered == k.lower(), ibis.literal(v)) for k, v in rule.mapping), else_=raw))
@@ -237,21 +282,33 @@ def _derive_column(stage: _Stage, rule: ColumnRule,
     return raw, ibis.literal(False), ibis.literal("")
 
 
-def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRule], group_by: str | None) -> Output:
+def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRule], group_by: str | None,
+                  layout: TextLayout | None) -> Output:
     spec = TABLES_BY_NAME[table]
 
     def derive(inputs: Inputs) -> ir.Table:
         t = inputs[key]
-        for rule in columns.values():
-            for needed in (rule.column, rule.multiply):
-                if needed is not None and needed not in t.columns:
+        for target, rule in columns.items():
+            for needed in rule.reads:
+                if needed not in t.columns:
                     found = ", ".join(c for c in t.columns if not c.startswith("_"))
-                    raise _fail(file, f"tables.{table}: column {needed!r} is not in the export (columns found: {found})")
+                    raise _fail(file, f"tables.{table}.columns.{target}: column {needed!r} is not in the export "
+                                      f"(columns found: {found})")
         values: dict[str, ir.Value] = {}
         checks = []
+        if layout is not None and "_fields" in t.columns:
+            # A line with another number of fields than the names (given, or the header's) is misaligned: set aside,
+            # not guessed.
+            count = len(layout.names) or len([c for c in t.columns if c not in ("_row", "_file", "_fields")])
+            checks.append((t._fields != count, "the line has " + t._fields.cast("string") + f" fields; "
+                           + (f"the mapping names {count} columns" if layout.names else f"the header has {count}")))
         stage = _Stage(t)
         for target, rule in columns.items():
-            value, bad, why = _derive_column(stage, rule, spec.column(target).type)
+            try:
+                value, bad, why = _derive_column(stage, rule, spec.column(target).type)
+            except ExpressionError as exc:
+                raise _fail(file, f"tables.{table}.columns.{target}.expr {rule.expression.source[:80]!r}: {exc}"
+                            if rule.expression is not None else f"tables.{table}.columns.{target}: {exc}") from exc
             values[target] = value
             checks.append((bad, why))
         t = stage.table
@@ -261,12 +318,16 @@ def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRul
         out = t.select(_row=t._row, _file=t._file, **values, _aside=first_reason(*checks))
         if group_by is None:
             return out
-        # One row per key: numbers summed over the key's rows, the rest from its first row.
-        sums = [c for c in columns if spec.column(c).type is ColumnType.NUMBER]
+        # One row per key: a column written sum(...), min(...) or max(...) is aggregated so over the key's rows, the
+        # other numbers are summed (an order's line amounts), the rest come from its first row.
+        how = {c: r.expression.aggregate for c, r in columns.items()
+               if r.expression is not None and r.expression.aggregate is not None}
+        how |= {c: "sum" for c in columns if c not in how and spec.column(c).type is ColumnType.NUMBER}
         good = out.filter(out._aside.isnull() & out[group_by].notnull())
         firsts = good.mutate(_n=ibis.row_number().over(group_by=good[group_by], order_by=[good._file, good._row]))
-        firsts = firsts.filter(firsts._n == 0).drop("_n", *sums)
-        totals = good.group_by(_key=good[group_by]).aggregate(**{c: good[c].sum() for c in sums})
+        firsts = firsts.filter(firsts._n == 0).drop("_n", *how)
+        reduce = {"sum": lambda v: v.sum(), "min": lambda v: v.min(), "max": lambda v: v.max()}
+        totals = good.group_by(_key=good[group_by]).aggregate(**{c: reduce[f](good[c]) for c, f in how.items()})
         grouped = firsts.join(totals, firsts[group_by] == totals._key).drop("_key").select(*out.columns)
         return ibis.union(grouped, out.filter(out._aside.notnull() | out[group_by].isnull()))
 
@@ -276,7 +337,53 @@ def _table_output(file: Path, table: str, key: str, columns: dict[str, ColumnRul
 def _describe(rule: ColumnRule) -> str:
     if rule.value is not None:
         return f"the constant {rule.value}"
+    if rule.expression is not None:
+        return rule.expression.source
     return f"{rule.column}" + (f" ({rule.format})" if rule.format else "") + (f" (Unix {rule.unit})" if rule.unit else "")
+
+
+def _files(file: Path, table: str, spec: Any) -> tuple[tuple[str, ...], TextLayout | None]:
+    """The file-name patterns of a table, and how to split its lines when they are not a CSV with a header:
+    `files: {pattern: "CDNOW_master.txt", format: whitespace, columns: [customer, date, cds, dollars]}`."""
+    where = f"tables.{table}.files"
+    if isinstance(spec, str):
+        return (spec,), None
+    if isinstance(spec, list) and spec and all(isinstance(p, str) for p in spec):
+        return tuple(spec), None
+    if not isinstance(spec, Mapping):
+        raise _fail(file, f"{where}: write a file-name pattern, a list of them, or {{pattern: ..., format: "
+                          "whitespace, columns: [...]}")
+    unknown = set(spec) - _FILE_KEYS
+    if unknown:
+        raise _fail(file, f"{where}: unknown key {', '.join(sorted(map(str, unknown)))}; use "
+                          + ", ".join(sorted(_FILE_KEYS)))
+    pattern = spec.get("pattern")
+    patterns = tuple(pattern) if isinstance(pattern, list) else (pattern,)
+    if not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise _fail(file, f"{where}.pattern: write the file-name pattern (CDNOW_master.txt, *.txt)")
+    fmt = str(spec.get("format", "")).strip().lower() or None
+    delimiter = spec.get("delimiter")
+    if fmt not in (None, "csv", "whitespace"):
+        raise _fail(file, f"{where}.format: {fmt!r} is not read; write whitespace (fields separated by runs of "
+                          "spaces) or csv")
+    if delimiter is not None:
+        delimiter = {"whitespace": "whitespace", "tab": "\t", "\\t": "\t"}.get(str(delimiter).strip().lower(),
+                                                                             str(delimiter))
+        if delimiter != "whitespace" and len(delimiter) != 1:
+            raise _fail(file, f"{where}.delimiter: write whitespace, tab or one character (; | ,)")
+    if fmt == "whitespace" and delimiter not in (None, "whitespace"):
+        raise _fail(file, f"{where}: format whitespace splits on spaces; drop delimiter {delimiter!r}")
+    names = spec.get("columns")
+    if names is not None and (not isinstance(names, list) or not names
+                              or not all(isinstance(n, str) and n.strip() for n in names)):
+        raise _fail(file, f"{where}.columns: list the file's column names in order, e.g. [customer, date, cds, "
+                          "dollars]")
+    lowered = tuple(n.strip().lower() for n in names or ())
+    if len(set(lowered)) != len(lowered):
+        raise _fail(file, f"{where}.columns: a name is given twice")
+    if fmt == "whitespace" or delimiter is not None or names:
+        return patterns, TextLayout(delimiter or ("whitespace" if fmt == "whitespace" else ","), lowered)
+    return patterns, None
 
 
 def load_mapping(path: str | Path) -> Adapter:
@@ -303,7 +410,7 @@ def load_mapping(path: str | Path) -> Adapter:
         if unknown:
             raise _fail(file, f"tables.{table}: unknown key {', '.join(sorted(map(str, unknown)))}; use "
                               + ", ".join(sorted(_TABLE_KEYS)))
-        patterns = entry["files"] if isinstance(entry["files"], list) else [entry["files"]]
+        patterns, layout = _files(file, table, entry["files"])
         spec = TABLES_BY_NAME[table]
         known = {c.name for c in spec.columns}
         columns = {}
@@ -321,10 +428,25 @@ def load_mapping(path: str | Path) -> Adapter:
             raise _fail(file, f"tables.{table}: required column {missing[0]} is not mapped; add `{missing[0]}: "
                               "SOURCE_COLUMN` under columns")
         group_by = entry.get("group_by")
-        if group_by is not None and group_by not in columns:
-            raise _fail(file, f"tables.{table}.group_by: {group_by} is not one of the mapped columns")
+        if group_by is not None:
+            # The contract column (order_id) or the source column it is mapped from (InvoiceNo).
+            group_by = str(group_by).strip()
+            by_source = [c for c, r in columns.items() if r.column == group_by.lower()]
+            if group_by not in columns and not by_source:
+                raise _fail(file, f"tables.{table}.group_by: {group_by} is not one of the mapped columns (write the "
+                                  "contract column, e.g. order_id, or the source column it is mapped from)")
+            group_by = group_by if group_by in columns else by_source[0]
+        for target, rule in columns.items():
+            aggregate = rule.expression.aggregate if rule.expression is not None else None
+            if aggregate == "sum" and spec.column(target).type is not ColumnType.NUMBER:
+                raise _fail(file, f"tables.{table}.columns.{target}.expr {rule.expression.source[:80]!r}: sum(...) "
+                                  f"adds numbers and {target} is not one; min(...) or max(...) take the first or last")
+            if rule.expression is not None and rule.expression.aggregate is not None and group_by is None:
+                raise _fail(file, f"tables.{table}.columns.{target}.expr {rule.expression.source[:80]!r}: "
+                                  f"{rule.expression.aggregate}(...) needs the table's group_by (e.g. group_by: "
+                                  "order_id: one row per order, its lines aggregated)")
         key = f"{table} export"
-        files.append(ExportFile(key, tuple(str(p) for p in patterns), f"{table} files"))
-        outputs.append(_table_output(file, table, key, columns, group_by))
+        files.append(ExportFile(key, patterns, f"{table} files", layout=layout))
+        outputs.append(_table_output(file, table, key, columns, group_by, layout))
     return Adapter(name=f"--mapping {file.name}", title=f"mapping file {file}", reference=str(file),
                    files=tuple(files), outputs=tuple(outputs))

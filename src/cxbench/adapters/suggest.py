@@ -76,6 +76,40 @@ def _describe_file(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     return names, samples
 
 
+def _whitespace_lines(path: Path) -> tuple[list[str], dict[str, list[str]], bool] | None:
+    """A text file of fields separated by runs of spaces (CDNOW's `00001 19970101  1  11.77`): its field names (the
+    first line's, or named by the look of the values when the file has no header), a few values of each, and whether
+    the first line is a header. None when its first lines are not such fields. Reads the first lines only."""
+    if path.name.lower().endswith(".gz"):
+        return None
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = [line.split() for line in (handle.readline() for _ in range(6)) if line.strip()]
+    except OSError:
+        return None
+    if len(lines) < 2 or len({len(fields) for fields in lines}) != 1 or len(lines[0]) < 2:
+        return None
+    if any("," in f or ";" in f or "|" in f for fields in lines for f in fields):
+        return None
+    header = any(re.search(r"[A-Za-z]", f) for f in lines[0]) and not any(
+        re.search(r"[A-Za-z]", f) for fields in lines[1:] for f in fields)
+    rows = lines[1:] if header else lines
+    if header:
+        names = [f.strip().lower() for f in lines[0]]
+    else:
+        names = []
+        for i in range(len(lines[0])):
+            values = [r[i] for r in rows]
+            if all(re.fullmatch(r"(19|20)\d{6}", v) for v in values):
+                name = "date"
+            elif all(re.fullmatch(r"-?\d+\.\d+", v) for v in values):
+                name = "amount"
+            else:
+                name = f"field{i + 1}"
+            names.append(name if name not in names else f"field{i + 1}")
+    return names, {n: [r[i] for r in rows] for i, n in enumerate(names)}, header
+
+
 def _match(names: list[str], table: str) -> dict[str, str]:
     """Contract column -> source column, each source column used once."""
     keys = {_key(n): n for n in names}
@@ -170,11 +204,25 @@ def suggest_mapping(folder: str | Path) -> str:
              "# Options per column: docs/adapters.md (the mapping file).", "tables:"]
     taken: set[str] = set()
     for file in files:
-        names, samples = _describe_file(file)
+        text_lines = _whitespace_lines(file) if file.suffix.lower() == ".txt" else None
+        if text_lines is not None:
+            names, samples, header = text_lines
+        else:
+            names, samples = _describe_file(file)
         table, matched = _best_table(file, names)
+        if text_lines is not None and not text_lines[2] and {"date", "amount"} <= set(names):
+            # Dated amounts, one per line, no header (CDNOW): purchases, numbered by their line.
+            table, matched = "orders", _match(names, "orders")
         spec = TABLES_BY_NAME[table]
         prefix = "" if table not in taken else "# "  # a second file for one table: left commented out
-        block = [f"  {table}:", f"    files: {_quote(file.name)}"]
+        if text_lines is None:
+            block = [f"  {table}:", f"    files: {_quote(file.name)}"]
+        else:
+            listed = "" if header else ", columns: [" + ", ".join(names) + "]"
+            note = "fields separated by spaces" + ("" if header else "; no header: the fields named by their look, "
+                                                                         "rename them as you like")
+            files = f"{{pattern: {_quote(file.name)}, format: whitespace{listed}}}"
+            block = [f"  {table}:", f"    files: {files}   # {note}"]
         quantity = None
         if table == "orders":
             quantity = next((n for n in names if _key(n) in ("quantity", "qty") and n not in matched.values()), None)
@@ -188,6 +236,11 @@ def suggest_mapping(folder: str | Path) -> str:
             elif column.name in matched:
                 block.append(_column_line(column.name, matched[column.name], samples.get(matched[column.name], []),
                                           column.type.value, quantity if column.name == "amount" else None))
+            elif (table, column.name) == ("orders", "order_id") and text_lines is not None:
+                block.append("      order_id: {expr: \"concat('line-', _row)\"}   # no order id found: the line number")
+            elif (table, column.name) == ("orders", "kind") and quantity is not None:
+                block.append("      kind: {value: purchase, negative: refund}   # a line of negative quantity is a "
+                             "cancellation")
             elif column.required:
                 block.append(f"      {column.name}: TODO   # required: {column.description or column.type.value}")
         unused = [n for n in names if n not in matched.values() and n != quantity]

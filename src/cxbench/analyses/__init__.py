@@ -1,2 +1,6 @@
-"""The "why it moved" analyses (issue 18): one module per analysis, each computing in the engine up to a table of
-modest width and fitting on it (see docs/analyses.md). Import from the modules (`cxbench.analyses.drivers`...)."""
+"""Why it moved: analyses that explain the scorecard's numbers (issue 18), one module per analysis.
+
+Import from the modules themselves (`cxbench.analyses.themes`...); this package holds no code of its own. The
+analyses are core-level: they read the engine through `cxbench.core` and never import the CLI, the renderers or
+the report. docs/analyses.md describes each.
+"""

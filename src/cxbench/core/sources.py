@@ -324,6 +324,8 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
     try:
         if fmt == "csv":
             expr, unparsed = _read_csv(con, name, file)
+        elif fmt == "jsonl" and (malformed := _jsonl_malformed(con, file)):
+            expr, unparsed = _read_jsonl_lines(con, name, file, malformed)
         else:
             expr = _read_with_row_numbers(con, name, file)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
@@ -565,6 +567,77 @@ def _read_csv(con: BaseBackend, name: str, file: _TableFile) -> tuple[ibis.Table
         db.close()
     rows = rows.read_all() if hasattr(rows, "read_all") else rows
     # A temporary view of its own name (Ibis would write a catalog table into spark-warehouse/).
+    session = con._session  # noqa: SLF001 - Ibis's PySpark backend holds the SparkSession here
+    session.createDataFrame(rows.to_pandas()).createOrReplaceTempView(kept)
+    return _lower_case_columns(con.table(kept)), unparsed
+
+
+def _jsonl_malformed(con: BaseBackend, file: _TableFile) -> str | None:
+    """Why DuckDB's JSON reader refuses a JSON Lines file as a whole (a line that is not JSON), else None.
+
+    Only a malformed line is answered here: any other failure is left to the normal read, which names the file."""
+    import duckdb
+
+    db = con.con if con.name == "duckdb" else duckdb.connect()
+    location = _sql_string(str(file.path))
+    options = "format='newline_delimited'" + (", compression='gzip'" if file.gzip else "")
+    try:
+        db.execute(f"SELECT count(*) FROM read_json({location}, {options}, columns={{'_cx': 'JSON'}})").fetchall()
+    except duckdb.Error as exc:
+        return str(exc) if "Malformed JSON" in str(exc) else None
+    finally:
+        if db is not getattr(con, "con", None):
+            db.close()
+    return None
+
+
+_JSON_KINDS = {"ARRAY": "a JSON array", "VARCHAR": "a JSON string", "BIGINT": "a JSON number", "UBIGINT": "a JSON number",
+               "DOUBLE": "a JSON number", "BOOLEAN": "JSON true or false", "NULL": "JSON null"}
+
+#: Splits nothing: every line of a JSON Lines file is read whole as one text value (a JSON text cannot hold
+#: these control characters unescaped, so a line holding them is not JSON and is set aside anyway).
+_WHOLE_LINE = "chr(30) || chr(31)"
+
+
+def _read_jsonl_lines(con: BaseBackend, name: str, file: _TableFile,
+                      malformed: str) -> tuple[ibis.Table, tuple[tuple[int, str], ...]]:
+    """A JSON Lines file with lines that are not JSON objects, read line by line: every other line is kept as a
+    record (each value as text, as the JSON reader gives it), and each bad line is set aside with its number and
+    why, as a CSV record that cannot be split is. `_row` is the line number (blank lines count but are no rows)."""
+    import duckdb
+
+    location = _sql_string(str(file.path))
+    kept = f"_cxbench_jsonl_{name}_{os.getpid()}_{next(_counter)}"
+    db = con.con if con.name == "duckdb" else duckdb.connect()
+    try:
+        lines = (f"read_csv({location}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, "
+                 f"delim={_WHOLE_LINE}, quote='', escape='', strict_mode=false, max_line_size=100000000"
+                 + (", compression='gzip'" if file.gzip else "") + ")")
+        # CASE, not AND: json_type fails on text that is not JSON, and AND does not promise to stop early.
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {kept} AS SELECT _cx_line, line, CASE WHEN json_valid(line) "
+                   f"THEN json_type(line) ELSE 'TEXT' END AS _cx_type FROM (SELECT CAST(row_number() OVER () AS "
+                   f"BIGINT) AS _cx_line, line FROM {lines}) WHERE trim(coalesce(line, '')) <> ''")
+        bad = db.execute(f"SELECT _cx_line, _cx_type FROM {kept} WHERE _cx_type <> 'OBJECT' ORDER BY _cx_line").fetchall()
+        keys = [row[0] for row in db.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(line)) AS k, _cx_line FROM {kept} WHERE _cx_type = 'OBJECT') "
+            "GROUP BY k ORDER BY min(_cx_line)").fetchall()]
+        # A JSON Pointer per key (RFC 6901: ~ is ~0, / is ~1), so keys with any characters are read exactly.
+        values = "".join(f", json_extract_string(line, {_sql_string('/' + k.replace('~', '~0').replace('/', '~1'))})"
+                         f" AS {_identifier(k)}" for k in keys)
+        sql = f"SELECT _cx_line AS _row, {location} AS _file{values} FROM {kept} WHERE _cx_type = 'OBJECT'"
+        unparsed = tuple(
+            (int(line), "the line is not valid JSON (JSON Lines holds one JSON object per line): fix or remove "
+                        "the line, or export the file again" if kind == "TEXT" else
+             f"the line is {_JSON_KINDS.get(str(kind), 'a JSON value')}, not an object of named values: fix or "
+             "remove the line")
+            for line, kind in bad)
+        if con.name == "duckdb":
+            return _lower_case_columns(con.sql(sql)), unparsed
+        rows = db.execute(sql).arrow()
+    finally:
+        if db is not getattr(con, "con", None):
+            db.close()
+    rows = rows.read_all() if hasattr(rows, "read_all") else rows
     session = con._session  # noqa: SLF001 - Ibis's PySpark backend holds the SparkSession here
     session.createDataFrame(rows.to_pandas()).createOrReplaceTempView(kept)
     return _lower_case_columns(con.table(kept)), unparsed

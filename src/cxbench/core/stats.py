@@ -196,6 +196,23 @@ def net_score_z_test(positive1: int, negative1: int, n1: int,
     return Comparison(_two_sided_p_from_z(z), ChangeTest.NET_SCORE, statistic=z)
 
 
+def net_score_difference(positive1: int, negative1: int, n1: int,
+                          positive2: int, negative2: int, n2: int) -> tuple[float, float, float] | None:
+    """NPS₁ − NPS₂ of two independent groups of answers, in points (−200..200), with its 95 % interval
+    (low, high): each net score has the multinomial variance of `NetScore`, Var = (p₊ + p₋ − (p₊ − p₋)²) / n,
+    and the variance of the difference of two independent estimates is the sum Var₁ + Var₂ (as in
+    `net_score_z_test`). With `negative` counts of 0 it is the difference of two shares (CSAT) with the
+    unpooled Wald variance p (1 − p) / n of each. None when a group has no answers."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    score1, score2 = (positive1 - negative1) / n1, (positive2 - negative2) / n2
+    variance1 = max((positive1 + negative1) / n1 - score1 ** 2, 0.0) / n1
+    variance2 = max((positive2 + negative2) / n2 - score2 ** 2, 0.0) / n2
+    difference = 100 * (score1 - score2)
+    margin = 100 * Z * math.sqrt(variance1 + variance2)
+    return difference, difference - margin, difference + margin
+
+
 def two_proportion_z_test(k1: int, n1: int, k2: int, n2: int) -> Comparison | None:
     """Two-sided two-proportion z-test with the pooled proportion under H₀: p₁ = p₂.
 

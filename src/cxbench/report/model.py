@@ -48,6 +48,7 @@ _FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metri
 
 if TYPE_CHECKING:
     from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
 
 
@@ -134,6 +135,14 @@ class Unavailable:
 
 
 @dataclass
+class ThemesSection:
+    """'Why it moved: comment themes': the `cxbench.comment_themes` result as its JSON document, and its chart."""
+
+    doc: Json
+    chart: Chart | None
+
+
+@dataclass
 class ReportModel:
     source: str
     generated_at: str
@@ -150,11 +159,14 @@ class ReportModel:
     families: list[FamilySection]
     unavailable: list[Unavailable]
     compare: tuple[str, str] | None
+    themes: ThemesSection | None = None
     drivers: DriversSection | None = None  # "Why it moved: key drivers" (cxbench report --drivers)
 
     @property
     def charts(self) -> list[Chart]:
         charts = [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))]
+        if self.themes is not None and self.themes.chart is not None:
+            charts.append(self.themes.chart)
         return charts + (self.drivers.charts if self.drivers else [])
 
     def payload(self) -> Json:
@@ -217,10 +229,12 @@ def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
 
 
 class _Builder:
-    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None):
+    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None,
+                 themes: CommentThemes | None = None):
         self.card = card
         self.library = library
         self.clv = clv
+        self.themes = themes
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
         labels: dict[str, int] = {"all": 0}
@@ -521,6 +535,27 @@ class _Builder:
                          "error_pct": holdout["error_pct"]}
         return chart
 
+    def themes_section(self) -> ThemesSection | None:
+        """The comment themes' section: each theme's score difference with its interval (whole dataset, whatever
+        the segment chosen), copied from the `cxbench.comment_themes` result."""
+        if self.themes is None:
+            return None
+        doc = self.themes.to_dict()
+        if not doc["themes"]:
+            return ThemesSection(doc, None)
+        chart = Chart(self.chart_id("themes"), "themes",
+                      f"{doc['score_name']} of the answers whose comment has the theme minus that of the other commented "
+                      "answers, with 95 % intervals (whole dataset)", "points", options={"allSegments": True})
+        chart.data[0] = {"labels": [f"{t['id']}. {t['label']}" for t in doc["themes"]],
+                         "impact": [t["impact"] for t in doc["themes"]], "low": [t["ci_low"] for t in doc["themes"]],
+                         "high": [t["ci_high"] for t in doc["themes"]],
+                         "comments": [t["comments"] for t in doc["themes"]],
+                         "share": [t["share_pct"] for t in doc["themes"]],
+                         "with": [t["score_with"] for t in doc["themes"]],
+                         "without": [t["score_without"] for t in doc["themes"]],
+                         "sentiment": [t["sentiment"] for t in doc["themes"]], "score_name": doc["score_name"]}
+        return ThemesSection(doc, chart)
+
     def family_charts(self, family: Family) -> list[Chart]:
         charts: list[Chart | None] = []
         if family is Family.SURVEYS:
@@ -570,7 +605,8 @@ class _Builder:
             set_aside_listed=len(validation.get("rejected", [])),
             set_aside_total=sum(v[3] for v in inputs), segments=self.segments, findings=list(card.findings),
             families=families, unavailable=unavailable,
-            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None)
+            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None,
+            themes=self.themes_section())
 
 
     def options(self) -> list[tuple[str, str]]:
@@ -597,15 +633,17 @@ class _Builder:
 
 
 def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None, drivers: KeyDrivers | None = None) -> ReportModel:
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+                drivers: KeyDrivers | None = None) -> ReportModel:
     """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded); `clv`
-    a `cxbench.predict_clv` forecast whose holdout check is drawn; `drivers` a `cxbench.key_drivers` result, shown
-    as the "Why it moved: key drivers" section."""
+    a `cxbench.predict_clv` forecast whose holdout check is drawn; `themes` a `cxbench.comment_themes` result
+    shown as the section 'Why it moved: comment themes'; `drivers` a `cxbench.key_drivers` result, shown as the
+    "Why it moved: key drivers" section."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    model = _Builder(card, library, clv).build()
+    model = _Builder(card, library, clv, themes).build()
     if drivers is not None:
         model.drivers = drivers_section(drivers)
     return model

@@ -343,8 +343,39 @@
               table: {head: ["driver", "importance % (95 % CI)", "performance %", "affected %", "quadrant"], rows: rows}};
     }
 
+    // Comment themes (cxbench themes): each theme's score difference (with − without) and its 95 % interval.
+    function themes(chart, d) {
+      var n = d.labels.length, order = d.labels.map(function (_, i) { return n - 1 - i; });  // first theme on top
+      var pick = function (a) { return order.map(function (i) { return a[i]; }); };
+      var labels = pick(d.labels).map(function (l) { return esc(l.length > 48 ? l.slice(0, 47) + "…" : l); });
+      var impact = pick(d.impact), low = pick(d.low), high = pick(d.high);
+      var text = order.map(function (i) {
+        return esc(d.labels[i]) + "<br>" + d.comments[i].toLocaleString("en-US") + " comments (" + d.share[i].toFixed(1) + " %)<br>" +
+               d.score_name + " " + fmt(d["with"][i], "") + " with, " + fmt(d.without[i], "") + " without";
+      });
+      var data = [{type: "bar", orientation: "h", y: labels, x: impact, text: text, textposition: "none",
+                   marker: {color: impact.map(function (v) { return v !== null && v < 0 ? COLORS[5] : COLORS[0]; })},
+                   error_x: {type: "data", symmetric: false, color: "#5b6472", thickness: 1.2,
+                             array: impact.map(function (v, i) { return v === null || high[i] === null ? 0 : high[i] - v; }),
+                             arrayminus: impact.map(function (v, i) { return v === null || low[i] === null ? 0 : v - low[i]; })},
+                   hovertemplate: "%{text}<br>difference %{x:+.1f} points<extra></extra>"}];
+      var rows = d.labels.map(function (l, i) {
+        return [l, d.comments[i].toLocaleString("en-US"), d.share[i].toFixed(1) + " %", fmt(d["with"][i], ""),
+                fmt(d.without[i], ""), d.impact[i] === null ? "—" : d.impact[i].toFixed(1),
+                d.low[i] === null ? "—" : d.low[i].toFixed(1) + " to " + d.high[i].toFixed(1),
+                d.sentiment[i] === null ? "—" : d.sentiment[i].toFixed(2)];
+      });
+      return {data: data, layout: layout({height: Math.max(220, 60 + 34 * n), margin: {l: 10, r: 14, t: 10, b: 40},
+                                          xaxis: axis("", [], {zeroline: true, zerolinewidth: 2,
+                                                               title: {text: d.score_name + " points (with − without)", font: {size: 11}}}),
+                                          yaxis: {automargin: true, type: "category"}}),
+              table: {head: ["theme", "comments", "share", d.score_name + " with", d.score_name + " without", "difference",
+                             "95 % interval", "sentiment"], rows: rows}};
+    }
+
     var KINDS = {trend: trend, dots: dots, bars: dots, lines: series, stack: series, nps: nps, heatmap: heatmap,
-                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout, quadrant: quadrant};
+                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout, themes: themes,
+                 quadrant: quadrant};
 
     function fillTable(el, table) {
       var block = el.parentNode, thead = block.querySelector("details.data thead"), tbody = block.querySelector("details.data tbody");
