@@ -422,3 +422,16 @@ def test_touchpoint_names_become_distinct_column_names():
     # "Support" and "support" would both be csat_support: the second is numbered; markup keeps letters only.
     assert touchpoint_columns(["Support", "support", "</script>"]) == [
         ("Support", "csat_support"), ("support", "csat_support_2"), ("</script>", "csat___script_")]
+
+
+def test_an_effect_against_the_expected_direction_is_flagged():
+    rng = np.random.default_rng(5)
+    n = 300
+    fcr = rng.uniform(0, 100, n)
+    # Planted: a higher first-contact resolution with a lower NPS answer (slope −0.05 a point, sd of noise 1).
+    table = _features({"nps": (8 - 0.05 * fcr + rng.normal(size=n)).tolist(), "fcr": fcr.tolist()},
+                      [DriverSpec("fcr", "First-contact resolution", threshold=100.0)])
+    result = analyse(table, "nps", bootstrap=5)
+    assert result.drivers[0].direction == "higher goes with a lower NPS answer (0-10)"
+    assert any(w.startswith("the association runs against the expected direction") and "First-contact resolution"
+               in w for w in result.warnings)

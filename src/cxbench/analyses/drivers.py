@@ -849,6 +849,12 @@ def _fit(target: str, y: Array, values: dict[str, Any], specs: list[DriverSpec],
         share = 100 * contributions[j] / total
         terms_j = tuple(effects[i] for i in design.groups[j])
         drivers.append(_driver(spec, design, share, low[j], high_ci[j], contributions[j], terms_j, target))
+    against = [d.label for spec, d in zip(design.specs, drivers) if _against_expectation(spec, d, target)]
+    if against:
+        notes.append("the association runs against the expected direction, its interval clear of no effect, for: "
+                     + ", ".join(against) + ". Check how the signal is measured or what else it stands for (for "
+                     "example, customers with harder problems both open more tickets and answer lower) before "
+                     "acting on its quadrant")
     drivers = _with_quadrants(drivers)
     drivers.sort(key=lambda d: -(d.importance or 0.0))
     return DriverAnalysis(target, "ok", None, customers, n, left_out, r2, float(yy.mean()), method, tuple(drivers),
@@ -917,6 +923,21 @@ def _logit_effects(y: Array, design: _Design) -> tuple[list[Effect], float | Non
             key = name.split(" = ")[0]
             object.__setattr__(e, "kind", f"odds ratio vs {key} = {design.references[key]}")
     return effects, pseudo, None
+
+
+def _against_expectation(spec: DriverSpec, driver: Driver, target: str) -> bool:
+    """Whether a numeric driver's effect, with its interval clear of no effect, goes the other way than doing
+    well on it should: a better value with a lower score, or with more churn."""
+    if spec.kind == "category" or spec.threshold is None or not driver.effects:
+        return False
+    e = driver.effects[0]
+    if e.estimate is None or e.ci_low is None or e.ci_high is None:
+        return False
+    null = 1.0 if target == "churn" else 0.0
+    if e.ci_low <= null <= e.ci_high:
+        return False
+    good_up = spec.higher_is_better != (target == "churn")  # churn: a better value should lower the odds
+    return (e.estimate > null) != good_up
 
 
 def _driver(spec: DriverSpec, design: _Design, share: float, low: float, high: float,
