@@ -25,12 +25,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import UsageError
@@ -38,9 +40,6 @@ from cxbench.core.registry import MetricContext
 from cxbench.metrics import surveys as survey_metrics
 from cxbench.metrics import tickets as ticket_metrics
 from cxbench.metrics.sessions import page_events, user_days
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 Array = npt.NDArray[np.float64]
 
@@ -614,12 +613,21 @@ class _Design:
     references: dict[str, str]  # category -> reference level
 
 
-def _column(table: pa.Table, name: str) -> list[Any]:
-    return table[name].to_pylist()
+def _numbers(table: pa.Table, name: str) -> Array:
+    """A numeric column as float64, null as NaN."""
+    return np.asarray(pc.cast(table[name], pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _numbers(values: list[Any]) -> Array:
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+def _labels(table: pa.Table, name: str) -> npt.NDArray[np.object_]:
+    """A category column as text (None where null)."""
+    return np.array([None if v is None else str(v) for v in table[name].to_pylist()], dtype=object)
+
+
+def _measured(spec: DriverSpec, values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Where a driver has a value."""
+    if spec.kind == "category":
+        return np.not_equal(values, None)
+    return ~np.isnan(values)
 
 
 def _prepare(features: FeatureTable, target: str,
@@ -627,7 +635,7 @@ def _prepare(features: FeatureTable, target: str,
     """The target's values over the customers who have one, each candidate's values over them, and the
     candidates dropped for coverage or constancy."""
     table = features.table
-    y_all = _numbers(_column(table, "churned" if target == "churn" else target))
+    y_all = _numbers(table, "churned" if target == "churn" else target)
     has = ~np.isnan(y_all)
     y = y_all[has]
     dropped: list[Dropped] = []
@@ -638,15 +646,9 @@ def _prepare(features: FeatureTable, target: str,
             continue  # the target itself, per touchpoint
         if spec.key == "overall_csat" and any(s.key.startswith("csat_") for s in features.specs):
             continue  # per touchpoint instead
-        raw = _column(table, spec.key)
-        picked = [raw[i] for i in np.flatnonzero(has)]
-        if spec.kind == "category":
-            present = [v for v in picked if v is not None]
-            coverage = len(present) / len(picked) if picked else 0.0
-        else:
-            nums = _numbers(picked)
-            present = nums[~np.isnan(nums)]
-            coverage = len(present) / len(nums) if len(nums) else 0.0
+        picked = (_labels if spec.kind == "category" else _numbers)(table, spec.key)[has]
+        measured = _measured(spec, picked)
+        coverage = float(measured.mean()) if len(picked) else 0.0
         coverages[spec.key] = coverage
         if coverage == 0:
             dropped.append(Dropped(spec.key, spec.label, f"not measured for any of the {POPULATIONS[target]}"))
@@ -655,16 +657,15 @@ def _prepare(features: FeatureTable, target: str,
             dropped.append(Dropped(spec.key, spec.label, f"measured for {100 * coverage:.0f} % of the {len(y):,} "
                                    f"{POPULATIONS[target]} (needs {100 * min_coverage:.0f} %, --min-coverage)"))
             continue
+        present = picked[measured]
         if spec.kind == "category":
             if len(set(present)) < 2:
                 dropped.append(Dropped(spec.key, spec.label, "the same value for every customer"))
                 continue
-            values[spec.key] = picked
-        else:
-            if np.nanstd(nums) == 0:
-                dropped.append(Dropped(spec.key, spec.label, f"the same value ({present[0]:g}) for every customer"))
-                continue
-            values[spec.key] = nums
+        elif np.std(present) == 0:
+            dropped.append(Dropped(spec.key, spec.label, f"the same value ({present[0]:g}) for every customer"))
+            continue
+        values[spec.key] = picked
     return y, values, dropped, int(has.sum()), coverages
 
 
@@ -677,8 +678,8 @@ def _design(specs: list[DriverSpec], values: dict[str, Any], rows: npt.NDArray[n
     for spec in specs:
         v = values[spec.key]
         if spec.kind == "category":
-            picked = [v[i] for i in np.flatnonzero(rows)]
-            levels, counts = np.unique(np.array(picked, dtype=object).astype(str), return_counts=True)
+            picked = v[rows].astype(str)
+            levels, counts = np.unique(picked, return_counts=True)
             order = sorted(range(len(levels)), key=lambda i: (-counts[i], levels[i]))
             reference = str(levels[order[0]])
             references[spec.key] = reference
@@ -686,7 +687,7 @@ def _design(specs: list[DriverSpec], values: dict[str, Any], rows: npt.NDArray[n
             for i in order[1:]:
                 level = str(levels[i])
                 columns.append(f"{spec.key} = {level}")
-                blocks.append(np.array([1.0 if p == level else 0.0 for p in picked]))
+                blocks.append((picked == level).astype(np.float64))
             groups.append(list(range(start, len(columns))))
         else:
             raw[spec.key] = v[rows]
@@ -763,8 +764,7 @@ def _fit(target: str, y: Array, values: dict[str, Any], specs: list[DriverSpec],
     the constant and collinear drivers it leaves out."""
     rows = np.ones(len(y), dtype=bool)
     for spec in specs:
-        v = values[spec.key]
-        rows &= (np.array([p is not None for p in v]) if spec.kind == "category" else ~np.isnan(v))
+        rows &= _measured(spec, values[spec.key])
     notes: list[str] = []
     n = int(rows.sum())
     if n < MIN_CUSTOMERS:
