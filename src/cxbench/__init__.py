@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any
 from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E402
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.analyses.themes import CommentThemes
-    from cxbench.api import Scorecard, check, comment_themes, compute, predict_clv
+    from cxbench.api import Scorecard, check, comment_themes, compute, key_drivers, predict_clv
     from cxbench.lifetime_value import ClvForecast
     from cxbench.models import ModelFitError
 
 # The API is imported on first use: `import cxbench` (and `cxbench --help`) need not load Ibis and SciPy.
 _LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
          "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models",
-         "comment_themes": "cxbench.api", "CommentThemes": "cxbench.analyses.themes"}
+         "comment_themes": "cxbench.api", "CommentThemes": "cxbench.analyses.themes",
+         "key_drivers": "cxbench.api", "KeyDrivers": "cxbench.analyses.drivers"}
 
 
 def __getattr__(name: str) -> Any:
@@ -33,5 +35,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
 
 
-__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "InputError", "ModelFitError", "Scorecard", "UsageError",
-           "__version__", "check", "comment_themes", "compute", "predict_clv"]
+__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "InputError", "KeyDrivers", "ModelFitError", "Scorecard",
+           "UsageError", "__version__", "check", "comment_themes", "compute", "key_drivers", "predict_clv"]

@@ -19,6 +19,7 @@ from cxbench.core.registry import format_value
 from cxbench.report.model import ReportModel, build_model, segment_label
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.api import Scorecard
     from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
@@ -98,19 +99,22 @@ def render_model(model: ReportModel) -> str:
 
 
 def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None, themes: CommentThemes | None = None) -> str:
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+                drivers: KeyDrivers | None = None) -> str:
     """The report of `card` as one HTML document. `benchmarks`: a --benchmarks file whose bands are shaded behind
     the trends (default: the library the card was rated with, else the built-in one; the run's vertical either
     way). `clv`: a `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is
-    drawn too. `themes`: a `cxbench.comment_themes` result, shown as 'Why it moved: comment themes'."""
-    return render_model(build_model(card, benchmarks, clv, themes=themes))
+    drawn too. `themes`: a `cxbench.comment_themes` result, shown as 'Why it moved: comment themes'. `drivers`: a
+    `cxbench.key_drivers` result, shown as the section "Why it moved: key drivers"."""
+    return render_model(build_model(card, benchmarks, clv, themes=themes, drivers=drivers))
 
 
 def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None,
-               clv: ClvForecast | None = None, themes: CommentThemes | None = None) -> Path:
+               clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+               drivers: KeyDrivers | None = None) -> Path:
     """Write the report of `card` to `path` whole or not at all (folders made as needed)."""
     from cxbench.output import write_atomically
 
     path = Path(path)
-    write_atomically(path, render_html(card, benchmarks, clv, themes=themes))
+    write_atomically(path, render_html(card, benchmarks, clv, themes=themes, drivers=drivers))
     return path
