@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E402
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
     from cxbench.analyses.themes import CommentThemes
-    from cxbench.api import Scorecard, check, comment_themes, compute, funnel, predict_clv, top_paths
+    from cxbench.api import Scorecard, check, comment_themes, compute, funnel, key_drivers, predict_clv, top_paths
     from cxbench.lifetime_value import ClvForecast
     from cxbench.models import ModelFitError
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
          "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models",
          "comment_themes": "cxbench.api", "CommentThemes": "cxbench.analyses.themes",
+         "key_drivers": "cxbench.api", "KeyDrivers": "cxbench.analyses.drivers",
          "funnel": "cxbench.api", "top_paths": "cxbench.api", "Funnel": "cxbench.analyses.funnel",
          "TopPaths": "cxbench.analyses.paths"}
 
@@ -37,6 +39,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
 
 
-__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "Funnel", "InputError", "ModelFitError", "Scorecard",
-           "TopPaths", "UsageError", "__version__", "check", "comment_themes", "compute", "funnel", "predict_clv",
-           "top_paths"]
+__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "Funnel", "InputError", "KeyDrivers", "ModelFitError",
+           "Scorecard", "TopPaths", "UsageError", "__version__", "check", "comment_themes", "compute", "funnel",
+           "key_drivers", "predict_clv", "top_paths"]

@@ -31,6 +31,7 @@ from cxbench.output import redact
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
     from cxbench.analyses.themes import CommentThemes
@@ -132,17 +133,17 @@ class Scorecard:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
-                themes: CommentThemes | None = None, *, funnel: Funnel | None = None,
-                paths: TopPaths | None = None) -> str:
+                themes: CommentThemes | None = None, drivers: KeyDrivers | None = None, *,
+                funnel: Funnel | None = None, paths: TopPaths | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
         `benchmarks`: a --benchmarks file whose bands are shaded behind the trends (default: the benchmarks these
         records were rated with, `compute(benchmarks=...)` included); `clv`: a `predict_clv` forecast, whose
         holdout check is drawn too; `themes`: a `comment_themes` result, shown as the section 'Why it moved: comment
-        themes'; `funnel`, `paths`: `cxbench.funnel` and `cxbench.top_paths` results, shown as 'Why it moved:
-        funnel'."""
+        themes'; `drivers`: a `key_drivers` result, shown as the section "Why it moved: key drivers"; `funnel`,
+        `paths`: `cxbench.funnel` and `cxbench.top_paths` results, shown as 'Why it moved: funnel'."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
-        return render_html(self, benchmarks, clv, themes=themes, funnel=funnel, paths=paths)
+        return render_html(self, benchmarks, clv, themes=themes, drivers=drivers, funnel=funnel, paths=paths)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
@@ -449,6 +450,47 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
         **validation.to_dict(),
         **({"timezone": options.timezone} if options.timezone != "UTC" else {}),
     }
+    return result
+
+
+def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | None = None,
+                from_: str | dt.date | None = None, to: str | dt.date | None = None, bootstrap: int | None = None,
+                seed: int | None = None, min_coverage: float | None = None, engine: str | BaseBackend | None = None,
+                rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
+                mapping: str | Path | None = None, **settings: Any) -> KeyDrivers:
+    """Key-driver analysis (`cxbench drivers`): which customer signals go with a higher NPS or CSAT answer, or with
+    churn (docs/analyses.md). Associations, not causes.
+
+    `targets`: any of "nps", "csat", "churn" (default all three). `from_`/`to`: the days whose answers, tickets and
+    events count (churn is judged at the end of `to`, else at the last subscription date). `bootstrap`: samples of
+    the importance intervals (default 500), `seed` their seed; `min_coverage`: the share of a target's customers a
+    driver must be measured for (default 0.3). `settings`: `Options` fields the drivers' definitions read
+    (`business_hours`, `timezone`, `holidays`, `event_names`...).
+    """
+    from cxbench.analyses import drivers
+
+    options = make_options(start=from_, end=to, **settings)
+    targets = tuple(targets or drivers.TARGETS)
+    bootstrap = drivers.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
+    min_coverage = drivers.MIN_COVERAGE if min_coverage is None else min_coverage
+    drivers.check_settings(targets, bootstrap, min_coverage)  # before reading any data
+    tables = {"customers", "surveys", "tickets", "events", "subscriptions"}
+    dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    if not {"customers", "surveys"} & set(validation.tables):
+        raise UsageError(f"{describe(source)}: key drivers need a surveys table (nps or csat answers) or a customers "
+                         "table with subscriptions, as surveys.csv, customers.csv... (docs/contract.md)")
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    result = drivers.key_drivers(
+        ctx, targets=targets, window=drivers.Window(options.start, options.end), bootstrap=bootstrap,
+        seed=drivers.DEFAULT_SEED if seed is None else seed, min_coverage=min_coverage)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        **validation.to_dict(),
+    })
     return result
 
 

@@ -419,6 +419,7 @@ def report(
     compare: CompareOpt = None,
     clv_calibration_end: Annotated[str | None, typer.Option(help="The predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones (default: when the scorecard has clv_predicted, the last day of the month before the last third of the orders).")] = None,
     themes: Annotated[bool, typer.Option("--themes", help="Add the section 'Why it moved: comment themes' (cxbench themes on the NPS comments, same --from/--to).")] = False,
+    drivers: Annotated[bool, typer.Option("--drivers", help="Add the section \"Why it moved: key drivers\" (cxbench drivers, same --from/--to and business hours).")] = False,
     funnel: Annotated[str | None, typer.Option(help="Also show the funnel of these event names, STEP,STEP,... (cxbench funnel), per period and --segment.")] = None,
     funnel_window: Annotated[str, typer.Option(help="The --funnel's conversion window from the first step: 30m, 12h, 7d, 2w.")] = "14d",
     funnel_order: Annotated[FunnelOrderChoice, typer.Option(help="The --funnel's order: ordered, strict or any.")] = FunnelOrderChoice.ordered,
@@ -470,6 +471,11 @@ def report(
             comment_themes = find_themes(source, start=from_, end=to, nps_detractor_max=nps_detractor_max,
                                          as_of=as_of, engine=_engine(engine, spark_master), memory_limit=memory_limit,
                                          from_format=from_format, mapping=mapping)
+        key_drivers = _report_drivers(source, drivers, from_, to,
+                                      {"business_hours": business_hours, "timezone": timezone, "holidays": holidays,
+                                       "event_names": tuple(event_name or ()), "as_of": as_of},
+                                      engine=_engine(engine, spark_master),
+                                      memory_limit=memory_limit, from_format=from_format, mapping=mapping)
         funnel_result = paths_result = None
         if funnel is not None:  # the run's period, segments, dates and event names
             from cxbench.api import funnel as compute_funnel
@@ -491,7 +497,8 @@ def report(
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast, themes=comment_themes, funnel=funnel_result, paths=paths_result)
+    write_html(card, out, benchmarks, clv=forecast, themes=comment_themes, drivers=key_drivers, funnel=funnel_result,
+               paths=paths_result)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -621,6 +628,66 @@ def themes(
         _write(render_themes.themes_csv(result), out)
     else:
         _write_renderable(render_themes.themes_renderable(result, redact(source)), out)
+
+
+def _report_drivers(source: str, wanted: bool, from_: str | None, to: str | None, settings: dict[str, Any],
+                    **kwargs: Any) -> Any:
+    """`cxbench report --drivers`: the key drivers over the run's --from/--to, with its business hours, event
+    names and --as-of (None when not asked for)."""
+    if not wanted:
+        return None
+    from cxbench.api import key_drivers
+
+    return key_drivers(source, from_=from_, to=to, **{k: v for k, v in settings.items() if v}, **kwargs)
+
+
+@app.command()
+def drivers(
+    source: SourceArg,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="What to explain: nps, csat or churn (repeatable; default all three).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap samples of the importance intervals.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap (the same data and seed give the same intervals).")] = 2006,
+    min_coverage: Annotated[float, typer.Option(help="Share of a target's customers a driver must be measured for (0-1).")] = 0.3,
+    business_hours: BusinessHoursOpt = None,
+    timezone: TimezoneOpt = None,
+    holidays: HolidaysOpt = None,
+    event_name: EventNameOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per driver term).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Key drivers: which signals (touchpoint CSAT, effort, support, engagement, plan) go with a higher NPS or
+    CSAT answer, or with churn, per customer (docs/analyses.md). Associations, not causes."""
+    from cxbench.api import key_drivers
+
+    settings: dict[str, object] = {}
+    for name, value in (("business_hours", business_hours), ("timezone", timezone), ("holidays", holidays)):
+        if value is not None:
+            settings[name] = value
+    if event_name:
+        settings["event_names"] = tuple(event_name)
+    try:
+        _check_out(out, [source, mapping, holidays])
+        result = key_drivers(source, targets=target, from_=from_, to=to, bootstrap=bootstrap, seed=seed,
+                             min_coverage=min_coverage, engine=_engine(engine, spark_master),
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping, **settings)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_drivers
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_drivers.drivers_csv(result), out)
+    else:
+        _write_renderable(render_drivers.drivers_renderable(result, redact(source)), out)
 
 
 @app.command()

@@ -47,6 +47,7 @@ _FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metri
           "session_timeout_minutes": "session-timeout"}
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
     from cxbench.analyses.funnel import Funnel
     from cxbench.analyses.paths import TopPaths
     from cxbench.analyses.themes import CommentThemes
@@ -173,6 +174,7 @@ class ReportModel:
     unavailable: list[Unavailable]
     compare: tuple[str, str] | None
     themes: ThemesSection | None = None
+    drivers: DriversSection | None = None  # "Why it moved: key drivers" (cxbench report --drivers)
     funnel: FunnelSection | None = None  # "Why it moved: funnel" (cxbench report --funnel / --paths-entry)
 
     @property
@@ -182,7 +184,7 @@ class ReportModel:
             charts.append(self.themes.chart)
         if self.funnel is not None:
             charts.extend(self.funnel.charts)
-        return charts
+        return charts + (self.drivers.charts if self.drivers else [])
 
     def payload(self) -> Json:
         """The data the script draws from, embedded once in the page."""
@@ -760,16 +762,132 @@ class _Builder:
 
 
 def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None, themes: CommentThemes | None = None, funnel: Funnel | None = None,
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+                drivers: KeyDrivers | None = None, funnel: Funnel | None = None,
                 paths: TopPaths | None = None) -> ReportModel:
     """The report's content from `card`; `benchmarks` is a --benchmarks file whose bands are shaded (default: the
     library the card was rated with, else the built-in one); `clv` a `cxbench.predict_clv` forecast whose holdout
     check is drawn; `themes` a `cxbench.comment_themes` result shown as the section 'Why it moved: comment themes';
-    `funnel` (`cxbench.funnel`) and `paths` (`cxbench.top_paths`) make the section 'Why it moved: funnel'."""
+    `drivers` a `cxbench.key_drivers` result, shown as the "Why it moved: key drivers" section; `funnel`
+    (`cxbench.funnel`) and `paths` (`cxbench.top_paths`) make the section 'Why it moved: funnel'."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
     elif benchmarks is None and card.benchmarks is not None:
         library = card.benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    return _Builder(card, library, clv, themes, funnel, paths).build()
+    model = _Builder(card, library, clv, themes, funnel, paths).build()
+    if drivers is not None:
+        model.drivers = drivers_section(drivers)
+    return model
+
+
+# -- why it moved: key drivers ---------------------------------------------------------------------------
+
+
+@dataclass
+class DriverRow:
+    """One line of a target's driver table, as text."""
+
+    label: str
+    importance: str
+    effect: str
+    direction: str
+    affected: str
+    performance: str
+    quadrant: str
+
+
+@dataclass
+class DriverTarget:
+    """One target's part of the section: its facts, its table, the quadrant chart and what was left out."""
+
+    target: str
+    title: str
+    status: str
+    reason: str | None
+    facts: str
+    effect_head: str
+    rows: list[DriverRow]
+    chart: Chart | None
+    dropped: list[tuple[str, str]]
+    warnings: list[str]
+    method: str
+
+
+@dataclass
+class DriversSection:
+    """The "Why it moved: key drivers" section, built from a `KeyDrivers` result (never recomputed)."""
+
+    anchor: str
+    note: str
+    settings: str
+    targets: list[DriverTarget]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [t.chart for t in self.targets if t.chart is not None]
+
+
+def _ci(value: float | None, low: float | None, high: float | None, digits: int, signed: bool) -> str:
+    if value is None:
+        return "—"
+    head = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return head if low is None or high is None else f"{head} ({low:.{digits}f} to {high:.{digits}f})"
+
+
+def drivers_section(result: KeyDrivers) -> DriversSection:
+    """The section's text and quadrant charts (kind `quadrant`: importance × performance, lines at the drivers'
+    means) from the analyses' own numbers."""
+    from cxbench.analyses.drivers import POPULATIONS, TARGET_LABELS
+
+    doc = result.to_dict()
+    s = doc["settings"]
+    window = f"{s['from'] or 'the start'} to {s['to'] or 'the end'}" if s["from"] or s["to"] else "all the data"
+    settings = (f"Answers, tickets and events of {window}; importance: Shapley decomposition of R² (LMG) with 95 % "
+                f"intervals from {s['bootstrap_samples']} bootstrap samples (seed {s['seed']}).")
+    targets = []
+    for a in doc["analyses"]:
+        title = TARGET_LABELS[a["target"]]
+        churn = a["target"] == "churn"
+        if a["status"] != "ok":
+            targets.append(DriverTarget(a["target"], title, a["status"], a.get("reason"), "", "", [], None,
+                                        [(d["label"], d["reason"]) for d in a["dropped"]], [], ""))
+            continue
+        rows = []
+        points = []
+        for d in a["drivers"]:
+            importance = "—" if d["importance_pct"] is None else f"{d['importance_pct']:.0f} %"
+            if d["importance_pct"] is not None and d["importance_ci_low"] is not None:
+                importance += f" ({d['importance_ci_low']:.0f}–{d['importance_ci_high']:.0f})"
+            for i, e in enumerate(d["effects"]):
+                label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
+                first = i == 0
+                rows.append(DriverRow(label, importance if first else "",
+                                      _ci(e["estimate"], e["ci_low"], e["ci_high"], 2, not churn),
+                                      d["direction"] if first else "",
+                                      "" if d["affected_pct"] is None or not first else f"{d['affected_pct']:.0f} %",
+                                      "" if d["performance_pct"] is None or not first
+                                      else f"{d['performance_pct']:.0f} % {d['good_means']}",
+                                      (d["quadrant"] or "") if first else ""))
+            if d["performance_pct"] is not None and d["importance_pct"] is not None:
+                points.append({"label": d["label"], "x": d["importance_pct"], "x_low": d["importance_ci_low"],
+                               "x_high": d["importance_ci_high"], "y": d["performance_pct"],
+                               "affected": d["affected_pct"], "good": d["good_means"], "quadrant": d["quadrant"]})
+        chart = None
+        if points:
+            chart = Chart(f"chart-drivers-{a['target']}", "quadrant",
+                          f"Key drivers of {title}: importance (share of R²) × performance (% of customers doing "
+                          "well), whole dataset", "percent", None, options={"allSegments": True})
+            chart.data[0] = {"points": points, "x_line": sum(p["x"] for p in points) / len(points),
+                             "y_line": sum(p["y"] for p in points) / len(points)}
+        mean = f"{100 * a['mean_target']:.1f} % churned" if churn else f"mean {a['mean_target']:.2f}"
+        fit = f"R² {a['r2']:.3f}" + (f", McFadden pseudo-R² {a['pseudo_r2_mcfadden']:.3f}"
+                                     if churn and a.get("pseudo_r2_mcfadden") is not None else "")
+        facts = (f"{a['analysed']:,} of the {a['customers']:,} {POPULATIONS[a['target']]} ({mean}; {fit}); "
+                 f"{a['left_out_missing_driver']:,} lack a driver and are left out.")
+        targets.append(DriverTarget(a["target"], title, "ok", None, facts,
+                                    "odds ratio (95 % CI)" if churn else "standardised coefficient (95 % CI)", rows,
+                                    chart, [(d["label"], d["reason"]) for d in a["dropped"]], list(a["warnings"]),
+                                    a["method"]))
+    return DriversSection("why-drivers", doc["note"], settings, targets)

@@ -335,6 +335,37 @@
               table: {head: ["purchases before", "customers", "actual per customer", "predicted per customer"], rows: rows}};
     }
 
+    // Key drivers (cxbench report --drivers): importance (share of R², with its 95 % interval) against performance
+    // (% of customers on the good side of the driver's threshold); the lines cross at the drivers' means.
+    function quadrant(chart, d) {
+      var p = d.points, xs = p.map(function (q) { return q.x; });
+      var xmax = Math.max.apply(null, finite(p.map(function (q) { return q.x_high; })).concat(xs)) * 1.15 || 1;
+      var data = [{x: xs, y: p.map(function (q) { return q.y; }), mode: "markers+text", type: "scatter",
+                   text: p.map(function (q) { return esc(q.label); }), textfont: {size: 11},
+                   textposition: p.map(function (q) { return q.x > xmax / 2 ? "top left" : "top right"; }),
+                   marker: {size: 10, color: p.map(function (q) { return q.quadrant === "fix first" ? COLORS[5] : COLORS[0]; })},
+                   error_x: {type: "data", symmetric: false, color: "rgba(0,0,0,0.35)", thickness: 1,
+                             array: p.map(function (q) { return q.x_high === null ? 0 : q.x_high - q.x; }),
+                             arrayminus: p.map(function (q) { return q.x_low === null ? 0 : q.x - q.x_low; })},
+                   customdata: p.map(function (q) { return [esc(q.quadrant || ""), q.affected === null ? "" : q.affected.toFixed(0), esc(q.good || "")]; }),
+                   hovertemplate: "%{text}<br>importance %{x:.1f} % of R²<br>performance %{y:.0f} % (%{customdata[2]})<br>affected %{customdata[1]} %<br>%{customdata[0]}<extra></extra>"}];
+      var labels = [["fix first", xmax * 0.98, 2, "right", "bottom"], ["keep it up", xmax * 0.98, 98, "right", "top"],
+                    ["watch", 0, 2, "left", "bottom"], ["maintain", 0, 98, "left", "top"]];
+      var notes = labels.map(function (l) {
+        return {x: l[1], y: l[2], xanchor: l[3], yanchor: l[4], showarrow: false, text: l[0], font: {size: 11, color: "#5b6472"}};
+      });
+      var lines = [{type: "line", x0: d.x_line, x1: d.x_line, y0: 0, y1: 100, line: {color: "#8a93a0", dash: "dot", width: 1}},
+                   {type: "line", x0: 0, x1: xmax, y0: d.y_line, y1: d.y_line, line: {color: "#8a93a0", dash: "dot", width: 1}}];
+      var rows = p.map(function (q) {
+        return [q.label, q.x.toFixed(1) + (q.x_low === null ? "" : " (" + q.x_low.toFixed(1) + "–" + q.x_high.toFixed(1) + ")"),
+                q.y.toFixed(0), q.affected === null ? "" : q.affected.toFixed(0), q.quadrant || ""];
+      });
+      return {data: data, layout: layout({height: 380, margin: {l: 10, r: 14, t: 14, b: 44}, shapes: lines, annotations: notes,
+                                          xaxis: {range: [-xmax * 0.02, xmax], zeroline: false, title: {text: "importance: share of R² (%)", font: {size: 11}}},
+                                          yaxis: axis("", [], {range: [0, 100], title: {text: "performance: % of customers doing well", font: {size: 11}}})}),
+              table: {head: ["driver", "importance % (95 % CI)", "performance %", "affected %", "quadrant"], rows: rows}};
+    }
+
     // Comment themes (cxbench themes): each theme's score difference (with − without) and its 95 % interval.
     function themes(chart, d) {
       var n = d.labels.length, order = d.labels.map(function (_, i) { return n - 1 - i; });  // first theme on top
@@ -432,7 +463,7 @@
 
     var KINDS = {trend: trend, dots: dots, bars: dots, lines: series, stack: series, nps: nps, heatmap: heatmap,
                  waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout, themes: themes, ratio: ratio,
-                 funnel: funnel};
+                 quadrant: quadrant, funnel: funnel};
 
     function fillTable(el, table) {
       var block = el.parentNode, thead = block.querySelector("details.data thead"), tbody = block.querySelector("details.data tbody");
