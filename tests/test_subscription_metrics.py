@@ -290,3 +290,24 @@ def test_bad_health_weights_name_the_file_and_the_fix(tmp_path, text, message):
     with pytest.raises(UsageError, match=message) as error:
         load_benchmarks(file)
     assert str(file) in str(error.value)
+
+
+def test_health_weights_near_the_largest_double_give_the_same_score_as_small_ones(run_duckdb, tmp_path):
+    # activity and mrr_trend weighing 1e308 each is the 1 : 1 of the test above (their sum, 2e308, is no double):
+    # H1 100, H2 12.5, H3 50 → 162.5 / 3.
+    file = tmp_path / "bench.yaml"
+    file.write_text("customer_health_score:\n  weights: {activity: 1.0e+308, mrr_trend: 1.0e+308}\n", encoding="utf-8")
+    card = run_duckdb(HEALTH, metrics=["customer_health_score"], as_of="2026-11-10", benchmarks=file)
+    assert pick(card, "customer_health_score", period_start=OCT)["value"] == pytest.approx(162.5 / 3)
+
+
+def test_health_with_weights_only_on_signals_without_data_says_which_table_it_needs(run_duckdb, tmp_path):
+    # Only subscriptions, and only NPS weighs: every paying customer's score is unknown. The reason names the
+    # missing table, not "no paying customers" (H1, H2, H3 pay in October).
+    file = tmp_path / "bench.yaml"
+    file.write_text("customer_health_score:\n  weights: {nps: 20, mrr_trend: 0}\n", encoding="utf-8")
+    card = run_duckdb({"subscriptions": HEALTH["subscriptions"]}, metrics=["customer_health_score"],
+                      as_of="2026-11-10", benchmarks=file)
+    for month in (SEP, OCT):
+        record = pick(card, "customer_health_score", period_start=month)
+        assert record["status"] == "unavailable" and "needs surveys (nps)" in record["reason"], month
