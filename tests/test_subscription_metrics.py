@@ -165,6 +165,9 @@ def test_trial_days_option_widens_the_window(run_duckdb):
     assert pick(card, "trial_conversion_rate", period_start=SEP)["value"] == pytest.approx(200 / 3)
     with pytest.raises(UsageError, match="--trial-days"):
         cxbench.compute(".", trial_days=0)
+    # A window past any timestamp (1e11 days) is a usage error, not an engine's cast error (exit 3).
+    with pytest.raises(UsageError, match="from 1 to 3,650"):
+        cxbench.compute(".", trial_days=100_000_000_000)
 
 
 def test_trial_days_flag_of_the_command_line(tmp_path):
