@@ -281,6 +281,20 @@ def test_customer_health_weights_come_from_the_benchmarks_file(run_duckdb, tmp_p
     assert details["weights"] == {"activity": 1, "mrr_trend": 1}
 
 
+def test_a_trial_flagged_row_with_a_price_counts_no_mrr_and_does_not_convert_itself(run_duckdb):
+    # P's trial carries its future price (mrr 80, as a trialing Stripe subscription does) and P never pays; Q pays
+    # 100 from 1 September to 1 December (the data's last day, so P's 30 days, to 5 October, are over).
+    rows = [{**sub("p1", "P", "2026-09-05T00:00:00Z", "2026-10-05T00:00:00Z", 80), "is_trial": "true"},
+            {**sub("q1", "Q", "2026-09-01T00:00:00Z", "2026-12-01T00:00:00Z", 100), "is_trial": "false"}]
+    card = run_duckdb({"subscriptions": rows}, metrics=["mrr", "trial_conversion_rate"], period="month",
+                      as_of="2026-12-01")
+    # MRR at the end of September: Q's 100 only (a free trial is no revenue; counting it would give 180).
+    assert pick(card, "mrr", period_start=SEP)["value"] == pytest.approx(100.0)
+    # September's trials: P, not converted (no paid subscription follows) → 0 of 1.
+    trial = pick(card, "trial_conversion_rate", period_start=SEP)
+    assert (trial["value"], trial["n"]) == (0, 1)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("customer_health_score:\n  weights: {happiness: 3}\n", "'happiness' is no health signal"),
     ("customer_health_score:\n  weights: {nps: -1}\n", "the weight of nps is -1"),
