@@ -225,3 +225,11 @@ def test_backlog_age_in_a_time_zone_counts_the_change_of_the_clocks_between_the_
     card = duck({"tickets": rows}, period="year", as_of="2026-07-31", metrics=["backlog_age"],
                 timezone="Europe/Bucharest")
     assert pick(card, "backlog_age", period_start="2026-01-01")["value"] == pytest.approx(17_492_400.0)
+
+
+@pytest.mark.parametrize("given", [{"high": (1, 2, 3)}, {"high": 5}, [("high", 1)]])
+def test_sla_targets_of_the_wrong_shape_from_python_are_a_usage_error(given: object):
+    # cxbench.compute(..., sla_targets=...) takes a mapping priority -> (first, resolution) or triples; another shape
+    # was a bare ValueError/TypeError (exit 3 as an internal error).
+    with pytest.raises(UsageError, match="is not a priority with two targets"):
+        make_options(sla_targets=given)

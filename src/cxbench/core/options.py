@@ -345,8 +345,12 @@ def sla_targets(given: str | Mapping[str, Sequence[float]] | Sequence[tuple[str,
             triples.append((priority.strip().lower(), _hours(first, given), _hours(resolution, given)))
     else:
         items = given.items() if isinstance(given, Mapping) else ((t[0], t[1:]) for t in given)
-        for priority, pair in items:
-            first, resolution = pair
+        for item in items:
+            if isinstance(item, str | bytes) or not isinstance(item, Sequence) or len(item) != 2 \
+                    or isinstance(item[1], str | bytes) or not isinstance(item[1], Sequence) or len(item[1]) != 2:
+                raise UsageError(f"sla_targets: {item!r} is not a priority with two targets; give a mapping "
+                                 "priority -> (first response hours, resolution hours), e.g. {\"urgent\": (1, 4)}")
+            priority, (first, resolution) = item
             for value in (first, resolution):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                     raise UsageError(f"sla_targets {priority}: {value!r} is not a positive number of hours")
