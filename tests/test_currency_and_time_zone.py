@@ -224,3 +224,17 @@ def test_wall_clock_times_in_the_engine_agree_with_zoneinfo_and_go_back_to_the_i
         assert row["local"] == expected, (row["ts"], row["local"], expected)
         if not info.fromutc(row["ts"].replace(tzinfo=info)).fold:  # the hour a clock turns back is ambiguous
             assert row["back"] == row["ts"], row
+
+
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
+def test_report_options_line_summarises_the_rates_and_sla_targets_instead_of_python_tuples(run_case, tmp_path):
+    from cxbench.report.model import build_model
+
+    orders = [order("o1", "2026-03-10T10:00:00Z", 100, "EUR"), order("o2", "2026-03-10T11:00:00Z", 50, "USD")]
+    card = run_case({"orders": orders}, period="all", metrics=["sales"], currency="EUR", fx=rates_file(tmp_path),
+                    sla_targets="urgent=30m/4h")
+    shown = dict(build_model(card).options)
+    # RATES: 3 lines, USD and GBP, from 1 to 8 March; urgent 30 min = 0.5 h.
+    assert shown["fx"] == "3 rates for GBP, USD, 2026-03-01 to 2026-03-08"
+    assert shown["sla-targets"] == "urgent=0.5h/4h"
+    assert "datetime" not in " ".join(shown.values())

@@ -165,6 +165,9 @@ def test_trial_days_option_widens_the_window(run_duckdb):
     assert pick(card, "trial_conversion_rate", period_start=SEP)["value"] == pytest.approx(200 / 3)
     with pytest.raises(UsageError, match="--trial-days"):
         cxbench.compute(".", trial_days=0)
+    # A window past any timestamp (1e11 days) is a usage error, not an engine's cast error (exit 3).
+    with pytest.raises(UsageError, match="from 1 to 3,650"):
+        cxbench.compute(".", trial_days=100_000_000_000)
 
 
 def test_trial_days_flag_of_the_command_line(tmp_path):
@@ -278,6 +281,20 @@ def test_customer_health_weights_come_from_the_benchmarks_file(run_duckdb, tmp_p
     assert details["weights"] == {"activity": 1, "mrr_trend": 1}
 
 
+def test_a_trial_flagged_row_with_a_price_counts_no_mrr_and_does_not_convert_itself(run_duckdb):
+    # P's trial carries its future price (mrr 80, as a trialing Stripe subscription does) and P never pays; Q pays
+    # 100 from 1 September to 1 December (the data's last day, so P's 30 days, to 5 October, are over).
+    rows = [{**sub("p1", "P", "2026-09-05T00:00:00Z", "2026-10-05T00:00:00Z", 80), "is_trial": "true"},
+            {**sub("q1", "Q", "2026-09-01T00:00:00Z", "2026-12-01T00:00:00Z", 100), "is_trial": "false"}]
+    card = run_duckdb({"subscriptions": rows}, metrics=["mrr", "trial_conversion_rate"], period="month",
+                      as_of="2026-12-01")
+    # MRR at the end of September: Q's 100 only (a free trial is no revenue; counting it would give 180).
+    assert pick(card, "mrr", period_start=SEP)["value"] == pytest.approx(100.0)
+    # September's trials: P, not converted (no paid subscription follows) → 0 of 1.
+    trial = pick(card, "trial_conversion_rate", period_start=SEP)
+    assert (trial["value"], trial["n"]) == (0, 1)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("customer_health_score:\n  weights: {happiness: 3}\n", "'happiness' is no health signal"),
     ("customer_health_score:\n  weights: {nps: -1}\n", "the weight of nps is -1"),
@@ -290,3 +307,24 @@ def test_bad_health_weights_name_the_file_and_the_fix(tmp_path, text, message):
     with pytest.raises(UsageError, match=message) as error:
         load_benchmarks(file)
     assert str(file) in str(error.value)
+
+
+def test_health_weights_near_the_largest_double_give_the_same_score_as_small_ones(run_duckdb, tmp_path):
+    # activity and mrr_trend weighing 1e308 each is the 1 : 1 of the test above (their sum, 2e308, is no double):
+    # H1 100, H2 12.5, H3 50 → 162.5 / 3.
+    file = tmp_path / "bench.yaml"
+    file.write_text("customer_health_score:\n  weights: {activity: 1.0e+308, mrr_trend: 1.0e+308}\n", encoding="utf-8")
+    card = run_duckdb(HEALTH, metrics=["customer_health_score"], as_of="2026-11-10", benchmarks=file)
+    assert pick(card, "customer_health_score", period_start=OCT)["value"] == pytest.approx(162.5 / 3)
+
+
+def test_health_with_weights_only_on_signals_without_data_says_which_table_it_needs(run_duckdb, tmp_path):
+    # Only subscriptions, and only NPS weighs: every paying customer's score is unknown. The reason names the
+    # missing table, not "no paying customers" (H1, H2, H3 pay in October).
+    file = tmp_path / "bench.yaml"
+    file.write_text("customer_health_score:\n  weights: {nps: 20, mrr_trend: 0}\n", encoding="utf-8")
+    card = run_duckdb({"subscriptions": HEALTH["subscriptions"]}, metrics=["customer_health_score"],
+                      as_of="2026-11-10", benchmarks=file)
+    for month in (SEP, OCT):
+        record = pick(card, "customer_health_score", period_start=month)
+        assert record["status"] == "unavailable" and "needs surveys (nps)" in record["reason"], month

@@ -214,3 +214,22 @@ def test_tags_breakdown_and_sla_on_both_engines(run_case):
     by_tag = {_dimension(r)["tag"]: (r["value"], r["n"]) for r in card.records if "tag" in _dimension(r)}
     assert by_tag == {"bug": (0.0, 2), "refund": (50.0, 2), "vip": (pytest.approx(200 / 3), 3)}
     assert pick(card, "sla_resolution", period_start=OCT)["value"] == pytest.approx(50.0)  # 3 of 6, as above
+
+
+def test_backlog_age_in_a_time_zone_counts_the_change_of_the_clocks_between_the_data_and_the_as_of_day(duck):
+    # Bucharest is UTC+2 in January, UTC+3 from 29 March. The only ticket, opened 2026-01-10 10:00Z and still open,
+    # is aged at the end of the as-of day 2026-07-31: local midnight of 1 August (+3) = 2026-07-31 21:00Z.
+    # Age = 21:00Z 31 July − 10:00Z 10 January = 202 d 11 h = 202 × 86,400 + 11 × 3,600 = 17,492,400 s.
+    # (Read with January's offset, as when the clock stopped at the data's last instant: 1 h more, 17,496,000 s.)
+    rows = [ticket("b1", "2026-01-10T10:00:00Z", priority="normal")]
+    card = duck({"tickets": rows}, period="year", as_of="2026-07-31", metrics=["backlog_age"],
+                timezone="Europe/Bucharest")
+    assert pick(card, "backlog_age", period_start="2026-01-01")["value"] == pytest.approx(17_492_400.0)
+
+
+@pytest.mark.parametrize("given", [{"high": (1, 2, 3)}, {"high": 5}, [("high", 1)]])
+def test_sla_targets_of_the_wrong_shape_from_python_are_a_usage_error(given: object):
+    # cxbench.compute(..., sla_targets=...) takes a mapping priority -> (first, resolution) or triples; another shape
+    # was a bare ValueError/TypeError (exit 3 as an internal error).
+    with pytest.raises(UsageError, match="is not a priority with two targets"):
+        make_options(sla_targets=given)

@@ -180,8 +180,9 @@ TABLES: tuple[TableSpec, ...] = (
             Column("end_at", T, description="end; empty while active"),
             Column("mrr", N, True, "monthly amount in the row's currency", minimum=0),
             Column("plan", S, description="plan name"),
-            Column("is_trial", B, description="whether the subscription is a free trial; when empty or absent, a "
-                   "customer's first subscription with mrr 0 is taken as their trial"),
+            Column("is_trial", B, description="whether the subscription is a free trial (a row flagged true counts "
+                   "no MRR, whatever its mrr); when empty or absent, a customer's first subscription with mrr 0 is "
+                   "taken as their trial"),
             currency_column(),
         ),
         key="subscription_id",

@@ -51,6 +51,8 @@ HEALTH_SIGNALS: dict[str, str] = {
                "ending before the first ticket)",
     "mrr_trend": "MRR at the period's end against its start: not lower 1, lower (contraction) 0 (subscriptions)",
 }
+#: the longest --trial-days: ten years
+MAX_TRIAL_DAYS = 3650
 DEFAULT_HEALTH_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("activity", 40.0), ("nps", 20.0), ("support", 20.0), ("mrr_trend", 20.0))
 #: Default SLA targets per ticket priority, hours to the first response and to resolution. Zendesk ships no SLA
@@ -205,8 +207,9 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
     if settings.get("inactive_days", 90) < 1:
         raise UsageError("--inactive-days must be at least 1")
     trial_days = settings.get("trial_days", DEFAULTS.trial_days)
-    if isinstance(trial_days, bool) or not isinstance(trial_days, int) or trial_days < 1:
-        raise UsageError(f"--trial-days {trial_days!r}: give a whole number of days, at least 1")
+    # At most ten years: a trial's window is added to its start in the engine, where 1e11 days is no timestamp.
+    if isinstance(trial_days, bool) or not isinstance(trial_days, int) or not 1 <= trial_days <= MAX_TRIAL_DAYS:
+        raise UsageError(f"--trial-days {trial_days!r}: give a whole number of days from 1 to {MAX_TRIAL_DAYS:,}")
     if "health_weights" in settings:
         settings["health_weights"] = health_weights(settings["health_weights"], "health_weights")
     if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
@@ -342,8 +345,12 @@ def sla_targets(given: str | Mapping[str, Sequence[float]] | Sequence[tuple[str,
             triples.append((priority.strip().lower(), _hours(first, given), _hours(resolution, given)))
     else:
         items = given.items() if isinstance(given, Mapping) else ((t[0], t[1:]) for t in given)
-        for priority, pair in items:
-            first, resolution = pair
+        for item in items:
+            if isinstance(item, str | bytes) or not isinstance(item, Sequence) or len(item) != 2 \
+                    or isinstance(item[1], str | bytes) or not isinstance(item[1], Sequence) or len(item[1]) != 2:
+                raise UsageError(f"sla_targets: {item!r} is not a priority with two targets; give a mapping "
+                                 "priority -> (first response hours, resolution hours), e.g. {\"urgent\": (1, 4)}")
+            priority, (first, resolution) = item
             for value in (first, resolution):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                     raise UsageError(f"sla_targets {priority}: {value!r} is not a positive number of hours")

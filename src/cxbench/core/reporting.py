@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import instant_after
 from cxbench.core.contract import CURRENCY_HINT, CURRENCY_PATTERN, ColumnType
 from cxbench.core.errors import InputError, UsageError
 from cxbench.core.small_files import read_small_text
@@ -151,6 +152,8 @@ def _read_fx_file(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
 #: Before this, zones hold their local mean time (one offset); transitions are searched from here on.
 _SEARCH_FROM = dt.datetime(1800, 1, 1)
 _EDGE = dt.timedelta(days=2)
+#: How far past the data's last instant the clock is read day by day towards the as-of day (`_local_clock`).
+_NOW_REACH = dt.timedelta(days=366 * 30)
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ def prepare(con: BaseBackend, validation: Validation, options: Options) -> tuple
     aside (counted in the tables' reports and listed with the others). Returns the new validation (whose
     `currency` says which currency money is in) and the clock of the time zone (None for UTC)."""
     tables = dict(validation.tables)
-    clock = _local_clock(con, tables, options.timezone)
+    clock = _local_clock(con, tables, options.timezone, options.today)
     if clock is not None:
         for name, table in tables.items():
             tables[name] = _localized(table, clock)
@@ -272,9 +275,10 @@ def _timestamp_columns(table: ValidTable) -> list[str]:
     return [c.name for c in table.spec.columns if c.type is ColumnType.TIMESTAMP and c.name in table.present]
 
 
-def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str) -> LocalClock | None:
+def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str, today: dt.date,
+                 ) -> LocalClock | None:
     """The zone's offsets over every timestamp of the tables (one small query: the first and last instant of each
-    table, unioned); None for UTC."""
+    table, unioned) and on to the end of the as-of day `today`; None for UTC."""
     if zone == "UTC":
         return None
     parts = []
@@ -293,7 +297,18 @@ def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str) 
     (bounds,) = con.to_pyarrow(both.aggregate(lo=both.lo.min(), hi=both.hi.max())).to_pylist()
     if bounds["lo"] is None:
         return LocalClock(zone, 0, ())
-    return LocalClock.over(zone, bounds["lo"].replace(tzinfo=None), bounds["hi"].replace(tzinfo=None))
+    # The SLA clock of an open ticket and the backlog's age run to the end of the as-of day ("now", a wall-clock
+    # time turned back into an instant): the offsets must be known up to it, not only to the data's last instant,
+    # else a change of the clocks between the two (data in winter, --as-of in summer) is missed by an hour.
+    # The offsets are read day by day, so a far as-of day (--as-of 9999-12-31) is reached by a jump: the clock over
+    # the data and _NOW_REACH beyond it, then the offsets of the two days before now.
+    lo, hi, now = bounds["lo"].replace(tzinfo=None), bounds["hi"].replace(tzinfo=None), instant_after(today)
+    clock = LocalClock.over(zone, lo, max(hi, min(now, hi + _NOW_REACH)))
+    if now <= hi + _NOW_REACH:
+        return clock
+    tail = LocalClock.over(zone, now - _EDGE, now)
+    changes = (*clock.changes, (now - _EDGE, tail.first), *tail.changes)
+    return dataclasses.replace(clock, changes=changes, clamp=clock.clamp or tail.clamp)
 
 
 def _localized(table: ValidTable, clock: LocalClock) -> ValidTable:

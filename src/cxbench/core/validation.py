@@ -692,6 +692,15 @@ def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], k
     return {"kind": kind}, checks
 
 
+def _subscriptions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
+    """A row flagged `is_trial` is a free trial: it counts no MRR whatever its `mrr` (a trialing Stripe
+    subscription carries its future price), as ChartMogul and Baremetrics leave trials out of MRR; the paid
+    subscription that follows brings the MRR (and converts the trial)."""
+    mrr = ibis.cases((typed["is_trial"].fill_null(False), ibis.literal(0.0)), else_=typed["mrr"].cast("float64"))
+    more, checks = _not_before("end_at", "start_at")(typed, text, keep)
+    return {**more, "mrr": mrr}, checks
+
+
 def _not_before(later: str, earlier: str):
     def rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
         return {}, [
@@ -728,7 +737,7 @@ def _mentions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue],
 _TABLE_RULES: dict[str, Rules] = {
     "surveys": _survey_rules,
     "orders": _orders_rules,
-    "subscriptions": _not_before("end_at", "start_at"),
+    "subscriptions": _subscriptions_rules,
     "tickets": _all_of(_not_before("resolved_at", "opened_at"), _not_before("first_response_at", "opened_at")),
     "mentions": _mentions_rules,
     "carts": _not_before("checked_out_at", "created_at"),

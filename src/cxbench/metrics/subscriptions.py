@@ -265,6 +265,11 @@ def _where(t: ir.Table, covered: list[int], value: ir.NumericValue) -> ir.Numeri
 def _health_rows(ctx: MetricContext) -> ir.Table:
     """One row per customer paying at a period's end, with each signal (0..1, null when the customer has none)
     and `health` = 100 × Σ weight × signal ÷ Σ weight over the signals present, and its band."""
+    weighted = [name for name, weight in ctx.options.health_weights if weight > 0]
+    if not any(name == "mrr_trend" or _HEALTH_TABLES[name] in ctx.tables for name in weighted):
+        tables = ", ".join(f"{_HEALTH_TABLES[name]} ({name})" for name in weighted)
+        raise MetricUnavailable(f"no data for any signal with a weight: needs {tables}, or give mrr_trend a weight "
+                                "in the --benchmarks file")
     m = mrr_movements(ctx)
     m = m.filter(m.paying_end)
     t = m.select("ts", "_entity", "_index", mrr_trend=ibis.cases((m.mrr_end < m.mrr_start, 0.0), else_=1.0))
@@ -292,6 +297,10 @@ def _health_rows(ctx: MetricContext) -> ir.Table:
     else:
         t = t.mutate(support=ibis.null("float64"))
     weights = dict(ctx.options.health_weights)
+    # The score is the same for weights scaled alike: divided by the largest, weights near the largest double
+    # (1e308) do not overflow the sums below.
+    largest = max(weights.values(), default=0.0)
+    weights = {name: weight / largest for name, weight in weights.items()} if largest > 0 else weights
     numerator: ir.NumericValue = ibis.literal(0.0)
     denominator: ir.NumericValue = ibis.literal(0.0)
     for name in HEALTH_SIGNALS:
@@ -306,10 +315,13 @@ def _health_rows(ctx: MetricContext) -> ir.Table:
                        green: t.health >= yellow_high})
 
 
+#: the table each health signal is read from
+_HEALTH_TABLES = {"activity": "events", "nps": "surveys", "support": "tickets", "mrr_trend": "subscriptions"}
+
+
 def _health_details(ctx: MetricContext) -> dict[str, object]:
-    tables = {"activity": "events", "nps": "surveys", "support": "tickets", "mrr_trend": "subscriptions"}
     return {"weights": dict(ctx.options.health_weights),
-            "signals_without_data": [s for s, table in tables.items() if table not in ctx.tables]}
+            "signals_without_data": [s for s, table in _HEALTH_TABLES.items() if table not in ctx.tables]}
 
 
 # -- declarations ---------------------------------------------------------------------------------------

@@ -751,8 +751,15 @@ class _Builder:
             value, default = getattr(self.card.options, f.name), getattr(DEFAULTS, f.name, None)
             if value == default or value in (None, (), ""):
                 continue
+            if f.name == "health_weights":
+                continue  # set in the --benchmarks file, shown with it; no flag of its own
             if isinstance(value, tuple) and value and isinstance(value[0], dt.date) and f.name == "compare":
                 text = f"{value[0]}..{value[1]}"
+            elif f.name == "fx":  # the rates read from the file: a summary, not every (date, currency, rate)
+                codes = ", ".join(sorted({code for _, code, _ in value}))
+                text = f"{len(value):,} rate{'s' if len(value) != 1 else ''} for {codes}, {value[0][0]} to {value[-1][0]}"
+            elif f.name == "sla_targets":  # as given: PRIORITY=FIRST/RESOLUTION, in hours
+                text = ",".join(f"{priority}={first:g}h/{resolution:g}h" for priority, first, resolution in value)
             elif isinstance(value, tuple):
                 text = ", ".join(str(v) for v in value)
             else:
