@@ -200,6 +200,14 @@ def test_fx_file_errors_name_the_file_and_line_and_a_bad_row_currency_is_set_asi
     assert report["currency"] == "EUR"
 
 
+@pytest.mark.parametrize(("given", "spelled"), [("utc", "UTC"), ("europe/bucharest", "Europe/Bucharest"),
+                                                ("AMERICA/ST_JOHNS", "America/St_Johns")])
+def test_a_time_zone_name_in_any_case_is_read_as_the_zone_database_spells_it(given, spelled):
+    from cxbench.core.options import make_options
+
+    assert make_options(timezone=given).timezone == spelled
+
+
 @pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Sao_Paulo"])
 def test_wall_clock_times_in_the_engine_agree_with_zoneinfo_and_go_back_to_the_instant(zone):
     # The reference is Python's zoneinfo itself (IANA tz database): Lord Howe moves by 30 minutes, Kathmandu is

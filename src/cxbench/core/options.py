@@ -241,7 +241,7 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
     elif holidays is not None:
         settings["holidays"] = tuple(sorted({as_date(day, "--holidays") for day in holidays}))  # type: ignore[type-var]
     if settings.get("timezone") is not None:
-        check_timezone(settings["timezone"])
+        settings["timezone"] = check_timezone(settings["timezone"])
     if settings.get("business_hours") is not None:
         parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
     elif settings.get("holidays"):
