@@ -115,6 +115,15 @@ def test_spend_in_two_currencies_gives_cac_in_the_reporting_currency(run_case, t
     assert pick(card, "cac", period_start="2026-03-01")["value"] == pytest.approx(1450 / 3, abs=0.01)
 
 
+def test_capex_in_two_currencies_is_converted_like_spend(run_case, tmp_path):
+    capex = [{"date": "2026-03-02", "amount": 2000, "currency": "EUR"},
+             {"date": "2026-03-20", "amount": 1000, "currency": "USD"}]  # rate of 1 March 0.90: 900 EUR
+    fx = rates_file(tmp_path, "date,currency,rate\n2026-03-01,USD,0.90\n")
+    card = run_case({"capex": capex}, period="month", metrics=["capex"], currency="EUR", fx=fx)
+    # 2000 EUR + 1000 USD x 0.90 = 2900 EUR
+    assert pick(card, "capex", period_start="2026-03-01")["value"] == pytest.approx(2900.0)
+
+
 def test_timezone_moves_a_late_march_event_and_order_into_april_on_both_engines(run_case, tmp_path):
     # Europe/Bucharest is UTC+3 from 29 March 2026 (EEST). u1's event at 2026-03-31T22:30Z is 1 April 01:30 local.
     events = [{"user_id": "u1", "ts": "2026-03-31T22:30:00Z", "event": "open"},

@@ -236,8 +236,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "capex",
         "Capital expenditure.",
-        (Column("date", D, True, "day"), Column("amount", N, True, "amount", minimum=0)),
+        (Column("date", D, True, "day"), Column("amount", N, True, "amount", minimum=0), currency_column()),
         time_column="date",
+        money_columns=("amount",),
     ),
     TableSpec(
         "campaigns",
