@@ -303,8 +303,10 @@ def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str, 
     # The offsets are read day by day, so a far as-of day (--as-of 9999-12-31) is reached by a jump: the clock over
     # the data and _NOW_REACH beyond it, then the offsets of the two days before now.
     lo, hi, now = bounds["lo"].replace(tzinfo=None), bounds["hi"].replace(tzinfo=None), instant_after(today)
-    clock = LocalClock.over(zone, lo, max(hi, min(now, hi + _NOW_REACH)))
-    if now <= hi + _NOW_REACH:
+    # Data near 9999-12-31: hi + _NOW_REACH would pass the last instant a datetime holds.
+    reach = hi + _NOW_REACH if hi <= dt.datetime.max - _NOW_REACH else dt.datetime.max
+    clock = LocalClock.over(zone, lo, max(hi, min(now, reach)))
+    if now <= reach:
         return clock
     tail = LocalClock.over(zone, now - _EDGE, now)
     changes = (*clock.changes, (now - _EDGE, tail.first), *tail.changes)
