@@ -301,6 +301,8 @@ def truthy(value: ir.Value) -> ir.BooleanValue:
 
 def text(value: ir.Value) -> ir.StringValue:
     """A value as trimmed text, empty as null."""
+    if value.type().is_json():  # DuckDB reads a field whose records disagree on its type ("1" and 1) as JSON
+        value = value.cast("string").re_replace(r'^"(.*)"$', r"\1")  # "1" -> 1, not the quoted JSON text
     return trim(value.cast("string")).nullif("")  # NULLIF names the value once (nested, a CASE doubled the SQL)
 
 

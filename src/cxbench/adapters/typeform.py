@@ -15,7 +15,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, column, first_reason, number, text
+from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, column, first_reason, number, quoted, text
 from cxbench.core.validation import parse_timestamp
 
 #: Hidden fields naming the respondent, most specific first (lower-cased, as the reader gives column names).
@@ -50,7 +50,8 @@ def _surveys(inputs: Inputs) -> ir.Table:
         score=number(t[question]),
         scale_min=ibis.literal(0.0),
         scale_max=ibis.literal(10.0),
-        _aside=first_reason(*reasons),
+        _aside=first_reason(*reasons, (text(t[question]).notnull() & number(t[question]).isnull(),
+                                       "the answer " + quoted(text(t[question])) + " is not a number")),
     ) for i, question in enumerate(questions, 1)]
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
