@@ -377,7 +377,10 @@ class _Translator:
             return self.number(node.this).abs()
         if isinstance(node, exp.Round):
             decimals = node.args.get("decimals")
-            return self.number(node.this).round(_integer(node, decimals, "decimals") if decimals is not None else 0)
+            digits = _integer(node, decimals, "decimals") if decimals is not None else 0
+            value = self.number(node.this)
+            # Ibis casts round(x, 0) to BIGINT, which fails beyond 64 bits; from 2^53 on a double is whole already.
+            return ibis.cases((value.abs() < 2.0 ** 53, value.round(digits).cast("float64")), else_=value)
         if isinstance(node, exp.Cast):
             if _cast_kind(node) == "text":
                 return self.string(node.this)
