@@ -290,3 +290,12 @@ def test_values_beyond_64_bits_or_unix_time_and_untaken_case_branches_set_aside_
         (3, "t '1e400' is not Unix time in s"),
         (4, "price 'abc' is not a number (check currency_symbol, decimal_comma)"),
         (5, "CAST(qty AS INT) '1e+30' is too large for a whole number")]
+
+
+def test_currency_symbol_keeps_accounting_parentheses_and_unicode_minus_negative():
+    # (£12.50) is -12.50 in the accounting format, −£3.00 has the minus sign U+2212: both were read as positive,
+    # turning a refund into a sale.
+    table = ibis.memtable({"unitprice": ["(£12.50)", "\u2212£3.00", "£4.00", "(1,234.50) USD"]})
+    value, _ = translate(parse_expression("UnitPrice * 1"), table, currency_symbol=True)
+    got = ibis.duckdb.connect().to_pyarrow(table.select(v=value)).column("v").to_pylist()
+    assert got == [-12.5, -3.0, 4.0, -1234.5]

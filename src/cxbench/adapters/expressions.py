@@ -176,6 +176,10 @@ def clean_number_text(raw: ir.StringValue, *, currency_symbol: bool = False,
     """Text of a number as exports write it: `£1,690.00` (currency_symbol), `1.234,50` (decimal_comma)."""
     out = raw
     if currency_symbol:
+        # A minus sign written as U+2212 (Nordic spreadsheets) or an amount in parentheses (accounting format,
+        # `(£12.50)`) is negative: dropping them with the symbols made a refund a sale.
+        out = out.replace("\u2212", "-")
+        out = ibis.cases((out.re_search(r"^\s*[^0-9]*\(.*\)[^0-9]*\s*$"), "-" + out), else_=out)
         out = out.re_replace(r"[^0-9.,+\-eE]", "").re_replace(r"^[eE]+|[eE]+$", "")
     if decimal_comma:
         out = out.re_replace(r"[.\s']", "").replace(",", ".")
