@@ -299,3 +299,27 @@ def test_currency_symbol_keeps_accounting_parentheses_and_unicode_minus_negative
     value, _ = translate(parse_expression("UnitPrice * 1"), table, currency_symbol=True)
     got = ibis.duckdb.connect().to_pyarrow(table.select(v=value)).column("v").to_pylist()
     assert got == [-12.5, -3.0, 4.0, -1234.5]
+
+
+def test_mapping_suggest_reads_a_gzipped_cdnow_file_with_a_bom_tabs_crlf_and_a_misaligned_line(tmp_path):
+    import gzip
+
+    folder = tmp_path / "cdnow"
+    folder.mkdir()
+    # Line 3 has a fifth field: it made suggest fall back to DuckDB, which knows no .txt.gz ("No extension found").
+    (folder / "CDNOW_master.txt.gz").write_bytes(gzip.compress(
+        "\ufeff00001 19970101  1  11.77\r\n00002\t19970112  1  12.00\r\n00003 19970102 2 20.76 x\r\n"
+        "00003 19970330  2  20.76\r\n".encode()))
+    out = tmp_path / "map.yaml"
+    result = runner.invoke(app, ["mapping", "suggest", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'files: {pattern: "CDNOW_master.txt.gz", format: whitespace, columns: [field1, date, field3, amount]}' in text
+    out.write_text(text.replace("customer_id: TODO", "customer_id: field1  #"), encoding="utf-8")
+    result = validate(open_export(folder, mapping=out), as_of=dt.date(1998, 6, 30))
+    # 4 lines, the third set aside: 11.77 + 12.00 + 20.76 used.
+    assert (result.reports["orders"].rows, result.reports["orders"].used) == (4, 3)
+    assert [(r.row, r.reason) for r in result.rejected] == [(3, "the line has 5 fields; the mapping names 4 columns")]
+    (folder / "CDNOW_master.txt.gz").write_bytes(gzip.compress(b""))
+    empty = runner.invoke(app, ["mapping", "suggest", str(folder)])
+    assert empty.exit_code == 2 and "the file is empty: nothing to suggest a mapping from" in empty.output
