@@ -86,6 +86,9 @@ def test_typeform_answer_that_is_not_a_number_is_named_not_called_missing(tmp_pa
         '#,"How likely are you to recommend Acme?",customer_id,Submit Date (UTC)\n'
         "t1,N/A,cus_1,2026-10-01 09:00:05\nt2,,cus_2,2026-10-01 09:00:05\nt3,9,cus_3,2026-10-01 09:00:05\n",
         encoding="utf-8")
+    # Another CSV left in the folder is read too (every *.csv): its rows have no token, and were called partial.
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     result = validate(open_export(tmp_path, from_format="typeform"), as_of=dt.date(2026, 10, 30))
-    assert [(r.row, r.reason) for r in result.rejected] == [
-        (1, "the answer 'N/A' is not a number"), (2, "missing score for a nps answer")]
+    assert sorted((Path(r.file).name, r.row, r.reason) for r in result.rejected) == [
+        ("notes.csv", 1, "no response token (#): not a row of a Typeform download (another CSV in the folder?)"),
+        ("r.csv", 1, "the answer 'N/A' is not a number"), ("r.csv", 2, "missing score for a nps answer")]

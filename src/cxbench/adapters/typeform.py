@@ -35,7 +35,9 @@ def _surveys(inputs: Inputs) -> ir.Table:
     respondent = ibis.coalesce(*(text(t[c]) for c in RESPONDENT_FIELDS if c in t.columns), token)
     kind = text(column(t, "response type")).lower()
     questions = nps_questions(list(t.columns))
-    reasons = ((submitted.isnull() | (kind == "partial"), ibis.literal("not submitted: a partial response")),)
+    reasons = ((token.isnull(), ibis.literal("no response token (#): not a row of a Typeform download (another CSV "
+                                             "in the folder?)")),
+               (submitted.isnull() | (kind == "partial"), ibis.literal("not submitted: a partial response")))
     if not questions:
         return t.select(_row=t._row, _file=t._file, response_id=token, respondent_id=respondent,
                         ts=parse_timestamp(submitted), survey=ibis.literal("nps"), score=ibis.null("float64"),
