@@ -246,6 +246,19 @@ def test_zendesk_impossible_reply_time_is_set_aside_not_an_engine_error(tmp_path
         (1, "reply_time_in_minutes '1e+300' is not a duration in minutes"), (4, "a deleted ticket")]
 
 
+def test_zendesk_priority_group_assignee_tags_reopens_and_replies_fill_the_optional_ticket_columns():
+    result, rows = _tables(DATA / "zendesk", dt.date(2026, 10, 30), from_format="zendesk")
+    _counts_add_up(result)
+    got = {r["ticket_id"]: (r["priority"], r["group"], r["agent"], r["tags"], r["reopens"], r["agent_replies"])
+           for r in rows["tickets"]}
+    # From tickets.json (priority lower-cased: 105 says High; the tags list joined by spaces; 103's empty list and
+    # null priority and assignee stay empty) and ticket_metrics.csv (reopens, replies); 104 was deleted.
+    assert got == {"101": ("normal", "360001", "7", "billing invoice", 0, 1),
+                   "102": ("urgent", "360002", "7", "login vip", 1, 3),
+                   "103": (None, "360001", None, None, 0, 0),
+                   "105": ("high", "360001", "8", "billing", 0, 1)}
+
+
 def test_posthog_pageviews_scroll_depth_and_survey_answers():
     card = cxbench.compute(DATA / "posthog", from_format="posthog", metrics=["nps", "csat", "scroll_depth", "pageviews"],
                            period="all", as_of="2026-10-30")

@@ -139,7 +139,8 @@ def test_metrics_catalog_lists_every_registered_metric_with_its_formula():
 
 
 def test_every_command_has_help():
-    for command in ("run", "report", "validate", "metrics", "demo", "generate", "docs", "serve", "watch"):
+    for command in ("run", "report", "validate", "metrics", "demo", "generate", "docs", "serve", "watch",
+                    "funnel", "paths"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command
 

@@ -170,13 +170,13 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     by_value = {}
     for r in demo_card.records:
         if r.dimension is not None and r.ok and not r.segment:
-            by_value[(r.id, _day(r.period_start), ", ".join(str(v) for v in r.dimension.values()))] = r
+            by_value[(r.id, _day(r.period_start), ", ".join(r.dimension), ", ".join(str(v) for v in r.dimension.values()))] = r
     dots = [c for c in charts if c["kind"] in ("dots", "bars")]
     assert any(c["metric"] == "csat" and c["options"]["dimension"] == "touchpoint" for c in dots)
     for chart in dots:
         data = chart["data"]["0"]
         for label, value, low, n in zip(data["labels"], data["y"], data["lo"], data["n"], strict=True):
-            record = by_value[(chart["metric"], data["period"], label)]
+            record = by_value[(chart["metric"], data["period"], chart["options"]["dimension"], label)]
             assert (value, low, n) == (record.value, record.ci_low, record.n), chart["id"]
     kinds = {c["kind"] for c in charts}
     assert {"nps", "heatmap", "waterfall", "stack", "strip", "grouped", "bars"} <= kinds
@@ -189,14 +189,83 @@ def test_breakdown_and_family_charts_hold_the_records_values(demo_card: Scorecar
     assert nps["promoters"][-1] == latest.details["positive_pct"]
     assert nps["detractors"][-1] == latest.details["negative_pct"]
     heatmap = next(c for c in charts if c["kind"] == "heatmap")["data"]["0"]
-    cell = by_value[("retention_cohorts", heatmap["cohorts"][0], f"{heatmap['cohorts'][0]}, 0")]
+    cell = by_value[("retention_cohorts", heatmap["cohorts"][0], "cohort, offset", f"{heatmap['cohorts'][0]}, 0")]
     assert heatmap["z"][0][0] == cell.value
+    mrr_cohorts = next(c for c in charts if c["metric"] == "net_mrr_retention_cohorts")["data"]["0"]
+    cells = [r for r in demo_card.records
+             if r.id == "net_mrr_retention_cohorts" and r.ok and r.value is not None and not r.segment]
+    assert cells
+    for r in cells:
+        row = mrr_cohorts["cohorts"].index(str(r.dimension["cohort"]))
+        assert mrr_cohorts["z"][row][mrr_cohorts["offsets"].index(r.dimension["offset"])] == r.value
+    assert mrr_cohorts["zmax"] == max(100.0, *(r.value for r in cells))
+    health = next(c for c in charts if c["id"].endswith("customer-health-bands"))["data"]["0"]
+    scores = [r for r in demo_card.get("customer_health_score") if r.ok]
+    assert health["x"] == [_day(r.period_start) for r in scores]
+    for series, key in zip(health["series"], ("green_pct", "yellow_pct", "red_pct"), strict=True):
+        assert series["y"] == [r.details[key] for r in scores]
     resolution = next(c for c in charts if c["id"].endswith("resolution-by-channel"))["data"]["0"]
     series = {s["name"]: s["y"] for s in resolution["series"]}
     for i, channel in enumerate(resolution["labels"]):
-        record = by_value[("median_resolution_time", resolution["period"], channel)]
+        record = by_value[("median_resolution_time", resolution["period"], "channel", channel)]
         assert [series[k][i] for k in ("10th percentile", "25th", "median", "75th", "90th")] == [
             record.details["p10"], record.details["p25"], record.value, record.details["p75"], record.details["p90"]]
+
+
+def test_clv_cac_by_acquisition_channel_is_drawn_from_its_records_against_the_3_to_1_line(demo_card: Scorecard,
+                                                                                          demo_report: Path):
+    charts = parse(demo_report.read_text(encoding="utf-8")).payload["charts"]
+    chart = next(c for c in charts if c["kind"] == "ratio")
+    assert chart["metric"] == "clv_cac_ratio" and chart["options"]["line"] == {"y": 3.0, "label": "3 : 1"}  # seed 004
+    data = chart["data"]["0"]
+    records = {r.dimension["acquisition_channel"]: r for r in demo_card.records if r.id == "clv_cac_ratio"
+               and r.dimension and not r.segment and r.ok and _day(r.period_start) == data["period"]}
+    assert data["labels"] and sorted(data["labels"]) == sorted(records)
+    for label, value, clv, cac, n in zip(data["labels"], data["y"], data["clv"], data["cac"], data["n"], strict=True):
+        record = records[label]
+        assert (value, clv, cac, n) == (record.value, record.details["clv"], record.details["cac"], record.n)
+    # Beside CAC by the same channel column: the family charts put them next to each other.
+    ids = [c["id"] for c in charts]
+    assert ids.index(chart["id"]) == ids.index("chart-cac-by-acquisition_channel-2") + 1
+    cac = next(c for c in charts if c["id"] == "chart-cac-by-acquisition_channel-2")["data"]["0"]
+    shown = set(data["labels"]) | {w.split(" (")[0] for w in data["without"]}
+    assert cac["period"] == data["period"] and set(cac["labels"]) == shown
+
+
+def test_cli_report_draws_the_clv_holdout_check_without_being_given_a_calibration_end(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cxbench.cli import app
+
+    # CDNOW's sample (tests/data/cdnow, Fader, Hardie & Lee 2005): orders from 1997-01-01 to 1998-06-30, 546 days.
+    # Two thirds in, 364 days after the first, is 1997-12-31, so the calibration ends on the last day of the month
+    # before, 1997-11-30, and the holdout runs from 1997-12-01 to the last order, 1998-06-30.
+    cdnow = Path(__file__).parent / "data" / "cdnow"
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", str(cdnow), "--out", str(out), "--metric", "clv_predicted"])
+    assert result.exit_code == 0, result.output
+    holdout = next(c for c in parse(out.read_text(encoding="utf-8")).payload["charts"] if c["kind"] == "holdout")
+    assert "1997-12-01 to 1998-06-30" in holdout["title"]
+    assert sum(holdout["data"]["0"]["customers"]) == 2357  # the whole cohort bought before the calibration end
+
+
+def test_to_html_shades_the_benchmarks_the_card_was_computed_with(hostile_folder: Path, tmp_path: Path):
+    bands = tmp_path / "bands.yaml"
+    bands.write_text("nps:\n  source: our board\n  bands:\n    - {label: poor, high: 30}\n"
+                     "    - {label: good, low: 30, low_inclusive: false}\n", encoding="utf-8")
+    card = cxbench.compute(hostile_folder, metrics=["nps"], benchmarks=bands, engine="duckdb")
+    trend = next(c for c in parse(card.to_html()).payload["charts"] if c["id"] == "chart-nps-trend")
+    assert trend["options"]["bands"] == [{"label": "poor", "low": None, "high": 30.0},
+                                         {"label": "good", "low": 30.0, "high": None}]
+
+
+def test_without_javascript_each_card_lists_its_values(hostile_card: Scorecard):
+    html = hostile_card.to_html()
+    start = html.index("<noscript>", html.index('id="card-nps"'))
+    text = " ".join(parse(html[start:html.index("</noscript>", start)]).text).split()
+    # NPS of the whole dataset: September (20 − 10) / 40 = 25.0, October (15 − 10) / 40 = 12.5 (hostile_folder).
+    assert "2026-09" in text and "25.0" in text and "2026-10" in text and "12.5" in text
+    assert "<noscript><style>" in html  # the empty chart boxes are hidden too
 
 
 def test_hostile_values_show_as_text(hostile_card: Scorecard):
@@ -319,6 +388,12 @@ def test_demo_report_renders_in_chromium_without_errors(browser: Any, demo_repor
         drawn_nps = page.evaluate("document.getElementById('chart-nps-trend').data"
                                   ".find(t => t.name === 'value').y")
         assert drawn_nps == [r.value if r.ok else None for r in demo_card.get("nps")]
+        # A forecast made once (one period with a value) is one dot over its period's label, not a day axis.
+        page.evaluate("window.cxReport.renderAll()")
+        single = page.evaluate("(() => { const e = document.getElementById('chart-clv_predicted-trend');"
+                               " return [e.layout.xaxis.type, e.data.find(t => t.name === 'value').x]; })()")
+        latest = [r for r in demo_card.get("clv_predicted") if r.ok]
+        assert len(latest) == 1 and single == ["category", [latest[0].period_start.strftime("%Y-%m")]]
         assert errors == []
         assert [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
     finally:

@@ -436,3 +436,56 @@ def test_clv_base_adds_the_customers_won_in_the_period_to_those_active_at_its_st
     clv = pick(card, "clv", period_start=OCT)
     assert clv["details"]["customers_active_at_start"] == 4 and clv["details"]["customers_won"] == 4
     assert clv["value"] == pytest.approx(120) and clv["n"] == 8
+
+
+def _channel_case() -> dict[str, Any]:
+    """Two acquisition channels, orders only (--inactive-days 90), October's spend per channel."""
+    def customer(cid: str, channel: str, signup: str = "2026-07-01T00:00:00Z") -> dict[str, Any]:
+        return {"customer_id": cid, "signup_at": signup, "acquisition_channel": channel}
+
+    customers = [customer("a1", "ads"), customer("a2", "ads"), customer("a3", "ads", "2026-10-03T00:00:00Z"),
+                 customer("e1", "email"), customer("e2", "email"), customer("e3", "email"), customer("e4", "email"),
+                 customer("e5", "email", "2026-10-15T00:00:00Z")]
+    rows = [order("1", "a1", "2026-07-15T10:00:00Z", 20), order("2", "a1", "2026-10-05T10:00:00Z", 30),
+            order("3", "a1", "2026-10-20T10:00:00Z", 30), order("4", "a2", "2026-07-15T10:00:00Z", 20),
+            order("5", "a3", "2026-10-10T10:00:00Z", 40),
+            order("6", "e1", "2026-09-10T10:00:00Z", 50), order("7", "e1", "2026-10-12T10:00:00Z", 100),
+            order("8", "e2", "2026-07-20T10:00:00Z", 50), order("9", "e3", "2026-09-10T10:00:00Z", 50),
+            order("10", "e4", "2026-09-12T10:00:00Z", 50)]
+    spend = [{"date": "2026-10-01", "amount": 10, "kind": "marketing", "channel": "ads"},
+             {"date": "2026-10-01", "amount": 40, "kind": "marketing", "channel": "email"}]
+    return {"customers": customers, "orders": rows, "spend": spend}
+
+
+def test_clv_and_clv_cac_ratio_per_acquisition_channel(run_case):
+    # October, --inactive-days 90: a customer is active at an instant when they ordered in the 90 days before it.
+    # Active at 1 Oct (an order on or after 3 Jul): a1, a2 (15 Jul), e1, e3, e4 (Sep), e2 (20 Jul); still active at
+    # 31 Oct's end (an order on or after 2 Aug): a1, e1, e3, e4 → a2 and e2 are lost.
+    # ads: churn 1/2 = 50 %; orders a1 30 + 30, a3 40 → 3 orders, 100, AOV 33.33, 2 buyers (frequency 1.5);
+    #   won in October: a3 → customers active in October 2 + 1 = 3 → purchases per year 3/3 × 12 = 12;
+    #   lifetime 1 / (0.5 × 12) = 1/6 year → CLV = 33.33 × 12 / 6 = 66.67 (= 100 / 3 a month ÷ 0.5 churn).
+    #   CAC = 10 / 1 won = 10 → CLV:CAC = 6.67.
+    # email: churn 1/4 = 25 %; orders e1 100 → AOV 100; won in October: e5 (signed up, no order) → 4 + 1 = 5
+    #   customers → purchases per year 1/5 × 12 = 2.4; lifetime 1 / (0.25 × 12) = 1/3 → CLV = 100 × 2.4 / 3 = 80
+    #   (= 100 / 5 a month ÷ 0.25). CAC = 40 / 1 = 40 → CLV:CAC = 2.
+    # Overall: churn 2/6; 4 orders, 200, AOV 50; 6 + 2 won = 8 → 4/8 × 12 = 6 a year; lifetime 1 / (1/3 × 12) =
+    # 1/4 → CLV = 50 × 6 / 4 = 75; CAC = 50 / 2 = 25 → CLV:CAC = 3.
+    card = run_case(_channel_case(), inactive_days=90, as_of="2026-10-31",
+                    metrics=["clv", "cac", "clv_cac_ratio", "profit_per_customer", "aov", "churn_rate"])
+    ads, email = {"acquisition_channel": "ads"}, {"acquisition_channel": "email"}
+    assert pick(card, "clv", period_start=OCT, dimension=ads)["value"] == pytest.approx(200 / 3)
+    assert pick(card, "clv", period_start=OCT, dimension=ads)["details"]["churn_rate"] == pytest.approx(50)
+    assert pick(card, "clv", period_start=OCT, dimension=email)["value"] == pytest.approx(80)
+    assert pick(card, "clv", period_start=OCT, dimension=email)["details"]["customers_won"] == 1
+    assert pick(card, "cac", period_start=OCT, dimension=ads)["value"] == pytest.approx(10)
+    assert pick(card, "cac", period_start=OCT, dimension=email)["value"] == pytest.approx(40)
+    assert pick(card, "clv_cac_ratio", period_start=OCT, dimension=ads)["value"] == pytest.approx(20 / 3)
+    assert pick(card, "clv_cac_ratio", period_start=OCT, dimension=email)["value"] == pytest.approx(2)
+    assert pick(card, "profit_per_customer", period_start=OCT, dimension=email)["value"] == pytest.approx(40)
+    assert pick(card, "clv", period_start=OCT)["value"] == pytest.approx(75)
+    assert pick(card, "clv_cac_ratio", period_start=OCT)["value"] == pytest.approx(3)
+    # The components show the same per-channel numbers; the breakdowns not shared by every component (AOV's
+    # sales channel, CAC's segment) are not combined.
+    assert pick(card, "aov", period_start=OCT, dimension=ads)["value"] == pytest.approx(100 / 3)
+    assert pick(card, "churn_rate", period_start=OCT, dimension=email)["value"] == pytest.approx(25)
+    assert {tuple(r.dimension) for r in card.records if r.id.startswith("clv") and r.dimension} == {("acquisition_channel",)}

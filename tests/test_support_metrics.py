@@ -349,8 +349,10 @@ def test_holidays_file_errors_name_the_line(tmp_path: Path):
         read_holidays(tmp_path / "missing.txt")
 
 
-def test_timezone_or_holidays_without_business_hours_is_a_usage_error(tmp_path: Path):
+def test_holidays_without_business_hours_is_a_usage_error(tmp_path: Path):
+    # --timezone alone is the report's time zone (issue 16: periods cut at local midnight); holidays only
+    # mean something to business hours.
     import cxbench
 
     with pytest.raises(UsageError, match="add --business-hours"):
-        cxbench.compute(tmp_path, timezone="Europe/Paris")
+        cxbench.compute(tmp_path, timezone="Europe/Paris", holidays=["2026-12-25"])

@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING, Any
 from cxbench.core.errors import CxbenchError, InputError, UsageError  # noqa: E402
 
 if TYPE_CHECKING:
-    from cxbench.api import Scorecard, check, compute, predict_clv
+    from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
+    from cxbench.analyses.themes import CommentThemes
+    from cxbench.api import Scorecard, check, comment_themes, compute, funnel, key_drivers, predict_clv, top_paths
     from cxbench.lifetime_value import ClvForecast
     from cxbench.models import ModelFitError
 
 # The API is imported on first use: `import cxbench` (and `cxbench --help`) need not load Ibis and SciPy.
 _LAZY = {"Scorecard": "cxbench.api", "check": "cxbench.api", "compute": "cxbench.api",
-         "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models"}
+         "predict_clv": "cxbench.api", "ClvForecast": "cxbench.lifetime_value", "ModelFitError": "cxbench.models",
+         "comment_themes": "cxbench.api", "CommentThemes": "cxbench.analyses.themes",
+         "key_drivers": "cxbench.api", "KeyDrivers": "cxbench.analyses.drivers",
+         "funnel": "cxbench.api", "top_paths": "cxbench.api", "Funnel": "cxbench.analyses.funnel",
+         "TopPaths": "cxbench.analyses.paths"}
 
 
 def __getattr__(name: str) -> Any:
@@ -31,5 +39,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'cxbench' has no attribute {name!r}")
 
 
-__all__ = ["ClvForecast", "CxbenchError", "InputError", "ModelFitError", "Scorecard", "UsageError", "__version__",
-           "check", "compute", "predict_clv"]
+__all__ = ["ClvForecast", "CommentThemes", "CxbenchError", "Funnel", "InputError", "KeyDrivers", "ModelFitError",
+           "Scorecard", "TopPaths", "UsageError", "__version__", "check", "comment_themes", "compute", "funnel",
+           "key_drivers", "predict_clv", "top_paths"]

@@ -7,7 +7,7 @@ import html
 import json
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
 from cxbench.core.registry import Metric, MetricContext
+from cxbench.core.reporting import prepare
 from cxbench.core.sources import Dataset, IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
 from cxbench.findings import findings, latest_records
@@ -30,6 +31,10 @@ from cxbench.output import redact
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
 
 #: Flat columns of `Scorecard.to_arrow()`, `to_pandas()` and the CSV output, in order.
@@ -92,6 +97,9 @@ class Scorecard:
     options: Options
     generated_at: str
     ignored_files: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
+    #: the benchmark library the records were rated with (built-in, --vertical, --benchmarks file): the report
+    #: shades the same bands by default
+    benchmarks: BenchmarkLibrary | None = field(default=None, repr=False, compare=False)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -116,19 +124,26 @@ class Scorecard:
             document["to"] = self.options.end.isoformat() if self.options.end else None
         if self.options.segments:
             document["segments"] = list(self.options.segments)
+        if self.options.timezone != "UTC":
+            document["timezone"] = self.options.timezone  # the zone whose local midnights cut the periods
         return document
 
     def to_json(self, indent: int | None = 2) -> str:
         """The scorecard as docs/contract.md's JSON document (never NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None) -> str:
+    def to_html(self, benchmarks: str | Path | None = None, clv: ClvForecast | None = None,
+                themes: CommentThemes | None = None, drivers: KeyDrivers | None = None, *,
+                funnel: Funnel | None = None, paths: TopPaths | None = None) -> str:
         """The report: one self-contained HTML page (charts inlined, no network) drawn from these records.
-        `benchmarks`: the run's --benchmarks file, whose bands are shaded behind the trends; `clv`: a
-        `predict_clv` forecast, whose holdout check is drawn too."""
+        `benchmarks`: a --benchmarks file whose bands are shaded behind the trends (default: the benchmarks these
+        records were rated with, `compute(benchmarks=...)` included); `clv`: a `predict_clv` forecast, whose
+        holdout check is drawn too; `themes`: a `comment_themes` result, shown as the section 'Why it moved: comment
+        themes'; `drivers`: a `key_drivers` result, shown as the section "Why it moved: key drivers"; `funnel`,
+        `paths`: `cxbench.funnel` and `cxbench.top_paths` results, shown as 'Why it moved: funnel'."""
         from cxbench.report import render_html  # the report imports this module: imported when asked for
 
-        return render_html(self, benchmarks, clv)
+        return render_html(self, benchmarks, clv, themes=themes, drivers=drivers, funnel=funnel, paths=paths)
 
     def to_arrow(self) -> pa.Table:
         """One row per metric record, flat columns (`FLAT_COLUMNS`)."""
@@ -279,14 +294,18 @@ def open_dataset(source: str | Path | BaseBackend, engine: str | BaseBackend | N
 def check(source: str | Path | BaseBackend, *, engine: str | BaseBackend | None = None,
           rejected_cap: int = 1000, memory_limit: str | None = None,
           as_of: str | dt.date | None = None, from_format: str | None = None,
-          mapping: str | Path | None = None) -> Validation:
+          mapping: str | Path | None = None, currency: str | None = None,
+          fx: str | Path | Sequence[Any] | None = None, timezone: str = "UTC") -> Validation:
     """Validate a source against the contract without computing metrics (`cxbench validate`).
 
     Rows dated after `as_of` (default: today) plus a day are set aside as typos. `from_format`/`mapping`: read a
-    vendor's export (docs/adapters.md)."""
-    day = make_options(as_of=as_of).as_of if as_of is not None else None
+    vendor's export (docs/adapters.md). `currency`/`fx`: the reporting currency and exchange rates (as
+    `compute`): mixed currencies without them are an error, and rows without a rate are set aside; `timezone`: the
+    zone whose days pick the rates, as in `compute`."""
+    options = make_options(as_of=as_of, currency=currency, fx=fx or (), timezone=timezone, rejected_cap=rejected_cap)
     dataset = open_dataset(source, engine, memory_limit=memory_limit, from_format=from_format, mapping=mapping)
-    return validate(dataset, rejected_cap=rejected_cap, as_of=day)
+    validation = validate(dataset, rejected_cap=rejected_cap, as_of=options.as_of)
+    return prepare(dataset.con, validation, options)[0]
 
 
 def convert(source: str | Path, out: str | Path, *, from_format: str | None = None, mapping: str | Path | None = None,
@@ -335,6 +354,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     to = _renamed("end", end, "to", to)
     options = make_options(period=period, start=from_, end=to, segment=segment, metrics=metrics, **settings)
     library = load_benchmarks(benchmarks, options.vertical)
+    if library.health_weights is not None and "health_weights" not in settings:
+        # The --benchmarks file's customer_health_score weights, unless the call gives its own.
+        options = replace(options, health_weights=library.health_weights)
     selected = select_metrics(options.metrics)
     needed = None
     if options.metrics:
@@ -354,7 +376,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     dataset = open_dataset(source, engine, only=needed, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
-    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    # The report's time zone and currency (--timezone, --currency, --fx), once for every metric.
+    validation, clock = prepare(dataset.con, validation, options)
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock)
     engine = Engine(ctx, selected, library)
     records = engine.run(advance)
     if options.compare:
@@ -366,7 +390,7 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     return Scorecard(records=tuple(records), findings=tuple(findings(records, METRICS_BY_ID)), validation=validation,
                      source=redact(describe(source)), period=options.period, options=options,
                      generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                     ignored_files=tuple(dataset.ignored))
+                     ignored_files=tuple(dataset.ignored), benchmarks=library)
 
 
 def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
@@ -380,32 +404,204 @@ def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
     return old_value
 
 
-def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date,
+def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.date | None = None,
                 time_unit: str | TimeUnit = TimeUnit.DAY, horizon: float | None = None,
                 discount_rate: float = DEFAULTS.clv_discount_rate, engine: str | BaseBackend | None = None,
                 rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
-                mapping: str | Path | None = None) -> ClvForecast:
+                mapping: str | Path | None = None, currency: str | None = None,
+                fx: str | Path | Sequence[Any] | None = None, timezone: str = "UTC") -> ClvForecast:
     """Predicted customer lifetime value from the `orders` table of `source` (`cxbench clv`).
 
     The BG/NBD purchase model and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) are fitted on the
-    orders up to `calibration_end` (inclusive). `time_unit`: day or week, the unit of recency, T and `horizon`
-    (default: 12 months). `discount_rate`: per month (default 0.01). Orders after the calibration end are the
-    holdout the forecast is checked on. Raises ModelFitError (a CxbenchError) when the models cannot be fitted.
+    orders up to `calibration_end` (inclusive; default: the last day of the month before the last third of the
+    orders' history, `holdout_calibration_end`, as `cxbench report` checks the forecast). `time_unit`: day or week,
+    the unit of recency, T and `horizon` (default: 12 months). `discount_rate`: per month (default 0.01). Orders
+    after the calibration end are the holdout the forecast is checked on. Raises ModelFitError (a CxbenchError)
+    when the models cannot be fitted.
+    `currency`/`fx`: the reporting currency and exchange rates; `timezone`: the IANA zone whose days the orders
+    fall on (as `compute`).
     """
-    from cxbench.lifetime_value import make_settings, predict
+    from cxbench.lifetime_value import holdout_calibration_end, make_settings, predict
 
-    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    if calibration_end is not None:
+        make_settings(calibration_end, time_unit, horizon, discount_rate)  # bad arguments fail before any reading
+    options = make_options(currency=currency, fx=fx or (), timezone=timezone, rejected_cap=rejected_cap)
     dataset = open_dataset(source, engine, only={"orders"}, memory_limit=memory_limit, from_format=from_format,
                            mapping=mapping)
     validation = validate(dataset, rejected_cap=rejected_cap, only={"orders"})
+    validation = prepare(dataset.con, validation, options)[0]
     if "orders" not in validation.tables:
         raise UsageError(f"{describe(source)}: no orders table; cxbench clv needs orders "
                          "(order_id, customer_id, ts, amount, kind?) as orders.csv, orders.parquet or a database table")
-    result = predict(dataset.con, validation.tables["orders"].expr, settings, within_orders=True)
+    orders = validation.tables["orders"].expr
+    if calibration_end is None:
+        # The orders' first and last day, in the engine (two numbers back).
+        (span,) = dataset.con.to_pyarrow(orders.aggregate(first=orders.ts.min().cast("date"),
+                                                          last=orders.ts.max().cast("date"))).to_pylist()
+        if span["first"] is None:
+            raise UsageError(f"{describe(source)}: the orders table has no usable rows to forecast from")
+        calibration_end = holdout_calibration_end(span["first"], span["last"])
+    settings = make_settings(calibration_end, time_unit, horizon, discount_rate)
+    result = predict(dataset.con, orders, settings, within_orders=True)
     result.meta = {
         "cxbench_version": __version__,
         "source": redact(describe(source)),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         **validation.to_dict(),
+        **({"timezone": options.timezone} if options.timezone != "UTC" else {}),
     }
+    return result
+
+
+def key_drivers(source: str | Path | BaseBackend, *, targets: Sequence[str] | None = None,
+                from_: str | dt.date | None = None, to: str | dt.date | None = None, bootstrap: int | None = None,
+                seed: int | None = None, min_coverage: float | None = None, engine: str | BaseBackend | None = None,
+                rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
+                mapping: str | Path | None = None, **settings: Any) -> KeyDrivers:
+    """Key-driver analysis (`cxbench drivers`): which customer signals go with a higher NPS or CSAT answer, or with
+    churn (docs/analyses.md). Associations, not causes.
+
+    `targets`: any of "nps", "csat", "churn" (default all three). `from_`/`to`: the days whose answers, tickets and
+    events count (churn is judged at the end of `to`, else at the last subscription date). `bootstrap`: samples of
+    the importance intervals (default 500), `seed` their seed; `min_coverage`: the share of a target's customers a
+    driver must be measured for (default 0.3). `settings`: `Options` fields the drivers' definitions read
+    (`business_hours`, `timezone`, `holidays`, `event_names`...).
+    """
+    from cxbench.analyses import drivers
+
+    options = make_options(start=from_, end=to, **settings)
+    targets = tuple(targets or drivers.TARGETS)
+    bootstrap = drivers.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
+    min_coverage = drivers.MIN_COVERAGE if min_coverage is None else min_coverage
+    drivers.check_settings(targets, bootstrap, min_coverage)  # before reading any data
+    tables = {"customers", "surveys", "tickets", "events", "subscriptions"}
+    dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    if not {"customers", "surveys"} & set(validation.tables):
+        raise UsageError(f"{describe(source)}: key drivers need a surveys table (nps or csat answers) or a customers "
+                         "table with subscriptions, as surveys.csv, customers.csv... (docs/contract.md)")
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    result = drivers.key_drivers(
+        ctx, targets=targets, window=drivers.Window(options.start, options.end), bootstrap=bootstrap,
+        seed=drivers.DEFAULT_SEED if seed is None else seed, min_coverage=min_coverage)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        **validation.to_dict(),
+    })
+    return result
+
+
+def comment_themes(source: str | Path | BaseBackend, *, survey: str = "nps", themes: int | None = None,
+                   start: str | dt.date | None = None, end: str | dt.date | None = None,
+                   max_comments: int | None = None, nps_promoter_min: float = DEFAULTS.nps_promoter_min,
+                   nps_detractor_max: float = DEFAULTS.nps_detractor_max, engine: str | BaseBackend | None = None,
+                   as_of: str | dt.date | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
+                   from_format: str | None = None, mapping: str | Path | None = None) -> CommentThemes:
+    """Themes of the survey comments of `source` (`cxbench themes`, docs/analyses.md): per theme its terms,
+    frequency, score-group mix, the score (NPS by default) with and without it with the difference's 95 %
+    interval, mean VADER sentiment and three verbatims.
+
+    `survey`: nps, enps or csat. `themes`: the number of themes (default: chosen by the documented rule).
+    `start`/`end`: the answers' days, inclusive. `max_comments`: the most recent commented answers analysed
+    (default 50,000). Associations, not causes.
+    """
+    from cxbench.analyses import themes as analysis
+
+    days = make_options(start=start, end=end, as_of=as_of, nps_promoter_min=nps_promoter_min,
+                        nps_detractor_max=nps_detractor_max)
+    kind = analysis.score_kind(survey, nps_promoter_min, nps_detractor_max)
+    if themes is not None and not analysis.MIN_THEMES <= themes <= 50:
+        raise UsageError(f"--themes {themes}: give a number of themes from {analysis.MIN_THEMES} to 50")
+    cap = analysis.MAX_COMMENTS if max_comments is None else max_comments
+    if cap < 1:
+        raise UsageError(f"--max-comments {cap}: give a positive number of comments")
+    dataset = open_dataset(source, engine, only={"surveys"}, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only={"surveys"},
+                          as_of=days.as_of if as_of is not None else None)
+    if "surveys" not in validation.tables:
+        raise UsageError(f"{describe(source)}: no surveys table; cxbench themes needs surveys (response_id, "
+                         "respondent_id, ts, survey, score, comment) as surveys.csv, surveys.parquet or a database table")
+    rows = analysis.comment_rows(validation.tables["surveys"].expr, kind, promoter_min=nps_promoter_min,
+                                 detractor_max=nps_detractor_max, start=days.start, end=days.end)
+    table = analysis.fetch_comments(dataset.con, rows, cap)
+    result = analysis.find_themes(table, kind, themes=themes, cap=cap, start=days.start, end=days.end,
+                                  promoter_min=nps_promoter_min, detractor_max=nps_detractor_max)
+    result.meta.update({
+        "cxbench_version": __version__,
+        "source": redact(describe(source)),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "as_of": days.as_of.isoformat() if days.as_of else None,
+        **validation.to_dict(),
+    })
+    return result
+
+
+# -- why it moved: funnels and paths (issue 18) ------------------------------------------------------------------
+
+
+def _events_context(source: str | Path | BaseBackend, engine: str | BaseBackend | None, options: Options,
+                    tables: set[str], rejected_cap: int, memory_limit: str | None, from_format: str | None,
+                    mapping: str | Path | None) -> tuple[MetricContext, dict[str, Any]]:
+    """The validated tables an analysis reads, as a MetricContext, and the run's facts for its JSON."""
+    dataset = open_dataset(source, engine, only=tables, memory_limit=memory_limit, from_format=from_format,
+                           mapping=mapping)
+    validation = validate(dataset, rejected_cap=rejected_cap, only=tables, as_of=options.today)
+    validation, clock = prepare(dataset.con, validation, options)  # --timezone: the tables' clocks made local
+    meta = {"cxbench_version": __version__, "source": redact(describe(source)),
+            "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            **validation.to_dict()}
+    return MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock), meta
+
+
+def funnel(source: str | Path | BaseBackend, steps: Sequence[str] | str, *, window: str | int = "14d",
+           order: str = "ordered", period: str | Period = Period.MONTH, segment: str | Sequence[str] | None = None,
+           from_: str | dt.date | None = None, to: str | dt.date | None = None,
+           event_names: Any = None, timezone: str = "UTC", engine: str | BaseBackend | None = None,
+           rejected_cap: int = 1000, memory_limit: str | None = None, from_format: str | None = None,
+           mapping: str | Path | None = None) -> Funnel:
+    """The funnel of `steps` (event names in order, a list or "a,b,c") over `source`'s events (`cxbench funnel`).
+
+    `window`: the conversion window from the first step ("7d", "12h", "30m", "2w"; default 14 days, PostHog's).
+    `order`: ordered (default; other events may come between steps), strict (none may) or any (steps in any
+    sequence within the window). `period`: the funnel is also given per period of the user's first step.
+    `segment`: customers column(s) to repeat it by. `from_`/`to`: bound the first step's day. `event_names`: the
+    --event-name mapping (CANONICAL=NAME) applied to the step names. `timezone`: the IANA zone whose midnights
+    cut the periods and the --from/--to days (as `compute`'s). docs/analyses.md defines it all."""
+    from cxbench.analyses.funnel import FunnelOrder, check_steps, compute_funnel, parse_window
+
+    names = check_steps([steps] if isinstance(steps, str) else steps)
+    try:
+        mode = FunnelOrder(order)
+    except ValueError as exc:
+        raise UsageError(f"--order {order!r}: use ordered, strict or any") from exc
+    size = parse_window(window)
+    options = make_options(period=period, start=from_, end=to, segment=segment, timezone=timezone,
+                           **({"event_names": event_names} if event_names else {}))
+    tables = {"events"} | ({"customers"} if options.segments else set())
+    ctx, meta = _events_context(source, engine, options, tables, rejected_cap, memory_limit, from_format, mapping)
+    result = compute_funnel(ctx, names, size, mode)
+    result.meta.update(meta)
+    return result
+
+
+def top_paths(source: str | Path | BaseBackend, entry: str, *, length: int = 3, limit: int = 10,
+              from_: str | dt.date | None = None, to: str | dt.date | None = None, event_names: Any = None,
+              session_timeout_minutes: float = DEFAULTS.session_timeout_minutes, timezone: str = "UTC",
+              engine: str | BaseBackend | None = None, rejected_cap: int = 1000, memory_limit: str | None = None,
+              from_format: str | None = None, mapping: str | Path | None = None) -> TopPaths:
+    """The most frequent sequences of the next `length` pages (default 3) viewed in a session after the first view
+    of the page `entry` (`cxbench paths --entry /pricing`), the `limit` most frequent with their count and share.
+    Sessions as the scorecard makes them (session_id, else 30 minutes without an event); `timezone` gives the
+    --from/--to days. docs/analyses.md."""
+    from cxbench.analyses.paths import compute_paths
+
+    options = make_options(start=from_, end=to, session_timeout_minutes=session_timeout_minutes, timezone=timezone,
+                           **({"event_names": event_names} if event_names else {}))
+    ctx, meta = _events_context(source, engine, options, {"events"}, rejected_cap, memory_limit, from_format, mapping)
+    result = compute_paths(ctx, entry, length=length, limit=limit)
+    result.meta.update(meta)
     return result

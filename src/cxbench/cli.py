@@ -107,6 +107,12 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class FunnelOrderChoice(StrEnum):
+    ordered = "ordered"
+    strict = "strict"
+    any = "any"
+
+
 class BounceDefinition(StrEnum):
     single_page = "single_page"
     ga4 = "ga4"
@@ -225,10 +231,14 @@ EventNameOpt = Annotated[list[str] | None, typer.Option(help="What the data call
 BaselineOpt = Annotated[str | None, typer.Option(help="Also compare sales with the period holding this day, YYYY-MM-DD (e.g. a CX initiative's start).")]
 AsOfOpt = Annotated[str | None, typer.Option(help="The day the run treats as today, YYYY-MM-DD (default: the machine's date): a subscription or resolution dated after it stops at the later of it and the data's last day.")]
 InactiveDaysOpt = Annotated[int, typer.Option(help="Orders only: a customer with no order for this many days is lost (churn).")]
+TrialDaysOpt = Annotated[int, typer.Option(help="trial_conversion_rate: a trial converts when a paid subscription starts within this many days of it.")]
 LifetimeYearsOpt = Annotated[float | None, typer.Option(help="Expected customer lifetime for CLV, in years (default: 1 ÷ yearly churn).")]
 BusinessHoursOpt = Annotated[str | None, typer.Option(help='Count support durations in these hours only, e.g. "Mon-Fri 09:00-17:00" (comma-separated groups); default: calendar time.')]
-TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of --business-hours and --holidays (default UTC).")]
+TimezoneOpt = Annotated[str | None, typer.Option(help="IANA time zone of the report, e.g. Europe/Bucharest: days, weeks and months cut at its midnight, --from/--to its days, and the zone of --business-hours and --holidays (default UTC).")]
+CurrencyOpt = Annotated[str | None, typer.Option(help="Report money in this ISO 4217 currency, e.g. EUR (rows in others are converted with --fx; default: the data's one currency).")]
+FxOpt = Annotated[Path | None, typer.Option(help="Exchange rates, CSV (date,currency,rate) or YAML: rate = units of --currency per 1 unit of the row's currency; a day without one takes the latest earlier rate.")]
 HolidaysOpt = Annotated[Path | None, typer.Option(help="Text or CSV file of days without business hours, one YYYY-MM-DD per line.")]
+SlaTargetsOpt = Annotated[str | None, typer.Option(help='SLA targets per ticket priority, first response/resolution, e.g. "urgent=30m/4h,high=2h/1d" (m, h, d; default urgent=1h/4h, high=4h/8h, normal=8h/24h, low=24h/72h).')]
 VerticalOpt = Annotated[str | None, typer.Option(help="Rate against this vertical's benchmarks where a source gives them (saas, ecommerce).")]
 BenchmarksOpt = Annotated[Path | None, typer.Option(help="YAML file of your own bands and targets per metric and segment.")]
 CompareOpt = Annotated[str | None, typer.Option(help="Also compare every value with this window, FROM..TO (e.g. a campaign's start and end).")]
@@ -252,11 +262,15 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
              as_of: str | None, inactive_days: int, lifetime_years: float | None, engine: Engine | None,
              spark_master: str | None, memory_limit: str | None, business_hours: str | None, timezone: str | None,
              holidays: Path | None, vertical: str | None, benchmarks: Path | None, compare: str | None,
-             progress: Any = None, from_format: str | None = None, mapping: Path | None = None) -> Any:
+             progress: Any = None, from_format: str | None = None, mapping: Path | None = None,
+             trial_days: int = DEFAULTS.trial_days,
+             sla_targets: str | None = None,
+             currency: str | None = None, fx: Path | None = None) -> Any:
     """The scorecard of `cxbench run` and `cxbench report` from their options (raises CxbenchError)."""
     settings: dict[str, object] = {"min_sample": min_sample, "nps_detractor_max": nps_detractor_max,
                                    "session_timeout_minutes": session_timeout, "baseline": baseline, "as_of": as_of,
-                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years}
+                                   "inactive_days": inactive_days, "lifetime_years": lifetime_years,
+                                   "trial_days": trial_days}
     if bounce_definition is not None:
         settings["bounce_definition"] = bounce_definition.value
     if key_event:
@@ -269,6 +283,12 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
         settings["timezone"] = timezone
     if holidays is not None:
         settings["holidays"] = holidays
+    if sla_targets is not None:
+        settings["sla_targets"] = sla_targets
+    if currency is not None:
+        settings["currency"] = currency
+    if fx is not None:
+        settings["fx"] = fx
     if vertical is not None:
         settings["vertical"] = vertical
     if compare is not None:
@@ -299,6 +319,7 @@ def run(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -309,6 +330,10 @@ def run(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
@@ -322,7 +347,7 @@ def run(
     written; 3 an unexpected error (please report it).
     """
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -333,7 +358,10 @@ def run(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days,
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         failing = card.rated_at_or_below(fail_on) if fail_on else []
     except CxbenchError as exc:
         _fail(exc)
@@ -370,6 +398,7 @@ def report(
     baseline: BaselineOpt = None,
     as_of: AsOfOpt = None,
     inactive_days: InactiveDaysOpt = DEFAULTS.inactive_days,
+    trial_days: TrialDaysOpt = DEFAULTS.trial_days,
     lifetime_years: LifetimeYearsOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -380,11 +409,21 @@ def report(
     business_hours: BusinessHoursOpt = None,
     timezone: TimezoneOpt = None,
     holidays: HolidaysOpt = None,
+    sla_targets: SlaTargetsOpt = None,
+    # Money (issue 16).
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
     # Benchmarks and alerts (issue 7).
     vertical: VerticalOpt = None,
     benchmarks: BenchmarksOpt = None,
     compare: CompareOpt = None,
-    clv_calibration_end: Annotated[str | None, typer.Option(help="Also draw the predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones.")] = None,
+    clv_calibration_end: Annotated[str | None, typer.Option(help="The predicted-CLV holdout check (cxbench clv): the models learn from the orders up to this day, YYYY-MM-DD, and are checked on the later ones (default: when the scorecard has clv_predicted, the last day of the month before the last third of the orders).")] = None,
+    themes: Annotated[bool, typer.Option("--themes", help="Add the section 'Why it moved: comment themes' (cxbench themes on the NPS comments, same --from/--to).")] = False,
+    drivers: Annotated[bool, typer.Option("--drivers", help="Add the section \"Why it moved: key drivers\" (cxbench drivers, same --from/--to and business hours).")] = False,
+    funnel: Annotated[str | None, typer.Option(help="Also show the funnel of these event names, STEP,STEP,... (cxbench funnel), per period and --segment.")] = None,
+    funnel_window: Annotated[str, typer.Option(help="The --funnel's conversion window from the first step: 30m, 12h, 7d, 2w.")] = "14d",
+    funnel_order: Annotated[FunnelOrderChoice, typer.Option(help="The --funnel's order: ordered, strict or any.")] = FunnelOrderChoice.ordered,
+    paths_entry: Annotated[str | None, typer.Option(help="Also show the top paths after this page, e.g. /pricing (cxbench paths).")] = None,
 ) -> None:
     """Write the report of SOURCE: one self-contained HTML file with charts, findings first (opens offline).
 
@@ -392,7 +431,7 @@ def report(
     """
     started = time.perf_counter()
     try:
-        _check_out(out, [source, holidays, benchmarks, mapping])
+        _check_out(out, [source, holidays, benchmarks, mapping, fx])
         from cxbench import render
 
         with render.metric_progress(_err) as progress:
@@ -403,20 +442,63 @@ def report(
                             inactive_days=inactive_days, lifetime_years=lifetime_years, engine=engine,
                             spark_master=spark_master, memory_limit=memory_limit, business_hours=business_hours,
                             timezone=timezone, holidays=holidays, vertical=vertical, benchmarks=benchmarks,
-                            compare=compare, progress=progress, from_format=from_format, mapping=mapping)
+                            compare=compare, progress=progress, from_format=from_format, mapping=mapping,
+                            trial_days=trial_days,
+                            sla_targets=sla_targets,
+                            currency=currency, fx=fx)
         forecast = None
         if clv_calibration_end is not None:
             from cxbench.api import predict_clv
 
             forecast = predict_clv(source, calibration_end=clv_calibration_end, engine=_engine(engine, spark_master),
-                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                                   memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                                   currency=currency, fx=fx, timezone=timezone or "UTC")
+        elif any(r.id == "clv_predicted" and r.ok for r in card.records):
+            # The scorecard's forecast could be made: check one on the last third of the orders too (the holdout
+            # chart); when it cannot be made (too short a history, too few repeat buyers), say so and go on.
+            from cxbench.api import predict_clv
+
+            try:
+                forecast = predict_clv(source, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                                       timezone=timezone or "UTC")
+            except CxbenchError as exc:
+                _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
+        comment_themes = None
+        if themes:
+            from cxbench.api import comment_themes as find_themes
+
+            comment_themes = find_themes(source, start=from_, end=to, nps_detractor_max=nps_detractor_max,
+                                         as_of=as_of, engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                         from_format=from_format, mapping=mapping)
+        key_drivers = _report_drivers(source, drivers, from_, to,
+                                      {"business_hours": business_hours, "timezone": timezone, "holidays": holidays,
+                                       "event_names": tuple(event_name or ()), "as_of": as_of},
+                                      engine=_engine(engine, spark_master),
+                                      memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        funnel_result = paths_result = None
+        if funnel is not None:  # the run's period, segments, dates and event names
+            from cxbench.api import funnel as compute_funnel
+
+            funnel_result = compute_funnel(source, funnel, window=funnel_window, order=funnel_order.value,
+                                           period=period, segment=segment, from_=from_, to=to, event_names=event_name,
+                                           timezone=timezone or "UTC", engine=_engine(engine, spark_master),
+                                           memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+        if paths_entry is not None:
+            from cxbench.api import top_paths
+
+            paths_result = top_paths(source, paths_entry, from_=from_, to=to, event_names=event_name,
+                                     session_timeout_minutes=session_timeout, timezone=timezone or "UTC",
+                                     engine=_engine(engine, spark_master),
+                                     memory_limit=memory_limit, from_format=from_format, mapping=mapping)
     except CxbenchError as exc:
         _fail(exc)
         return
     computed = time.perf_counter()
     from cxbench.report import write_html
 
-    write_html(card, out, benchmarks, clv=forecast)
+    write_html(card, out, benchmarks, clv=forecast, themes=comment_themes, drivers=key_drivers, funnel=funnel_result,
+               paths=paths_result)
     _err.print(Text(terminal_text(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; scorecard {computed - started:.1f} s, "
                                   f"report {time.perf_counter() - computed:.1f} s)")))
 
@@ -431,6 +513,9 @@ def validate(
     as_of: Annotated[str | None, typer.Option(help="The day treated as today, YYYY-MM-DD (default: the machine's date): rows dated more than a day after it are set aside as typos.")] = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Check SOURCE against the data contract (docs/contract.md) and report rows read, used and set aside.
 
@@ -440,7 +525,8 @@ def validate(
 
     try:
         result = check(source, engine=_engine(engine, spark_master), memory_limit=memory_limit, as_of=as_of,
-                       from_format=from_format, mapping=mapping)
+                       from_format=from_format, mapping=mapping, currency=currency, fx=fx,
+                       timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -471,15 +557,19 @@ def clv(
     memory_limit: MemoryOpt = None,
     from_format: FromFormatOpt = None,
     mapping: MappingOpt = None,
+    currency: CurrencyOpt = None,
+    fx: FxOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Predict each customer's purchases and lifetime value (BG/NBD and Gamma-Gamma) from SOURCE's orders."""
     from cxbench.api import predict_clv
 
     try:
-        _check_out(out, [source, mapping])
+        _check_out(out, [source, mapping, fx])
         result = predict_clv(source, calibration_end=calibration_end, time_unit=time_unit.value, horizon=horizon,
                              discount_rate=discount_rate, engine=_engine(engine, spark_master),
-                             memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping,
+                             currency=currency, fx=fx, timezone=timezone or "UTC")
     except CxbenchError as exc:
         _fail(exc)
         return
@@ -491,6 +581,197 @@ def clv(
         _write(render_clv.clv_csv(result), out)
     else:
         _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+
+
+class ThemeSurvey(StrEnum):
+    nps = "nps"
+    enps = "enps"
+    csat = "csat"
+
+
+@app.command()
+def themes(
+    source: SourceArg,
+    type: Annotated[ThemeSurvey, typer.Option("--type", help="The survey whose comments are read: nps, enps or csat (its score is compared with and without each theme).")] = ThemeSurvey.nps,
+    themes: Annotated[int | None, typer.Option("--themes", "-k", help="Number of themes (default: the largest of 2-8 before two themes share their words).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    max_comments: Annotated[int, typer.Option(help="Analyse at most this many of the most recent commented answers.")] = 50_000,
+    nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per theme).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    as_of: AsOfOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Find the themes of SOURCE's survey comments (TF-IDF + NMF), with each theme's share, score mix, NPS with and
+    without it (difference and 95 % interval), VADER sentiment and three verbatims (docs/analyses.md)."""
+    from cxbench.api import comment_themes
+
+    try:
+        _check_out(out, [source, mapping])
+        result = comment_themes(source, survey=type.value, themes=themes, start=from_, end=to,
+                                max_comments=max_comments, nps_detractor_max=nps_detractor_max, as_of=as_of,
+                                engine=_engine(engine, spark_master), memory_limit=memory_limit,
+                                from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_themes
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_themes.themes_csv(result), out)
+    else:
+        _write_renderable(render_themes.themes_renderable(result, redact(source)), out)
+
+
+def _report_drivers(source: str, wanted: bool, from_: str | None, to: str | None, settings: dict[str, Any],
+                    **kwargs: Any) -> Any:
+    """`cxbench report --drivers`: the key drivers over the run's --from/--to, with its business hours, event
+    names and --as-of (None when not asked for)."""
+    if not wanted:
+        return None
+    from cxbench.api import key_drivers
+
+    return key_drivers(source, from_=from_, to=to, **{k: v for k, v in settings.items() if v}, **kwargs)
+
+
+@app.command()
+def drivers(
+    source: SourceArg,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="What to explain: nps, csat or churn (repeatable; default all three).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap samples of the importance intervals.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap (the same data and seed give the same intervals).")] = 2006,
+    min_coverage: Annotated[float, typer.Option(help="Share of a target's customers a driver must be measured for (0-1).")] = 0.3,
+    business_hours: BusinessHoursOpt = None,
+    timezone: TimezoneOpt = None,
+    holidays: HolidaysOpt = None,
+    event_name: EventNameOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per driver term).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Key drivers: which signals (touchpoint CSAT, effort, support, engagement, plan) go with a higher NPS or
+    CSAT answer, or with churn, per customer (docs/analyses.md). Associations, not causes."""
+    from cxbench.api import key_drivers
+
+    settings: dict[str, object] = {}
+    for name, value in (("business_hours", business_hours), ("timezone", timezone), ("holidays", holidays)):
+        if value is not None:
+            settings[name] = value
+    if event_name:
+        settings["event_names"] = tuple(event_name)
+    try:
+        _check_out(out, [source, mapping, holidays])
+        result = key_drivers(source, targets=target, from_=from_, to=to, bootstrap=bootstrap, seed=seed,
+                             min_coverage=min_coverage, engine=_engine(engine, spark_master),
+                             memory_limit=memory_limit, from_format=from_format, mapping=mapping, **settings)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_drivers
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_drivers.drivers_csv(result), out)
+    else:
+        _write_renderable(render_drivers.drivers_renderable(result, redact(source)), out)
+
+
+@app.command()
+def funnel(
+    source: SourceArg,
+    steps: Annotated[str, typer.Argument(help="The event names of the steps, in order, separated by commas, e.g. signup,activate,checkout.")],
+    window: Annotated[str, typer.Option(help="Conversion window from the user's entry (the first step; with --order any, the first event of any step): 30m, 12h, 7d, 2w (PostHog's default: 14d).")] = "14d",
+    order: Annotated[FunnelOrderChoice, typer.Option(help="ordered: steps in this order, other events between allowed; strict: no other event between two steps; any: steps in any sequence within the window.")] = FunnelOrderChoice.ordered,
+    period: PeriodOpt = Period.MONTH,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    segment: SegmentOpt = None,
+    event_name: EventNameOpt = None,
+    timezone: TimezoneOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per group and step).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """How many users go through STEPS (event names) within the window: conversion with 95 % Wilson intervals,
+    drop-off and median time per step, per period of the first step and per segment (docs/analyses.md)."""
+    from cxbench.api import funnel as compute_funnel
+
+    try:
+        _check_out(out, [source, mapping])
+        result = compute_funnel(source, steps, window=window, order=order.value, period=period, segment=segment,
+                                from_=from_, to=to, event_names=event_name, timezone=timezone or "UTC",
+                                engine=_engine(engine, spark_master),
+                                memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_funnel
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_funnel.funnel_csv(result), out)
+    else:
+        _write_renderable(render_funnel.funnel_renderable(result, redact(source)), out)
+
+
+@app.command()
+def paths(
+    source: SourceArg,
+    entry: Annotated[str, typer.Option(help="The page the paths start from, as events.page has it, e.g. /pricing.")],
+    length: Annotated[int, typer.Option(help="How many next pages make a path.")] = 3,
+    limit: Annotated[int, typer.Option(help="How many of the most frequent paths to show.")] = 10,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    session_timeout: SessionTimeoutOpt = DEFAULTS.session_timeout_minutes,
+    event_name: EventNameOpt = None,
+    timezone: TimezoneOpt = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per path).")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    memory_limit: MemoryOpt = None,
+    from_format: FromFormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """The most frequent sequences of the next pages viewed in a session after the --entry page (docs/analyses.md)."""
+    from cxbench.api import top_paths
+
+    try:
+        _check_out(out, [source, mapping])
+        result = top_paths(source, entry, length=length, limit=limit, from_=from_, to=to, event_names=event_name,
+                           session_timeout_minutes=session_timeout, timezone=timezone or "UTC",
+                           engine=_engine(engine, spark_master),
+                           memory_limit=memory_limit, from_format=from_format, mapping=mapping)
+    except CxbenchError as exc:
+        _fail(exc)
+        return
+    from cxbench import render_funnel
+
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(render_funnel.paths_csv(result), out)
+    else:
+        _write_renderable(render_funnel.paths_renderable(result, redact(source)), out)
 
 
 @app.command()
@@ -571,6 +852,11 @@ def metrics(
         _write(json.dumps(render.catalog_records(), indent=2, ensure_ascii=False), None, json_text=True)
 
 
+#: The demo report's funnel and entry page (the demo company's shop events and pages).
+DEMO_FUNNEL = "search,add_to_cart,checkout"
+DEMO_ENTRY_PAGE = "/pricing"
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo data and the scorecard files.")] = Path("cxbench-demo"),
@@ -616,7 +902,20 @@ def demo(
         forecast = predict_clv(data, calibration_end=calibration_end)
     except CxbenchError as exc:
         _err.print(Text(terminal_text(f"the report leaves out the predicted-CLV holdout check: {exc}")))
-    write_html(card, out / "report.html", clv=forecast)
+    comment_themes = None
+    try:
+        from cxbench.api import comment_themes as find_themes
+
+        comment_themes = find_themes(data)
+    except CxbenchError as exc:
+        _err.print(Text(terminal_text(f"the report leaves out the comment themes: {exc}")))
+    # Why it moved: the demo shop's purchase funnel and the paths after its pricing page (docs/analyses.md).
+    from cxbench.api import funnel, top_paths
+
+    demo_funnel = funnel(data, DEMO_FUNNEL, window="7d")
+    demo_paths = top_paths(data, DEMO_ENTRY_PAGE)
+    write_html(card, out / "report.html", clv=forecast, themes=comment_themes, funnel=demo_funnel,
+               paths=demo_paths)
     render.print_to(render.scorecard_renderable(card), None)
     _err.print(Text(terminal_text(f"wrote {out / 'scorecard.json'}, {out / 'scorecard.csv'} and {out / 'report.html'} "
                                   "(open it in a browser)")))

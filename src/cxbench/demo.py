@@ -56,8 +56,9 @@ INITIATIVE_DAY: int = initiative_day(365)
 def clv_calibration_end(start: dt.date, days: int) -> dt.date:
     """The demo report's CLV calibration end: the last day of the month before the last third of the history, so
     the last third is the holdout the forecast is checked on (2026-06-30 for the default year)."""
-    day = start + dt.timedelta(days=days * 2 // 3)
-    return day.replace(day=1) - dt.timedelta(days=1)
+    from cxbench.lifetime_value import holdout_calibration_end
+
+    return holdout_calibration_end(start, start + dt.timedelta(days=days - 1))
 
 
 def months_before_initiative(start: dt.date, days: int, months: int = 3) -> tuple[dt.date, dt.date] | None:
@@ -118,6 +119,12 @@ TICKET_CHANNELS = ("phone", "email", "chat", "chatbot", "social")
 _SOCIAL = TICKET_CHANNELS.index("social")
 _FIRST_RESPONSE_S = np.array([180.0, 4 * 3600.0, 90.0, 5.0, 2 * 3600.0])  # median wait, before the initiative
 _RESOLVE_S = np.array([25 * 60.0, 20 * 3600.0, 50 * 60.0, 15 * 60.0, 8 * 3600.0])  # median work, one contact
+TICKET_PRIORITY_SHARES = (("low", 0.25), ("normal", 0.50), ("high", 0.18), ("urgent", 0.07))
+TICKET_GROUPS = ("payments", "technical", "accounts")
+TICKET_AGENTS = ("ana", "ben", "chloe", "dan", "eva", "farid")
+#: Tag sets as a help desk writes them (space-separated); the empty set is a ticket without tags.
+TICKET_TAGS = ("", "billing refund", "billing", "login bug", "bug", "shipping", "shipping refund", "vip billing",
+               "vip bug", "feature_request")
 
 INTENTS = ("buy", "compare prices", "get support", "track order", "browse")
 TOUCHPOINTS = ("ordering", "onboarding", "support", "delivery")
@@ -202,7 +209,8 @@ _OFFSET_PERCENT = 5
 # Number columns written as integers (the rest are float64: money, sentiment, prices).
 _INTEGER_COLUMNS = {
     ("events", "scroll_pct"), ("surveys", "score"), ("surveys", "scale_min"), ("surveys", "scale_max"),
-    ("tickets", "contacts"), ("campaigns", "impressions"), ("campaigns", "clicks"),
+    ("tickets", "contacts"), ("tickets", "reopens"), ("tickets", "agent_replies"),
+    ("campaigns", "impressions"), ("campaigns", "clicks"),
     ("social_posts", "impressions"), ("social_posts", "likes"), ("social_posts", "shares"),
     ("social_posts", "comments"), ("social_posts", "saves"), ("social_posts", "mentions"),
 }
@@ -686,11 +694,30 @@ def _tickets(rng: np.random.Generator, cal: _Calendar, cust: _Customers, lo: int
                "customer_id": pc.if_else(pa.array(anonymous, pa.bool_()), pa.scalar(None, pa.string()),
                                          _ids("c_", customer + 1)),
                "channel": _text(TICKET_CHANNELS, channel), "opened_at": opened, "resolved_at": resolved,
-               "contacts": contacts, "first_response_at": first_response}
+               "contacts": contacts, "first_response_at": first_response, **_ticket_routing(n, lo, hi, contacts,
+                                                                                            first_response, resolved, ramp)}
     done = (resolved != _NO_TS) & ~anonymous
     info = {"customer": customer[done], "resolved": resolved[done], "channel": channel[done],
             "contacts": contacts[done], "ramp": ramp[done]}
     return tickets, info
+
+
+def _ticket_routing(n: int, lo: int, hi: int, contacts: np.ndarray, first_response: np.ndarray, resolved: np.ndarray,
+                    ramp: np.ndarray) -> dict[str, Any]:
+    """Priority, group, agent, tags, reopens and agent replies (issue 18), from their own random stream so the
+    other ticket columns stay as they were: fewer reopens after the initiative, one reply per first contact."""
+    rng = np.random.default_rng([n, lo, hi, 18])
+    priority = rng.choice(len(TICKET_PRIORITY_SHARES), n, p=[share for _, share in TICKET_PRIORITY_SHARES])
+    group = rng.choice(len(TICKET_GROUPS), n, p=[0.4, 0.4, 0.2])
+    agent = rng.integers(0, len(TICKET_AGENTS), n)
+    tags = rng.choice(len(TICKET_TAGS), n, p=[0.3, 0.12, 0.12, 0.1, 0.08, 0.08, 0.05, 0.05, 0.04, 0.06])
+    answered, solved = first_response != _NO_TS, resolved != _NO_TS
+    # One reply per contact, now and then one more; none before the first response.
+    replies = np.where(answered, contacts + (rng.random(n) < 0.15), 0)
+    reopens = np.where(solved, rng.binomial(2, 0.06 * (1 - 0.5 * ramp)), 0)
+    return {"priority": _text(tuple(p for p, _ in TICKET_PRIORITY_SHARES), priority),
+            "group": _text(TICKET_GROUPS, group), "agent": _text(TICKET_AGENTS, np.where(answered, agent, -1)),
+            "tags": _text(TICKET_TAGS[1:], tags - 1), "reopens": reopens, "agent_replies": replies}
 
 
 class _SurveyRows:

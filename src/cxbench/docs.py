@@ -138,11 +138,13 @@ CONTRACT_OUTPUT = """
 `cxbench run SOURCE --format json` writes one JSON document: `cxbench_version`, `source` (a connection's password
 shown as `***`), `generated_at` (UTC), `period`, `inputs` (per table: `rows`, `used`, `rejected`), `rejected` (the
 rows set aside: `table`, `row`, `reason`), `metrics` (the records) and `findings`; `from`/`to` and `segments` when
-given.
+given; `currency` (the ISO 4217 code money is in) when `--currency` or the data's one `currency` names it, and
+`timezone` (the IANA zone whose midnights cut the periods) when `--timezone` is not UTC
+([currency-and-time-zone.md](currency-and-time-zone.md)).
 
 One record per metric, period and segment (and breakdown, in `dimension`): `id`, `period_start`, `period_end`,
 `segment` (`{}` for the whole dataset), `value` (in the metric's unit: percentages 0-100, durations in seconds,
-money in the dataset's currency), `unit`, `n`, `ci_low`, `ci_high`, `benchmark` (`rating`, `source`, `applied`;
+money in the reporting currency), `unit`, `n`, `ci_low`, `ci_high`, `benchmark` (`rating`, `source`, `applied`;
 `target`, `target_met` with a `--benchmarks` file), `change` (`previous`, `delta`, `significant`, `p_value`,
 `test`), `status` (`ok`, or `unavailable` with a `reason` and a null `value`), and when set `warning`,
 `details` and `compared_with`. Never NaN, never Infinity. Each metric's definition: [metrics.md](metrics.md).
@@ -155,6 +157,8 @@ leading `'` in the CSV (spreadsheet formula injection, OWASP); number columns ar
 
 def _column_words(column: Column) -> str:
     words = [TYPE_WORDS[column.type]]
+    if column.pattern_hint:
+        words.append(column.pattern_hint)
     if column.allowed:
         words.append("one of " + ", ".join(f"`{v}`" for v in column.allowed))
     if column.minimum is not None or column.maximum is not None:

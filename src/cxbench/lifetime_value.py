@@ -106,6 +106,15 @@ class ClvSettings:
         }
 
 
+def holdout_calibration_end(first: dt.date, last: dt.date) -> dt.date:
+    """A calibration end that keeps about the last third of the days `first`..`last` (the orders' history) as the
+    holdout: the last day of the month before the day two thirds in, so the holdout starts on the 1st. What
+    `cxbench report` and the demo check the forecast on when no --clv-calibration-end is given."""
+    days = (last - first).days + 1
+    day = first + dt.timedelta(days=days * 2 // 3)
+    return day.replace(day=1) - dt.timedelta(days=1)
+
+
 def make_settings(calibration_end: str | dt.date, time_unit: str | TimeUnit = TimeUnit.DAY,
                   horizon: float | None = None, discount_rate: float = DEFAULT_DISCOUNT_RATE) -> ClvSettings:
     """Settings from user-facing arguments, checked (UsageError names the option to fix)."""

@@ -138,8 +138,12 @@ def scorecard_renderable(card: Scorecard, show_unavailable: bool = False) -> Gro
     inputs = doc.get("inputs", {})
     summary = ", ".join(f"{name} {r['used']:,}/{r['rows']:,}" for name, r in inputs.items()) or "no tables found"
     rejected = sum(r["rejected"] for r in inputs.values())
+    # Which currency money is in and which zone's midnights cut the periods, when either is said (--currency, the
+    # data's one currency, --timezone).
+    money = f"  money: {doc['currency']}" if doc.get("currency") else ""
+    zone = f"  time zone: {terminal_text(doc['timezone'])}" if doc.get("timezone") else ""
     parts.append(Text.assemble(("cxbench scorecard", "bold"),
-                               f"  {terminal_text(doc['source'])}  period: {doc['period']}"))
+                               f"  {terminal_text(doc['source'])}  period: {doc['period']}{money}{zone}"))
     parts.append(Text(f"rows used/read: {summary}" + (f"  ({rejected:,} set aside: see `cxbench validate`)" if rejected else "")))
     for name, report in card.validation.reports.items():  # dates that look like typos, kept but worth a look
         for warning in report.warnings:
@@ -307,6 +311,8 @@ def validation_renderable(validation: Validation, source: str) -> Group:
             table.add_row("", _t("  " + file), f"{rows:,}", f"{rows - rejected:,}",
                           Text(f"{rejected:,}", style="red" if rejected else ""), "")
     parts: list[Any] = [table]
+    if validation.currency:
+        parts.append(_t(f"Money in {validation.currency}."))
     if validation.ignored:
         parts.append(_t("Not read: " + "; ".join(f"{i.name} ({i.reason})" for i in validation.ignored),
                         style="dim"))

@@ -34,6 +34,8 @@ MAX_DEPTH = 64
 #: The size of the expression as the engine expands it (`_size`): DuckDB writes NULLIF(x, 0) (x / 0 is null) as
 #: CASE WHEN x = 0 THEN NULL ELSE x END, so each nested division doubles it; 20 nested took minutes and gigabytes.
 MAX_SIZE = 2000
+#: Round brackets nested deeper than this are refused before parsing.
+MAX_BRACKETS = 32
 
 # Node kind -> the arguments it may carry (sqlglot's names). A node with any other argument set is refused.
 _BINARY = {"this", "expression"}
@@ -78,15 +80,38 @@ def _part(node: exp.Expression) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
+def _bracket_depth(source: str) -> int:
+    """The deepest nesting of round brackets outside quoted text."""
+    depth = deepest = 0
+    quote = None
+    for char in source:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
 def parse_expression(source: str) -> Expression:
     """The expression `source` checked against the allowed node kinds; ExpressionError naming the offending part."""
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("write the expression as text, e.g. \"Quantity * UnitPrice\"")
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"longer than {MAX_LENGTH} characters")
+    if _bracket_depth(source) > MAX_BRACKETS:
+        # sqlglot parses recursively: deep brackets would exhaust Python's stack (at a depth that depends on the
+        # process), so they are refused before parsing, always with the same words.
+        raise ExpressionError(f"brackets nested more than {MAX_BRACKETS} deep")
     try:
         statements = sqlglot.parse(source, read="duckdb")
-    except (sqlglot.errors.SqlglotError, RecursionError, ValueError) as exc:
+    except RecursionError as exc:
+        raise ExpressionError("nested too deeply to read; simplify the expression") from exc
+    except (sqlglot.errors.SqlglotError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ExpressionError(f"cannot be read ({first[:160]})") from exc
     statements = [s for s in statements if s is not None]

@@ -4,8 +4,8 @@ Read as the API's JSON (`GET /api/v2/tickets` and the incremental export: `{"tic
 `GET /api/v2/ticket_metrics`: `{"ticket_metrics": [...]}`), as plain lists of those objects, or as flat CSV/Parquet
 tables with the nested fields joined by `_` (`via_channel`, `reply_time_in_minutes_calendar`, the Fivetran layout).
 Objects: https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/ (`via.channel`, `requester_id`,
-`satisfaction_rating`), https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/
-(`solved_at`, `replies`, `reply_time_in_minutes` and `full_resolution_time_in_minutes`, each `{calendar,
+`priority`, `group_id`, `assignee_id`, `tags`, `satisfaction_rating`), https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/
+(`solved_at`, `replies`, `reopens`, `reply_time_in_minutes` and `full_resolution_time_in_minutes`, each `{calendar,
 business}`), https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/ (score
 `good`/`bad`; `offered` and `unoffered` are not answers).
 """
@@ -68,11 +68,12 @@ def _tickets(inputs: Inputs) -> ir.Table:
             _resolution_minutes=number(field(m, "full_resolution_time_in_minutes.calendar",
                                              "full_resolution_time_in_minutes_calendar")),
             _replies=number(field(m, "replies")),
+            _reopens=number(field(m, "reopens")),
         )
         t = t.left_join(metrics, t._id == metrics._ticket)
     else:
         t = t.mutate(_solved=ibis.null("timestamp"), _reply_minutes=ibis.null("float64"), _replies=ibis.null("float64"),
-                     _resolution_minutes=ibis.null("float64"))
+                     _resolution_minutes=ibis.null("float64"), _reopens=ibis.null("float64"))
     # A metrics export without solved_at still has the full resolution time.
     t = t.mutate(_solved=ibis.coalesce(t._solved, _after(t._created, t._resolution_minutes)))
     channel = text(field(t, "via.channel", "via_channel"))
@@ -86,6 +87,12 @@ def _tickets(inputs: Inputs) -> ir.Table:
         first_response_at=_after(t._created, t._reply_minutes),
         # Zendesk's one-touch resolution is a ticket solved with one agent reply: contacts = replies (at least 1).
         contacts=ibis.cases((t._replies.notnull(), ibis.greatest(t._replies, 1)), else_=ibis.null("float64")),
+        priority=text(field(t, "priority")).lower(),
+        group=ident(t, "group_id", "group"),
+        agent=ident(t, "assignee_id", "assignee"),
+        tags=_tags(field(t, "tags")),
+        reopens=t._reopens,
+        agent_replies=t._replies,
         _aside=first_reason(
             (t._status == "deleted", ibis.literal("a deleted ticket")),
             *((~_possible(minutes), name + " " + quoted(minutes.cast("string")) + " is not a duration in minutes")
@@ -94,6 +101,13 @@ def _tickets(inputs: Inputs) -> ir.Table:
             (channel.isnull(), ibis.literal("no via.channel: the channel is required")),
         ),
     )
+
+
+def _tags(value: ir.Value) -> ir.StringValue:
+    """The API's list of tags as the contract's space-separated text; a flat export's text as it is."""
+    if value.type().is_array():
+        return text(value.cast("array<string>").join(" "))
+    return text(value)
 
 
 def _surveys(inputs: Inputs) -> ir.Table:
@@ -141,6 +155,12 @@ ADAPTER = Adapter(
             ("first_response_at", "created_at + ticket_metrics.reply_time_in_minutes.calendar (run with "
                                   "--business-hours for working time)"),
             ("contacts", "ticket_metrics.replies, at least 1 (one reply = one-touch resolution)"),
+            ("priority", "priority (low, normal, high, urgent)"),
+            ("group", "group_id"),
+            ("agent", "assignee_id"),
+            ("tags", "tags, the list joined by spaces"),
+            ("reopens", "ticket_metrics.reopens"),
+            ("agent_replies", "ticket_metrics.replies"),
         ), optional=("ticket_metrics",)),
         Output("surveys", ("tickets",), _surveys, (
             ("response_id", "satisfaction_rating.id"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cxbench.core.errors import UsageError
+from cxbench.core.options import health_weights
 from cxbench.core.small_files import read_small_text
 
 #: the rating scale, worst to best; a metric uses only the labels its source supports
@@ -148,6 +149,8 @@ class BenchmarkLibrary:
     verticals: dict[str, dict[str, Benchmark]] = field(default_factory=dict)  # vertical → metric → bands
     overrides: dict[str, Benchmark] = field(default_factory=dict)  # --benchmarks, per metric
     segment_overrides: dict[tuple[str, str], Benchmark] = field(default_factory=dict)  # (metric, "col=value")
+    #: customer_health_score's signal weights from --benchmarks (`customer_health_score: weights:`), None: defaults
+    health_weights: tuple[tuple[str, float], ...] | None = None
 
     @classmethod
     def builtin(cls) -> BenchmarkLibrary:
@@ -194,6 +197,7 @@ class BenchmarkLibrary:
         if not isinstance(raw, dict):
             raise UsageError(f"--benchmarks {path}: expected metric ids as top-level keys, e.g. `nps:`")
         overrides, segments = dict(self.overrides), dict(self.segment_overrides)
+        weights = self.health_weights
         known = self._known_ids()
         for metric_id, entry in raw.items():
             where = f"--benchmarks {path}, {metric_id}"
@@ -203,6 +207,11 @@ class BenchmarkLibrary:
                 raise UsageError(f"--benchmarks {path}: {metric_id!r} is not a metric id; {hint}")
             if not isinstance(entry, dict):
                 raise UsageError(f"{where}: expected bands, source and/or target under the metric id")
+            if "weights" in entry:
+                weights = self._weights(metric_id, entry["weights"], where)
+                entry = {key: value for key, value in entry.items() if key != "weights"}
+                if not entry:
+                    continue  # only weights: the bands stay the library's
             base = self.defaults.get(metric_id)
             overrides[metric_id] = self._entry(entry, base, where)
             for segment, seg_entry in (entry.get("segments") or {}).items():
@@ -210,7 +219,17 @@ class BenchmarkLibrary:
                     raise UsageError(f"{where}: segments are written COLUMN=VALUE, e.g. plan=pro; found {segment!r}")
                 segments[(metric_id, str(segment))] = self._entry(seg_entry, overrides[metric_id],
                                                                   f"{where}, segment {segment}")
-        return replace(self, overrides=overrides, segment_overrides=segments)
+        return replace(self, overrides=overrides, segment_overrides=segments, health_weights=weights)
+
+    @staticmethod
+    def _weights(metric_id: str, raw: Any, where: str) -> tuple[tuple[str, float], ...]:
+        """`weights:` under customer_health_score: signal → weight (the only metric whose value is weighted)."""
+        if metric_id != "customer_health_score":
+            raise UsageError(f"{where}: weights apply to customer_health_score only; remove them here")
+        if not isinstance(raw, dict):
+            raise UsageError(f"{where}: weights maps each signal to its weight, "
+                             "e.g. weights: {activity: 40, nps: 20}")
+        return health_weights(raw, f"{where}, weights")
 
     def _known_ids(self) -> set[str]:
         """The metric ids a benchmarks file may name: the registry's and the library's."""
@@ -223,7 +242,7 @@ class BenchmarkLibrary:
         unknown = set(entry) - {"source", "statement", "bands", "scales", "target", "period", "segments"}
         if unknown:
             raise UsageError(f"{where}: unknown key {', '.join(sorted(unknown))}; use source, statement, bands, "
-                             "target, period, segments")
+                             "target, period, segments (and weights for customer_health_score)")
         if "bands" in entry or "scales" in entry or base is None:
             source = dict(entry)
             source.setdefault("source", "your benchmarks file")

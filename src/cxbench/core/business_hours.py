@@ -109,7 +109,7 @@ def parse_business_hours(text: str, timezone: str = "UTC",
     A day range may wrap the week ("Sun-Thu"). A window ends after it starts on the same day ("24:00" is
     midnight); a night shift is written as two groups ("Mon-Fri 22:00-24:00, Tue-Sat 00:00-06:00").
     """
-    check_timezone(timezone)
+    timezone = check_timezone(timezone)
     windows: list[Window] = []
     groups = [g.strip() for g in text.split(",")]
     if not text.strip() or any(not g for g in groups):
@@ -144,11 +144,19 @@ def parse_business_hours(text: str, timezone: str = "UTC",
                          timezone, frozenset(holidays))
 
 
-def check_timezone(name: str) -> None:
-    """Raise UsageError unless `name` is an IANA time zone."""
+def check_timezone(name: str) -> str:
+    """The IANA time zone `name` as the zone database spells it (`utc` and `europe/bucharest` are found in any
+    case); UsageError when there is none."""
     try:
         ZoneInfo(name)
+        return name
     except (ZoneInfoNotFoundError, ValueError) as exc:
+        from zoneinfo import available_timezones
+
+        # The zone files are named in mixed case, and their lookup follows the file system's case.
+        spelled = {zone.lower(): zone for zone in available_timezones()}.get(str(name).strip().lower())
+        if spelled is not None:
+            return spelled
         raise UsageError(f"--timezone {name!r} is not a time zone; use an IANA name such as Europe/Bucharest, "
                          "America/New_York or UTC") from exc
 

@@ -32,6 +32,9 @@ class Column:
     minimum: float | None = None  # inclusive bounds for numbers
     maximum: float | None = None
     words: tuple[tuple[str, float], ...] = ()  # words a number column also takes (any case), with their number
+    #: a regular expression the text must match (any case; stored upper-cased), with what it is, for messages
+    pattern: str | None = None
+    pattern_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class TableSpec:
     entity_column: str | None = None  # the customer id, joined to `customers` for segments
     range_columns: tuple[str, ...] = ()  # more timestamps that extend the periods reported (a subscription's end)
     extra_checks: tuple[str, ...] = field(default=())  # row rules beyond types, said in words (see validation)
+    #: money columns, in the row's `currency`: converted to the reporting currency (--currency, --fx) at the rate
+    #: of the day of `time_column` (core/reporting.py)
+    money_columns: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -64,7 +70,21 @@ SURVEY_TYPES = ("nps", "csat", "css", "ces", "cxi", "enps", "esat", "intent", "t
 #: Survey types whose rows carry a numeric `score`.
 SCORED_SURVEYS = ("nps", "csat", "css", "ces", "cxi", "enps", "esat")
 CXI_ITEMS = ("effort", "empathy", "understanding", "efficiency")
+#: ISO 4217 alphabetic codes are three letters (EUR, USD, JPY); the list itself is not checked.
+CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
+CURRENCY_HINT = "an ISO 4217 currency code (three letters, e.g. EUR)"
+
+
+def currency_column() -> Column:
+    """The optional `currency` of a table with money columns (the same declaration on each)."""
+    return Column("currency", S, description="ISO 4217 code of the row's money, e.g. EUR (any case); empty: the "
+                  "reporting currency (`--currency`). Several currencies need `--currency` and `--fx`",
+                  pattern=CURRENCY_PATTERN, pattern_hint=CURRENCY_HINT)
+
+
 ORDER_KINDS = ("purchase", "recurring", "upsell", "cross_sell", "addon", "refund")
+#: Ticket priorities, lowest first (Zendesk's four levels).
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
@@ -138,15 +158,17 @@ TABLES: tuple[TableSpec, ...] = (
             Column("order_id", S, True, "the order's id"),
             Column("customer_id", S, True, "who ordered"),
             Column("ts", T, True, "when"),
-            Column("amount", N, True, "order amount in the dataset's currency"),
+            Column("amount", N, True, "order amount in the row's currency (major units: 12.50)"),
             Column("kind", S, description="purchase (default), recurring, upsell, cross_sell, addon, refund",
                    allowed=ORDER_KINDS),
             Column("channel", S, description="sales channel"),
+            currency_column(),
         ),
         key="order_id",
         time_column="ts",
         entity_column="customer_id",
         extra_checks=("amount is not negative unless kind is refund",),
+        money_columns=("amount",),
     ),
     TableSpec(
         "subscriptions",
@@ -156,14 +178,19 @@ TABLES: tuple[TableSpec, ...] = (
             Column("customer_id", S, True, "the subscriber"),
             Column("start_at", T, True, "start"),
             Column("end_at", T, description="end; empty while active"),
-            Column("mrr", N, True, "monthly amount", minimum=0),
+            Column("mrr", N, True, "monthly amount in the row's currency", minimum=0),
             Column("plan", S, description="plan name"),
+            Column("is_trial", B, description="whether the subscription is a free trial (a row flagged true counts "
+                   "no MRR, whatever its mrr); when empty or absent, a customer's first subscription with mrr 0 is "
+                   "taken as their trial"),
+            currency_column(),
         ),
         key="subscription_id",
         time_column="start_at",
         entity_column="customer_id",
         range_columns=("end_at",),
         extra_checks=("end_at is not before start_at",),
+        money_columns=("mrr",),
     ),
     TableSpec(
         "tickets",
@@ -176,6 +203,16 @@ TABLES: tuple[TableSpec, ...] = (
             Column("resolved_at", T, description="when it was resolved; empty while open"),
             Column("contacts", N, description="contacts until resolved; 1 = first-contact resolution", minimum=1),
             Column("first_response_at", T, description="first answer to the customer"),
+            Column("priority", S, description="low, normal, high or urgent (any case); picks the SLA target",
+                   allowed=TICKET_PRIORITIES),
+            Column("group", S, description="the team or group the ticket is assigned to"),
+            Column("agent", S, description="the agent (assignee) who owns the ticket"),
+            Column("tags", S, description="the ticket's tags, separated by spaces as Zendesk exports them "
+                   "(commas and semicolons also separate; a written list such as [\"vip\", \"bug\"] is read too); "
+                   "a ticket counts once in each of its tags"),
+            Column("reopens", N, description="times the ticket was reopened after being solved", minimum=0),
+            Column("agent_replies", N, description="public replies by agents; 1 on a solved ticket = one-touch "
+                   "resolution", minimum=0),
         ),
         key="ticket_id",
         time_column="opened_at",
@@ -187,18 +224,21 @@ TABLES: tuple[TableSpec, ...] = (
         "Marketing and sales spend.",
         (
             Column("date", D, True, "day of the spend"),
-            Column("amount", N, True, "amount", minimum=0),
+            Column("amount", N, True, "amount in the row's currency", minimum=0),
             Column("kind", S, description="marketing or sales", allowed=("marketing", "sales")),
             Column("channel", S, description="acquisition channel"),
             Column("segment", S, description="audience segment"),
+            currency_column(),
         ),
         time_column="date",
+        money_columns=("amount",),
     ),
     TableSpec(
         "capex",
         "Capital expenditure.",
-        (Column("date", D, True, "day"), Column("amount", N, True, "amount", minimum=0)),
+        (Column("date", D, True, "day"), Column("amount", N, True, "amount", minimum=0), currency_column()),
         time_column="date",
+        money_columns=("amount",),
     ),
     TableSpec(
         "campaigns",

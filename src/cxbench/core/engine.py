@@ -383,10 +383,21 @@ class Engine:
             by_component[component.id] = {key_of(r): r for r in self._records_once(component)}
         in_run = self.basis.setdefault(metric.id, frozenset(
             cid for cid, indexed in by_component.items() if any(r.ok for r in indexed.values())))
-        # Every period and segment of any component; a breakdown only where all components have it (CLV has
-        # none, CAC one per channel: CLV:CAC is reported overall).
-        keys = {k for indexed in by_component.values() for k in indexed
-                if k[3] == () or all(k in other for other in by_component.values())}
+        # Every period and segment of any component. A breakdown (by its column names) only when every component
+        # with a value in the run is broken down by it, and a value of it where every required component has a
+        # record: CLV's components and CAC have acquisition channels, so CLV:CAC is reported per acquisition
+        # channel; CAC's segments and AOV's sales channels are not shared, so not combined. An optional component
+        # without a record for the value is passed as None (CLV of a channel that won nobody that month).
+        broken_by = {cid: {tuple(name for name, _ in k[3]) for k in indexed if k[3]}
+                     for cid, indexed in by_component.items()}
+        required = [cid for cid in by_component if cid not in metric.optional_components]
+
+        def combinable(k: Any) -> bool:
+            names = tuple(name for name, _ in k[3])
+            return (all(names in broken_by[cid] for cid in in_run | set(required))
+                    and all(k in by_component[cid] for cid in required))
+
+        keys = {k for indexed in by_component.values() for k in indexed if k[3] == () or combinable(k)}
         if any(k[0] is not None for k in keys):
             keys = {k for k in keys if k[0] is not None}  # a component without data has one period-less record
         order = sorted(keys, key=lambda k: (k[2] != (), _sortable_items(k[2]), k[3] != (), _sortable_items(k[3]),
@@ -419,7 +430,9 @@ class Engine:
             estimate = metric.combine(parts, span_length(span), self.options, in_run)
             records.append(self._record(metric, span, segment, dimension, estimate, {}, previous.get(series)))
             previous[series] = (estimate, {}) if estimate.value is not None else None
-        return records
+        # A breakdown value without a value in any period is left out (the overall records say why there is none).
+        valued = {r.series_key for r in records if r.ok}
+        return [r for r in records if r.dimension is None or r.series_key in valued]
 
     def _aggregate(self, step: _Step, rows: ir.Table, aggregates: Callable[[ir.Table], dict[str, ir.Scalar]],
                    ) -> dict[GroupKey, dict[dt.date, dict[str, Any]]]:
@@ -444,6 +457,9 @@ class Engine:
                 columns = () if dimension is None else ((dimension,) if isinstance(dimension, str) else dimension)
                 t = base
                 for column in columns:
+                    if t[column].type().is_array():
+                        # A list (a ticket's tags): the row counts once under each of its values.
+                        t = t.mutate(**{column: t[column].unnest()})
                     t = t.filter(t[column].notnull())
                 keys = [t._period]
                 if segment is not None:

@@ -39,6 +39,32 @@ EVENT_NAMES: dict[str, str] = {
 }
 
 
+#: The signals of `customer_health_score` and their default weights (issue 18): each signal is 0..1 per customer,
+#: the score is 100 × Σ weight × signal ÷ Σ weight over the signals the customer has. A --benchmarks file may
+#: give other weights under `customer_health_score: weights:`.
+HEALTH_SIGNALS: dict[str, str] = {
+    "activity": "weeks with an event among the 4 weeks (28 days) before the period's end, or the events' last day "
+                "when earlier, ÷ 4 (events; unknown where the events do not cover those 28 days)",
+    "nps": "the latest NPS answer in the 365 days up to the period's end: promoter 1, passive 0.5, detractor 0 "
+           "(surveys; unknown without an answer)",
+    "support": "tickets open at the period's end: none 1, one 0.5, two or more 0 (tickets; unknown in periods "
+               "ending before the first ticket)",
+    "mrr_trend": "MRR at the period's end against its start: not lower 1, lower (contraction) 0 (subscriptions)",
+}
+#: the longest --trial-days: ten years
+MAX_TRIAL_DAYS = 3650
+DEFAULT_HEALTH_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("activity", 40.0), ("nps", 20.0), ("support", 20.0), ("mrr_trend", 20.0))
+#: Default SLA targets per ticket priority, hours to the first response and to resolution. Zendesk ships no SLA
+#: policy (each team sets its targets per priority); these are the starting table help-desk docs commonly show
+#: (1 h / 4 h urgent, 4 h / 8 h high, 8 h / 24 h normal, 24 h / 72 h low). A ticket without a priority is held to
+#: the normal targets. `--sla-targets` overrides any of them.
+SLA_TARGETS: dict[str, tuple[float, float]] = {
+    "urgent": (1.0, 4.0), "high": (4.0, 8.0), "normal": (8.0, 24.0), "low": (24.0, 72.0)}
+_SLA_EXAMPLE = 'write it as PRIORITY=FIRST/RESOLUTION with m, h or d, e.g. "urgent=30m/4h,high=2h/1d"'
+_DURATION_UNITS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
+
+
 class TimeUnit(StrEnum):
     """The unit of `recency`, `T` and the horizon of the CLV models (`--time-unit`)."""
 
@@ -77,14 +103,34 @@ class Options:
     baseline: dt.date | None = None  # --baseline: sales_growth also against the period holding this day (001)
     inactive_days: int = 90  # orders only: a customer is active while their last order is under this many days old
     lifetime_years: float | None = None  # --lifetime-years: CLV's expected lifetime; default 1 ÷ yearly churn (003)
+    #: trial_conversion_rate (--trial-days): a trial converts when a paid subscription starts within this many days
+    trial_days: int = 30
+    #: customer_health_score's (signal, weight) pairs (`HEALTH_SIGNALS`); a --benchmarks file may set them
+    health_weights: tuple[tuple[str, float], ...] = DEFAULT_HEALTH_WEIGHTS
     # -- support durations in working time (issue 6: --business-hours, --timezone, --holidays) ----------------
     business_hours: str | None = None  # "Mon-Fri 09:00-17:00": count only these hours; None = calendar time
-    timezone: str = "UTC"  # IANA zone the business hours and holidays are in
+    #: --timezone: the IANA zone of the report (issue 16): days, weeks and months cut at its local midnight, and
+    #: the zone the business hours and holidays are in. One option for both; UTC by default
+    timezone: str = "UTC"
     holidays: tuple[dt.date, ...] = ()  # local days without business hours
+    #: --sla-targets: per ticket priority, the first-response and resolution targets in hours (`SLA_TARGETS`), in
+    #: the same calendar or business time as the durations; sorted (priority, first response, resolution) triples
+    sla_targets: tuple[tuple[str, float, float], ...] = ()
     # -- clv_predicted (issue 5): the `cxbench clv` settings the scorecard uses; calibration ends at the data's end
     clv_time_unit: str = "day"  # day or week: the unit of recency, T and clv_horizon
     clv_horizon: float | None = None  # forecast horizon in clv_time_unit; None = 12 months
     clv_discount_rate: float = 0.01  # monthly discount rate of the CLV (lifetimes' default)
+    # -- money (issue 16): the reporting currency and the exchange rates (core/reporting.py) -----------------
+    currency: str | None = None  # --currency EUR: ISO 4217 code money is reported in; None = the data's one currency
+    #: --fx FILE: (date, currency, rate) with rate = units of `currency` (the reporting one) per 1 unit of the
+    #: row's currency, sorted; read and checked by `make_options`
+    fx: tuple[tuple[dt.date, str, float], ...] = ()
+
+    def sla_target_hours(self) -> dict[str, tuple[float, float]]:
+        """Each priority's (first response, resolution) target in hours: `SLA_TARGETS` with `sla_targets` over it."""
+        targets = dict(SLA_TARGETS)
+        targets.update({priority: (first, resolution) for priority, first, resolution in self.sla_targets})
+        return targets
 
     def event_name(self, canonical: str) -> str:
         """The data's name of a canonical event (`EVENT_NAMES`): the --event-name mapping, else the name itself."""
@@ -160,6 +206,12 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
             settings[name] = as_date(settings[name], flag)
     if settings.get("inactive_days", 90) < 1:
         raise UsageError("--inactive-days must be at least 1")
+    trial_days = settings.get("trial_days", DEFAULTS.trial_days)
+    # At most ten years: a trial's window is added to its start in the engine, where 1e11 days is no timestamp.
+    if isinstance(trial_days, bool) or not isinstance(trial_days, int) or not 1 <= trial_days <= MAX_TRIAL_DAYS:
+        raise UsageError(f"--trial-days {trial_days!r}: give a whole number of days from 1 to {MAX_TRIAL_DAYS:,}")
+    if "health_weights" in settings:
+        settings["health_weights"] = health_weights(settings["health_weights"], "health_weights")
     if settings.get("lifetime_years") is not None and settings["lifetime_years"] <= 0:
         raise UsageError("--lifetime-years must be a positive number of years")
     detractor_max = settings.get("nps_detractor_max", DEFAULTS.nps_detractor_max)
@@ -172,6 +224,9 @@ def make_options(*, period: str | Period = Period.MONTH, start: str | dt.date | 
     if settings.get("event_names"):
         settings["event_names"] = event_name_mapping(settings["event_names"])
     _business_hours_settings(settings)
+    if settings.get("sla_targets") is not None:
+        settings["sla_targets"] = sla_targets(settings["sla_targets"])
+    _money_settings(settings)
     return Options(period=period, start=first, end=last, segments=segments,
                    metrics=tuple(metrics) if metrics else None, **settings)
 
@@ -186,12 +241,44 @@ def _business_hours_settings(settings: dict[str, Any]) -> None:
     elif holidays is not None:
         settings["holidays"] = tuple(sorted({as_date(day, "--holidays") for day in holidays}))  # type: ignore[type-var]
     if settings.get("timezone") is not None:
-        check_timezone(settings["timezone"])
+        settings["timezone"] = check_timezone(settings["timezone"])
     if settings.get("business_hours") is not None:
         parse_business_hours(settings["business_hours"], settings.get("timezone") or "UTC", settings.get("holidays") or ())
-    elif settings.get("holidays") or settings.get("timezone") not in (None, "UTC"):
-        raise UsageError("--timezone and --holidays apply to business hours: add --business-hours, "
+    elif settings.get("holidays"):
+        raise UsageError("--holidays applies to business hours: add --business-hours, "
                          "e.g. --business-hours \"Mon-Fri 09:00-17:00\"")
+
+
+def health_weights(given: Mapping[str, Any] | Sequence[tuple[str, Any]], where: str) -> tuple[tuple[str, float], ...]:
+    """customer_health_score's weights from a mapping or pairs, checked: each a signal of `HEALTH_SIGNALS`, a finite
+    number ≥ 0, not all 0. Signals not named keep no weight (they are left out of the score)."""
+    items = list(given.items()) if isinstance(given, Mapping) else list(given)
+    if not items:
+        raise UsageError(f"{where}: give at least one weight, e.g. activity: 40 (signals: {', '.join(HEALTH_SIGNALS)})")
+    pairs: dict[str, float] = {}
+    for name, weight in items:
+        if name not in HEALTH_SIGNALS:
+            raise UsageError(f"{where}: {name!r} is no health signal; use {', '.join(HEALTH_SIGNALS)}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise UsageError(f"{where}: the weight of {name} is {weight!r}; give a number of 0 or more")
+        pairs[str(name)] = float(weight)
+    if not any(pairs.values()):
+        raise UsageError(f"{where}: every weight is 0; give at least one signal a weight above 0")
+    return tuple((name, pairs[name]) for name in HEALTH_SIGNALS if name in pairs)
+
+
+def _money_settings(settings: dict[str, Any]) -> None:
+    """Check --currency and read --fx in place (a rates file is read here, its rows checked)."""
+    if settings.get("currency") is None and not settings.get("fx"):
+        return
+    from cxbench.core.reporting import check_currency, fx_rates
+
+    if settings.get("currency") is not None:
+        settings["currency"] = check_currency(settings["currency"], "--currency")
+    if settings.get("fx"):
+        if settings.get("currency") is None:
+            raise UsageError("--fx gives rates into the reporting currency: add --currency, e.g. --currency EUR")
+        settings["fx"] = fx_rates(settings["fx"], settings["currency"])
 
 
 def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -226,3 +313,54 @@ def event_name_mapping(given: Mapping[str, str] | Sequence[str | tuple[str, str]
         raise UsageError(f"--event-name: {' and '.join(events)} would both read the data's {name!r} events; "
                          "map each to its own name")
     return tuple(sorted(mapping.items()))
+
+
+def _hours(text: str, whole: str) -> float:
+    """"30m", "4h", "1.5d" or a bare number of hours, as hours."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _DURATION_UNITS else "h"
+    number = raw[:-1] if raw[-1:] in _DURATION_UNITS else raw
+    try:
+        value = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        raise UsageError(f"--sla-targets {whole!r}: {text.strip()!r} is not a duration; {_SLA_EXAMPLE}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--sla-targets {whole!r}: {text.strip()!r} is not a positive duration; {_SLA_EXAMPLE}")
+    return value
+
+
+def sla_targets(given: str | Mapping[str, Sequence[float]] | Sequence[tuple[str, float, float]],
+                ) -> tuple[tuple[str, float, float], ...]:
+    """`sla_targets` from "urgent=1h/4h,high=4h/8h" (`--sla-targets`), a mapping priority -> (first response hours,
+    resolution hours), or triples; checked: known priorities, positive finite durations, each priority once."""
+    from cxbench.core.contract import TICKET_PRIORITIES
+
+    triples: list[tuple[str, float, float]] = []
+    if isinstance(given, str):
+        for item in (part.strip() for part in given.split(",")):
+            priority, sep, durations = item.partition("=")
+            first, slash, resolution = durations.partition("/")
+            if not sep or not slash:
+                raise UsageError(f"--sla-targets {given!r}: cannot read {item!r}; {_SLA_EXAMPLE}")
+            triples.append((priority.strip().lower(), _hours(first, given), _hours(resolution, given)))
+    else:
+        items = given.items() if isinstance(given, Mapping) else ((t[0], t[1:]) for t in given)
+        for item in items:
+            if isinstance(item, str | bytes) or not isinstance(item, Sequence) or len(item) != 2 \
+                    or isinstance(item[1], str | bytes) or not isinstance(item[1], Sequence) or len(item[1]) != 2:
+                raise UsageError(f"sla_targets: {item!r} is not a priority with two targets; give a mapping "
+                                 "priority -> (first response hours, resolution hours), e.g. {\"urgent\": (1, 4)}")
+            priority, (first, resolution) = item
+            for value in (first, resolution):
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                    raise UsageError(f"sla_targets {priority}: {value!r} is not a positive number of hours")
+            triples.append((str(priority).strip().lower(), float(first), float(resolution)))
+    seen: set[str] = set()
+    for priority, _, _ in triples:
+        if priority not in TICKET_PRIORITIES:
+            raise UsageError(f"--sla-targets: {priority!r} is not a ticket priority; use "
+                             f"{', '.join(TICKET_PRIORITIES)}")
+        if priority in seen:
+            raise UsageError(f"--sla-targets: {priority} is given twice; give each priority once")
+        seen.add(priority)
+    return tuple(sorted(triples, key=lambda t: TICKET_PRIORITIES.index(t[0])))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
     from cxbench.core.records import MetricRecord
+    from cxbench.core.reporting import LocalClock
 
     from cxbench.core.validation import ValidTable
 
@@ -36,7 +37,7 @@ class Family(StrEnum):
 
 
 class Unit(StrEnum):
-    """A value's unit; percentages are 0-100, durations seconds, money the dataset's currency."""
+    """A value's unit; percentages are 0-100, durations seconds, money the reporting currency (core/reporting.py)."""
 
     PERCENT = "percent"
     SCORE = "score"
@@ -96,6 +97,16 @@ class MetricContext:
     memo: dict[str, Any] = field(default_factory=dict)
     #: the metric's reporting periods as (key, first day, last day), oldest first; set by the engine
     periods: tuple[tuple[dt.date, dt.date, dt.date], ...] = ()
+    #: --timezone other than UTC: the tables' timestamps are wall-clock times in that zone (core/reporting.py);
+    #: durations between two of them go through `elapsed_seconds`
+    clock: LocalClock | None = None
+
+    def elapsed_seconds(self, later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+        """Real seconds from `earlier` to `later` (a night the clocks go forward has 23 hours)."""
+        if self.clock is not None:
+            return self.clock.elapsed_seconds(later, earlier)
+        # Milliseconds, then seconds: the one time difference DuckDB and Spark compute alike (IBIS-NOTES trap 2).
+        return later.delta(earlier, unit="millisecond").cast("float64") / 1000
 
     @property
     def period_keys(self) -> tuple[dt.date, ...]:
@@ -152,7 +163,8 @@ class Metric:
 
     `rows` returns one row per measured unit (an answer, an event...) with `ts` (timestamp), `_entity`
     (the customer id used for segments, or null), the measure columns the estimator reads, and one string
-    column per entry of `dimensions`. The engine adds periods, segments and breakdowns.
+    column per entry of `dimensions` (an array column, such as a ticket's tags, counts the row once under each of
+    its values). The engine adds periods, segments and breakdowns.
     """
 
     id: str

@@ -196,6 +196,23 @@ def net_score_z_test(positive1: int, negative1: int, n1: int,
     return Comparison(_two_sided_p_from_z(z), ChangeTest.NET_SCORE, statistic=z)
 
 
+def net_score_difference(positive1: int, negative1: int, n1: int,
+                          positive2: int, negative2: int, n2: int) -> tuple[float, float, float] | None:
+    """NPS₁ − NPS₂ of two independent groups of answers, in points (−200..200), with its 95 % interval
+    (low, high): each net score has the multinomial variance of `NetScore`, Var = (p₊ + p₋ − (p₊ − p₋)²) / n,
+    and the variance of the difference of two independent estimates is the sum Var₁ + Var₂ (as in
+    `net_score_z_test`). With `negative` counts of 0 it is the difference of two shares (CSAT) with the
+    unpooled Wald variance p (1 − p) / n of each. None when a group has no answers."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    score1, score2 = (positive1 - negative1) / n1, (positive2 - negative2) / n2
+    variance1 = max((positive1 + negative1) / n1 - score1 ** 2, 0.0) / n1
+    variance2 = max((positive2 + negative2) / n2 - score2 ** 2, 0.0) / n2
+    difference = 100 * (score1 - score2)
+    margin = 100 * Z * math.sqrt(variance1 + variance2)
+    return difference, difference - margin, difference + margin
+
+
 def two_proportion_z_test(k1: int, n1: int, k2: int, n2: int) -> Comparison | None:
     """Two-sided two-proportion z-test with the pooled proportion under H₀: p₁ = p₂.
 
@@ -342,23 +359,37 @@ class Proportion:
     test: ChangeTest | None = ChangeTest.TWO_PROPORTION
     also_mean: str | None = None  # details.mean_<column>: the mean of another column over the same rows
     complement: str | None = None  # details.<name> = 100 − value (e.g. abandonment)
+    #: a boolean column: its true rows are left out of n and k and counted in details.<name> (trials still open)
+    set_aside: str | None = None
+    #: the reason when every row was set aside
+    set_aside_reason: str = "every row is set aside"
+    complement_count: str | None = None  # details.<name> = rows where the flag is false (breached tickets)
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
-        out = {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
+        if self.set_aside is None:
+            out = {"n": t.count(), "k": t[self.flag].cast("int64").sum()}
+        else:
+            kept = ~t[self.set_aside]
+            out = {"n": kept.cast("int64").sum(), "k": (t[self.flag] & kept).cast("int64").sum(),
+                   self.set_aside: t[self.set_aside].cast("int64").sum()}
         if self.also_mean:
             out["mean"] = t[self.also_mean].cast("float64").mean()
         return out
 
     def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
         n, k = _int(s["n"]), _int(s["k"])
+        aside = {self.set_aside: _int(s[self.set_aside])} if self.set_aside else {}
         if n == 0:
-            return Estimate(None, 0, reason="no answers")
+            reason = self.set_aside_reason if any(aside.values()) else "no answers"
+            return Estimate(None, 0, details=aside, reason=reason)
         ci = wilson_interval(k, n)
-        details: dict[str, object] = {"count": k}
+        details: dict[str, object] = {"count": k, **aside}
         if self.also_mean:
             details[f"mean_{self.also_mean}"] = float(s["mean"] or 0)  # type: ignore[arg-type]
         if self.complement:
             details[self.complement] = 100 - 100 * k / n
+        if self.complement_count:
+            details[self.complement_count] = n - k
         return Estimate(100 * k / n, n, 100 * ci[0], 100 * ci[1], details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,
@@ -423,6 +454,10 @@ class Mean:
     sampled: bool = True
     empty_value: float | None = None
     test: ChangeTest | None = ChangeTest.WELCH
+    #: boolean columns whose share of the rows goes into details.<column>_pct (a score's bands)
+    shares: tuple[str, ...] = ()
+    #: more columns whose mean (over their non-null values) goes into details.mean_<column>, None without any
+    means: tuple[str, ...] = ()
 
     def aggregates(self, t: ir.Table) -> dict[str, ir.Scalar]:
         column = t[self.value].cast("float64")
@@ -438,6 +473,10 @@ class Mean:
                "sd_scaled": scaled.std(how="sample", where=finite)}
         if self.share_at_least is not None:
             out["k"] = (column >= self.share_at_least).cast("int64").sum()
+        for name in self.shares:
+            out[f"share_{name}"] = t[name].cast("int64").sum()
+        for name in self.means:
+            out[f"mean_{name}"] = t[name].cast("float64").mean()
         return out
 
     @staticmethod
@@ -457,6 +496,9 @@ class Mean:
         details: dict[str, object] = {}
         if self.share_at_least is not None:
             details[f"share_at_least_{self.share_at_least:g}"] = 100 * _int(s["k"]) / n
+        details.update({f"{name}_pct": 100 * _int(s[f"share_{name}"]) / n for name in self.shares})
+        details.update({f"mean_{name}": _finite(float(s[f"mean_{name}"])) if s[f"mean_{name}"] is not None else None
+                        for name in self.means})
         if n >= 2 and sd is None and _int(s.get("n_large")):
             details["interval_unavailable"] = "the standard deviation is beyond the largest number a double holds"
         if n < 2 or sd is None:
@@ -637,6 +679,8 @@ class Ratio:
     #: a definition vendors differ on (FCR over resolved tickets only) or a second rate of the same metric
     also: tuple[tuple[str, AggregateBuilder, AggregateBuilder], ...] = ()
     test: ChangeTest | None = None
+    #: the record's reason when the denominator is 0
+    zero_reason: str = "nothing to divide by"
 
     def __post_init__(self) -> None:
         if self.test not in (None, ChangeTest.TWO_PROPORTION):
@@ -685,7 +729,7 @@ class Ratio:
         # n is the population divided over (visitors, sessions, impressions), not the rows scanned.
         n = _int(s["count"]) if self.count is not None else round(denominator)
         if denominator == 0:
-            return Estimate(None, 0, details=details, reason="nothing to divide by")
+            return Estimate(None, 0, details=details, reason=self.zero_reason)
         return Estimate(numerator / denominator * self.factor, n, details=details)
 
     def compare(self, current: Stats, previous: Stats, spans: tuple[Span, Span] | None = None,

@@ -122,12 +122,16 @@ class Validation:
     reports: dict[str, TableReport]
     rejected: list[Rejection] = field(default_factory=list)
     ignored: tuple[IgnoredFile, ...] = ()  # entries of the source folder not read, with why
+    #: the currency money is in (--currency, or the data's one `currency`); None when nothing names it
+    currency: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "inputs": {name: report.to_dict() for name, report in self.reports.items()},
             "rejected": [r.to_dict() for r in self.rejected],
         }
+        if self.currency is not None:
+            out["currency"] = self.currency
         if self.ignored:
             out["ignored_files"] = [i.to_dict() for i in self.ignored]
         return out
@@ -537,6 +541,8 @@ def _parse(column: Column, value: ir.Value, raw_text: ir.StringValue, offset: ir
         return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
     if column.allowed is not None:
         return raw_text.lower()
+    if column.pattern is not None:
+        return raw_text.upper()
     return raw_text
 
 
@@ -616,6 +622,9 @@ def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
         if column.maximum is not None:
             checks.append((parsed > column.maximum,
                            column.name + " " + number_text(parsed) + f" is above the maximum {_fmt(column.maximum)}"))
+    if column.pattern is not None:
+        checks.append((raw_text.notnull() & ~raw_text.re_search(column.pattern),
+                       column.name + " " + _quoted(raw_text) + f" is not {column.pattern_hint}"))
     if column.allowed is not None:
         allowed = ", ".join(column.allowed)
         checks.append((raw_text.notnull() & ~raw_text.lower().isin(column.allowed),
@@ -683,6 +692,15 @@ def _orders_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], k
     return {"kind": kind}, checks
 
 
+def _subscriptions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
+    """A row flagged `is_trial` is a free trial: it counts no MRR whatever its `mrr` (a trialing Stripe
+    subscription carries its future price), as ChartMogul and Baremetrics leave trials out of MRR; the paid
+    subscription that follows brings the MRR (and converts the trial)."""
+    mrr = ibis.cases((typed["is_trial"].fill_null(False), ibis.literal(0.0)), else_=typed["mrr"].cast("float64"))
+    more, checks = _not_before("end_at", "start_at")(typed, text, keep)
+    return {**more, "mrr": mrr}, checks
+
+
 def _not_before(later: str, earlier: str):
     def rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue], keep: Keep):
         return {}, [
@@ -719,7 +737,7 @@ def _mentions_rules(typed: dict[str, ir.Value], text: dict[str, ir.StringValue],
 _TABLE_RULES: dict[str, Rules] = {
     "surveys": _survey_rules,
     "orders": _orders_rules,
-    "subscriptions": _not_before("end_at", "start_at"),
+    "subscriptions": _subscriptions_rules,
     "tickets": _all_of(_not_before("resolved_at", "opened_at"), _not_before("first_response_at", "opened_at")),
     "mentions": _mentions_rules,
     "carts": _not_before("checked_out_at", "created_at"),

@@ -245,7 +245,9 @@ CLV = DerivedMetric(
           "period stays 1 ÷ c periods on average. With a month's revenue per customer R and monthly churn c, "
           "CLV = R ÷ c, the LTV of ChartMogul and Baremetrics (ARPA ÷ customer churn rate). With subscriptions "
           "and no orders table, a customer's year is worth ARPU × 12 (`details.value_from`); with orders, a "
-          "period without orders has no CLV. `details` shows every factor.", source="003",
+          "period without orders has no CLV. `details` shows every factor. Per acquisition channel: every factor "
+          "is that of the customers with that customers.acquisition_channel (their orders, churn, ARPU and those "
+          "won), the breakdown CAC has, so CLV:CAC compares each channel's value with its cost.", source="003",
 )
 
 METRICS: tuple[Metric, ...] = (
@@ -259,7 +261,8 @@ METRICS: tuple[Metric, ...] = (
         what_is_counted="customers won", components=(CLV, CAC), combine=_clv_cac,
         description="Whether acquisition pays (seed 004): at least 3:1 is good, 2:1 a thin profit, 1:1 or less "
                     "break-even or a loss; CAC should be a fifth to a third of CLV.",
-        notes="CLV and CAC of the same period, as shown in their own records.", source="004",
+        notes="CLV and CAC of the same period, as shown in their own records; per acquisition channel too (both "
+              "have that breakdown; a channel without spend has CAC 0 and no ratio).", source="004",
     ),
     DerivedMetric(
         id="profit_per_customer", name="Profit per customer", family=Family.REVENUE, formula="CLV − CAC",

@@ -7,12 +7,15 @@ metric's notes. Sessions come from `sessions.py`, built once per run.
 from __future__ import annotations
 
 
+from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.calendar import midnight
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, MetricUnavailable, Period, Unit
-from cxbench.core.stats import ChangeTest, DistinctShare, Proportion, Ratio, Total
-from cxbench.metrics.periods import period_table
+from cxbench.core.stats import ChangeTest, DistinctShare, Estimate, Proportion, Ratio, Span, Stats, Total
+from cxbench.metrics.periods import period_table, previous_key
 from cxbench.metrics.sessions import events, page_events, pageviews, require_column, session_rows, user_days
 
 
@@ -170,6 +173,48 @@ def _feature_rows(ctx: MetricContext) -> ir.Table:
     if ctx.has_column("events", "feature"):
         return e
     return e.mutate(feature=ibis.cases((e.event.isin(page_events(ctx)), ibis.null("string")), else_=e.event))
+
+
+def _lifecycle_rows(ctx: MetricContext) -> ir.Table:
+    """One row per user and reported period with their lifecycle status (PostHog's lifecycle insight): `new` (first
+    active ever in this period), `returning` (active in this period and the one before), `resurrecting` (active in
+    this period, not in the one before, active some time earlier) and `dormant` (active in the period before, not
+    in this one; `_sign` −1: PostHog draws them below zero).
+
+    Activity is any event, from all the data: the period before the first reported one, and "ever before", look
+    behind --from too. From the visitor-day table, not from the events again."""
+    if ctx.options.period is Period.ALL:
+        raise MetricUnavailable("needs periods: a lifecycle compares each period with the one before; use --period "
+                                "day, week, month, quarter or year")
+    d = user_days(ctx)
+    first = d.group_by(_fuid=d.user_id).aggregate(_first_day=d.day.min())
+    active = d.select(_uid=d.user_id, _akey=ctx.period_key(d.day)).distinct()
+    rows = [{"_key": key, "_start": midnight(start), "_prev": previous_key(key, ctx.options.period)}
+            for key, start, _ in ctx.periods]
+    periods = ibis.memtable(rows, schema={"_key": "date", "_start": "timestamp", "_prev": "date"})
+    before = active.select(_puid=active._uid, _pkey=active._akey)
+    current = active.join(periods, active._akey == periods._key)
+    current = current.left_join(before, (current._uid == before._puid) & (current._prev == before._pkey))
+    current = current.join(first, current._uid == first._fuid)
+    status = ibis.cases((current._first_day >= current._start, "new"), (current._puid.notnull(), "returning"),
+                        else_="resurrecting")
+    active_rows = current.select(ts=current._start, _entity=current._uid, status=status, _sign=ibis.literal(1))
+    now = active.select(_nuid=active._uid, _nkey=active._akey)
+    lapsed = periods.join(active, periods._prev == active._akey)
+    lapsed = lapsed.left_join(now, (lapsed._uid == now._nuid) & (lapsed._key == now._nkey))
+    lapsed = lapsed.filter(lapsed._nuid.isnull())
+    dormant_rows = lapsed.select(ts=lapsed._start, _entity=lapsed._uid, status=ibis.literal("dormant"),
+                                 _sign=ibis.literal(-1))
+    return active_rows.union(dormant_rows)
+
+
+@dataclass(frozen=True)
+class _SignedCount(Total):
+    """A count whose rows carry a sign (dormant users count −1, as PostHog draws them); n is the users counted."""
+
+    def estimate(self, s: Stats, overall: Stats | None = None, span: Span | None = None) -> Estimate:
+        total = float(s["total"] or 0)
+        return Estimate(total, int(s["n"] or 0))
 
 
 def _count(t: ir.Table) -> ir.Scalar:
@@ -357,7 +402,8 @@ PRODUCT = (
         what_is_counted="signups", period_tables=("events",),
         description="New users who came back in their first week. `details.mean_first_week_events`: mean events on "
                     "days 0-6 (the signup day and the six after); `details.abandonment_rate` = 100 − value.",
-        notes="Days are UTC calendar days counted from the signup day (day 0). Signups near the end of the data "
+        notes="Days are calendar days of the report's time zone (UTC unless --timezone) counted from the signup "
+              "day (day 0). Signups near the end of the data "
               "have not had their full week yet.",
         source="003",
     ),
@@ -379,4 +425,20 @@ PRODUCT = (
     ),
 )
 
-METRICS: tuple[Metric, ...] = WEBSITE + PRODUCT
+LIFECYCLE = Metric(
+    id="user_lifecycle", name="User lifecycle", family=Family.PRODUCT,
+    formula="users per status and period: new (first event ever in the period), returning (active in the period and "
+            "the one before), resurrecting (active, not in the period before, active earlier), dormant (active in "
+            "the period before, not in this one; counted negative)",
+    unit=Unit.COUNT, direction=Direction.NONE, inputs=("events",), rows=_lifecycle_rows,
+    estimator=_SignedCount(lambda t: t._sign.sum()), what_is_counted="active users",
+    description="PostHog's lifecycle insight: where each period's active users come from and how many left. Dimension "
+                "`status` (new, returning, resurrecting, dormant); new + returning + resurrecting = the period's "
+                "active users; dormant is negative, as PostHog shows it below zero, and its n is the users counted.",
+    notes="Active: any event. Periods follow --period (not `all`); 'before' looks at all the data, before --from too. "
+          "New is first seen in the data (PostHog uses the person's creation time, which a clickstream lacks).",
+    source="PostHog lifecycle insight (posthog.com/docs/product-analytics/lifecycle)", dimensions=("status",),
+    overall=False,
+)
+
+METRICS: tuple[Metric, ...] = WEBSITE + PRODUCT + (LIFECYCLE,)

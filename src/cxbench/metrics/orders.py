@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Growth, Proportion, Ratio, Span, Stats, Sum
 from cxbench.metrics.periods import comparison_links, period_key_of, period_table
+from cxbench.metrics.tables import with_acquisition_channel
 
 NON_RECURRING = ("upsell", "cross_sell", "addon")  # seed 004's "upsell, cross-sell, add-ons"
 
@@ -38,6 +39,11 @@ def orders(ctx: MetricContext) -> ir.Table:
 def _order_rows(ctx: MetricContext) -> ir.Table:
     o = orders(ctx)
     return o.mutate(refunds=ibis.cases((o.is_order, 0.0), else_=-o.revenue))
+
+
+def _order_rows_by_acquisition(ctx: MetricContext) -> ir.Table:
+    """The orders with their customer's acquisition channel: CLV's inputs per channel, beside CAC's."""
+    return with_acquisition_channel(ctx, _order_rows(ctx))
 
 
 def compared_rows(ctx: MetricContext, rows: ir.Table) -> ir.Table:
@@ -173,17 +179,21 @@ SALES = Metric(
 
 AOV = Metric(
     id="aov", name="Average order value", family=Family.REVENUE,
-    formula="sales ÷ orders", unit=Unit.MONEY, direction=Direction.UP, inputs=("orders",), rows=_order_rows,
-    estimator=Ratio(_revenue, _order_count), what_is_counted="orders", dimensions=("channel",),
-    description="What an order brings in, on average (seed 003's CLV input).",
+    formula="sales ÷ orders", unit=Unit.MONEY, direction=Direction.UP, inputs=("orders",),
+    rows=_order_rows_by_acquisition, estimator=Ratio(_revenue, _order_count), what_is_counted="orders",
+    dimensions=("channel", "acquisition_channel"), optional_inputs=("customers",),
+    description="What an order brings in, on average (seed 003's CLV input). Per sales channel and per the "
+                "customer's acquisition channel too (CLV per acquisition channel).",
     notes=_NET + " n is the number of orders.", source="003",
 )
 
 PURCHASE_FREQUENCY = Metric(
     id="purchase_frequency", name="Purchase frequency", family=Family.REVENUE,
     formula="orders ÷ customers who ordered in the period", unit=Unit.RATIO, direction=Direction.UP,
-    inputs=("orders",), rows=_order_rows, estimator=Ratio(_order_count, _buyers), what_is_counted="orders",
-    description="Orders per purchasing customer in the period (seed 003's CLV input).",
+    inputs=("orders",), rows=_order_rows_by_acquisition, estimator=Ratio(_order_count, _buyers),
+    what_is_counted="orders", dimensions=("acquisition_channel",), optional_inputs=("customers",),
+    description="Orders per purchasing customer in the period (seed 003's CLV input). Per the customer's "
+                "acquisition channel too (CLV per acquisition channel).",
     notes="Refunds are not orders. n is the number of purchasing customers.", source="003",
 )
 

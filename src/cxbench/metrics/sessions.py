@@ -129,7 +129,7 @@ def _pageviews(ctx: MetricContext) -> ir.Table:
 
 
 def user_days(ctx: MetricContext) -> ir.Table:
-    """One row per visitor and UTC day with an event: `user_id`, `day` (its midnight), `n_events` and `is_first`
+    """One row per visitor and day (of the report's time zone) with an event: `user_id`, `day` (its midnight), `n_events` and `is_first`
     (the visitor's first day in all the data).
 
     The one grouping of events that unique visitors, new visitors, DAU/WAU/MAU, stickiness, activity, retention,

@@ -19,7 +19,11 @@ from cxbench.core.registry import format_value
 from cxbench.report.model import ReportModel, build_model, segment_label
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
     from cxbench.api import Scorecard
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
 
 __all__ = ["asset", "build_model", "plotly_js", "render_html", "render_view", "write_html"]
@@ -97,18 +101,27 @@ def render_model(model: ReportModel) -> str:
 
 
 def render_html(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None) -> str:
-    """The report of `card` as one HTML document. `benchmarks`: the run's --benchmarks file, whose bands are
-    shaded behind the trends (default: the built-in library, with the run's vertical). `clv`: a
-    `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is drawn too."""
-    return render_model(build_model(card, benchmarks, clv))
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+                drivers: KeyDrivers | None = None, *, funnel: Funnel | None = None,
+                paths: TopPaths | None = None) -> str:
+    """The report of `card` as one HTML document. `benchmarks`: a --benchmarks file whose bands are shaded behind
+    the trends (default: the library the card was rated with, else the built-in one; the run's vertical either
+    way). `clv`: a `cxbench.predict_clv` forecast, whose holdout check (predicted against actual purchases) is
+    drawn too. `themes`: a `cxbench.comment_themes` result, shown as 'Why it moved: comment themes'. `drivers`: a
+    `cxbench.key_drivers` result, shown as the section "Why it moved: key drivers". `funnel`, `paths`: a
+    `cxbench.funnel` and a `cxbench.top_paths` result, shown as 'Why it moved: funnel'."""
+    return render_model(build_model(card, benchmarks, clv, themes=themes, drivers=drivers, funnel=funnel,
+                                    paths=paths))
 
 
 def write_html(card: Scorecard, path: str | Path, benchmarks: str | Path | BenchmarkLibrary | None = None,
-               clv: ClvForecast | None = None) -> Path:
+               clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+               drivers: KeyDrivers | None = None, *, funnel: Funnel | None = None,
+               paths: TopPaths | None = None) -> Path:
     """Write the report of `card` to `path` whole or not at all (folders made as needed)."""
     from cxbench.output import write_atomically
 
     path = Path(path)
-    write_atomically(path, render_html(card, benchmarks, clv))
+    write_atomically(path, render_html(card, benchmarks, clv, themes=themes, drivers=drivers, funnel=funnel,
+                                       paths=paths))
     return path

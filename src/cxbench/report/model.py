@@ -47,7 +47,12 @@ _FLAGS = {"start": "from", "end": "to", "segments": "segment", "metrics": "metri
           "session_timeout_minutes": "session-timeout"}
 
 if TYPE_CHECKING:
+    from cxbench.analyses.drivers import KeyDrivers
+    from cxbench.analyses.funnel import Funnel
+    from cxbench.analyses.paths import TopPaths
+    from cxbench.analyses.themes import CommentThemes
     from cxbench.lifetime_value import ClvForecast
+    from cxbench.report.funnel_section import FunnelSection
 
 
 def _finite(value: float | None) -> float | None:
@@ -111,11 +116,22 @@ class Summary:
 
 
 @dataclass
+class ValueTable:
+    """A card's values as text for the page without JavaScript (`<noscript>`): the whole dataset's periods, or the
+    latest period's breakdown values for a metric reported only per breakdown."""
+
+    caption: str
+    head: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
 class Card:
     metric: Metric
     summaries: dict[int, Summary]
     charts: list[Chart]
     bands: str | None
+    table: ValueTable | None = None
 
 
 @dataclass
@@ -130,6 +146,14 @@ class FamilySection:
 class Unavailable:
     metric: Metric
     reason: str
+
+
+@dataclass
+class ThemesSection:
+    """'Why it moved: comment themes': the `cxbench.comment_themes` result as its JSON document, and its chart."""
+
+    doc: Json
+    chart: Chart | None
 
 
 @dataclass
@@ -149,10 +173,18 @@ class ReportModel:
     families: list[FamilySection]
     unavailable: list[Unavailable]
     compare: tuple[str, str] | None
+    themes: ThemesSection | None = None
+    drivers: DriversSection | None = None  # "Why it moved: key drivers" (cxbench report --drivers)
+    funnel: FunnelSection | None = None  # "Why it moved: funnel" (cxbench report --funnel / --paths-entry)
 
     @property
     def charts(self) -> list[Chart]:
-        return [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))]
+        charts = [c for f in self.families for c in (*f.charts, *(c for card in f.cards for c in card.charts))]
+        if self.themes is not None and self.themes.chart is not None:
+            charts.append(self.themes.chart)
+        if self.funnel is not None:
+            charts.extend(self.funnel.charts)
+        return charts + (self.drivers.charts if self.drivers else [])
 
     def payload(self) -> Json:
         """The data the script draws from, embedded once in the page."""
@@ -180,12 +212,8 @@ def _summary(record: MetricRecord, period: str) -> Summary:
 
     unit = record.unit
     change, rating = record.change, record.benchmark
-    change_text, test, significant = "", "", False
+    change_text, test, significant = _change_text(record), "", False
     if change is not None and change.delta is not None:
-        delta = change.delta
-        sign = "+" if delta > 0 else ""
-        change_text = sign + (f"{delta:.1f} pt" if unit == "percent" else format_value(delta, unit))
-        change_text += f" vs {format_value(change.previous, unit)}"
         if change.p_value is not None:
             test = f"p = {change.p_value:.3g}" + (f", {change.test}" if change.test else "")
         significant = bool(change.significant)
@@ -197,15 +225,28 @@ def _summary(record: MetricRecord, period: str) -> Summary:
                     f" vs {format_value(window.value, unit)} in {window.first}..{window.last}")
         if window.p_value is not None:
             compared += f" (p = {window.p_value:.3g}{', significant' if window.significant else ''})"
-    interval = ""
-    if record.ci_low is not None and record.ci_high is not None:
-        interval = f"{format_value(record.ci_low, unit)} – {format_value(record.ci_high, unit)}"
-    return Summary(period=period_label(record, period), value=format_value(record.value, unit), interval=interval,
-                   n=f"{record.n:,}", rating=rating.rating if rating else None,
+    return Summary(period=period_label(record, period), value=format_value(record.value, unit),
+                   interval=_interval(record), n=f"{record.n:,}", rating=rating.rating if rating else None,
                    rating_source=(rating.source if rating else ""), change=change_text, change_test=test,
                    significant=significant, compared=compared, warning=record.warning,
                    unit={"money": "in the dataset's currency", "score": "score", "ratio": "ratio",
                          "count": "count"}.get(unit, ""))
+
+
+def _interval(record: MetricRecord) -> str:
+    if record.ci_low is None or record.ci_high is None:
+        return ""
+    return f"{format_value(record.ci_low, record.unit)} – {format_value(record.ci_high, record.unit)}"
+
+
+def _change_text(record: MetricRecord) -> str:
+    """The change from the previous period, as the card says it: "+2.0 pt vs 40.0 %"."""
+    change = record.change
+    if change is None or change.delta is None:
+        return ""
+    delta, unit = change.delta, record.unit
+    text = ("+" if delta > 0 else "") + (f"{delta:.1f} pt" if unit == "percent" else format_value(delta, unit))
+    return text + f" vs {format_value(change.previous, unit)}"
 
 
 def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
@@ -214,10 +255,13 @@ def _latest(records: Iterable[MetricRecord]) -> MetricRecord | None:
 
 
 class _Builder:
-    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None):
+    def __init__(self, card: Scorecard, library: BenchmarkLibrary, clv: ClvForecast | None = None,
+                 themes: CommentThemes | None = None, funnel: Funnel | None = None, paths: TopPaths | None = None):
         self.card = card
         self.library = library
         self.clv = clv
+        self.themes = themes
+        self.funnel, self.paths = funnel, paths
         self.period = card.period.value
         # Segment 0 is the whole dataset; the others in the order the records first name them.
         labels: dict[str, int] = {"all": 0}
@@ -300,22 +344,31 @@ class _Builder:
                           f"{metric.name} by {column.replace('_', ' ')}: latest period", metric.unit.value, metric.id,
                           options={"whiskers": whiskers, "dimension": column})
             for seg, rows in self.breakdown[metric.id].items():
-                rows = [r for r in rows if r.ok and r.value is not None and list(dict(r.dimension or {})) == [column]]
-                if not rows:
+                latest, shown, hidden = self._latest_values(column, rows)
+                if not shown:
                     continue
-                latest = max(r.period_start or dt.date.min for r in rows)
-                rows = sorted((r for r in rows if (r.period_start or dt.date.min) == latest), key=lambda r: -r.n)
-                shown = rows[:BREAKDOWN_LIMIT]
-                shown.sort(key=lambda r: r.value or 0.0)
                 chart.data[seg] = {
                     "period": _day(latest), "labels": [dimension_label(r.dimension) for r in shown],
                     "y": [_finite(r.value) for r in shown], "lo": [_finite(r.ci_low) for r in shown],
                     "hi": [_finite(r.ci_high) for r in shown], "n": [r.n for r in shown],
-                    "hidden": len(rows) - len(shown),
+                    "hidden": hidden,
                 }
             if chart.data:
                 charts.append(chart)
         return charts
+
+    @staticmethod
+    def _latest_values(column: str, rows: Sequence[MetricRecord]) -> tuple[dt.date | None, list[MetricRecord], int]:
+        """The latest period with a value broken down by `column`, its values (the `BREAKDOWN_LIMIT` with the
+        largest n, lowest value first) and how many more were left out."""
+        rows = [r for r in rows if r.ok and r.value is not None and list(dict(r.dimension or {})) == [column]]
+        if not rows:
+            return None, [], 0
+        latest = max(r.period_start or dt.date.min for r in rows)
+        rows = sorted((r for r in rows if (r.period_start or dt.date.min) == latest), key=lambda r: -r.n)
+        shown = rows[:BREAKDOWN_LIMIT]
+        shown.sort(key=lambda r: r.value or 0.0)
+        return latest, shown, len(rows) - len(shown)
 
     def lines(self, metric: Metric, kind: str = "lines", title: str | None = None) -> Chart | None:
         """One line (or stacked bar) per breakdown value over the periods, the values with the most rows."""
@@ -361,17 +414,47 @@ class _Builder:
         trend = self.trend(metric)
         if trend is not None:
             charts.append(trend)
-        if metric.id == "retention_cohorts":
-            pass  # drawn as the family's heatmap
+        if any(isinstance(d, tuple) for d in metric.dimensions):
+            pass  # cohort × offset: drawn as the family's heatmap
         elif not metric.overall:
-            line = self.lines(metric)
+            # The lifecycle as PostHog draws it: stacked bars, dormant users below zero.
+            line = self.lines(metric, kind="stack" if metric.id == "user_lifecycle" else "lines")
             if line is not None:
                 charts.append(line)
             charts.extend(self.dots(metric, whiskers=True))
-        elif metric.id not in ("contact_volume_by_channel", "transaction_mix"):
+        elif metric.id not in ("contact_volume_by_channel", "transaction_mix", "clv_cac_ratio"):
+            # (CLV:CAC per channel is the family's chart, beside CAC per channel, with the 3 : 1 line)
             charts.extend(self.dots(metric, whiskers=True))
         bench = self.library.lookup(metric.id, self.card.options.vertical)
-        return Card(metric, summaries, charts, f"{bench.statement} (source {bench.source})" if bench else None)
+        return Card(metric, summaries, charts, f"{bench.statement} (source {bench.source})" if bench else None,
+                    self.value_table(metric))
+
+    def value_table(self, metric: Metric) -> ValueTable | None:
+        """The card's values for the page without JavaScript: every period of the whole dataset, or the latest
+        period's values per breakdown when the metric has no overall value."""
+        from cxbench.render import period_label
+
+        records = self.overall.get(metric.id, {}).get(0, [])
+        valued = [i for i, r in enumerate(records) if r.ok and r.value is not None]
+        if valued:
+            # From the first period with a value to the last (as the trend's view), newest first: the latest
+            # shows without scrolling.
+            shown = records[valued[0]:valued[-1] + 1][::-1]
+            head = ["period", "value", "95 % interval", "n", "change"]
+            rows = [[period_label(r, self.period), format_value(r.value if r.ok else None, r.unit),
+                     _interval(r), f"{r.n:,}", _change_text(r)] for r in shown]
+            if not any(row[2] for row in rows):  # no interval (a total, a derived value): no empty column
+                head.pop(2)
+                rows = [row[:2] + row[3:] for row in rows]
+            return ValueTable("Every period with a value, newest first (whole dataset)", head, rows)
+        for column in self._columns(metric):
+            latest, shown, _ = self._latest_values(column, self.breakdown.get(metric.id, {}).get(0, []))
+            if shown:
+                rows = [[dimension_label(r.dimension), format_value(r.value, r.unit), _interval(r), f"{r.n:,}"]
+                        for r in shown]
+                caption = f"{period_label(shown[0], self.period)}, whole dataset, by {column.replace('_', ' ')}"
+                return ValueTable(caption, [column.replace("_", " "), "value", "95 % interval", "n"], rows)
+        return None
 
     # -- family charts ----------------------------------------------------------------------------------------
 
@@ -390,22 +473,44 @@ class _Builder:
                 }
         return chart if chart.data else None
 
-    def cohort_heatmap(self) -> Chart | None:
-        chart = Chart(self.chart_id("retention-cohorts"), "heatmap",
-                      "Retention by signup cohort (% of the cohort active, by months since signup)", "percent",
-                      "retention_cohorts")
-        for seg, rows in self.breakdown.get("retention_cohorts", {}).items():
+    def cohort_heatmap(self, metric_id: str = "retention_cohorts",
+                       title: str = "Retention by signup cohort (% of the cohort active, by months since signup)",
+                       axis: str = "months since signup") -> Chart | None:
+        """A cohort × offset metric's records as a heatmap: one row per cohort, one column per offset. The colour
+        scale runs 0-100, or to the largest value when a cohort grew beyond 100 % (net MRR retention)."""
+        chart = Chart(self.chart_id(metric_id.replace("_", "-")), "heatmap", title, "percent", metric_id)
+        for seg, rows in self.breakdown.get(metric_id, {}).items():
             rows = [r for r in rows if r.ok and r.value is not None]
             if not rows:
                 continue
             cohorts = sorted({str(r.dimension["cohort"]) for r in rows if r.dimension})
             offsets = sorted({int(r.dimension["offset"]) for r in rows if r.dimension})
             cell = {(str(r.dimension["cohort"]), int(r.dimension["offset"])): r for r in rows if r.dimension}
+            z = [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts]
             chart.data[seg] = {
-                "cohorts": cohorts, "offsets": offsets,
-                "z": [[_finite(cell[(c, o)].value) if (c, o) in cell else None for o in offsets] for c in cohorts],
+                "cohorts": cohorts, "offsets": offsets, "z": z,
                 "n": [cell[(c, 0)].n if (c, 0) in cell else None for c in cohorts],
+                "zmax": max([100.0, *(v for row in z for v in row if v is not None)]), "axis": axis,
             }
+        return chart if chart.data else None
+
+    def health_bands(self) -> Chart | None:
+        """customer_health_score's customers per band (details.green_pct, yellow_pct, red_pct), every period."""
+        chart = Chart(self.chart_id("customer-health-bands"), "stack",
+                      "Customer health: % of paying customers per band, every period", "percent",
+                      "customer_health_score")
+        # Okabe-Ito green, yellow and vermilion (report.js COLORS 2, 6, 5).
+        bands = (("green (70 and up)", "green_pct", 2), ("yellow (40 to 70)", "yellow_pct", 6),
+                 ("red (below 40)", "red_pct", 5))
+        for seg, rows in self.overall.get("customer_health_score", {}).items():
+            rows = [r for r in rows if r.ok and r.value is not None]
+            if rows:
+                chart.data[seg] = {
+                    "x": [_day(r.period_start) for r in rows],
+                    "series": [{"name": name, "color": colour, "y": [_finite(r.details.get(key)) for r in rows]}
+                               for name, key, colour in bands],
+                    "hidden": 0,
+                }
         return chart if chart.data else None
 
     def mrr_bridge(self) -> list[Chart]:
@@ -446,6 +551,32 @@ class _Builder:
             c.title = c.title.replace("Customer acquisition cost", "CAC")
         return charts
 
+    def clv_cac_by_channel(self) -> Chart | None:
+        """CLV:CAC per acquisition channel in the latest period with one, against seed 004's 3 : 1 line, with the
+        CLV and CAC each ratio divides (from the record's details)."""
+        column = "acquisition_channel"  # CAC's channel breakdown: spend.channel against customers won by channel
+        chart = Chart(self.chart_id("clv-cac-by-channel"), "ratio",
+                      "CLV : CAC by acquisition channel: latest period, against the 3 : 1 rule of thumb (seed 004)",
+                      "ratio", "clv_cac_ratio",
+                      options={"line": {"y": CLV_CAC_LINE, "label": "3 : 1"}, "dimension": column})
+        for seg, rows in self.breakdown.get("clv_cac_ratio", {}).items():
+            latest, shown, hidden = self._latest_values(column, rows)
+            if not shown:
+                continue
+            # The channels CAC shows that period without a ratio: no spend (CAC 0) or no CLV for them.
+            labels = {dimension_label(r.dimension) for r in shown}
+            cac = [r for r in self.breakdown.get("cac", {}).get(seg, []) if r.ok and r.period_start == latest
+                   and list(dict(r.dimension or {})) == [column] and dimension_label(r.dimension) not in labels]
+            chart.data[seg] = {
+                "period": _day(latest), "labels": [dimension_label(r.dimension) for r in shown],
+                "y": [_finite(r.value) for r in shown], "n": [r.n for r in shown],
+                "clv": [_finite(r.details.get("clv")) for r in shown],
+                "cac": [_finite(r.details.get("cac")) for r in shown], "hidden": hidden,
+                "without": sorted(f"{dimension_label(r.dimension)} ({'CAC 0' if r.value == 0 else 'no CLV'})"
+                                  for r in cac),
+            }
+        return chart if chart.data else None
+
     def support_volume(self) -> list[Chart]:
         charts: list[Chart] = []
         metric = METRICS_BY_ID.get("contact_volume_by_channel")
@@ -460,7 +591,9 @@ class _Builder:
                           "90th percentiles) and the mean (a long tail pulls the mean up)",
                           "seconds", "median_resolution_time")
             for seg in range(len(self.segments)):
-                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None]
+                # Per channel only: the tickets' other breakdowns (priority, group, agent, tag) have their own charts.
+                rows = {mid: [r for r in self.breakdown.get(mid, {}).get(seg, []) if r.ok and r.value is not None
+                              and list(dict(r.dimension or {})) == ["channel"]]
                         for mid in (mean.id, median.id)}
                 if not rows[median.id]:
                     continue
@@ -518,6 +651,27 @@ class _Builder:
                          "error_pct": holdout["error_pct"]}
         return chart
 
+    def themes_section(self) -> ThemesSection | None:
+        """The comment themes' section: each theme's score difference with its interval (whole dataset, whatever
+        the segment chosen), copied from the `cxbench.comment_themes` result."""
+        if self.themes is None:
+            return None
+        doc = self.themes.to_dict()
+        if not doc["themes"]:
+            return ThemesSection(doc, None)
+        chart = Chart(self.chart_id("themes"), "themes",
+                      f"{doc['score_name']} of the answers whose comment has the theme minus that of the other commented "
+                      "answers, with 95 % intervals (whole dataset)", "points", options={"allSegments": True})
+        chart.data[0] = {"labels": [f"{t['id']}. {t['label']}" for t in doc["themes"]],
+                         "impact": [t["impact"] for t in doc["themes"]], "low": [t["ci_low"] for t in doc["themes"]],
+                         "high": [t["ci_high"] for t in doc["themes"]],
+                         "comments": [t["comments"] for t in doc["themes"]],
+                         "share": [t["share_pct"] for t in doc["themes"]],
+                         "with": [t["score_with"] for t in doc["themes"]],
+                         "without": [t["score_without"] for t in doc["themes"]],
+                         "sentiment": [t["sentiment"] for t in doc["themes"]], "score_name": doc["score_name"]}
+        return ThemesSection(doc, chart)
+
     def family_charts(self, family: Family) -> list[Chart]:
         charts: list[Chart | None] = []
         if family is Family.SURVEYS:
@@ -528,7 +682,15 @@ class _Builder:
         elif family is Family.WEBSITE:
             charts.append(self.web_strip())
         elif family is Family.REVENUE:
-            charts += [*self.mrr_bridge(), *self.cac_by_channel(), self.clv_holdout()]
+            # CLV:CAC per acquisition channel right after CAC per acquisition channel: side by side in the grid.
+            cac = self.cac_by_channel()
+            by_channel = [c for c in cac if c.options.get("dimension") == "acquisition_channel"]
+            charts += [*self.mrr_bridge(), *by_channel, self.clv_cac_by_channel(),
+                       *(c for c in cac if c not in by_channel), self.clv_holdout(), self.health_bands(),
+                       self.cohort_heatmap("net_mrr_retention_cohorts",
+                                           f"Net MRR retention by cohort (% of the cohort's first-{self.period} MRR, "
+                                           f"by {self.period}s since its first payment)",
+                                           f"{self.period}s since the first payment")]
         elif family is Family.SUPPORT:
             charts += self.support_volume()
         return [c for c in charts if c is not None]
@@ -567,7 +729,13 @@ class _Builder:
             set_aside_listed=len(validation.get("rejected", [])),
             set_aside_total=sum(v[3] for v in inputs), segments=self.segments, findings=list(card.findings),
             families=families, unavailable=unavailable,
-            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None)
+            compare=(compare[0].isoformat(), compare[1].isoformat()) if compare else None,
+            themes=self.themes_section(), funnel=self.funnel_section())
+
+    def funnel_section(self) -> FunnelSection | None:
+        from cxbench.report.funnel_section import funnel_section
+
+        return funnel_section(self.funnel, self.paths, self.chart_id, self.seg_index, segment_label, Chart)
 
 
     def options(self) -> list[tuple[str, str]]:
@@ -583,8 +751,15 @@ class _Builder:
             value, default = getattr(self.card.options, f.name), getattr(DEFAULTS, f.name, None)
             if value == default or value in (None, (), ""):
                 continue
+            if f.name == "health_weights":
+                continue  # set in the --benchmarks file, shown with it; no flag of its own
             if isinstance(value, tuple) and value and isinstance(value[0], dt.date) and f.name == "compare":
                 text = f"{value[0]}..{value[1]}"
+            elif f.name == "fx":  # the rates read from the file: a summary, not every (date, currency, rate)
+                codes = ", ".join(sorted({code for _, code, _ in value}))
+                text = f"{len(value):,} rate{'s' if len(value) != 1 else ''} for {codes}, {value[0][0]} to {value[-1][0]}"
+            elif f.name == "sla_targets":  # as given: PRIORITY=FIRST/RESOLUTION, in hours
+                text = ",".join(f"{priority}={first:g}h/{resolution:g}h" for priority, first, resolution in value)
             elif isinstance(value, tuple):
                 text = ", ".join(str(v) for v in value)
             else:
@@ -594,11 +769,132 @@ class _Builder:
 
 
 def build_model(card: Scorecard, benchmarks: str | Path | BenchmarkLibrary | None = None,
-                clv: ClvForecast | None = None) -> ReportModel:
-    """The report's content from `card`; `benchmarks` is the run's --benchmarks file (its bands are shaded); `clv`
-    a `cxbench.predict_clv` forecast whose holdout check is drawn."""
+                clv: ClvForecast | None = None, themes: CommentThemes | None = None,
+                drivers: KeyDrivers | None = None, funnel: Funnel | None = None,
+                paths: TopPaths | None = None) -> ReportModel:
+    """The report's content from `card`; `benchmarks` is a --benchmarks file whose bands are shaded (default: the
+    library the card was rated with, else the built-in one); `clv` a `cxbench.predict_clv` forecast whose holdout
+    check is drawn; `themes` a `cxbench.comment_themes` result shown as the section 'Why it moved: comment themes';
+    `drivers` a `cxbench.key_drivers` result, shown as the "Why it moved: key drivers" section; `funnel`
+    (`cxbench.funnel`) and `paths` (`cxbench.top_paths`) make the section 'Why it moved: funnel'."""
     if isinstance(benchmarks, BenchmarkLibrary):
         library = benchmarks
+    elif benchmarks is None and card.benchmarks is not None:
+        library = card.benchmarks
     else:
         library = load_benchmarks(benchmarks, None)
-    return _Builder(card, library, clv).build()
+    model = _Builder(card, library, clv, themes, funnel, paths).build()
+    if drivers is not None:
+        model.drivers = drivers_section(drivers)
+    return model
+
+
+# -- why it moved: key drivers ---------------------------------------------------------------------------
+
+
+@dataclass
+class DriverRow:
+    """One line of a target's driver table, as text."""
+
+    label: str
+    importance: str
+    effect: str
+    direction: str
+    affected: str
+    performance: str
+    quadrant: str
+
+
+@dataclass
+class DriverTarget:
+    """One target's part of the section: its facts, its table, the quadrant chart and what was left out."""
+
+    target: str
+    title: str
+    status: str
+    reason: str | None
+    facts: str
+    effect_head: str
+    rows: list[DriverRow]
+    chart: Chart | None
+    dropped: list[tuple[str, str]]
+    warnings: list[str]
+    method: str
+
+
+@dataclass
+class DriversSection:
+    """The "Why it moved: key drivers" section, built from a `KeyDrivers` result (never recomputed)."""
+
+    anchor: str
+    note: str
+    settings: str
+    targets: list[DriverTarget]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [t.chart for t in self.targets if t.chart is not None]
+
+
+def _ci(value: float | None, low: float | None, high: float | None, digits: int, signed: bool) -> str:
+    if value is None:
+        return "—"
+    head = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return head if low is None or high is None else f"{head} ({low:.{digits}f} to {high:.{digits}f})"
+
+
+def drivers_section(result: KeyDrivers) -> DriversSection:
+    """The section's text and quadrant charts (kind `quadrant`: importance × performance, lines at the drivers'
+    means) from the analyses' own numbers."""
+    from cxbench.analyses.drivers import POPULATIONS, TARGET_LABELS
+
+    doc = result.to_dict()
+    s = doc["settings"]
+    window = f"{s['from'] or 'the start'} to {s['to'] or 'the end'}" if s["from"] or s["to"] else "all the data"
+    settings = (f"Answers, tickets and events of {window}; importance: Shapley decomposition of R² (LMG) with 95 % "
+                f"intervals from {s['bootstrap_samples']} bootstrap samples (seed {s['seed']}).")
+    targets = []
+    for a in doc["analyses"]:
+        title = TARGET_LABELS[a["target"]]
+        churn = a["target"] == "churn"
+        if a["status"] != "ok":
+            targets.append(DriverTarget(a["target"], title, a["status"], a.get("reason"), "", "", [], None,
+                                        [(d["label"], d["reason"]) for d in a["dropped"]], [], ""))
+            continue
+        rows = []
+        points = []
+        for d in a["drivers"]:
+            importance = "—" if d["importance_pct"] is None else f"{d['importance_pct']:.0f} %"
+            if d["importance_pct"] is not None and d["importance_ci_low"] is not None:
+                importance += f" ({d['importance_ci_low']:.0f}–{d['importance_ci_high']:.0f})"
+            for i, e in enumerate(d["effects"]):
+                label = d["label"] if d["kind"] != "category" else f"{d['label']}: {e['term'].split(' = ', 1)[1]}"
+                first = i == 0
+                rows.append(DriverRow(label, importance if first else "",
+                                      _ci(e["estimate"], e["ci_low"], e["ci_high"], 2, not churn),
+                                      d["direction"] if first else "",
+                                      "" if d["affected_pct"] is None or not first else f"{d['affected_pct']:.0f} %",
+                                      "" if d["performance_pct"] is None or not first
+                                      else f"{d['performance_pct']:.0f} % {d['good_means']}",
+                                      (d["quadrant"] or "") if first else ""))
+            if d["performance_pct"] is not None and d["importance_pct"] is not None:
+                points.append({"label": d["label"], "x": d["importance_pct"], "x_low": d["importance_ci_low"],
+                               "x_high": d["importance_ci_high"], "y": d["performance_pct"],
+                               "affected": d["affected_pct"], "good": d["good_means"], "quadrant": d["quadrant"]})
+        chart = None
+        if points:
+            chart = Chart(f"chart-drivers-{a['target']}", "quadrant",
+                          f"Key drivers of {title}: importance (share of R²) × performance (% of customers doing "
+                          "well), whole dataset", "percent", None, options={"allSegments": True})
+            chart.data[0] = {"points": points, "x_line": sum(p["x"] for p in points) / len(points),
+                             "y_line": sum(p["y"] for p in points) / len(points)}
+        mean = f"{100 * a['mean_target']:.1f} % churned" if churn else f"mean {a['mean_target']:.2f}"
+        fit = f"R² {a['r2']:.3f}" + (f", McFadden pseudo-R² {a['pseudo_r2_mcfadden']:.3f}"
+                                     if churn and a.get("pseudo_r2_mcfadden") is not None else "")
+        facts = (f"{a['analysed']:,} of the {a['customers']:,} {POPULATIONS[a['target']]} ({mean}; {fit}); "
+                 f"{a['left_out_missing_driver']:,} lack a driver and are left out.")
+        targets.append(DriverTarget(a["target"], title, "ok", None, facts,
+                                    "odds ratio (95 % CI)" if churn else "standardised coefficient (95 % CI)", rows,
+                                    chart, [(d["label"], d["reason"]) for d in a["dropped"]], list(a["warnings"]),
+                                    a["method"]))
+    return DriversSection("why-drivers", doc["note"], settings, targets)

@@ -101,7 +101,17 @@
     // ---- chart kinds: each returns {data, layout, table: {head, rows}} ----
 
     function trend(chart, d) {
-      var unit = chart.unit, o = chart.options || {};
+      var unit = chart.unit, o = chart.options || {}, table = d;
+      // One period with a value (a forecast made once, clv_predicted; or --period all): one dot with its interval
+      // over that period's label, not a point lost on a day axis. The data table keeps every period.
+      var valued = [];
+      d.y.forEach(function (v, i) { if (v !== null) { valued.push(i); } });
+      var one = valued.length === 1;
+      if (one) {
+        var k = valued[0];
+        d = {x: [periodLabel(d.x[k])], y: [d.y[k]], lo: [d.lo[k]], hi: [d.hi[k]], n: [d.n[k]], small: [d.small[k]],
+             sig: [d.sig[k]], bands: d.bands, target: d.target};
+      }
       var all = d.y.concat(d.lo, d.hi);
       var sc = unit === "seconds" ? timeScale(all) : {div: 1};
       var y = scaled(d.y, sc), lo = scaled(d.lo, sc), hi = scaled(d.hi, sc);
@@ -113,13 +123,22 @@
         return t;
       });
       var traces = [];
-      if (finite(lo).length) {
+      if (one) {
+        var single = {x: d.x, y: y, mode: "markers+text", name: "value", marker: {size: 12, color: COLORS[0]},
+                      text: [fmt(d.y[0], unit)], textposition: "middle right", hovertext: text, hoverinfo: "text", cliponaxis: false};
+        if (lo[0] !== null && hi[0] !== null) {
+          single.error_y = {type: "data", symmetric: false, array: [hi[0] - y[0]], arrayminus: [y[0] - lo[0]], color: COLORS[0], thickness: 1.5, width: 8};
+        }
+        traces.push(single);
+      } else if (finite(lo).length) {
         traces.push({x: d.x, y: hi, mode: "lines", line: {width: 0, color: "rgba(0,114,178,0.3)"}, hoverinfo: "skip", showlegend: false});
         traces.push({x: d.x, y: lo, mode: "lines", line: {width: 0, color: "rgba(0,114,178,0.3)"}, fill: "tonexty",
                      fillcolor: "rgba(0,114,178,0.18)", name: "95 % interval", hoverinfo: "skip"});
       }
-      traces.push({x: d.x, y: y, mode: "lines+markers", name: "value", line: {color: COLORS[0], width: 2},
-                   marker: {size: 6, color: COLORS[0]}, text: text, hovertemplate: "%{x|%Y-%m-%d}<br>%{text}<extra></extra>"});
+      if (!one) {
+        traces.push({x: d.x, y: y, mode: "lines+markers", name: "value", line: {color: COLORS[0], width: 2},
+                     marker: {size: 6, color: COLORS[0]}, text: text, hovertemplate: "%{x|%Y-%m-%d}<br>%{text}<extra></extra>"});
+      }
       var sx = [], sy = [], gx = [], gy = [];
       d.x.forEach(function (x, i) {
         if (y[i] === null) { return; }
@@ -151,7 +170,7 @@
         notes.push({xref: "paper", x: 1.01, xanchor: "left", yref: "y", y: (a + z) / 2, showarrow: false,
                     text: esc(b.label), font: {size: 10, color: "#3d4450"}});
       });
-      if (DATA.compare) {
+      if (DATA.compare && !one) {
         shapes.push({type: "rect", xref: "x", x0: DATA.compare[0], x1: DATA.compare[1], yref: "paper", y0: 0, y1: 1,
                      layer: "below", fillcolor: "rgba(0,0,0,0.07)", line: {color: "rgba(0,0,0,0.25)", width: 1, dash: "dot"}});
         notes.push({xref: "x", x: DATA.compare[0], xanchor: "left", yref: "paper", y: 1, yanchor: "top", showarrow: false,
@@ -163,13 +182,15 @@
         notes.push({xref: "paper", x: 0.005, xanchor: "left", yref: "y", y: l.y / sc.div, yanchor: "bottom", showarrow: false,
                     text: esc(l.label), font: {size: 11}});
       });
-      var rows = d.x.map(function (x, i) {
-        return [x, d.y[i] === null ? "—" : fmt(d.y[i], unit), d.lo[i] === null ? "" : fmt(d.lo[i], unit) + " – " + fmt(d.hi[i], unit),
-                d.n[i].toLocaleString("en-US"), d.small[i] ? "small sample" : "", d.sig[i] ? "significant" : ""];
+      var t = table;
+      var rows = t.x.map(function (x, i) {
+        return [x, t.y[i] === null ? "—" : fmt(t.y[i], unit), t.lo[i] === null ? "" : fmt(t.lo[i], unit) + " – " + fmt(t.hi[i], unit),
+                t.n[i].toLocaleString("en-US"), t.small[i] ? "small sample" : "", t.sig[i] ? "significant" : ""];
       });
-      return {data: traces, layout: layout({showlegend: traces.length > 1, height: 270, shapes: shapes, annotations: notes,
+      var xaxis = one ? {type: "category", automargin: true} : valuedSpan(dateAxis(d.x), d.x, d.y);
+      return {data: traces, layout: layout({showlegend: traces.length > 1, height: one ? 210 : 270, shapes: shapes, annotations: notes,
                                             margin: {l: 10, r: bands.length ? 62 : 14, t: 14, b: 30},
-                                            xaxis: valuedSpan(dateAxis(d.x), d.x, d.y), yaxis: axis(unit, all, {range: [y0, y1]})}),
+                                            xaxis: xaxis, yaxis: axis(unit, all, {range: [y0, y1]})}),
               table: {head: ["period", "value", "95 % interval", "n", "", "change"], rows: rows}};
     }
 
@@ -208,9 +229,10 @@
       d.series.forEach(function (s) { all = all.concat(s.y); });
       var sc = unit === "seconds" ? timeScale(all) : {div: 1};
       var data = d.series.map(function (s, i) {
-        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: color(i)},
+        var c = s.color !== undefined ? color(s.color) : color(i);  // a series may name its colour (health bands)
+        var t = {x: d.x, y: scaled(s.y, sc), name: esc(s.name), marker: {color: c},
                  text: s.y.map(function (v) { return fmt(v, unit); }), hovertemplate: esc(s.name) + ": %{text}<extra></extra>"};
-        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: color(i), width: 2}; t.marker.size = 5; }
+        if (stacked) { t.type = "bar"; t.textposition = "none"; } else { t.mode = "lines+markers"; t.line = {color: c, width: 2}; t.marker.size = 5; }
         return t;
       });
       var rows = d.x.map(function (x, j) { return [x].concat(d.series.map(function (s) { return fmt(s.y[j], unit); })); });
@@ -233,12 +255,13 @@
     }
 
     function heatmap(chart, d) {
-      var data = [{type: "heatmap", x: d.offsets, y: d.cohorts.map(esc), z: d.z, colorscale: "Viridis", zmin: 0, zmax: 100,
-                   texttemplate: "%{z:.0f}", hovertemplate: "cohort %{y}, month %{x}: %{z:.1f} %<extra></extra>",
+      var axisTitle = d.axis || "months since signup";
+      var data = [{type: "heatmap", x: d.offsets, y: d.cohorts.map(esc), z: d.z, colorscale: "Viridis", zmin: 0, zmax: d.zmax || 100,
+                   texttemplate: "%{z:.0f}", hovertemplate: "cohort %{y}, " + esc(axisTitle) + " %{x}: %{z:.1f} %<extra></extra>",
                    colorbar: {ticksuffix: " %", thickness: 12}}];
       var rows = d.cohorts.map(function (c, i) { return [c, d.n[i] === null ? "" : d.n[i].toLocaleString("en-US")].concat(d.z[i].map(function (v) { return v === null ? "" : fmt(v, "percent"); })); });
       return {data: data, layout: layout({height: 80 + 24 * d.cohorts.length, margin: {l: 10, r: 14, t: 10, b: 40},
-                                          xaxis: {title: {text: "months since signup", font: {size: 11}}, dtick: 1},
+                                          xaxis: {title: {text: esc(axisTitle), font: {size: 11}}, dtick: 1},
                                           yaxis: {type: "category", autorange: "reversed", automargin: true}}),
               table: {head: ["cohort", "customers"].concat(d.offsets.map(function (o) { return "month " + o; })), rows: rows}};
     }
@@ -312,8 +335,135 @@
               table: {head: ["purchases before", "customers", "actual per customer", "predicted per customer"], rows: rows}};
     }
 
+    // Key drivers (cxbench report --drivers): importance (share of R², with its 95 % interval) against performance
+    // (% of customers on the good side of the driver's threshold); the lines cross at the drivers' means.
+    function quadrant(chart, d) {
+      var p = d.points, xs = p.map(function (q) { return q.x; });
+      var xmax = Math.max.apply(null, finite(p.map(function (q) { return q.x_high; })).concat(xs)) * 1.15 || 1;
+      var data = [{x: xs, y: p.map(function (q) { return q.y; }), mode: "markers+text", type: "scatter",
+                   text: p.map(function (q) { return esc(q.label); }), textfont: {size: 11},
+                   textposition: p.map(function (q) { return q.x > xmax / 2 ? "top left" : "top right"; }),
+                   marker: {size: 10, color: p.map(function (q) { return q.quadrant === "fix first" ? COLORS[5] : COLORS[0]; })},
+                   error_x: {type: "data", symmetric: false, color: "rgba(0,0,0,0.35)", thickness: 1,
+                             array: p.map(function (q) { return q.x_high === null ? 0 : q.x_high - q.x; }),
+                             arrayminus: p.map(function (q) { return q.x_low === null ? 0 : q.x - q.x_low; })},
+                   customdata: p.map(function (q) { return [esc(q.quadrant || ""), q.affected === null ? "" : q.affected.toFixed(0), esc(q.good || "")]; }),
+                   hovertemplate: "%{text}<br>importance %{x:.1f} % of R²<br>performance %{y:.0f} % (%{customdata[2]})<br>affected %{customdata[1]} %<br>%{customdata[0]}<extra></extra>"}];
+      var labels = [["fix first", xmax * 0.98, 2, "right", "bottom"], ["keep it up", xmax * 0.98, 98, "right", "top"],
+                    ["watch", 0, 2, "left", "bottom"], ["maintain", 0, 98, "left", "top"]];
+      var notes = labels.map(function (l) {
+        return {x: l[1], y: l[2], xanchor: l[3], yanchor: l[4], showarrow: false, text: l[0], font: {size: 11, color: "#5b6472"}};
+      });
+      var lines = [{type: "line", x0: d.x_line, x1: d.x_line, y0: 0, y1: 100, line: {color: "#8a93a0", dash: "dot", width: 1}},
+                   {type: "line", x0: 0, x1: xmax, y0: d.y_line, y1: d.y_line, line: {color: "#8a93a0", dash: "dot", width: 1}}];
+      var rows = p.map(function (q) {
+        return [q.label, q.x.toFixed(1) + (q.x_low === null ? "" : " (" + q.x_low.toFixed(1) + "–" + q.x_high.toFixed(1) + ")"),
+                q.y.toFixed(0), q.affected === null ? "" : q.affected.toFixed(0), q.quadrant || ""];
+      });
+      return {data: data, layout: layout({height: 380, margin: {l: 10, r: 14, t: 14, b: 44}, shapes: lines, annotations: notes,
+                                          xaxis: {range: [-xmax * 0.02, xmax], zeroline: false, title: {text: "importance: share of R² (%)", font: {size: 11}}},
+                                          yaxis: axis("", [], {range: [0, 100], title: {text: "performance: % of customers doing well", font: {size: 11}}})}),
+              table: {head: ["driver", "importance % (95 % CI)", "performance %", "affected %", "quadrant"], rows: rows}};
+    }
+
+    // Comment themes (cxbench themes): each theme's score difference (with − without) and its 95 % interval.
+    function themes(chart, d) {
+      var n = d.labels.length, order = d.labels.map(function (_, i) { return n - 1 - i; });  // first theme on top
+      var pick = function (a) { return order.map(function (i) { return a[i]; }); };
+      var labels = pick(d.labels).map(function (l) { return esc(l.length > 48 ? l.slice(0, 47) + "…" : l); });
+      var impact = pick(d.impact), low = pick(d.low), high = pick(d.high);
+      var text = order.map(function (i) {
+        return esc(d.labels[i]) + "<br>" + d.comments[i].toLocaleString("en-US") + " comments (" + d.share[i].toFixed(1) + " %)<br>" +
+               d.score_name + " " + fmt(d["with"][i], "") + " with, " + fmt(d.without[i], "") + " without";
+      });
+      var data = [{type: "bar", orientation: "h", y: labels, x: impact, text: text, textposition: "none",
+                   marker: {color: impact.map(function (v) { return v !== null && v < 0 ? COLORS[5] : COLORS[0]; })},
+                   error_x: {type: "data", symmetric: false, color: "#5b6472", thickness: 1.2,
+                             array: impact.map(function (v, i) { return v === null || high[i] === null ? 0 : high[i] - v; }),
+                             arrayminus: impact.map(function (v, i) { return v === null || low[i] === null ? 0 : v - low[i]; })},
+                   hovertemplate: "%{text}<br>difference %{x:+.1f} points<extra></extra>"}];
+      var rows = d.labels.map(function (l, i) {
+        return [l, d.comments[i].toLocaleString("en-US"), d.share[i].toFixed(1) + " %", fmt(d["with"][i], ""),
+                fmt(d.without[i], ""), d.impact[i] === null ? "—" : d.impact[i].toFixed(1),
+                d.low[i] === null ? "—" : d.low[i].toFixed(1) + " to " + d.high[i].toFixed(1),
+                d.sentiment[i] === null ? "—" : d.sentiment[i].toFixed(2)];
+      });
+      return {data: data, layout: layout({height: Math.max(220, 60 + 34 * n), margin: {l: 10, r: 14, t: 10, b: 40},
+                                          xaxis: axis("", [], {zeroline: true, zerolinewidth: 2,
+                                                               title: {text: d.score_name + " points (with − without)", font: {size: 11}}}),
+                                          yaxis: {automargin: true, type: "category"}}),
+              table: {head: ["theme", "comments", "share", d.score_name + " with", d.score_name + " without", "difference",
+                             "95 % interval", "sentiment"], rows: rows}};
+    }
+
+    // A ratio per breakdown value against a reference line (CLV:CAC per channel against 3 : 1): values below the
+    // line are drawn in vermillion diamonds and say so in the hover text and the table, not by colour alone. A
+    // log axis when the values span more than 30 times the line (one channel at 80 : 1 would flatten the rest).
+    function ratio(chart, d) {
+      var o = chart.options || {}, line = o.line || null;
+      var below = d.y.map(function (v) { return line !== null && v !== null && v < line.y; });
+      var values = finite(d.y).concat(line ? [line.y] : []);
+      var y1 = Math.max.apply(null, values), y0 = Math.min.apply(null, values);
+      var log = y0 > 0 && y1 / y0 > 30;
+      var hover = d.labels.map(function (label, i) {
+        return esc(label) + ": " + fmt(d.y[i], "ratio") + " : 1" + (below[i] ? " (below " + esc(line.label) + ")" : "") +
+               "<br>CLV " + fmt(d.clv[i], "money") + " ÷ CAC " + fmt(d.cac[i], "money") + "<br>customers won " + d.n[i].toLocaleString("en-US");
+      });
+      var data = [{type: "scatter", mode: "markers+text", x: d.labels.map(esc), y: d.y,
+                   marker: {size: 13, color: below.map(function (b) { return b ? COLORS[5] : COLORS[0]; }),
+                            symbol: below.map(function (b) { return b ? "diamond" : "circle"; }), line: {color: "#fff", width: 1}},
+                   text: d.y.map(function (v) { return fmt(v, "ratio"); }), textposition: "top center", cliponaxis: false,
+                   hovertext: hover, hoverinfo: "text"}];
+      var shapes = [], notes = [];
+      if (line) {
+        shapes.push({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: line.y, y1: line.y, layer: "below",
+                     line: {color: "#000", width: 1.5, dash: "dash"}});
+        notes.push({xref: "paper", x: 1, xanchor: "right", yref: "y", y: line.y, yanchor: "bottom", showarrow: false,
+                    text: esc(line.label), font: {size: 11}});
+      }
+      var note = d.period + (d.hidden ? " · top " + d.labels.length + " of " + (d.labels.length + d.hidden) + " by customers won" : "");
+      notes.push({xref: "paper", x: 0, yref: "paper", y: 1, yanchor: "bottom", showarrow: false, text: esc(note),
+                  font: {size: 11, color: "#5b6472"}});
+      if (d.without && d.without.length) {
+        notes.push({xref: "paper", x: 0, yref: "paper", y: -0.16, yanchor: "top", showarrow: false, align: "left",
+                    text: esc("no ratio: " + d.without.join(", ")), font: {size: 11, color: "#5b6472"}});
+      }
+      var yaxis = log ? axis("", [], {type: "log", title: {text: "CLV ÷ CAC (log scale)", font: {size: 11}}})
+                      : axis("", [], {range: [0, y1 * 1.18], title: {text: "CLV ÷ CAC", font: {size: 11}}});
+      var rows = d.labels.map(function (label, i) {
+        return [label, fmt(d.y[i], "ratio") + " : 1", fmt(d.clv[i], "money"), fmt(d.cac[i], "money"),
+                d.n[i].toLocaleString("en-US"), below[i] ? "below " + line.label : ""];
+      });
+      return {data: data, layout: layout({height: 290, margin: {l: 10, r: 14, t: 24, b: d.without && d.without.length ? 52 : 30},
+                                          shapes: shapes, annotations: notes,
+                                          xaxis: {type: "category", automargin: true}, yaxis: yaxis}),
+              table: {head: [(o.dimension || "value").replace(/_/g, " "), "CLV : CAC", "CLV", "CAC", "customers won", ""],
+                      rows: rows.concat((d.without || []).map(function (w) { return [w, "—", "", "", "", "no ratio"]; }))}};
+    }
+
+    // A funnel (cxbench funnel): users reaching each step, with the conversion of the users who entered.
+    function funnel(chart, d) {
+      var text = d.users.map(function (u, i) {
+        return u.toLocaleString("en-US") + (i ? " · " + fmt(d.conversion[i], "percent") : "");
+      });
+      var data = [{type: "funnel", y: d.labels.map(esc), x: d.users, text: text, textinfo: "text", textposition: "auto",
+                   marker: {color: d.users.map(function (_, i) { return color(i ? 0 : 4); })},
+                   connector: {fillcolor: "#e6e9ee"}, hovertemplate: "%{y}: %{text}<extra></extra>"}];
+      var rows = d.labels.map(function (l, i) {
+        return [l, d.users[i].toLocaleString("en-US"), fmt(d.conversion[i], "percent"),
+                i && d.lo[i] !== null ? fmt(d.lo[i], "percent") + " – " + fmt(d.hi[i], "percent") : "",
+                i ? fmt(d.previous[i], "percent") : "", i ? d.dropped[i].toLocaleString("en-US") : "",
+                i ? fmt(d.median[i], "seconds") : ""];
+      });
+      return {data: data, layout: layout({height: 70 + 46 * d.labels.length, margin: {l: 10, r: 14, t: 10, b: 20},
+                                          yaxis: {automargin: true}}),
+              table: {head: ["step", "users", "conversion", "95 % interval (Wilson)", "of previous step", "dropped",
+                             "median time from previous"], rows: rows}};
+    }
+
     var KINDS = {trend: trend, dots: dots, bars: dots, lines: series, stack: series, nps: nps, heatmap: heatmap,
-                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout};
+                 waterfall: waterfall, grouped: grouped, strip: strip, holdout: holdout, themes: themes, ratio: ratio,
+                 quadrant: quadrant, funnel: funnel};
 
     function fillTable(el, table) {
       var block = el.parentNode, thead = block.querySelector("details.data thead"), tbody = block.querySelector("details.data tbody");
