@@ -234,6 +234,18 @@ def test_zendesk_tickets_metrics_and_good_bad_csat():
     assert card.validation.rejected[0].reason == "a deleted ticket"
 
 
+def test_zendesk_impossible_reply_time_is_set_aside_not_an_engine_error(tmp_path):
+    for file in (DATA / "zendesk").iterdir():
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    metrics = tmp_path / "ticket_metrics.csv"
+    # Ticket 101's reply time 30 -> 1e300 minutes: its seconds overflowed 64 bits (a DuckDB conversion error).
+    metrics.write_text(metrics.read_text(encoding="utf-8").replace(",1,0,30,30,180,180", ",1,0,1e300,30,180,180"),
+                       encoding="utf-8")
+    result = validate(open_export(tmp_path, from_format="zendesk"), as_of=dt.date(2026, 10, 30))
+    assert [(r.row, r.reason) for r in result.rejected if r.table == "tickets"] == [
+        (1, "reply_time_in_minutes '1e+300' is not a duration in minutes"), (4, "a deleted ticket")]
+
+
 def test_zendesk_priority_group_assignee_tags_reopens_and_replies_fill_the_optional_ticket_columns():
     result, rows = _tables(DATA / "zendesk", dt.date(2026, 10, 30), from_format="zendesk")
     _counts_add_up(result)

@@ -110,6 +110,11 @@ def test_mapping_suggest_on_online_retail_runs_as_written(tmp_path):
     ("cast(Quantity as integer) % 0", [None, None, None]),  # never NaN
     ("cast(Quantity as integer) % 4", [2.0, -1.0, None]),  # 6 mod 4 = 2; -1 mod 4 = -1 as SQL's % keeps the sign
     ("upper(name) like 'B%'", None),  # a condition, not a value
+    # IN with negative numbers: -1 is in (-1, 6), 6 too; 'x' is no number (null, not in).
+    ("case when cast(Quantity as integer) in (-1, 6) then 'y' else 'n' end", ["y", "y", "n"]),
+    ("99999999999999999999 * 1", [1e20, 1e20, 1e20]),  # beyond 64 bits: a float, not an Ibis error
+    # round() beyond 64 bits: 6 x 1e300 stays 6e300 (Ibis cast round(x, 0) to BIGINT: a DuckDB conversion error).
+    ("round(Quantity * 1e300)", [6e300, -1e300, None]),
 ])
 def test_valid_expression_equals_the_hand_computed_column(expression, expected):
     table = ibis.memtable({"quantity": ["6", "-1", "x"], "unitprice": ["£2.55", "£27.50", "1"],
@@ -153,6 +158,10 @@ HOSTILE = [
     ("(" * 60 + "amount" + ")" * 60, "brackets nested more than 32 deep"),
     ("1" + " + 1" * 600, "longer than 2000 characters"),
     ("amount +", "cannot be read"),
+    # Each nested division doubles DuckDB's expression (NULLIF is expanded to a CASE naming x twice): 12 levels
+    # took minutes and gigabytes before being refused.
+    ("1/(" * 12 + "amount" + ")" * 12, "too deeply nested for the engine"),
+    ("nullif(" * 12 + "amount" + ", 0)" * 12, "too deeply nested for the engine"),
 ]
 
 
@@ -200,6 +209,9 @@ def test_any_text_is_either_refused_or_made_only_of_allowed_nodes(pieces):
     ("amount: q\n      channel: {expr: 'sum(a)'}", "sum(...) adds numbers and channel is not one"),
     ("amount: {expr: 'q', column: q}", "give one of column (a source column), expr"),
     ("amount: {expr: 'missing_column * 2'}", "column 'missing_column' is not in the export (columns found: "),
+    ("amount: {expr: 'round(q, 99999999999999999999)'}", "decimals 99999999999999999999 is too large"),
+    ("amount: {expr: \"case when q in (1, 'a') then 1 else 0 end\"}",
+     "IN takes texts ('a', 'b') or numbers (1, -2), not both"),
 ])
 def test_expression_misuse_names_the_key_and_the_fix(tmp_path, entry, message):
     (tmp_path / "x.csv").write_text("a,b,c,q,p\no1,c1,2026-10-01,2,3\n", encoding="utf-8")
@@ -254,3 +266,60 @@ def test_whitespace_file_with_a_header_names_its_columns_and_counts_its_fields(t
     rows = dataset.con.to_pyarrow(result.tables["orders"].expr).to_pylist()
     assert [(r["order_id"], r["ts"], r["amount"]) for r in rows] == [("c1-2", dt.datetime(2026, 1, 1), 5.0)]
     assert [(r.row, r.reason) for r in result.rejected] == [(3, "the line has 4 fields; the header has 3")]
+
+
+def test_values_beyond_64_bits_or_unix_time_and_untaken_case_branches_set_aside_only_what_they_must(tmp_path):
+    # o1: the CASE branch taken for 'free' is 0, so its price is never used as a number: kept. o2: 2.50 x 4 = 10.00.
+    # o3: 1e400 seconds is no time (DuckDB raised a conversion error). o4: 'abc' x 1 is no number. o5: 1e30 cast to
+    # a whole number overflows 64 bits (DuckDB raised a conversion error).
+    (tmp_path / "x.csv").write_text("id,cust,t,price,qty\no1,c1,1700000000,free,2\no2,c2,1700000000,2.50,4\n"
+                                    "o3,c3,1e400,1,1\no4,c4,1700000000,abc,1\no5,c5,1700000000,1,1e30\n",
+                                    encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("tables:\n  orders:\n    files: x.csv\n    columns:\n      order_id: id\n      customer_id: cust\n"
+                       "      ts: {column: t, unit: s}\n"
+                       "      amount: {expr: \"case when price = 'free' then 0 else price * qty end\"}\n"
+                       "      channel: {expr: \"cast(cast(qty as integer) as text)\"}\n", encoding="utf-8")
+    dataset = open_export(tmp_path, mapping=mapping)
+    result = validate(dataset, as_of=dt.date(2026, 10, 30))
+    rows = dataset.con.to_pyarrow(result.tables["orders"].expr.order_by("_row")).to_pylist()
+    # 1700000000 s after 1970 is 2023-11-14 22:13:20 UTC.
+    assert [(r["order_id"], r["amount"], r["channel"], r["ts"]) for r in rows] == [
+        ("o1", 0.0, "2", dt.datetime(2023, 11, 14, 22, 13, 20)), ("o2", 10.0, "4", dt.datetime(2023, 11, 14, 22, 13, 20))]
+    assert [(r.row, r.reason) for r in result.rejected] == [
+        (3, "t '1e400' is not Unix time in s"),
+        (4, "price 'abc' is not a number (check currency_symbol, decimal_comma)"),
+        (5, "CAST(qty AS INT) '1e+30' is too large for a whole number")]
+
+
+def test_currency_symbol_keeps_accounting_parentheses_and_unicode_minus_negative():
+    # (£12.50) is -12.50 in the accounting format, −£3.00 has the minus sign U+2212: both were read as positive,
+    # turning a refund into a sale.
+    table = ibis.memtable({"unitprice": ["(£12.50)", "\u2212£3.00", "£4.00", "(1,234.50) USD"]})
+    value, _ = translate(parse_expression("UnitPrice * 1"), table, currency_symbol=True)
+    got = ibis.duckdb.connect().to_pyarrow(table.select(v=value)).column("v").to_pylist()
+    assert got == [-12.5, -3.0, 4.0, -1234.5]
+
+
+def test_mapping_suggest_reads_a_gzipped_cdnow_file_with_a_bom_tabs_crlf_and_a_misaligned_line(tmp_path):
+    import gzip
+
+    folder = tmp_path / "cdnow"
+    folder.mkdir()
+    # Line 3 has a fifth field: it made suggest fall back to DuckDB, which knows no .txt.gz ("No extension found").
+    (folder / "CDNOW_master.txt.gz").write_bytes(gzip.compress(
+        "\ufeff00001 19970101  1  11.77\r\n00002\t19970112  1  12.00\r\n00003 19970102 2 20.76 x\r\n"
+        "00003 19970330  2  20.76\r\n".encode()))
+    out = tmp_path / "map.yaml"
+    result = runner.invoke(app, ["mapping", "suggest", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'files: {pattern: "CDNOW_master.txt.gz", format: whitespace, columns: [field1, date, field3, amount]}' in text
+    out.write_text(text.replace("customer_id: TODO", "customer_id: field1  #"), encoding="utf-8")
+    result = validate(open_export(folder, mapping=out), as_of=dt.date(1998, 6, 30))
+    # 4 lines, the third set aside: 11.77 + 12.00 + 20.76 used.
+    assert (result.reports["orders"].rows, result.reports["orders"].used) == (4, 3)
+    assert [(r.row, r.reason) for r in result.rejected] == [(3, "the line has 5 fields; the mapping names 4 columns")]
+    (folder / "CDNOW_master.txt.gz").write_bytes(gzip.compress(b""))
+    empty = runner.invoke(app, ["mapping", "suggest", str(folder)])
+    assert empty.exit_code == 2 and "the file is empty: nothing to suggest a mapping from" in empty.output

@@ -36,3 +36,20 @@ def test_fivetran_orders_lines_and_refunds_give_net_sales_and_aov():
     # twice, Bob (7002) once: repeat 1 / 2.
     assert values == {"sales": pytest.approx(165.0), "aov": pytest.approx(55.0),
                       "repeat_purchase_rate": pytest.approx(50.0)}
+
+
+def test_refund_of_a_cancelled_order_is_not_subtracted_from_sales(tmp_path):
+    # Cancelling a paid order in Shopify refunds it: #1005 (cancelled, so not a sale) gets refund 9002 of its 25.00. It
+    # used to count as -25.00 against sales that never included the order.
+    for file in FOLDER.glob("*.csv"):
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    with (tmp_path / "refund.csv").open("a", encoding="utf-8") as out:
+        out.write("9002,5005,2026-10-22 08:00:00,2026-10-22 08:00:00,Cancelled,false,,2026-10-29 00:00:00\n")
+    with (tmp_path / "order_line_refund.csv").open("a", encoding="utf-8") as out:
+        out.write("9102,9002,8006,1,25.00,0.00,cancel,,2026-10-29 00:00:00\n")
+    card = cxbench.compute(tmp_path, from_format="shopify_fivetran", metrics=["sales"], period="all",
+                           as_of="2026-10-30")
+    # Still 90 + 45 + 60 - 30 = 165.00.
+    assert [r["value"] for r in card.records if not r.to_dict().get("dimension")] == [pytest.approx(165.0)]
+    assert [(r.row, r.reason) for r in card.validation.rejected if r.reason.startswith("refund")] == [
+        (2, "refund of an order that is not counted as a sale (cancelled at 2026-10-22 08:00:00: not a sale)")]

@@ -51,3 +51,44 @@ def test_delighted_nps_and_csat_from_the_api_list_with_other_types_set_aside():
     # 2026-10-01 09:00:00 UTC.
     assert [r["respondent_id"] for r in rows[:3]] == ["cus_1", "cus_2", "12"]
     assert rows[0]["ts"] == dt.datetime(2026, 10, 1, 9)
+
+
+def test_delighted_csv_properties_as_json_text_mixed_json_types_and_an_empty_list(tmp_path):
+    # A loader's CSV keeps person_properties as JSON text: its Customer ID still names the respondent (it fell back
+    # to the person id, which no other table knows).
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "survey_responses.csv").write_text(
+        'id,person,survey_type,score,created_at,person_properties\n1,10,nps,10,1790845200,"{""Customer ID"": '
+        '""cus_1""}"\n2,11,nps,6,1790845200,{}\n', encoding="utf-8")
+    # Records disagreeing on a field's type ("1" and 3, 1790845200 and ISO text) are read by DuckDB as JSON: the
+    # id was '"1"' with its quotes, and the ISO time was not read at all.
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "survey_responses.json").write_text(
+        '[{"id": "1", "person": "10", "score": 9, "created_at": 1790845200},'
+        ' {"id": 3, "person": 12, "score": "7", "created_at": "2026-10-01T10:00:00Z"}]', encoding="utf-8")
+    # No responses yet: `[]` is an empty table, not a file "missing column id".
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "survey_responses.json").write_text("[]", encoding="utf-8")
+    got = {}
+    for name in ("csv", "mixed", "empty"):
+        dataset = open_export(tmp_path / name, from_format="delighted")
+        rows = dataset.con.to_pyarrow(dataset.tables["surveys"].expr.order_by("_row")).to_pylist()
+        got[name] = [(r["response_id"], r["respondent_id"], r["ts"], r["score"]) for r in rows]
+    # 1790845200 s = 2026-10-01 09:00:00 UTC.
+    assert got == {
+        "csv": [("1", "cus_1", dt.datetime(2026, 10, 1, 9), 10.0), ("2", "11", dt.datetime(2026, 10, 1, 9), 6.0)],
+        "mixed": [("1", "10", dt.datetime(2026, 10, 1, 9), 9.0), ("3", "12", dt.datetime(2026, 10, 1, 10), 7.0)],
+        "empty": []}
+
+
+def test_typeform_answer_that_is_not_a_number_is_named_not_called_missing(tmp_path):
+    (tmp_path / "r.csv").write_text(
+        '#,"How likely are you to recommend Acme?",customer_id,Submit Date (UTC)\n'
+        "t1,N/A,cus_1,2026-10-01 09:00:05\nt2,,cus_2,2026-10-01 09:00:05\nt3,9,cus_3,2026-10-01 09:00:05\n",
+        encoding="utf-8")
+    # Another CSV left in the folder is read too (every *.csv): its rows have no token, and were called partial.
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = validate(open_export(tmp_path, from_format="typeform"), as_of=dt.date(2026, 10, 30))
+    assert sorted((Path(r.file).name, r.row, r.reason) for r in result.rejected) == [
+        ("notes.csv", 1, "no response token (#): not a row of a Typeform download (another CSV in the folder?)"),
+        ("r.csv", 1, "the answer 'N/A' is not a number"), ("r.csv", 2, "missing score for a nps answer")]

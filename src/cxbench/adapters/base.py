@@ -301,8 +301,9 @@ def truthy(value: ir.Value) -> ir.BooleanValue:
 
 def text(value: ir.Value) -> ir.StringValue:
     """A value as trimmed text, empty as null."""
-    out = trim(value.cast("string"))
-    return ibis.cases((out == "", ibis.null("string")), else_=out)
+    if value.type().is_json():  # DuckDB reads a field whose records disagree on its type ("1" and 1) as JSON
+        value = value.cast("string").re_replace(r'^"(.*)"$', r"\1")  # "1" -> 1, not the quoted JSON text
+    return trim(value.cast("string")).nullif("")  # NULLIF names the value once (nested, a CASE doubled the SQL)
 
 
 def number(value: ir.Value) -> ir.FloatingValue:
@@ -314,11 +315,15 @@ def number(value: ir.Value) -> ir.FloatingValue:
 
 EPOCH = ibis.timestamp("1970-01-01 00:00:00")
 _UNIT_MICROSECONDS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+_MAX_MICROSECONDS = 253_402_300_800 * 1_000_000  # 9999-12-31 23:59:59 UTC is 253,402,300,799 s after 1970
 
 
 def from_epoch(value: ir.Value, unit: str) -> ir.TimestampValue:
     """A Unix time in seconds, milliseconds, microseconds or nanoseconds (number or text) as a UTC timestamp."""
-    micros = (number(value) * _UNIT_MICROSECONDS[unit]).round().cast("int64")
+    micros = number(value) * _UNIT_MICROSECONDS[unit]
+    # Beyond the years 1-9999, infinite or NaN is no time: null (set aside as not Unix time), not an engine error
+    # casting it to 64 bits (Ibis's round() casts to BIGINT).
+    micros = ibis.cases((micros.abs() <= _MAX_MICROSECONDS, micros.round()), else_=ibis.null("int64"))
     return EPOCH + micros.as_interval("us")
 
 

@@ -38,6 +38,9 @@ def _surveys(inputs: Inputs) -> ir.Table:
     t = t.mutate(_kind=kind)
     customer = text(field(t, "person_properties.Customer ID", "person_properties.customer_id",
                           "person_properties.customer id"))
+    if "person_properties" in t.columns and not t.person_properties.type().is_struct():
+        # A CSV (a warehouse loader's table) holds the properties as JSON text: {"Customer ID": "cus_1"}.
+        customer = text(text(t.person_properties).re_extract(r'(?i)"customer[ _]?id"\s*:\s*"?([^",}]*)', 1))
     return t.select(
         _row=t._row, _file=t._file,
         response_id=ident(t, "id"),

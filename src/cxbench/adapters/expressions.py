@@ -15,6 +15,7 @@ that is not a number makes its row set aside with the column and the value, as t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ FUNCTIONS = ("lower", "upper", "trim", "substr", "concat", "abs", "round", "null
 AGGREGATES = {exp.Sum: "sum", exp.Min: "min", exp.Max: "max"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 64
+#: The size of the expression as the engine expands it (`_size`): DuckDB writes NULLIF(x, 0) (x / 0 is null) as
+#: CASE WHEN x = 0 THEN NULL ELSE x END, so each nested division doubles it; 20 nested took minutes and gigabytes.
+MAX_SIZE = 2000
 #: Round brackets nested deeper than this are refused before parsing.
 MAX_BRACKETS = 32
 
@@ -144,7 +148,25 @@ def parse_expression(source: str) -> Expression:
             raise ExpressionError(f"{_part(node)}: {', '.join(sorted(extra))} is not allowed here")
         if isinstance(node, exp.Cast) and not _cast_kind(node):
             raise ExpressionError(f"{_part(node)}: cast to a number (double, decimal, integer) or to text only")
+    if _size(tree) > MAX_SIZE:
+        raise ExpressionError("too deeply nested for the engine (each nested /, %, nullif, CASE x WHEN, substr or cast "
+                              "doubles what it computes): write it with fewer nested levels")
     return Expression(source, tree, aggregate, tuple(dict.fromkeys(columns)))
+
+
+def _size(node: exp.Expression) -> int:
+    """How large the engine's expression grows: an argument the engine writes twice counts twice (the denominator of
+    / and %, nullif's first argument, CASE x's subject once per WHEN, substr's and a cast's argument, which the
+    conversions between text and numbers name twice)."""
+    children = [c for c in node.iter_expressions()]
+    total = 1 + sum(_size(c) for c in children)
+    if isinstance(node, (exp.Div, exp.Mod)):
+        total += _size(node.expression)
+    elif isinstance(node, exp.Nullif | exp.Substring | exp.Cast | exp.Between):
+        total += _size(node.this)
+    elif isinstance(node, exp.Case) and node.this is not None:
+        total += _size(node.this) * len(node.args.get("ifs") or [])
+    return min(total, MAX_SIZE + 1)
 
 
 def _set_args(node: exp.Expression) -> list[str]:
@@ -179,6 +201,10 @@ def clean_number_text(raw: ir.StringValue, *, currency_symbol: bool = False,
     """Text of a number as exports write it: `£1,690.00` (currency_symbol), `1.234,50` (decimal_comma)."""
     out = raw
     if currency_symbol:
+        # A minus sign written as U+2212 (Nordic spreadsheets) or an amount in parentheses (accounting format,
+        # `(£12.50)`) is negative: dropping them with the symbols made a refund a sale.
+        out = out.replace("\u2212", "-")
+        out = ibis.cases((out.re_search(r"^\s*[^0-9]*\(.*\)[^0-9]*\s*$"), "-" + out), else_=out)
         out = out.re_replace(r"[^0-9.,+\-eE]", "").re_replace(r"^[eE]+|[eE]+$", "")
     if decimal_comma:
         out = out.re_replace(r"[.\s']", "").replace(",", ".")
@@ -190,39 +216,66 @@ def clean_number_text(raw: ir.StringValue, *, currency_symbol: bool = False,
 class _Translator:
     """The checked tree as an Ibis expression over `table`, and the (bad value, why) checks of its conversions."""
 
-    def __init__(self, table: ir.Table, *, currency_symbol: bool, decimal_comma: bool) -> None:
+    def __init__(self, table: ir.Table, *, currency_symbol: bool, decimal_comma: bool,
+                 keep: Callable[[ir.Value], ir.Value] | None = None) -> None:
         self.table = table
         self.currency_symbol = currency_symbol
         self.decimal_comma = decimal_comma
+        self.keep = keep
+        self._guard: ir.BooleanValue | None = None  # where the value being translated is used (a CASE branch)
         self.checks: list[tuple[ir.BooleanValue, ir.Value]] = []
         # Each node translated once (a comparison looks at its sides' types, then converts them).
         self._values: dict[int, Any] = {}
         self._numbers: dict[int, ir.NumericValue] = {}
 
+    def _kept(self, node: exp.Expression, value: Any) -> Any:
+        """The value as a column of its own (`keep`) when it is computed: a parent then names the column, not the
+        whole computation, so the SQL grows with the expression's length, not exponentially with its depth (Ibis
+        writes some operations, SUBSTRING, a text check, with their argument twice)."""
+        if self.keep is None or isinstance(node, (exp.Column, exp.Literal, exp.Null, exp.Boolean, exp.Paren)):
+            return value
+        return self.keep(value)
+
     def value(self, node: exp.Expression) -> Any:
         if id(node) not in self._values:
-            self._values[id(node)] = self._value(node)
+            self._values[id(node)] = self._kept(node, self._value(node))
         return self._values[id(node)]
 
     def number(self, node: exp.Expression) -> ir.NumericValue:
         if id(node) not in self._numbers:
-            self._numbers[id(node)] = self._number(node)
+            value = self._number(node)
+            self._numbers[id(node)] = value if value is self.value(node) else self._kept(node, value)
         return self._numbers[id(node)]
 
     def _number(self, node: exp.Expression) -> ir.NumericValue:
         value = self.value(node)
         dtype = value.type()
         if dtype.is_numeric():
-            return value.cast("float64")
+            return value if dtype.is_float64() else value.cast("float64")
         if dtype.is_boolean():
             raise ExpressionError(f"{_part(node)}: a condition where a number is expected")
         raw = text(value)
         converted = clean_number_text(raw, currency_symbol=self.currency_symbol,
                                       decimal_comma=self.decimal_comma).try_cast("float64")
-        self.checks.append((raw.notnull() & converted.isnull(),
-                            ibis.literal(_part(node) + " ") + quoted(raw) + " is not a number (check currency_symbol, "
-                            "decimal_comma)"))
+        self._check(raw.notnull() & converted.isnull(),
+                    ibis.literal(_part(node) + " ") + quoted(raw) + " is not a number (check currency_symbol, "
+                    "decimal_comma)")
         return converted
+
+    def _check(self, bad: ir.BooleanValue, why: ir.Value) -> None:
+        """A row whose value cannot be converted is set aside, when the value is used: not in a CASE branch the row
+        does not take (`case when price = 'free' then 0 else price * qty end` keeps the free rows)."""
+        self.checks.append((bad if self._guard is None else self._guard & bad, why))
+
+    def _under(self, guard: ir.BooleanValue | None, compute: Callable[[], Any]) -> Any:
+        """`compute()` with its conversion checks holding only where `guard` holds (a CASE branch taken)."""
+        outer = self._guard
+        if guard is not None:
+            self._guard = guard if outer is None else outer & guard
+        try:
+            return compute()
+        finally:
+            self._guard = outer
 
     def string(self, node: exp.Expression) -> ir.StringValue:
         value = self.value(node)
@@ -257,8 +310,9 @@ class _Translator:
             if node.is_string:
                 return ibis.literal(node.this, type="string")
             number = float(node.this)
-            return ibis.literal(int(number) if number.is_integer() and "." not in node.this and "e" not in
-                                node.this.lower() else number)
+            whole = number.is_integer() and "." not in node.this and "e" not in node.this.lower()
+            # A whole number beyond 64 bits is written as a float (Ibis has no type for it).
+            return ibis.literal(int(number) if whole and abs(number) < 2 ** 63 else number)
         if isinstance(node, exp.Null):
             return ibis.null("string")
         if isinstance(node, exp.Boolean):
@@ -269,8 +323,8 @@ class _Translator:
         if type(node) in arithmetic:
             return arithmetic[type(node)](self.number(node.this), self.number(node.expression))
         if isinstance(node, (exp.Div, exp.Mod)):  # x / 0 and x % 0 are null, never Infinity or NaN
-            denominator = self.number(node.expression)
-            safe = ibis.cases((denominator == 0, ibis.null("float64")), else_=denominator)
+            # NULLIF names the denominator once: a CASE naming it twice doubled the SQL at each nested division.
+            safe = self.number(node.expression).nullif(0)
             numerator = self.number(node.this)
             return numerator / safe if isinstance(node, exp.Div) else numerator % safe
         comparisons = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
@@ -293,23 +347,28 @@ class _Translator:
             matched = self.string(node.this).like(node.expression.this)
             return ~matched if node.args.get("negate") else matched
         if isinstance(node, exp.In):
-            if not all(isinstance(e, exp.Literal) for e in node.expressions):
-                raise ExpressionError(f"{_part(node)}: IN takes a list of literals ('a', 'b')")
-            literals = node.expressions
-            if any(not e.is_string for e in literals):
-                return self.number(node.this).isin([float(e.this) for e in literals])
-            return self.string(node.this).isin([e.this for e in literals])
+            literals = [_literal(e) for e in node.expressions]
+            if any(v is None for v in literals):
+                raise ExpressionError(f"{_part(node)}: IN takes a list of literals ('a', 'b' or 1, -2)")
+            if all(isinstance(v, str) for v in literals):
+                return self.string(node.this).isin(literals)
+            if all(isinstance(v, float) for v in literals):
+                return self.number(node.this).isin(literals)
+            raise ExpressionError(f"{_part(node)}: IN takes texts ('a', 'b') or numbers (1, -2), not both")
         if isinstance(node, exp.Between):
             value, low, high = self.number(node.this), self.number(node.args["low"]), self.number(node.args["high"])
-            return (value >= low) & (value <= high)
+            return value.between(low, high)
         if isinstance(node, exp.Case):  # CASE WHEN c THEN v ... ELSE d END, and CASE x WHEN a THEN v ... END
-            branches = []
-            for branch in node.args.get("ifs") or []:
-                if node.this is not None:
-                    left, right = self._pair(node.this, branch.this)
-                    branches.append((left == right, branch.args["true"]))
+            ifs = node.args.get("ifs") or []
+            if node.this is not None:  # the subject named once (CASE x WHEN ...), not once per WHEN
+                keys = [branch.this for branch in ifs]
+                if any(self.value(k).type().is_numeric() for k in (node.this, *keys)):
+                    subject, values = self.number(node.this), [self.number(k) for k in keys]
                 else:
-                    branches.append((self.condition(branch.this), branch.args["true"]))
+                    subject, values = self.string(node.this), [self.string(k) for k in keys]
+                return self._cases([(v, b.args["true"]) for v, b in zip(values, ifs, strict=True)],
+                                   node.args.get("default"), subject=subject)
+            branches = [(self.condition(branch.this), branch.args["true"]) for branch in ifs]
             return self._cases(branches, node.args.get("default"))
         if isinstance(node, exp.If):
             return self._cases([(self.condition(node.this), node.args["true"])], node.args.get("false"))
@@ -321,7 +380,7 @@ class _Translator:
             return ibis.coalesce(*(self.string(p) for p in parts))
         if isinstance(node, exp.Nullif):
             left, right = self._pair(node.this, node.expression)
-            return ibis.cases((left == right, ibis.null(left.type())), else_=left)
+            return left.nullif(right)
         if isinstance(node, exp.Lower):
             return self.string(node.this).lower()
         if isinstance(node, exp.Upper):
@@ -347,26 +406,56 @@ class _Translator:
             return self.number(node.this).abs()
         if isinstance(node, exp.Round):
             decimals = node.args.get("decimals")
-            return self.number(node.this).round(_integer(node, decimals, "decimals") if decimals is not None else 0)
+            digits = _integer(node, decimals, "decimals") if decimals is not None else 0
+            value = self.number(node.this)
+            # Ibis casts round(x, 0) to BIGINT, which fails beyond 64 bits; from 2^53 on a double is whole already.
+            return ibis.cases((value.abs() < 2.0 ** 53, value.round(digits).cast("float64")), else_=value)
         if isinstance(node, exp.Cast):
             if _cast_kind(node) == "text":
                 return self.string(node.this)
             if node.to.this in exp.DataType.INTEGER_TYPES:  # whole numbers, rounded as SQL's CAST rounds
-                return self.number(node.this).round().cast("int64")
+                value = self.number(node.this)
+                # Beyond 64 bits (1e30, Infinity, NaN): null and set aside, not an engine error (round() casts to
+                # BIGINT).
+                whole = ibis.cases((value.abs() < 2.0 ** 63, value.round()), else_=ibis.null("int64"))
+                self._check(value.notnull() & whole.isnull(), ibis.literal(_part(node) + " ") + quoted(value)
+                            + " is too large for a whole number")
+                return whole
             return self.number(node.this)
         raise ExpressionError(f"{_part(node)} is not allowed")  # parse_expression refused it already
 
-    def _cases(self, branches: list[tuple[ir.BooleanValue, exp.Expression]], default: exp.Expression | None) -> Any:
-        """CASE's results as one type: numbers when one is a number and none is quoted text, else text."""
+    def _cases(self, branches: list[tuple[ir.Value, exp.Expression]], default: exp.Expression | None,
+               subject: ir.Value | None = None) -> Any:
+        """CASE's results as one type: numbers when one is a number and none is quoted text, else text. The branches
+        are (condition, result), or (value, result) compared with `subject` (CASE x WHEN ...)."""
         nodes = [v for _, v in branches] + ([default] if default is not None else [])
-        values = [self.value(n) for n in nodes]
+        # The rows that take each branch: its condition holds and no earlier one does.
+        taken = [(subject == c) if subject is not None else c for c, _ in branches]
+        guards: list[ir.BooleanValue] = []
+        earlier: ir.BooleanValue = ibis.literal(False)
+        for condition in taken:
+            guards.append(condition.fill_null(False) & ~earlier)
+            earlier = earlier | condition.fill_null(False)
+        guards.append(~earlier)
+        values = [self._under(g, lambda n=n: self.value(n)) for n, g in zip(nodes, guards, strict=False)]
         as_number = any(v.type().is_numeric() for v in values) and not any(
             isinstance(n, exp.Literal) and n.is_string for n in nodes)
         kind = "float64" if as_number else "string"
-        results = [ibis.null(kind) if isinstance(n, exp.Null) else (self.number(n) if as_number else self.string(n))
-                   for n in nodes]
+        results = [ibis.null(kind) if isinstance(n, exp.Null)
+                   else self._under(g, lambda n=n: self.number(n) if as_number else self.string(n))
+                   for n, g in zip(nodes, guards, strict=False)]
         otherwise = results[-1] if default is not None else ibis.null(kind)
-        return ibis.cases(*((c, r) for (c, _), r in zip(branches, results, strict=False)), else_=otherwise)
+        pairs = [(c, r) for (c, _), r in zip(branches, results, strict=False)]
+        return subject.cases(*pairs, else_=otherwise) if subject is not None else ibis.cases(*pairs, else_=otherwise)
+
+
+def _literal(node: exp.Expression) -> str | float | None:
+    """A literal's value: text, a number (also negative, -2), else None."""
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return -float(node.this.this)
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else float(node.this)
+    return None
 
 
 def _integer(node: exp.Expression, arg: exp.Expression, name: str) -> int:
@@ -374,14 +463,18 @@ def _integer(node: exp.Expression, arg: exp.Expression, name: str) -> int:
         return -_integer(node, arg.this, name)
     if not isinstance(arg, exp.Literal) or arg.is_string or not arg.this.isdigit():
         raise ExpressionError(f"{_part(node)}: {name} must be a whole number written out")
+    if len(arg.this.lstrip("0")) > 6:  # round(x, 99999999999999999999) would only fail in the engine
+        raise ExpressionError(f"{_part(node)}: {name} {arg.this} is too large (at most 999999)")
     return int(arg.this)
 
 
-def translate(expression: Expression, table: ir.Table, *, currency_symbol: bool = False,
-              decimal_comma: bool = False) -> tuple[ir.Value, list[tuple[ir.BooleanValue, ir.Value]]]:
+def translate(expression: Expression, table: ir.Table, *, currency_symbol: bool = False, decimal_comma: bool = False,
+              keep: Callable[[ir.Value], ir.Value] | None = None) -> tuple[ir.Value,
+                                                                          list[tuple[ir.BooleanValue, ir.Value]]]:
     """The expression's value over `table` (the export as read), and the checks of the values it converts: (the
-    value is not a number, why) pairs for the row's `_aside`."""
-    translator = _Translator(table, currency_symbol=currency_symbol, decimal_comma=decimal_comma)
+    value is not a number, why) pairs for the row's `_aside`. `keep` makes a computed value a column of the table
+    being derived and returns that column (the mapping's stages), so the SQL stays as small as the expression."""
+    translator = _Translator(table, currency_symbol=currency_symbol, decimal_comma=decimal_comma, keep=keep)
     try:
         value = translator.value(expression.tree)
     except ExpressionError:

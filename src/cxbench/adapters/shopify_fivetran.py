@@ -37,6 +37,7 @@ def _order_amounts(inputs: Inputs, t: ir.Table) -> ir.Table:
     if "order_line" not in inputs:
         return t.mutate(_amount=number(column(t, "subtotal_price")))
     lines = inputs["order_line"]
+    lines = lines.filter(~truthy(column(lines, "_fivetran_deleted")))
     lines = lines.mutate(_order=text(lines.order_id),
                          _value=number(column(lines, "price")) * number(column(lines, "quantity"))
                          - number(column(lines, "total_discount")).fill_null(0))
@@ -46,10 +47,20 @@ def _order_amounts(inputs: Inputs, t: ir.Table) -> ir.Table:
     return joined.mutate(_amount=ibis.coalesce(number(column(joined, "subtotal_price")), joined._lines))
 
 
-def _orders(inputs: Inputs) -> ir.Table:
-    t = _order_amounts(inputs, inputs["order"])
+def _not_a_sale(t: ir.Table) -> ir.StringValue:
+    """Why an order row is not a sale (null when it is one)."""
     status = text(column(t, "financial_status")).lower()
     cancelled = text(column(t, "cancelled_at"))
+    return first_reason(
+        (truthy(column(t, "_fivetran_deleted")), ibis.literal("deleted in Shopify (_fivetran_deleted)")),
+        (truthy(column(t, "test")), ibis.literal("a test order")),
+        (cancelled.notnull(), "cancelled at " + cancelled.fill_null("") + ": not a sale"),
+        (~status.isin(PAID), "financial_status " + quoted(status.fill_null("(empty)")) + ": no payment taken"),
+    )
+
+
+def _orders(inputs: Inputs) -> ir.Table:
+    t = _order_amounts(inputs, inputs["order"])
     customer = text(column(t, "customer_id"))
     sales = t.select(
         _row=t._row, _file=t._file,
@@ -59,13 +70,8 @@ def _orders(inputs: Inputs) -> ir.Table:
         amount=t._amount,
         kind=ibis.literal("purchase"),
         channel=text(column(t, "source_name")),
-        _aside=first_reason(
-            (truthy(column(t, "_fivetran_deleted")), ibis.literal("deleted in Shopify (_fivetran_deleted)")),
-            (truthy(column(t, "test")), ibis.literal("a test order")),
-            (cancelled.notnull(), "cancelled at " + cancelled.fill_null("") + ": not a sale"),
-            (~status.isin(PAID), "financial_status " + quoted(status.fill_null("(empty)")) + ": no payment taken"),
-            (customer.isnull(), ibis.literal("no customer_id: a guest order cannot be tied to a customer")),
-        ),
+        _aside=ibis.coalesce(_not_a_sale(t), first_reason(
+            (customer.isnull(), ibis.literal("no customer_id: a guest order cannot be tied to a customer")))),
     )
     if "refund" not in inputs:
         return sales
@@ -73,6 +79,7 @@ def _orders(inputs: Inputs) -> ir.Table:
     refunds = refunds.mutate(_refund=text(refunds.id), _order=text(refunds.order_id))
     if "order_line_refund" in inputs:
         lines = inputs["order_line_refund"]
+        lines = lines.filter(~truthy(column(lines, "_fivetran_deleted")))
         lines = lines.mutate(_refund=text(lines.refund_id), _value=number(column(lines, "subtotal")))
         sums = lines.group_by("_refund").aggregate(_refunded=lines._value.sum())
         refunds = refunds.left_join(sums, refunds._refund == sums._refund).drop("_refund_right")
@@ -81,7 +88,7 @@ def _orders(inputs: Inputs) -> ir.Table:
     orders = inputs["order"]
     orders = orders.select(_order_key=text(orders.id), _name=text(column(orders, "name")),
                            _customer=text(column(orders, "customer_id")), _channel=text(column(orders, "source_name")),
-                           _test=truthy(column(orders, "test")))
+                           _test=truthy(column(orders, "test")), _not_sale=_not_a_sale(orders))
     r = refunds.left_join(orders, refunds._order == orders._order_key)
     returned = r.select(
         _row=r._row, _file=r._file,
@@ -93,7 +100,11 @@ def _orders(inputs: Inputs) -> ir.Table:
         channel=r._channel,
         _aside=first_reason(
             (r._order_key.isnull(), "order " + quoted(r._order) + " is not in the order table"),
+            (truthy(column(r, "_fivetran_deleted")), ibis.literal("deleted in Shopify (_fivetran_deleted)")),
             (r._test, ibis.literal("refund of a test order")),
+            # Cancelling a paid order refunds it: with the sale not counted, the refund must not be either.
+            (r._not_sale.notnull(), "refund of an order that is not counted as a sale (" + r._not_sale.fill_null("")
+             + ")"),
             (r._refunded.isnull() | (r._refunded == 0),
              ibis.literal("no refunded line in order_line_refund: the refund's amount is unknown")),
             (r._customer.isnull(), ibis.literal("no customer_id: the refund cannot be tied to a customer")),

@@ -7,8 +7,10 @@ found is left as a TODO to fill in. Only each file's header and its first rows a
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
+from typing import Any
 
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError
@@ -70,9 +72,13 @@ def _describe_file(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     """The file's column names and a few values of each (as text), read by DuckDB from the file's start."""
     import duckdb
 
+    if _is_empty(path):
+        raise InputError(f"{path}: the file is empty: nothing to suggest a mapping from", file=str(path))
     db = duckdb.connect()
     try:
         location = "'" + str(path).replace("'", "''") + "'"
+        if _is_text(path):  # DuckDB reads a bare path by its extension, and knows no .txt
+            location = f"read_csv({location})"
         rows = db.execute(f"SELECT * FROM {location} LIMIT 5").fetchall()
         names = [d[0] for d in db.description]
     except duckdb.Error as exc:
@@ -83,18 +89,40 @@ def _describe_file(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     return names, samples
 
 
+def _is_text(path: Path) -> bool:
+    return path.name.lower().endswith((".txt", ".txt.gz"))
+
+
+def _open_text(path: Path) -> Any:
+    """The file as text (a .gz uncompressed; a byte-order mark dropped)."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return path.open(encoding="utf-8-sig", errors="replace")
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")) as handle:
+            return not handle.read(65536).strip()
+    except (OSError, EOFError):
+        return False
+
+
 def _whitespace_lines(path: Path) -> tuple[list[str], dict[str, list[str]], bool] | None:
     """A text file of fields separated by runs of spaces (CDNOW's `00001 19970101  1  11.77`): its field names (the
     first line's, or named by the look of the values when the file has no header), a few values of each, and whether
     the first line is a header. None when its first lines are not such fields. Reads the first lines only."""
-    if path.name.lower().endswith(".gz"):
-        return None
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            lines = [line.split() for line in (handle.readline() for _ in range(6)) if line.strip()]
-    except OSError:
+        with _open_text(path) as handle:
+            lines = [line.split() for line in (handle.readline() for _ in range(20)) if line.strip()]
+    except (OSError, EOFError):
         return None
-    if len(lines) < 2 or len({len(fields) for fields in lines}) != 1 or len(lines[0]) < 2:
+    # The usual number of fields: a line with one more or one less (set aside when the mapping runs) does not
+    # make the file unreadable here.
+    counts = [len(fields) for fields in lines]
+    usual = max(set(counts), key=counts.count) if counts else 0
+    lines = [fields for fields in lines if len(fields) == usual]
+    if len(lines) < 2 or usual < 2:
         return None
     if any("," in f or ";" in f or "|" in f for fields in lines for f in fields):
         return None
@@ -211,7 +239,7 @@ def suggest_mapping(folder: str | Path) -> str:
              "# Options per column: docs/adapters.md (the mapping file).", "tables:"]
     taken: set[str] = set()
     for file in files:
-        text_lines = _whitespace_lines(file) if file.suffix.lower() == ".txt" else None
+        text_lines = _whitespace_lines(file) if _is_text(file) else None
         if text_lines is not None:
             names, samples, header = text_lines
         else:

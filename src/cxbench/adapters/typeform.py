@@ -15,7 +15,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, column, first_reason, number, text
+from cxbench.adapters.base import Adapter, ExportFile, Inputs, Output, column, first_reason, number, quoted, text
 from cxbench.core.validation import parse_timestamp
 
 #: Hidden fields naming the respondent, most specific first (lower-cased, as the reader gives column names).
@@ -35,7 +35,9 @@ def _surveys(inputs: Inputs) -> ir.Table:
     respondent = ibis.coalesce(*(text(t[c]) for c in RESPONDENT_FIELDS if c in t.columns), token)
     kind = text(column(t, "response type")).lower()
     questions = nps_questions(list(t.columns))
-    reasons = ((submitted.isnull() | (kind == "partial"), ibis.literal("not submitted: a partial response")),)
+    reasons = ((token.isnull(), ibis.literal("no response token (#): not a row of a Typeform download (another CSV "
+                                             "in the folder?)")),
+               (submitted.isnull() | (kind == "partial"), ibis.literal("not submitted: a partial response")))
     if not questions:
         return t.select(_row=t._row, _file=t._file, response_id=token, respondent_id=respondent,
                         ts=parse_timestamp(submitted), survey=ibis.literal("nps"), score=ibis.null("float64"),
@@ -50,7 +52,8 @@ def _surveys(inputs: Inputs) -> ir.Table:
         score=number(t[question]),
         scale_min=ibis.literal(0.0),
         scale_max=ibis.literal(10.0),
-        _aside=first_reason(*reasons),
+        _aside=first_reason(*reasons, (text(t[question]).notnull() & number(t[question]).isnull(),
+                                       "the answer " + quoted(text(t[question])) + " is not a number")),
     ) for i, question in enumerate(questions, 1)]
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 

@@ -26,6 +26,7 @@ from cxbench.adapters.base import (
     instant,
     named,
     number,
+    quoted,
     recode,
     text,
 )
@@ -39,6 +40,20 @@ CHANNELS = {"voice": "phone", "native_messaging": "chat", "chat": "chat", "email
 #: good counts and bad does not (Zendesk's satisfaction score is good ÷ (good + bad)).
 GOOD, BAD = 5.0, 1.0
 CLOSED = ("solved", "closed")
+
+
+#: A century in minutes: a longer duration is a typo, and its seconds would not fit in 64 bits (1e300 crashed).
+_MAX_MINUTES = 100 * 366 * 24 * 60
+
+
+def _possible(minutes: ir.Value) -> ir.BooleanValue:
+    return minutes.isnull() | (minutes.abs() <= _MAX_MINUTES)  # NaN compares false
+
+
+def _after(start: ir.Value, minutes: ir.Value) -> ir.Value:
+    """`start` plus a duration in minutes; null when the duration is not possible (set aside with its reason)."""
+    seconds = (minutes * 60).round().cast("int64").as_interval("s")
+    return ibis.cases((minutes.notnull() & _possible(minutes), start + seconds), else_=ibis.null("timestamp"))
 
 
 def _tickets(inputs: Inputs) -> ir.Table:
@@ -60,8 +75,7 @@ def _tickets(inputs: Inputs) -> ir.Table:
         t = t.mutate(_solved=ibis.null("timestamp"), _reply_minutes=ibis.null("float64"), _replies=ibis.null("float64"),
                      _resolution_minutes=ibis.null("float64"), _reopens=ibis.null("float64"))
     # A metrics export without solved_at still has the full resolution time.
-    t = t.mutate(_solved=ibis.coalesce(t._solved, t._created + (t._resolution_minutes * 60).round().cast("int64")
-                                       .as_interval("s")))
+    t = t.mutate(_solved=ibis.coalesce(t._solved, _after(t._created, t._resolution_minutes)))
     channel = text(field(t, "via.channel", "via_channel"))
     return t.select(
         _row=t._row, _file=t._file,
@@ -70,7 +84,7 @@ def _tickets(inputs: Inputs) -> ir.Table:
         channel=recode(channel, CHANNELS),
         opened_at=t._created,
         resolved_at=ibis.cases((t._status.isin(CLOSED), t._solved), else_=ibis.null("timestamp")),
-        first_response_at=t._created + (t._reply_minutes * 60).round().cast("int64").as_interval("s"),
+        first_response_at=_after(t._created, t._reply_minutes),
         # Zendesk's one-touch resolution is a ticket solved with one agent reply: contacts = replies (at least 1).
         contacts=ibis.cases((t._replies.notnull(), ibis.greatest(t._replies, 1)), else_=ibis.null("float64")),
         priority=text(field(t, "priority")).lower(),
@@ -81,6 +95,9 @@ def _tickets(inputs: Inputs) -> ir.Table:
         agent_replies=t._replies,
         _aside=first_reason(
             (t._status == "deleted", ibis.literal("a deleted ticket")),
+            *((~_possible(minutes), name + " " + quoted(minutes.cast("string")) + " is not a duration in minutes")
+              for name, minutes in (("reply_time_in_minutes", t._reply_minutes),
+                                    ("full_resolution_time_in_minutes", t._resolution_minutes))),
             (channel.isnull(), ibis.literal("no via.channel: the channel is required")),
         ),
     )

@@ -274,6 +274,8 @@ def _check_text_file(file: _TableFile) -> str | None:
         _check_gzip_end(path)
     if not head.strip():
         return "the file is empty"
+    if file.fmt in ("json", "jsonl") and head.strip() == b"[]":  # an API export with no records yet
+        return "the file is empty (no records)"
     kind = "CSV" if file.fmt == "csv" else file.fmt.upper()
     if b"\x00" in head or head.startswith((b"PAR1", b"\x89PNG", b"PK\x03\x04", b"%PDF", b"\x1f\x8b")):
         raise InputError(f"{path}: is not a {kind} text file (binary content). "
