@@ -104,7 +104,9 @@ def test_json_cell_of_another_type_sets_aside_its_own_row_only(tmp_path):
     assert [(r.row, r.reason.split(" is ")[0]) for r in rejected] == [(2, "score 'ten'")]
 
 
-@pytest.mark.parametrize("gz", [False, True], ids=["jsonl", "jsonl.gz"])
+@pytest.mark.parametrize(("backend", "gz"), [("duckdb", False), ("duckdb", True),
+                                              pytest.param("spark", False, marks=pytest.mark.spark)],
+                         ids=["duckdb-jsonl", "duckdb-jsonl.gz", "spark-jsonl"], indirect=["backend"])
 def test_a_jsonl_line_that_is_not_an_object_is_set_aside_with_its_line_number(tmp_path, backend, gz):
     # Lines 1, 5 and 7 are answers; line 2 is blank (no row), line 3 is cut short, line 4 is an array, line 6 a
     # bare string. NPS of the three kept answers (9, 9, 0): (2 - 1) / 3 = 33.3.
