@@ -414,7 +414,10 @@ class Engine:
             for cid, indexed in by_component.items():
                 record = indexed.get(key)
                 if record is not None and record.ok:
-                    parts[cid] = record
+                    # Combined from the unrounded value: rounding each component first shifts the result (CLV:CAC
+                    # of exactly 3 read 2.999999, rated below the 3:1 line).
+                    exact = record.exact_value
+                    parts[cid] = record if exact is None or exact == record.value else record.evolve(value=exact)
                 elif cid in metric.optional_components:
                     parts[cid] = None
                 else:
@@ -629,7 +632,7 @@ class Engine:
             value=value, unit=metric.unit.value, n=estimate.n, ci_low=_clean(estimate.ci_low),
             ci_high=_clean(estimate.ci_high), benchmark=self._benchmark(metric, estimate.value, estimate.details, segment),
             change=change, status="ok", warning=warning, details=_clean({**estimate.details, **coverage_details(span)}),
-            partial=span.partial)
+            partial=span.partial, exact_value=estimate.value)
         if current:
             self._tested[(metric.id, record.key)] = (metric, estimate, current, span)
         return record

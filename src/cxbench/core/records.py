@@ -164,6 +164,9 @@ class MetricRecord(_JsonView):
     compared_with: WindowComparison | None = None
     #: the data covers only part of the period (its first or last): details.covered_from/covered_to/covered_days
     partial: bool = False
+    #: `value` before rounding to 6 decimals (not in the JSON): metrics combined from this one start from it, so
+    #: CLV ÷ CAC of 75 ÷ 25 is 3, not 2.999999 from components rounded first
+    exact_value: float | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment", frozen_mapping(self.segment))
