@@ -194,6 +194,13 @@ def test_bad_currency_time_zone_or_rate_is_a_clear_usage_error(settings, message
     assert message in str(caught.value)
 
 
+def test_a_rate_file_separated_by_semicolons_is_named_as_such(tmp_path: Path):
+    semicolons = rates_file(tmp_path, "date;currency;rate\n2026-03-01;USD;0,9\n")
+    with pytest.raises(UsageError) as caught:
+        cxbench.compute(tmp_path, currency="EUR", fx=semicolons)
+    assert "the header is separated by semicolons: save the file with commas" in str(caught.value)
+
+
 def test_fx_file_errors_name_the_file_and_line_and_a_bad_row_currency_is_set_aside(tmp_path: Path):
     bad = rates_file(tmp_path, "date,currency,rate\n2026-03-01,USD,0.9\n2026-03-02,USD,-1\n")
     folder = write_tables(tmp_path / "data", {"orders": [order("o1", "2026-03-10T10:00:00Z", 100, "EURO"),

@@ -138,7 +138,11 @@ def _read_fx_file(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in ("date", "currency", "rate") if c not in header]
     if missing:
-        raise UsageError(f"--fx {path}: the header has no {', '.join(missing)} column; {_FX_FORMAT}")
+        first = text.lstrip("\ufeff").split("\n", 1)[0]
+        # A European spreadsheet's "CSV" is separated by semicolons: say so rather than only "no date column".
+        hint = (" (the header is separated by semicolons: save the file with commas, decimals with a point)"
+                if ";" in first and "," not in first else "")
+        raise UsageError(f"--fx {path}: the header has no {', '.join(missing)} column{hint}; {_FX_FORMAT}")
     rows = []
     for row in reader:
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
