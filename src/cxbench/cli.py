@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -161,6 +162,17 @@ def _write_renderable(renderable: Any, out: Path | None) -> None:
         _write(render.plain_text(renderable), out)
 
 
+def _emit(format: OutputFormat, out: Path | None, result: Any, to_csv: Callable[[Any], str],
+          renderable: Callable[[], Any]) -> None:
+    """Write an analysis result as --format asks: its JSON document, its CSV, or the terminal rendering."""
+    if format is OutputFormat.json:
+        _write(result.to_json(), out, json_text=True)
+    elif format is OutputFormat.csv:
+        _write(to_csv(result), out)
+    else:
+        _write_renderable(renderable(), out)
+
+
 def _check_out(out: Path | None, protected: list[Path | str | None]) -> None:
     """Refuse an --out that cannot be a file, or that would overwrite one of the run's own inputs, before any work."""
     if out is None:
@@ -206,6 +218,7 @@ SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", metavar="URL",
     help="Run Spark on this cluster, e.g. spark://HOST:7077 (implies --engine spark; default: $SPARK_MASTER, else "
          "local[2]). The executors read the files: the folder must be at the same path on every worker.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")]
 FromFormatOpt = Annotated[str | None, typer.Option(
     "--from-format", metavar="SOURCE",
     help="SOURCE is a vendor's export folder: ga4, stripe, shopify, shopify_fivetran, zendesk, posthog, segment, "
@@ -304,7 +317,7 @@ def _compute(source: str, *, period: Period, from_: str | None, to: str | None, 
 def run(
     source: SourceArg,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json (docs/contract.md) or csv.")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     period: PeriodOpt = Period.MONTH,
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -551,7 +564,7 @@ def clv(
     horizon: Annotated[float | None, typer.Option(help="Forecast horizon in --time-unit units (default: 12 months; at most 100 years).")] = None,
     discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV (0.01 = 1 % a month).")] = DEFAULTS.clv_discount_rate,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per customer).")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
@@ -575,12 +588,7 @@ def clv(
         return
     from cxbench import render, render_clv
 
-    if format is OutputFormat.json:
-        _write(result.to_json(), out, json_text=True)
-    elif format is OutputFormat.csv:
-        _write(render_clv.clv_csv(result), out)
-    else:
-        _write_renderable(render_clv.clv_renderable(result, redact(source)), out)
+    _emit(format, out, result, render_clv.clv_csv, lambda: render_clv.clv_renderable(result, redact(source)))
 
 
 class ThemeSurvey(StrEnum):
@@ -599,7 +607,7 @@ def themes(
     max_comments: Annotated[int, typer.Option(help="Analyse at most this many of the most recent commented answers.")] = 50_000,
     nps_detractor_max: NpsDetractorMaxOpt = DEFAULTS.nps_detractor_max,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per theme).")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     as_of: AsOfOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
@@ -622,12 +630,8 @@ def themes(
         return
     from cxbench import render_themes
 
-    if format is OutputFormat.json:
-        _write(result.to_json(), out, json_text=True)
-    elif format is OutputFormat.csv:
-        _write(render_themes.themes_csv(result), out)
-    else:
-        _write_renderable(render_themes.themes_renderable(result, redact(source)), out)
+    _emit(format, out, result, render_themes.themes_csv,
+          lambda: render_themes.themes_renderable(result, redact(source)))
 
 
 def _report_drivers(source: str, wanted: bool, from_: str | None, to: str | None, settings: dict[str, Any],
@@ -655,7 +659,7 @@ def drivers(
     holidays: HolidaysOpt = None,
     event_name: EventNameOpt = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per driver term).")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
@@ -682,12 +686,8 @@ def drivers(
         return
     from cxbench import render_drivers
 
-    if format is OutputFormat.json:
-        _write(result.to_json(), out, json_text=True)
-    elif format is OutputFormat.csv:
-        _write(render_drivers.drivers_csv(result), out)
-    else:
-        _write_renderable(render_drivers.drivers_renderable(result, redact(source)), out)
+    _emit(format, out, result, render_drivers.drivers_csv,
+          lambda: render_drivers.drivers_renderable(result, redact(source)))
 
 
 @app.command()
@@ -703,7 +703,7 @@ def funnel(
     event_name: EventNameOpt = None,
     timezone: TimezoneOpt = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per group and step).")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
@@ -725,12 +725,8 @@ def funnel(
         return
     from cxbench import render_funnel
 
-    if format is OutputFormat.json:
-        _write(result.to_json(), out, json_text=True)
-    elif format is OutputFormat.csv:
-        _write(render_funnel.funnel_csv(result), out)
-    else:
-        _write_renderable(render_funnel.funnel_renderable(result, redact(source)), out)
+    _emit(format, out, result, render_funnel.funnel_csv,
+          lambda: render_funnel.funnel_renderable(result, redact(source)))
 
 
 @app.command()
@@ -745,7 +741,7 @@ def paths(
     event_name: EventNameOpt = None,
     timezone: TimezoneOpt = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (terminal), json or csv (one row per path).")] = OutputFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of the terminal.")] = None,
+    out: OutOpt = None,
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     memory_limit: MemoryOpt = None,
@@ -766,12 +762,7 @@ def paths(
         return
     from cxbench import render_funnel
 
-    if format is OutputFormat.json:
-        _write(result.to_json(), out, json_text=True)
-    elif format is OutputFormat.csv:
-        _write(render_funnel.paths_csv(result), out)
-    else:
-        _write_renderable(render_funnel.paths_renderable(result, redact(source)), out)
+    _emit(format, out, result, render_funnel.paths_csv, lambda: render_funnel.paths_renderable(result, redact(source)))
 
 
 @app.command()
