@@ -205,6 +205,40 @@ def test_scroll_depth_per_page_skips_pageviews_without_scroll(run_case):
     assert pick(card, "scroll_depth", dimension={"page": "/b"})["value"] == pytest.approx(30.0)
 
 
+def test_page_metrics_aggregated_in_one_query_equal_each_computed_alone(run_case):
+    # Pageviews, time on page, exit rate and scroll depth share one query over the pageview window, each
+    # counting only its own rows (`where`); computed alone, each filters its rows first. Both must agree with:
+    #   session a: / 10:00:00 (scroll 50) → /pricing 10:00:40 (no scroll) → pageleave 10:01:40
+    #   session b: / 10:00:00 (scroll 70), click 10:00:10, a pageview without page 10:00:20 (scroll 30), no end
+    # pageviews 4 (/ 2, /pricing 1; the page-less one only overall)
+    # time on page: / 40 and 20, /pricing 60, b's last untimed → (40 + 60 + 20)/3 = 40 (n 3), / 30, /pricing 60
+    # scroll depth: (50 + 70 + 30)/3 = 50 (n 3), / 60; /pricing has no scroll: no record at all
+    # exit rate: a exits on /pricing, b on the page-less pageview → 2/4 = 50 %, / 0 %, /pricing 100 %
+    rows = [
+        ev("a", at(5, "10:00:00"), scroll_pct=50), ev("a", at(5, "10:00:40"), page="/pricing", scroll_pct=""),
+        ev("a", at(5, "10:01:40"), event="pageleave", page="/pricing", scroll_pct=""),
+        ev("b", at(5, "10:00:00"), scroll_pct=70), ev("b", at(5, "10:00:10"), event="click", scroll_pct=""),
+        ev("b", at(5, "10:00:20"), page=None, scroll_pct=30),
+    ]
+    ids = ["pageviews", "time_on_page", "exit_rate", "scroll_depth"]
+    together = run_case({"events": rows}, period="all", metrics=ids)
+    expected = {
+        "pageviews": {None: (4, 4), "/": (2, 2), "/pricing": (1, 1)},
+        "time_on_page": {None: (40.0, 3), "/": (30.0, 2), "/pricing": (60.0, 1)},
+        "exit_rate": {None: (50.0, 4), "/": (0.0, 2), "/pricing": (100.0, 1)},
+        "scroll_depth": {None: (50.0, 3), "/": (60.0, 2)},
+    }
+    for metric, by_page in expected.items():
+        for page, (value, n) in by_page.items():
+            record = pick(together, metric, dimension=None if page is None else {"page": page})
+            assert (record["value"], record["n"]) == (pytest.approx(value), n), (metric, page)
+    assert together.get("scroll_depth", dimension={"page": "/pricing"}) == []
+    for metric in ids:
+        alone = run_case({"events": rows}, period="all", metrics=[metric])
+        assert ([r.to_dict() for r in alone.records if r.id == metric]
+                == [r.to_dict() for r in together.records if r.id == metric]), metric
+
+
 def test_avg_time_on_site_matches_seed_000_ten_visitors_averaging_20_minutes(run_case):
     # Seed 000: ten unique visitors averaging 20 minutes in a month → 20 minutes.
     # v0-v4: one 10-minute session each (10:00, 10:05, 10:10) → 5 × 10 = 50 min.

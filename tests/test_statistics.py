@@ -24,6 +24,7 @@ from cxbench.core.stats import (
     Ratio,
     Sum,
     Total,
+    binomial_two_sided_p,
     net_score_z_test,
     poisson_rate_test,
     two_proportion_z_test,
@@ -88,6 +89,40 @@ def test_poisson_rate_test_matches_r_poisson_test_example():
     assert result is not None and result.test is ChangeTest.POISSON
     assert result.p_value == pytest.approx(0.07967, abs=5e-6)
     assert result.significant is False
+
+
+def test_binomial_two_sided_p_is_scipys_binomtest_and_the_sum_of_outcomes_no_more_likely():
+    # cxbench runs SciPy's two-sided algorithm on SciPy's binomial ufuncs without scipy.stats' per-call checks;
+    # the p-values must be binomtest's own, bit for bit, from tiny to 10⁷ trials, on both sides of the mode,
+    # at the mode and at the ends, and (for small n) the sum written out with math.comb.
+    from scipy.stats import binomtest
+
+    cases = [(0, 1, 0.5), (1, 1, 0.5), (0, 10, 0.3), (10, 10, 0.3), (3, 10, 0.3), (31, 61, 31 / 61),
+             (62, 92, 31 / 61), (11, 32, 800 / 3811), (0, 12, 0.5), (5, 5, 1e-3), (400_000, 800_000, 0.5),
+             (401_234, 800_000, 0.5), (398_000, 800_000, 31 / 61), (9_990_000, 10_000_000, 0.999),
+             (1_000, 10_000_000, 1e-4), (123_456, 987_654, 0.125)]
+    for k, n, p in cases:
+        assert binomial_two_sided_p(k, n, p) == binomtest(k, n, p).pvalue, (k, n, p)
+        if n <= 100:
+            assert binomial_two_sided_p(k, n, p) == pytest.approx(_conditional_poisson_p(k, p, n - k, 1 - p), rel=1e-9)
+    with pytest.raises(ValueError):
+        binomial_two_sided_p(5, 4, 0.5)
+
+
+def test_welch_t_interval_quantile_and_p_are_scipys():
+    # The t-test's p-value and the mean's interval use scipy.special's Student's t functions directly; they must
+    # give ttest_ind_from_stats(equal_var=False)'s and t.ppf's numbers (R's sleep example is checked above).
+    from scipy.stats import t as student_t, ttest_ind_from_stats
+
+    example = (0.2, math.sqrt(0.161073), 150, 0.225, math.sqrt(0.175251), 200)
+    ours, scipys = welch_t_test(*example), ttest_ind_from_stats(*example, equal_var=False)
+    assert ours is not None
+    assert ours.p_value == pytest.approx(float(scipys.pvalue), rel=1e-12)
+    assert ours.statistic == pytest.approx(float(scipys.statistic), rel=1e-12)
+    from cxbench.core.stats import _scipy_special
+
+    for df in (1, 4, 29, 999):
+        assert float(_scipy_special().stdtrit(df, 0.975)) == pytest.approx(float(student_t.ppf(0.975, df)), rel=1e-12)
 
 
 def test_net_score_z_is_worked_by_hand():

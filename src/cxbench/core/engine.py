@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
@@ -202,6 +204,24 @@ def _count_of(stats: Mapping[str, Any]) -> int:
     return int(n) if isinstance(n, int) or (isinstance(n, float) and n.is_integer()) else 0
 
 
+_WHERE_COUNT = "_where_n"  # a shared query's count of the rows a metric's `where` keeps
+
+
+def _restricted(value: ir.Scalar, predicate: ir.BooleanValue) -> ir.Scalar:
+    """`value` with every aggregate in it over only the rows where `predicate` holds (SQL's FILTER clause), so
+    that a metric with a `where` shares the query of the metrics that read all the rows."""
+    condition = predicate.op()
+
+    def restrict(node: ops.Node, kwargs: dict[str, Any]) -> ops.Node:
+        new = node.copy(**kwargs) if kwargs else node
+        if isinstance(new, ops.Reduction) and "where" in new.__argnames__:
+            new = new.copy(where=condition if new.where is None else ops.And(new.where, condition))
+        return new
+
+    # Only the value's own nodes: the relation it reads is not rewritten (its windows hold reductions too).
+    return value.op().replace(restrict, filter=ops.Value).to_expr()
+
+
 def _clean(value: Any) -> Any:
     """Round floats for output; NaN and infinities become None (they never reach an output)."""
     if isinstance(value, float):
@@ -296,41 +316,54 @@ class Engine:
 
     def _prefetch_shared_rows(self, metrics: Sequence[Metric]) -> None:
         """One query for the metrics that aggregate the same rows over the same periods and breakdowns (sessions,
-        pages per session, session duration and time on site all read the session table): their aggregates are
-        computed side by side in one pass, instead of one pass per metric."""
-        groups: dict[tuple, list[Metric]] = {}
-        grids: dict[str, tuple[PeriodSpan, ...]] = {}
+        pages per session, session duration and time on site all read the session table; pageviews, time on page,
+        exit rate and scroll depth the pageview window): their aggregates are computed side by side in one pass,
+        instead of one pass per metric. Rows are the same when their expressions are (whichever function made
+        them); a metric's `where` is applied inside its own aggregates."""
+        groups: dict[tuple, list[tuple[Metric, MetricContext, tuple[PeriodSpan, ...], ir.Table]]] = {}
         for metric in metrics:
             if isinstance(metric, DerivedMetric) or metric.rows is None or metric.id in self._done:
                 continue
             if missing_events(self.ctx, metric, self.metrics):
                 continue  # unavailable on its own
-            grids[metric.id] = grid = self._grid_for(metric)
-            if grid:
-                key = (metric.rows, grid, metric.dimensions, metric.by_customer_segment)
-                groups.setdefault(key, []).append(metric)
+            grid = self._grid_for(metric)
+            if not grid:
+                continue
+            ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
+            try:
+                rows = metric.rows(ctx)
+            except MetricUnavailable:
+                continue  # says so on its own
+            key = (rows.op(), grid, metric.dimensions, metric.by_customer_segment)
+            groups.setdefault(key, []).append((metric, ctx, grid, rows))
         for members in groups.values():
             if len(members) < 2:
                 continue
-            grid = grids[members[0].id]
-            ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
-            assert members[0].rows is not None
-            try:
-                rows = members[0].rows(ctx)
-            except MetricUnavailable:
-                continue  # each member says so on its own
+            first, ctx, grid, rows = members[0]
 
-            def aggregates(t: ir.Table, members: list[Metric] = members) -> dict[str, ir.Scalar]:
-                return {f"m{i}_{name}": value for i, m in enumerate(members)
-                        for name, value in m.estimator.aggregates(t).items()}
+            def aggregates(t: ir.Table, members: list[Metric] = [m for m, *_ in members]) -> dict[str, ir.Scalar]:
+                out: dict[str, ir.Scalar] = {}
+                for i, m in enumerate(members):
+                    measures = m.estimator.aggregates(t)
+                    if m.where is not None:
+                        predicate = m.where(t)
+                        measures = {name: _restricted(value, predicate) for name, value in measures.items()}
+                        measures[_WHERE_COUNT] = t.count(where=predicate)
+                    out.update({f"m{i}_{name}": value for name, value in measures.items()})
+                return out
 
-            combined = self._aggregate(_Step(members[0], ctx, grid), rows, aggregates)
-            for i, metric in enumerate(members):
+            combined = self._aggregate(_Step(first, ctx, grid), rows, aggregates)
+            for i, (metric, *_) in enumerate(members):
                 prefix = f"m{i}_"
-                self._prefetched[metric.id] = {
-                    key: {period: {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
-                          for period, row in by_period.items()}
-                    for key, by_period in combined.items()}
+                split: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
+                for key, by_period in combined.items():
+                    for period, row in by_period.items():
+                        own = {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
+                        # A group with none of the metric's rows is absent, as when the rows are filtered first.
+                        if metric.where is not None and not own.pop(_WHERE_COUNT):
+                            continue
+                        split.setdefault(key, {})[period] = own
+                self._prefetched[metric.id] = split
 
     def _records_once(self, metric: Metric) -> list[MetricRecord]:
         """A metric's records, computed once per run (a derived metric's components are often also shown)."""
@@ -357,6 +390,8 @@ class Engine:
             rows = metric.rows(ctx)
         except MetricUnavailable as exc:
             return [self._unavailable(metric, span, {}, None, str(exc)) for span in spans]
+        if metric.where is not None:
+            rows = rows.filter(metric.where(rows))
         if not grid:
             return [self._unavailable(metric, None, {}, None, f"no {metric.what_is_counted} in the source")]
         step = _Step(metric, ctx, grid)
@@ -448,6 +483,7 @@ class Engine:
         rows = rows.mutate(_period=ctx.period_key(rows.ts))
         dimensions = [d for d in metric.dimensions
                       if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
+        out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
         parts: list[ir.Table] = []
         segments = self.segments_of(metric)
         for segment in (None, *segments):
@@ -456,8 +492,16 @@ class Engine:
                 customers = ctx.tables["customers"].expr
                 lookup = customers.select(_seg_id=customers.customer_id, _seg_value=customers[segment].cast("string"))
                 base = rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
-            for dimension in (None, *dimensions):
-                columns = () if dimension is None else ((dimension,) if isinstance(dimension, str) else dimension)
+            flat = [d for d in dimensions if not any(base[c].type().is_array() for c in _columns(d))]
+            if flat and _grouping_sets_supported(ctx.con):
+                # The overall rows and every breakdown of plain columns in one pass (GROUPING SETS), instead of
+                # one pass over the rows per breakdown: on 18.9 M events a breakdown cost as much as the overall.
+                self._grouping_sets(ctx, base, segment, flat, aggregates, out)
+                branches: list[Any] = [d for d in dimensions if d not in flat]
+            else:
+                branches = [None, *dimensions]
+            for dimension in branches:
+                columns = () if dimension is None else _columns(dimension)
                 t = base
                 for column in columns:
                     if t[column].type().is_array():
@@ -469,8 +513,7 @@ class Engine:
                     keys.append(t._seg_value)
                 if columns:
                     # Several columns travel as one text key, split again when the records are built.
-                    joined = ibis.literal(_KEY_SEPARATOR).join([t[c].cast("string") for c in columns])
-                    keys.append(joined.name("_dim_value"))
+                    keys.append(_dimension_key(t, columns).name("_dim_value"))
                 measures = aggregates(t)
                 grouped = t.group_by(keys).aggregate(**measures)
                 parts.append(grouped.select(
@@ -481,14 +524,64 @@ class Engine:
                     _dim_value=grouped._dim_value if columns else ibis.null("string"),
                     **{name: grouped[name] for name in measures},
                 ))
-        query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        table = ctx.con.to_pyarrow(query)
-        out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
-        for row in table.to_pylist():
-            key = (row.pop("_seg_name"), row.pop("_seg_value"), row.pop("_dim_name"), row.pop("_dim_value"))
-            period = row.pop("_period")
-            out.setdefault(key, {})[period] = row
+        if parts:
+            query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+            for row in ctx.con.to_pyarrow(query).to_pylist():
+                key = (row.pop("_seg_name"), row.pop("_seg_value"), row.pop("_dim_name"), row.pop("_dim_value"))
+                period = row.pop("_period")
+                out.setdefault(key, {})[period] = row
         return out
+
+    @staticmethod
+    def _grouping_sets(ctx: MetricContext, base: ir.Table, segment: str | None,
+                       dimensions: list[str | tuple[str, ...]],
+                       aggregates: Callable[[ir.Table], dict[str, ir.Scalar]],
+                       out: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> None:
+        """The aggregates per period overall and per value of each dimension, in one query: Ibis compiles the
+        finest grouping, whose GROUP BY becomes GROUPING SETS ((period), (period, dimension 1), ...). A value of a
+        dimension is its columns as one text key, null when one of them is (those rows are in no breakdown, as
+        when they are filtered out); GROUPING() tells the overall row from the group of a null key."""
+        keys = {f"_d{i}": ibis.cases((ibis.and_(*[base[c].notnull() for c in _columns(d)]),
+                                      _dimension_key(base, _columns(d))), else_=ibis.null("string"))
+                for i, d in enumerate(dimensions)}
+        t = base.mutate(**keys)
+        leading = ["_period"] if segment is None else ["_period", "_seg_value"]
+        measures = aggregates(t)
+        grouped = t.group_by([*leading, *keys]).aggregate(**measures)
+        query = ctx.con.compiler.to_sqlglot(grouped)
+        select = query if isinstance(query, sge.Select) else None
+        if select is None or select.args.get("group") is None:
+            raise AssertionError(f"unexpected SQL for GROUPING SETS: {query.sql()[:200]}")
+        # The grouping keys are the select's first columns (Ibis groups by their positions).
+        key_expressions = [e.unalias().copy() for e in select.expressions[:len(leading) + len(keys)]]
+        head, tails = key_expressions[:len(leading)], key_expressions[len(leading):]
+        sets = [sge.Tuple(expressions=[k.copy() for k in head])]
+        sets += [sge.Tuple(expressions=[*(k.copy() for k in head), tail.copy()]) for tail in tails]
+        select.set("group", sge.Group(grouping_sets=[sge.GroupingSets(expressions=sets)]))
+        flags = [sge.Cast(this=sge.Anonymous(this="GROUPING", expressions=[tail.copy()]), to=sge.DataType.build("bigint"))
+                 .as_(f"_g{i}") for i, tail in enumerate(tails)]
+        select.set("expressions", [*select.expressions[:len(leading) + len(keys)], *flags,
+                                   *select.expressions[len(leading) + len(keys):]])
+        schema = ibis.schema({**{name: grouped.schema()[name] for name in [*leading, *keys]},
+                              **{f"_g{i}": "int64" for i in range(len(tails))},
+                              **{name: grouped.schema()[name] for name in measures}})
+        register = getattr(ctx.con, "_run_pre_execute_hooks", None)
+        if register is not None:
+            register(grouped)  # the in-memory tables the query reads (period grids, lookups)
+        table = ctx.con.sql(query.sql(dialect=ctx.con.dialect), schema=schema)
+        names = [_KEY_SEPARATOR.join(_columns(d)) for d in dimensions]
+        for row in ctx.con.to_pyarrow(table).to_pylist():
+            period = row.pop("_period")
+            seg_value = row.pop("_seg_value") if segment is not None else None
+            values = [row.pop(f"_d{i}") for i in range(len(names))]
+            grouped_by = [i for i in range(len(names)) if row.pop(f"_g{i}") == 0]
+            if not grouped_by:
+                key: GroupKey = (segment, seg_value, None, None)
+            elif values[grouped_by[0]] is None:
+                continue  # the rows without a value of this dimension: in no breakdown
+            else:
+                key = (segment, seg_value, names[grouped_by[0]], values[grouped_by[0]])
+            out.setdefault(key, {})[period] = row
 
     def _build(self, step: _Step, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[MetricRecord]:
         metric = step.metric
@@ -697,6 +790,21 @@ def record_span(record: MetricRecord) -> PeriodSpan | None:
     if first is None or last is None:
         return replace(span, partial=True)
     return span.covering(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+
+def _columns(dimension: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (dimension,) if isinstance(dimension, str) else dimension
+
+
+def _dimension_key(t: ir.Table, columns: tuple[str, ...]) -> ir.StringValue:
+    """A breakdown's columns as one text key, split again when the records are built."""
+    return ibis.literal(_KEY_SEPARATOR).join([t[c].cast("string") for c in columns])
+
+
+def _grouping_sets_supported(con: Any) -> bool:
+    """Whether the backend compiles to SQL through sqlglot (DuckDB, Spark, Postgres...): GROUPING SETS are then
+    written into the compiled query. Any other backend gets one query per breakdown, unioned."""
+    return hasattr(con, "compiler") and hasattr(con.compiler, "to_sqlglot") and hasattr(con, "sql")
 
 
 def _sortable_items(items: tuple[tuple[str, Any], ...]) -> tuple:

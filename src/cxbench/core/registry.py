@@ -207,6 +207,9 @@ class Metric:
     required_events: tuple[str, ...] = ()
     #: tables read instead of `events` when present (carts): the events are then not read and not required
     events_replaced_by: tuple[str, ...] = ()
+    #: the rows counted, of those `rows` returns (timed pageviews of all pageviews): applied inside the aggregates
+    #: when metrics reading the same rows are aggregated in one query, so the rows are made once for all of them
+    where: Callable[[ir.Table], ir.BooleanValue] | None = None
 
     def reads_events(self, tables: Mapping[str, Any]) -> bool:
         """Whether the metric reads `events` given the tables a source has (not when a replacement is there)."""

@@ -28,15 +28,16 @@ def _event_rows(ctx: MetricContext) -> ir.Table:
 
 def _pageview_rows(ctx: MetricContext) -> ir.Table:
     if _pageview_window_wanted(ctx):
-        return pageviews(ctx)  # the same pageviews, already in memory: no second pass over the events
+        return pageviews(ctx)  # the window's rows: aggregated in the one query of the page metrics
     e = events(ctx)
     e = e.filter(e.event == ctx.event("pageview"))
     return e.mutate(_entity=e.user_id)
 
 
 def _pageview_window_wanted(ctx: MetricContext) -> bool:
-    """Whether the run builds the pageview table anyway (time on page or exit rate are asked for), so that
-    pageviews and scroll depth read it instead of scanning the events again; alone they scan the events."""
+    """Whether the run makes the pageview window anyway (time on page or exit rate are asked for), so that
+    pageviews and scroll depth are aggregated in its query instead of scanning the events again; alone they
+    scan the events without the window."""
     return ctx.options.metrics is None or not {"time_on_page", "exit_rate"}.isdisjoint(ctx.options.metrics)
 
 
@@ -57,15 +58,9 @@ def _bounce_rows(ctx: MetricContext) -> ir.Table:
     return s.mutate(bounced=bounced)
 
 
-def _time_on_page_rows(ctx: MetricContext) -> ir.Table:
-    p = pageviews(ctx)
-    return p.filter(p.time_on_page.notnull())
-
-
 def _scroll_rows(ctx: MetricContext) -> ir.Table:
     require_column(ctx, "events", "scroll_pct", "the deepest scroll % of each pageview")
-    p = _pageview_rows(ctx)
-    return p.filter(p.scroll_pct.notnull())
+    return _pageview_rows(ctx)
 
 
 def _distinct_user_units(ctx: MetricContext, unit: str) -> ir.Table:
@@ -302,8 +297,8 @@ WEBSITE = (
     Metric(
         id="time_on_page", name="Time on page", family=Family.WEBSITE,
         formula="mean time from a pageview to the next pageview of its session (or to its pageleave)",
-        unit=Unit.SECONDS, direction=Direction.UP, inputs=("events",), rows=_time_on_page_rows,
-        estimator=Ratio(lambda t: t.time_on_page.sum(), _count), what_is_counted="timed pageviews",
+        unit=Unit.SECONDS, direction=Direction.UP, inputs=("events",), rows=pageviews,
+        where=lambda t: t.time_on_page.notnull(), estimator=Ratio(lambda t: t.time_on_page.sum(), _count), what_is_counted="timed pageviews",
         description="Per page (dimension `page`) and overall.",
         notes="The last pageview of a session ends at a `pageleave` event when the tracker sends one; without one "
               "it has no end and is left out (GA4 and Matomo do the same), so n counts timed pageviews only.",
@@ -313,7 +308,8 @@ WEBSITE = (
     Metric(
         id="scroll_depth", name="Scroll depth", family=Family.WEBSITE,
         formula="mean of the deepest scroll % reached per pageview", unit=Unit.PERCENT, direction=Direction.UP,
-        inputs=("events",), rows=_scroll_rows, estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
+        inputs=("events",), rows=_scroll_rows, where=lambda t: t.scroll_pct.notnull(),
+        estimator=Ratio(lambda t: t.scroll_pct.sum(), _count),
         what_is_counted="pageviews with scroll_pct", description="Per page (dimension `page`) and overall.",
         notes="Needs `events.scroll_pct`; pageviews without it are left out.", source="003", dimensions=("page",),
         events=("pageview",), required_events=("pageview",),
@@ -321,7 +317,7 @@ WEBSITE = (
     Metric(
         id="exit_rate", name="Exit rate", family=Family.WEBSITE,
         formula="sessions that ended on the page ÷ pageviews of the page × 100", unit=Unit.PERCENT,
-        direction=Direction.DOWN, inputs=("events",), rows=lambda ctx: pageviews(ctx),
+        direction=Direction.DOWN, inputs=("events",), rows=pageviews,
         estimator=Ratio(lambda t: t.is_exit.cast("int64").sum(), _count, factor=100, test=ChangeTest.TWO_PROPORTION),
         what_is_counted="pageviews",
         description="Per page (dimension `page`), ranked: `details.rank` 1 is the page most often left.",

@@ -99,10 +99,12 @@ def pageviews(ctx: MetricContext) -> ir.Table:
     `is_exit`.
 
     A pageview ends at the next pageview of its session, or at a `pageleave` that follows it; the last
-    pageview of a session without a pageleave has no end (time_on_page null). Built and cached once per run,
-    with only the columns the pageview metrics read.
+    pageview of a session without a pageleave has no end (time_on_page null). One expression per run, with only
+    the columns the pageview metrics read: the engine aggregates pageviews, time on page, exit rate and scroll
+    depth in one query over it, so the window runs once and is never stored (caching it and reading it four times
+    took 7.1 + 4 × 0.9 s on 18.9 M events; the one query about 7 s).
     """
-    return ctx.remember("pageviews", lambda: ctx.cache(_pageviews(ctx)))
+    return ctx.remember("pageviews", lambda: _pageviews(ctx))
 
 
 def _pageviews(ctx: MetricContext) -> ir.Table:
