@@ -92,16 +92,20 @@ def test_parquet_rows_are_validated_in_place_with_bad_rows_and_later_duplicates_
     extra = pa.Table.from_pylist([{**ROWS[0], "score": 0.0}, {**ROWS[1], "response_id": "r9", "score": 13.0}])
     extra = extra.set_column(2, "ts", extra.column("ts").cast(pa.timestamp("us", tz="UTC")))
     pq.write_table(pa.concat_tables([table, extra.cast(table.schema)]), tmp_path / "surveys.parquet")
-    validation = validate(open_source(tmp_path))
+    dataset = open_source(tmp_path)
+    validation = validate(dataset)
     report = validation.reports["surveys"]
     assert (report.rows, report.used, report.rejected) == (7, 5, 2)
     assert [(r.row, r.reason) for r in validation.rejected] == [
         (6, "duplicate response_id 'r0': counted once"), (7, "nps score 13 is outside 0-10")]
-    # The used rows are read from the file by each query, not a cached copy of the table.
+    # The used rows are a view that reads the file at each query, not a cached copy of the table.
     import ibis.expr.operations as ops
 
-    (query,) = validation.tables["surveys"].expr.op().find(ops.SQLQueryResult)
-    assert "read_parquet" in query.query
+    (table,) = validation.tables["surveys"].expr.op().find(ops.DatabaseTable)
+    (kind, sql), = dataset.con.raw_sql(
+        f"SELECT 'view', sql FROM duckdb_views() WHERE view_name = '{table.name}' "
+        f"UNION ALL SELECT 'table', sql FROM duckdb_tables() WHERE table_name = '{table.name}'").fetchall()
+    assert kind == "view" and "read_parquet" in sql.lower()
     # The original five answers: NPS 40 as in ROWS (3 promoters, 1 passive, 1 detractor).
     assert _nps(tmp_path) == pytest.approx(40.0)
 
