@@ -486,20 +486,18 @@ class Engine:
         out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
         parts: list[ir.Table] = []
         segments = self.segments_of(metric)
+        flat = [d for d in dimensions if not any(rows[c].type().is_array() for c in _columns(d))]
+        grouping_sets = bool(flat) and _grouping_sets_supported(ctx.con)
+        if grouping_sets:
+            # The overall rows, every segment and every breakdown of plain columns in one pass (GROUPING SETS),
+            # instead of one pass over the rows per breakdown: on 18.9 M events a breakdown cost as much as the
+            # overall, and the pageview window would be made again for each.
+            self._grouping_sets(ctx, rows, segments, flat, aggregates, out)
         for segment in (None, *segments):
             base = rows
             if segment is not None:
-                customers = ctx.tables["customers"].expr
-                lookup = customers.select(_seg_id=customers.customer_id, _seg_value=customers[segment].cast("string"))
-                base = rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
-            flat = [d for d in dimensions if not any(base[c].type().is_array() for c in _columns(d))]
-            if flat and _grouping_sets_supported(ctx.con):
-                # The overall rows and every breakdown of plain columns in one pass (GROUPING SETS), instead of
-                # one pass over the rows per breakdown: on 18.9 M events a breakdown cost as much as the overall.
-                self._grouping_sets(ctx, base, segment, flat, aggregates, out)
-                branches: list[Any] = [d for d in dimensions if d not in flat]
-            else:
-                branches = [None, *dimensions]
+                base = _with_segment(ctx, rows, segment, "_seg_value")
+            branches: list[Any] = [d for d in dimensions if d not in flat] if grouping_sets else [None, *dimensions]
             for dimension in branches:
                 columns = () if dimension is None else _columns(dimension)
                 t = base
@@ -533,53 +531,58 @@ class Engine:
         return out
 
     @staticmethod
-    def _grouping_sets(ctx: MetricContext, base: ir.Table, segment: str | None,
+    def _grouping_sets(ctx: MetricContext, rows: ir.Table, segments: tuple[str, ...],
                        dimensions: list[str | tuple[str, ...]],
                        aggregates: Callable[[ir.Table], dict[str, ir.Scalar]],
                        out: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> None:
-        """The aggregates per period overall and per value of each dimension, in one query: Ibis compiles the
-        finest grouping, whose GROUP BY becomes GROUPING SETS ((period), (period, dimension 1), ...). A value of a
-        dimension is its columns as one text key, null when one of them is (those rows are in no breakdown, as
-        when they are filtered out); GROUPING() tells the overall row from the group of a null key."""
-        keys = {f"_d{i}": ibis.cases((ibis.and_(*[base[c].notnull() for c in _columns(d)]),
-                                      _dimension_key(base, _columns(d))), else_=ibis.null("string"))
+        """The aggregates per period overall, per segment value, per value of each dimension and per segment value
+        and value of each dimension, in one query: Ibis compiles the finest grouping, whose GROUP BY becomes
+        GROUPING SETS ((period), (period, dimension 1), ..., (period, segment), (period, segment, dimension 1)...).
+        A value of a dimension is its columns as one text key, null when one of them is (those rows are in no
+        breakdown, as when they are filtered out); a segment's null value is a segment value ("plan None"), as in
+        a plain GROUP BY. GROUPING() tells which keys each result row is grouped by."""
+        t = rows
+        for j, segment in enumerate(segments):
+            t = _with_segment(ctx, t, segment, f"_s{j}")  # a customer's value: one row each, no row repeated
+        keys = {f"_d{i}": ibis.cases((ibis.and_(*[t[c].notnull() for c in _columns(d)]),
+                                      _dimension_key(t, _columns(d))), else_=ibis.null("string"))
                 for i, d in enumerate(dimensions)}
-        t = base.mutate(**keys)
-        leading = ["_period"] if segment is None else ["_period", "_seg_value"]
+        t = t.mutate(**keys)
+        segment_keys = [f"_s{j}" for j in range(len(segments))]
+        names = ["_period", *segment_keys, *keys]
         measures = aggregates(t)
-        grouped = t.group_by([*leading, *keys]).aggregate(**measures)
+        grouped = t.group_by(names).aggregate(**measures)
         query = ctx.con.compiler.to_sqlglot(grouped)
-        select = query if isinstance(query, sge.Select) else None
-        if select is None or select.args.get("group") is None:
+        if not isinstance(query, sge.Select) or query.args.get("group") is None:
             raise AssertionError(f"unexpected SQL for GROUPING SETS: {query.sql()[:200]}")
         # The grouping keys are the select's first columns (Ibis groups by their positions).
-        key_expressions = [e.unalias().copy() for e in select.expressions[:len(leading) + len(keys)]]
-        head, tails = key_expressions[:len(leading)], key_expressions[len(leading):]
-        sets = [sge.Tuple(expressions=[k.copy() for k in head])]
-        sets += [sge.Tuple(expressions=[*(k.copy() for k in head), tail.copy()]) for tail in tails]
-        select.set("group", sge.Group(grouping_sets=[sge.GroupingSets(expressions=sets)]))
-        flags = [sge.Cast(this=sge.Anonymous(this="GROUPING", expressions=[tail.copy()]), to=sge.DataType.build("bigint"))
-                 .as_(f"_g{i}") for i, tail in enumerate(tails)]
-        select.set("expressions", [*select.expressions[:len(leading) + len(keys)], *flags,
-                                   *select.expressions[len(leading) + len(keys):]])
-        schema = ibis.schema({**{name: grouped.schema()[name] for name in [*leading, *keys]},
-                              **{f"_g{i}": "int64" for i in range(len(tails))},
-                              **{name: grouped.schema()[name] for name in measures}})
+        by_name = dict(zip(names, (e.unalias() for e in query.expressions[:len(names)]), strict=True))
+        choices: list[tuple[str | None, str | None]] = [(s, d) for s in (None, *segment_keys) for d in (None, *keys)]
+        sets = [sge.Tuple(expressions=[by_name[n].copy() for n in ("_period", s, d) if n is not None])
+                for s, d in choices]
+        query.set("group", sge.Group(grouping_sets=[sge.GroupingSets(expressions=sets)]))
+        flagged = [*segment_keys, *keys]
+        flags = [sge.Cast(this=sge.Anonymous(this="GROUPING", expressions=[by_name[n].copy()]),
+                          to=sge.DataType.build("bigint")).as_(f"_g{n}") for n in flagged]
+        query.set("expressions", [*query.expressions[:len(names)], *flags, *query.expressions[len(names):]])
+        schema = ibis.schema({**{n: grouped.schema()[n] for n in names}, **{f"_g{n}": "int64" for n in flagged},
+                              **{n: grouped.schema()[n] for n in measures}})
         register = getattr(ctx.con, "_run_pre_execute_hooks", None)
         if register is not None:
             register(grouped)  # the in-memory tables the query reads (period grids, lookups)
-        names = [_KEY_SEPARATOR.join(_columns(d)) for d in dimensions]
+        dimension_names = dict(zip(keys, (_KEY_SEPARATOR.join(_columns(d)) for d in dimensions), strict=True))
+        segment_names = dict(zip(segment_keys, segments, strict=True))
         for row in _fetch(ctx.con, query.sql(dialect=ctx.con.dialect), schema).to_pylist():
             period = row.pop("_period")
-            seg_value = row.pop("_seg_value") if segment is not None else None
-            values = [row.pop(f"_d{i}") for i in range(len(names))]
-            grouped_by = [i for i in range(len(names)) if row.pop(f"_g{i}") == 0]
-            if not grouped_by:
-                key: GroupKey = (segment, seg_value, None, None)
-            elif values[grouped_by[0]] is None:
+            values = {n: row.pop(n) for n in flagged}
+            on = [n for n in flagged if row.pop(f"_g{n}") == 0]
+            segment = next((n for n in on if n in segment_names), None)
+            dimension = next((n for n in on if n in dimension_names), None)
+            if dimension is not None and values[dimension] is None:
                 continue  # the rows without a value of this dimension: in no breakdown
-            else:
-                key = (segment, seg_value, names[grouped_by[0]], values[grouped_by[0]])
+            key: GroupKey = (segment_names[segment] if segment else None, values[segment] if segment else None,
+                             dimension_names[dimension] if dimension else None,
+                             values[dimension] if dimension else None)
             out.setdefault(key, {})[period] = row
 
     def _build(self, step: _Step, stats: dict[GroupKey, dict[dt.date, dict[str, Any]]]) -> list[MetricRecord]:
@@ -789,6 +792,13 @@ def record_span(record: MetricRecord) -> PeriodSpan | None:
     if first is None or last is None:
         return replace(span, partial=True)
     return span.covering(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+
+def _with_segment(ctx: MetricContext, rows: ir.Table, segment: str, name: str) -> ir.Table:
+    """`rows` with their customer's `segment` value as text in column `name` (null without a customer)."""
+    customers = ctx.tables["customers"].expr
+    lookup = customers.select(_seg_id=customers.customer_id, **{name: customers[segment].cast("string")})
+    return rows.left_join(lookup, rows._entity == lookup._seg_id).drop("_seg_id")
 
 
 def _columns(dimension: str | tuple[str, ...]) -> tuple[str, ...]:

@@ -19,10 +19,14 @@ def _cart_rows(ctx: MetricContext) -> ir.Table:
     if "carts" in ctx.tables:
         carts = ctx.table("carts")
         return carts.mutate(ts=carts.created_at, _entity=carts.user_id, abandoned=carts.checked_out_at.isnull())
-    # No carts table: a session with an add_to_cart event is a cart; it is abandoned without a checkout event.
-    s = session_rows(ctx)
-    s = s.filter(s.add_to_cart > 0)
-    return s.mutate(abandoned=s.checkout == 0)
+    # No carts table: a session with an add_to_cart event is a cart (`_in_a_cart`); it is abandoned without a
+    # checkout event (`abandoned`). The session rows themselves, so the metric shares the sessions' query.
+    return session_rows(ctx)
+
+
+def _in_a_cart(t: ir.Table) -> ir.BooleanValue:
+    """The rows that are carts: every row of the carts table, or the sessions with an add_to_cart event."""
+    return t.add_to_cart > 0 if "add_to_cart" in t.columns else ibis.literal(True)
 
 
 def _cart_source(ctx: MetricContext) -> dict[str, object]:
@@ -46,7 +50,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         id="cart_abandonment_rate", name="Cart abandonment rate", family=Family.WEBSITE,
         formula="carts not checked out ÷ carts created × 100", unit=Unit.PERCENT, direction=Direction.DOWN,
-        inputs=("carts", "events"), rows=_cart_rows,
+        inputs=("carts", "events"), rows=_cart_rows, where=_in_a_cart,
         estimator=Ratio(lambda t: t.abandoned.cast("int64").sum(), lambda t: t.count(), factor=100,
                         test=ChangeTest.TWO_PROPORTION),
         what_is_counted="carts",

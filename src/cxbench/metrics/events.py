@@ -48,16 +48,6 @@ def _user_day_rows(ctx: MetricContext) -> ir.Table:
     return t.mutate(ts=t.day, _entity=t.user_id)
 
 
-def _bounce_rows(ctx: MetricContext) -> ir.Table:
-    s = session_rows(ctx)
-    if ctx.options.bounce_definition == "ga4":
-        # GA4: a bounce is a session that is not engaged: under 10 s, fewer than 2 pageviews, no key event.
-        bounced = (s.duration < ctx.options.engaged_seconds) & (s.pageviews < 2) & (s.key_events == 0)
-    else:
-        bounced = (s.pageviews == 1) & (s.interactions == 0)
-    return s.mutate(bounced=bounced)
-
-
 def _scroll_rows(ctx: MetricContext) -> ir.Table:
     require_column(ctx, "events", "scroll_pct", "the deepest scroll % of each pageview")
     return _pageview_rows(ctx)
@@ -268,7 +258,7 @@ WEBSITE = (
     Metric(
         id="bounce_rate", name="Bounce rate", family=Family.WEBSITE,
         formula="sessions with one pageview and no other interaction ÷ sessions × 100", unit=Unit.PERCENT,
-        direction=Direction.DOWN, inputs=("events",), rows=_bounce_rows,
+        direction=Direction.DOWN, inputs=("events",), rows=session_rows,
         estimator=Ratio(lambda t: t.bounced.cast("int64").sum(), _count, factor=100, test=ChangeTest.TWO_PROPORTION),
         what_is_counted="sessions",
         description="One-page visits with no interaction.",

@@ -63,7 +63,9 @@ def sessions(ctx: MetricContext) -> ir.Table:
     """One row per session: visitor, start, end, duration (s), events, pageviews, interactions, key events,
     add-to-cart and checkout events.
 
-    Cached on the backend once per run, without the session key (no metric reads it).
+    One expression per run, without the session key (no metric reads it). It is never stored: the metrics that
+    read sessions (`session_rows`) are aggregated in one query over it, so the events are grouped into sessions
+    once (caching the table and reading it five times cost more on 18.9 M events).
     """
 
     def build() -> ir.Table:
@@ -82,16 +84,22 @@ def sessions(ctx: MetricContext) -> ir.Table:
             checkout=(e.event == ctx.event("checkout")).cast("int64").sum(),
         ).drop("_skey")
         # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
-        table = table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
-        return ctx.cache(table)
+        return table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
 
     return ctx.remember("sessions", build)
 
 
 def session_rows(ctx: MetricContext) -> ir.Table:
-    """Sessions as metric rows: placed in the period of their start, segmented by their visitor."""
+    """Sessions as metric rows: placed in the period of their start, segmented by their visitor, with `bounced`
+    (by --bounce-definition) and `abandoned` (a cart without checkout) for the bounce rate and the cart
+    abandonment rate, so that every session metric reads the same rows and shares one query."""
     s = sessions(ctx)
-    return s.mutate(ts=s.start, _entity=s.user_id)
+    if ctx.options.bounce_definition == "ga4":
+        # GA4: a bounce is a session that is not engaged: under 10 s, fewer than 2 pageviews, no key event.
+        bounced = (s.duration < ctx.options.engaged_seconds) & (s.pageviews < 2) & (s.key_events == 0)
+    else:
+        bounced = (s.pageviews == 1) & (s.interactions == 0)
+    return s.mutate(ts=s.start, _entity=s.user_id, bounced=bounced, abandoned=s.checkout == 0)
 
 
 def pageviews(ctx: MetricContext) -> ir.Table:
