@@ -20,7 +20,7 @@ from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
 from cxbench.core.options import DEFAULTS, Options, Period, TimeUnit, make_options
 from cxbench.core.records import Finding, MetricRecord
-from cxbench.core.registry import Metric, MetricContext
+from cxbench.core.registry import DerivedMetric, Metric, MetricContext
 from cxbench.core.reporting import prepare
 from cxbench.core.sources import Dataset, IgnoredFile, describe, open_source
 from cxbench.core.validation import Validation, validate
@@ -378,7 +378,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     validation = validate(dataset, rejected_cap=options.rejected_cap, only=needed, as_of=options.today)
     # The report's time zone and currency (--timezone, --currency, --fx), once for every metric.
     validation, clock = prepare(dataset.con, validation, options)
-    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock)
+    # One metric (not combined from others, no --compare window) reads the shared helper tables once: not stored.
+    alone = len(selected) == 1 and not isinstance(selected[0], DerivedMetric) and not options.compare
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options, clock=clock, store_shared=not alone)
     engine = Engine(ctx, selected, library)
     records = engine.run(advance)
     if options.compare:

@@ -100,6 +100,9 @@ class MetricContext:
     #: --timezone other than UTC: the tables' timestamps are wall-clock times in that zone (core/reporting.py);
     #: durations between two of them go through `elapsed_seconds`
     clock: LocalClock | None = None
+    #: whether helper tables several metrics read (visitor-days, MRR movements) are stored once per run (`shared`);
+    #: False when the run computes one metric, whose one query reads them where they are made
+    store_shared: bool = True
 
     def elapsed_seconds(self, later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
         """Real seconds from `earlier` to `later` (a night the clocks go forward has 23 hours)."""
@@ -146,6 +149,12 @@ class MetricContext:
         if register is not None:
             register(expr)
         return expr.cache()
+
+    def shared(self, expr: ir.Table) -> ir.Table:
+        """`expr` stored on the backend for the run's other metrics to read (`cache`), unless the run computes one
+        metric (`store_shared`): storing it would then cost a pass of its own for a single reader (DAU alone on
+        18.9 M events: 2.1 s to store the visitor-days before the one query that reads them)."""
+        return self.cache(expr) if self.store_shared else expr
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """Compute a small helper result once per run (e.g. a survey's most common scale)."""

@@ -94,8 +94,9 @@ def _stickiness_rows(ctx: MetricContext) -> ir.Table:
 
 
 def _active_customer_periods(ctx: MetricContext) -> ir.Table:
-    """Distinct (user, period) pairs with an event: built once per run and period grid, then cached."""
-    return ctx.remember(f"active_periods:{ctx.options.period}:{ctx.periods}", lambda: _active_periods(ctx).cache())
+    """Distinct (user, period) pairs with an event: built once per run and period grid, stored unless one metric
+    reads them (`ctx.shared`)."""
+    return ctx.remember(f"active_periods:{ctx.options.period}:{ctx.periods}", lambda: ctx.shared(_active_periods(ctx)))
 
 
 def _active_periods(ctx: MetricContext) -> ir.Table:

@@ -144,7 +144,7 @@ def user_days(ctx: MetricContext) -> ir.Table:
 
     The one grouping of events that unique visitors, new visitors, DAU/WAU/MAU, stickiness, activity, retention,
     first-week engagement and engagement frequency all read: events are scanned once, not once per metric.
-    Cached once per run.
+    Stored once per run (`ctx.shared`), unless the run computes one metric.
     """
 
     def build() -> ir.Table:
@@ -153,7 +153,7 @@ def user_days(ctx: MetricContext) -> ir.Table:
         e = events(ctx)
         t = e.group_by([e.user_id, e.ts.truncate("D").name("day")]).aggregate(n_events=e.count())
         first = t.day.min().over(ibis.window(group_by=t.user_id))
-        return ctx.cache(t.mutate(is_first=t.day == first))
+        return ctx.shared(t.mutate(is_first=t.day == first))
 
     return ctx.remember("user_days", build)
 

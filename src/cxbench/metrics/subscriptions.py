@@ -72,7 +72,7 @@ def mrr_movements(ctx: MetricContext) -> ir.Table:
     falls in exactly one of new, expansion, contraction, churned, reactivation)."""
     if "subscriptions" not in ctx.tables:
         raise MetricUnavailable("needs the subscriptions table (MRR is the sum of active subscriptions' mrr)")
-    return ctx.remember(f"mrr_movements:{ctx.options.period}:{ctx.periods}", lambda: ctx.cache(_mrr_movements(ctx)))
+    return ctx.remember(f"mrr_movements:{ctx.options.period}:{ctx.periods}", lambda: ctx.shared(_mrr_movements(ctx)))
 
 
 def _mrr_movements(ctx: MetricContext) -> ir.Table:
