@@ -143,6 +143,32 @@ def test_validation_of_unchanged_parquet_files_is_reused_and_a_changed_file_is_v
     assert _nps(data) == pytest.approx(40.0)
 
 
+def test_the_early_date_warning_of_an_unchanged_parquet_file_comes_from_the_validation_cache(tmp_path, monkeypatch):
+    from cxbench.core import validation as validation_module
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    # 200 answers in 2026 and one typed 1900: 1 row ≤ 1 % of 201, 2026 − 1900 = 126 years before the rest.
+    rows = [{"response_id": f"r{i}", "respondent_id": f"c{i}", "ts": "2026-03-01T12:00:00Z", "survey": "nps",
+             "score": 9.0} for i in range(200)]
+    rows.append({**rows[0], "response_id": "typo", "ts": "1900-03-01T12:00:00Z"})
+    table = pa.Table.from_pylist(rows)
+    table = table.set_column(2, "ts", pa.array([r["ts"] for r in rows]).cast(pa.timestamp("us", tz="UTC")))
+    pq.write_table(table, data / "surveys.parquet")
+    expected = ("1 row dated 1900, 126 years before the rest (from 2026): check ts for typos; the periods start at "
+                "the earliest date",)
+    assert validate(open_source(data)).reports["surveys"].warnings == expected
+
+    def scan(*args: object, **kwargs: object) -> tuple[str, ...]:
+        raise AssertionError("the table was scanned for early dates again")
+
+    monkeypatch.setattr(validation_module, "_early_outliers", scan)
+    assert validate(open_source(data)).reports["surveys"].warnings == expected
+
+
 def test_a_database_view_with_unstable_row_order_keeps_its_bad_rows_out():
     # A GROUP BY view numbers its rows differently in each query, so its rows are read once, not in place:
     # 400 of 400,000 answers score 99 (outside 0-10) and none of them may reach a metric.

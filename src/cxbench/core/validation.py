@@ -170,8 +170,9 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         keep_view = cache is False or (cache is None and raw.columnar and dataset.con.name == "duckdb")
         try:
             per_file: tuple[tuple[str, int, int], ...] = ()
+            early: tuple[str, ...] | None = None
             if keep_view:
-                used, n_rows, n_rejected, aside = _validate_in_place(dataset, spec, raw, as_of)
+                used, n_rows, n_rejected, aside, early = _validate_in_place(dataset, spec, raw, as_of)
             else:
                 checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of).cache()
                 counts = dataset.con.execute(
@@ -188,7 +189,8 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
                              "Write the table again, or remove the damaged file.", file=raw.origin) from exc
         # Records the CSV reader could not split are set aside too: counted, and listed in file order.
         n_rows, n_rejected = n_rows + len(raw.unparsed), n_rejected + len(raw.unparsed)
-        warnings = _early_outliers(dataset, spec, used) if spec.time_column in present else ()
+        warnings = early if early is not None else (
+            _early_outliers(dataset, spec, used) if spec.time_column in present else ())
         reports[name] = TableReport(name, raw.origin, n_rows, n_rows - n_rejected, n_rejected, raw.note, warnings,
                                     per_file)
         if n_rejected and len(rejected) < rejected_cap:
@@ -247,25 +249,25 @@ def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[
 
 
 def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
-                       as_of: dt.date) -> tuple[ir.Table, int, int, ir.Table]:
-    """The used rows as a view over the source, the row counts, and the set-aside rows (`_row`, `_file`, `_reason`).
+                       as_of: dt.date) -> tuple[ir.Table, int, int, ir.Table, tuple[str, ...]]:
+    """The used rows as a view over the source, the row counts, the set-aside rows (`_row`, `_file`, `_reason`)
+    and the warnings about early dates.
 
     One pass over the table finds the rows set aside; they are cached (few, by design: a table of mostly bad
     rows is a broken export). The view types the columns and leaves those rows out by (file, row), so the
     checks are not evaluated again by every metric. When the table's files are unchanged since an earlier run
-    (`ValidationCache`), that run's counts and rows set aside are reused and the table is not scanned at all.
+    (`ValidationCache`), that run's counts, rows set aside and warnings are reused and the table is not scanned.
     """
     store = ValidationCache.for_table(spec, raw, dataset.con.name, as_of)
     found = store.load(dataset.con) if store else None
+    warnings: tuple[str, ...] | None = None
     if found is not None:
-        n_rows, n_rejected, aside = found
+        n_rows, n_rejected, aside, warnings = found
     else:
         checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of)
         aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
         n_rows = int(dataset.con.execute(raw.expr.count()))
         n_rejected = int(dataset.con.execute(aside.count()))
-        if store:
-            store.save(dataset.con, n_rows, n_rejected, aside)
     used = check_table(spec, raw, dedupe=False, with_reason=False)
     if n_rejected:
         keys = _temporary(dataset, "TABLE", f"aside_{spec.name}",
@@ -274,7 +276,12 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
     # A view, not a copy: the same rows, read in place whenever a query runs, but every metric's expression names
     # the view instead of carrying its typing and checks, which Ibis would otherwise compile again into each of a
     # run's ~150 queries (about 4 s of a full scorecard on 18.9 M events).
-    return _temporary(dataset, "VIEW", f"valid_{spec.name}", used.drop("_file")), n_rows, n_rejected, aside
+    view = _temporary(dataset, "VIEW", f"valid_{spec.name}", used.drop("_file"))
+    if warnings is None:  # not in the cache (or cached by an older cxbench without them)
+        warnings = _early_outliers(dataset, spec, view) if spec.time_column in raw.expr.columns else ()
+        if store and found is None:
+            store.save(dataset.con, n_rows, n_rejected, aside, warnings)
+    return view, n_rows, n_rejected, aside, warnings
 
 
 def _temporary(dataset: Dataset, kind: str, name: str, expr: ir.Table) -> ir.Table:
@@ -319,17 +326,19 @@ class ValidationCache:
         key = json.dumps([_code_version(), engine, spec.name, where, stats, str(as_of)])
         return cls(folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json")
 
-    def load(self, con: BaseBackend) -> tuple[int, int, ir.Table] | None:
+    def load(self, con: BaseBackend) -> tuple[int, int, ir.Table, tuple[str, ...] | None] | None:
+        """The counts, the rows set aside and the early-date warnings (None in an entry written without them)."""
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8"))
             rows, rejected = int(entry["rows"]), int(entry["rejected"])
+            warnings = tuple(str(w) for w in entry["warnings"]) if isinstance(entry.get("warnings"), list) else None
             # Held in the engine (the rows are few), so cleaning the cache folder during the run breaks nothing.
             aside = con.read_parquet(str(self.path.with_suffix(".parquet"))).select("_file", "_row", "_reason").cache()
         except Exception:  # noqa: BLE001 - a missing or unreadable entry is a miss, never an error
             return None
-        return rows, rejected, aside
+        return rows, rejected, aside, warnings
 
-    def save(self, con: BaseBackend, rows: int, rejected: int, aside: ir.Table) -> None:
+    def save(self, con: BaseBackend, rows: int, rejected: int, aside: ir.Table, warnings: tuple[str, ...] = ()) -> None:
         import pyarrow.parquet as pq
 
         try:
@@ -338,7 +347,8 @@ class ValidationCache:
             pq.write_table(con.to_pyarrow(aside), part)
             part.replace(self.path.with_suffix(".parquet"))  # the rows first, then the entry that points at them
             entry = self.path.with_suffix(f".json.{os.getpid()}.tmp")
-            entry.write_text(json.dumps({"rows": rows, "rejected": rejected}), encoding="utf-8")
+            entry.write_text(json.dumps({"rows": rows, "rejected": rejected, "warnings": list(warnings)}),
+                             encoding="utf-8")
             entry.replace(self.path)
         except OSError:
             return
