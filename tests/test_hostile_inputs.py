@@ -475,3 +475,17 @@ def test_a_tsv_file_is_split_on_tabs_even_when_its_header_holds_commas(tmp_path)
                                        "o1\tc1\t2026-01-01\t10\ta, b\n")
     card = cxbench.compute(folder, metrics=["sales"], period="all")
     assert card.get("sales")[0].value == pytest.approx(10.0)
+
+
+def test_a_page_named_with_the_breakdown_key_separator_is_its_own_breakdown_value(tmp_path):
+    # The engine joins a multi-column breakdown's values with U+241F into one text key and splits it again; a
+    # one-column value that holds the character itself (a page "a␟b") must stay whole, not crash the split.
+    # Pageviews in October: "a␟b" twice, "/" once → 3 overall, 2 for "a␟b", 1 for "/".
+    events = ("user_id,ts,event,page\n"
+              "u1,2026-10-05T10:00:00Z,pageview,a\u241fb\n"
+              "u1,2026-10-05T10:01:00Z,pageview,a\u241fb\n"
+              "u2,2026-10-06T10:00:00Z,pageview,/\n")
+    card = cxbench.compute(write_tables(tmp_path, {"events": events}), period="all", metrics=["pageviews"])
+    assert [r["value"] for r in card.get("pageviews", dimension=None)] == [3]
+    assert [r["value"] for r in card.get("pageviews", dimension={"page": "a\u241fb"})] == [2]
+    assert [r["value"] for r in card.get("pageviews", dimension={"page": "/"})] == [1]

@@ -166,6 +166,20 @@ def test_degenerate_cases_give_finite_p_values():
     assert poisson_rate_test(3, 0, 4, 30) is None
 
 
+def test_welch_with_standard_deviations_whose_squares_underflow_takes_the_limit_instead_of_crashing():
+    # sd = 1e-200 around means of 1 and 2 (two answers each): s²/n = 1e-400/2 is below the smallest double, so
+    # both variances read 0 and the Welch-Satterthwaite df was 0/0 (ZeroDivisionError). The limit, as for sds
+    # of 0: t = (1 − 2)/√(1e-400/2 + 1e-400/2) = −1e200 → p = 0; equal means → t = 0 → p = 1.
+    assert welch_t_test(1.0, 1e-200, 2, 2.0, 1e-200, 2).p_value == 0.0
+    assert welch_t_test(1.0, 1e-200, 2, 1.0, 1e-200, 2).p_value == 1.0
+    # Only one variance so small (1e-200 against 1, n = 2 and 3): df is the other group's n − 1 = 2 in the
+    # limit, t = (1 − 2)/√(1/3) = −√3; on 2 df F(t) = 1/2 + t/(2√(t² + 2)) = 1/2 − √3/(2√5) = 0.1127017,
+    # so p = 2 F(t) = 0.2254033.
+    one = welch_t_test(1.0, 1e-200, 2, 2.0, 1.0, 3)
+    assert one.df == pytest.approx(2.0)
+    assert one.p_value == pytest.approx(0.2254033, abs=1e-7)
+
+
 def test_poisson_exposure_makes_a_31_day_month_fair_against_a_30_day_one():
     # 31 events in 31 days against 30 in 30 days: the same rate, 1 a day. Under H₀, k₁ ~ Binomial(61, 31/61)
     # whose mode, ⌊62 × 31/61⌋ = 31, is k₁ itself: every outcome is at most as likely, p = 1.

@@ -29,7 +29,7 @@ from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUn
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Sum, Total
 
 _DECIMALS = 6
-_KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown; never in real values
+_KEY_SEPARATOR = "\u241f"  # joins the columns of a multi-column breakdown (only its last column may hold it)
 
 GroupKey = tuple[str | None, str | None, str | None, str | None]  # segment column, value, dimension column, value
 
@@ -838,7 +838,9 @@ INTEGER_DIMENSIONS = frozenset({"offset"})
 def _typed_parts(names: str, key: str | None) -> list[Any]:
     """The values of a breakdown key, in the order of its column names."""
     parts: list[Any] = []
-    for name, part in zip(names.split(_KEY_SEPARATOR), (key or "").split(_KEY_SEPARATOR), strict=True):
+    columns = names.split(_KEY_SEPARATOR)
+    # At most one cut per column boundary: a one-column value holding the separator (a page "a␟b") stays whole.
+    for name, part in zip(columns, (key or "").split(_KEY_SEPARATOR, len(columns) - 1), strict=True):
         parts.append(int(part) if name in INTEGER_DIMENSIONS else part)
     return parts
 

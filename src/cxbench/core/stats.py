@@ -303,7 +303,12 @@ def welch_t_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2
     unit = max(abs(mean1), abs(mean2), sd1, sd2)
     mean1, sd1, mean2, sd2 = mean1 / unit, sd1 / unit, mean2 / unit, sd2 / unit
     v1, v2 = sd1 ** 2 / n1, sd2 ** 2 / n2
-    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+    if v1 + v2 == 0:  # both variances below the smallest double (an sd under ~1e-162 of the largest input)
+        return _degenerate(mean1 - mean2, ChangeTest.WELCH)
+    # df does not change when both variances are divided by one number: by the larger, their squares do not
+    # underflow to 0 (0/0) when one sd is tiny beside the other.
+    a, b = v1 / max(v1, v2), v2 / max(v1, v2)
+    df = (a + b) ** 2 / (a ** 2 / (n1 - 1) + b ** 2 / (n2 - 1))
     # t and p as scipy.stats.ttest_ind_from_stats(equal_var=False) makes them: p = 2 F(−|t|) with Student's t
     # distribution function of scipy.special (stdtr), which it calls.
     t = (mean1 - mean2) / math.sqrt(v1 + v2)
