@@ -820,10 +820,16 @@ def _fetch(con: Any, sql: str, schema: ibis.Schema) -> Any:
     return con.to_pyarrow(con.sql(sql, schema=schema))
 
 
+#: Ibis backends whose SQL has GROUPING SETS and GROUPING() (SQLite and MySQL have neither).
+_GROUPING_SETS_BACKENDS = frozenset({"duckdb", "pyspark", "databricks", "postgres", "snowflake", "bigquery", "trino",
+                                     "athena", "mssql", "oracle", "clickhouse"})
+
+
 def _grouping_sets_supported(con: Any) -> bool:
-    """Whether the backend compiles to SQL through sqlglot (DuckDB, Spark, Postgres...): GROUPING SETS are then
-    written into the compiled query. Any other backend gets one query per breakdown, unioned."""
-    return hasattr(con, "compiler") and hasattr(con.compiler, "to_sqlglot") and hasattr(con, "sql")
+    """Whether GROUPING SETS are written into the SQL Ibis compiles for this backend (through sqlglot). Any other
+    backend gets one query per breakdown, unioned."""
+    return (getattr(con, "name", None) in _GROUPING_SETS_BACKENDS and hasattr(con, "compiler")
+            and hasattr(con.compiler, "to_sqlglot") and hasattr(con, "sql"))
 
 
 def _sortable_items(items: tuple[tuple[str, Any], ...]) -> tuple:
