@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import ibis
 import pyarrow as pa
@@ -167,6 +169,37 @@ def test_the_early_date_warning_of_an_unchanged_parquet_file_comes_from_the_vali
 
     monkeypatch.setattr(validation_module, "_early_outliers", scan)
     assert validate(open_source(data)).reports["surveys"].warnings == expected
+
+
+def test_validating_the_same_parquet_again_on_a_callers_connection_adds_no_view_or_table(tmp_path, monkeypatch):
+    # A caller's own DuckDB connection lives across runs: each validation of the same files must replace its
+    # temporary view and its table of rows set aside, not add new ones (with and without the validation cache).
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(_arrow().set_column(4, "score", pa.array([9.0, 10.0, 9.0, 7.0, 13.0])), data / "surveys.parquet")
+
+    for cache in ("off", str(tmp_path / "cache")):
+        monkeypatch.setenv("CXBENCH_CACHE_DIR", cache)
+        con = ibis.duckdb.connect()
+
+        def temporary(con: Any = con) -> list[tuple[str, str]]:
+            return con.raw_sql(
+                "SELECT 'view', view_name FROM duckdb_views() WHERE view_name LIKE 'cxbench_%' UNION ALL "
+                "SELECT 'table', table_name FROM duckdb_tables() WHERE table_name LIKE 'cxbench_%' "
+                "ORDER BY 1, 2").fetchall()
+
+        runs = [validate(open_source(data, engine=con))]  # with the cache on, this one fills it
+        runs.append(validate(open_source(data, engine=con)))
+        before = temporary()
+        runs.append(validate(open_source(data, engine=con)))
+        assert temporary() == before and [kind for kind, _ in before].count("view") <= 2, (cache, before)
+        # Every validation still reads right: 4 answers used (row 5 scores 13 and is set aside).
+        for validation in runs:
+            assert validation.reports["surveys"].used == 4
+            assert int(con.execute(validation.tables["surveys"].expr.count())) == 4
 
 
 def test_a_database_view_with_unstable_row_order_keeps_its_bad_rows_out():

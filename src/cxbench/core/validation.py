@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -265,18 +264,18 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
         n_rows, n_rejected, aside, warnings = found
     else:
         checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of)
-        aside = checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason").cache()
+        aside = _temporary(dataset.con, "TABLE", f"aside_{spec.name}",
+                           checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason"))
         n_rows = int(dataset.con.execute(raw.expr.count()))
         n_rejected = int(dataset.con.execute(aside.count()))
     used = check_table(spec, raw, dedupe=False, with_reason=False)
     if n_rejected:
-        keys = _temporary(dataset, "TABLE", f"aside_{spec.name}",
-                          aside.select(_aside_file=aside._file, _aside_row=aside._row))
+        keys = aside.select(_aside_file=aside._file, _aside_row=aside._row)
         used = used.anti_join(keys, [used._file == keys._aside_file, used._row == keys._aside_row])
     # A view, not a copy: the same rows, read in place whenever a query runs, but every metric's expression names
     # the view instead of carrying its typing and checks, which Ibis would otherwise compile again into each of a
     # run's ~150 queries (about 4 s of a full scorecard on 18.9 M events).
-    view = _temporary(dataset, "VIEW", f"valid_{spec.name}", used.drop("_file"))
+    view = _temporary(dataset.con, "VIEW", f"valid_{spec.name}", used.drop("_file"))
     if warnings is None:  # not in the cache (or cached by an older cxbench without them)
         warnings = _early_outliers(dataset, spec, view) if spec.time_column in raw.expr.columns else ()
         if store and found is None:
@@ -284,15 +283,16 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
     return view, n_rows, n_rejected, aside, warnings
 
 
-def _temporary(dataset: Dataset, kind: str, name: str, expr: ir.Table) -> ir.Table:
-    """`expr` as a temporary view or table of the DuckDB connection, under a name of its own. Unlike Ibis's
-    `cache()`, it lives as long as the connection: a view that reads it cannot outlive it."""
-    con = dataset.con
-    name = f"cxbench_{name}_{uuid.uuid4().hex[:12]}"
+def _temporary(con: BaseBackend, kind: str, name: str, expr: ir.Table) -> ir.Table:
+    """`expr` as a temporary view or table of the DuckDB connection. Unlike Ibis's `cache()`, it lives as long as
+    the connection, so a view that reads it cannot outlive it. Named after its SQL: validating the same files
+    again on a caller's own connection replaces it rather than adding one per run."""
+    sql = con.compile(expr)
+    name = f"cxbench_{name}_{hashlib.sha256(sql.encode()).hexdigest()[:16]}"
     register = getattr(con, "_run_pre_execute_hooks", None)
     if register is not None:
         register(expr)  # the in-memory tables it reads
-    con.raw_sql(f"CREATE TEMPORARY {kind} \"{name}\" AS {con.compile(expr)}")
+    con.raw_sql(f"CREATE OR REPLACE TEMPORARY {kind} \"{name}\" AS {sql}")
     return con.table(name)
 
 
@@ -333,7 +333,9 @@ class ValidationCache:
             rows, rejected = int(entry["rows"]), int(entry["rejected"])
             warnings = tuple(str(w) for w in entry["warnings"]) if isinstance(entry.get("warnings"), list) else None
             # Held in the engine (the rows are few), so cleaning the cache folder during the run breaks nothing.
-            aside = con.read_parquet(str(self.path.with_suffix(".parquet"))).select("_file", "_row", "_reason").cache()
+            part = str(self.path.with_suffix(".parquet")).replace("'", "''")
+            aside = _temporary(con, "TABLE", "aside",
+                               con.sql(f"SELECT _file, _row, _reason FROM read_parquet('{part}')"))
         except Exception:  # noqa: BLE001 - a missing or unreadable entry is a miss, never an error
             return None
         return rows, rejected, aside, warnings
