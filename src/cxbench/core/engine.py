@@ -26,6 +26,7 @@ from cxbench.core.event_names import event_details, missing_events, missing_even
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
+from cxbench.core.sources import register_in_memory_tables
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Sum, Total
 
 _DECIMALS = 6
@@ -481,8 +482,7 @@ class Engine:
         start_ts = ibis.literal(midnight(lo), type="timestamp")
         rows = rows.filter((rows.ts >= start_ts) & before_day_after(rows.ts, hi))
         rows = rows.mutate(_period=ctx.period_key(rows.ts))
-        dimensions = [d for d in metric.dimensions
-                      if all(c in rows.columns for c in ((d,) if isinstance(d, str) else d))]
+        dimensions = [d for d in metric.dimensions if all(c in rows.columns for c in _columns(d))]
         out: dict[GroupKey, dict[dt.date, dict[str, Any]]] = {}
         parts: list[ir.Table] = []
         segments = self.segments_of(metric)
@@ -567,9 +567,7 @@ class Engine:
         query.set("expressions", [*query.expressions[:len(names)], *flags, *query.expressions[len(names):]])
         schema = ibis.schema({**{n: grouped.schema()[n] for n in names}, **{f"_g{n}": "int64" for n in flagged},
                               **{n: grouped.schema()[n] for n in measures}})
-        register = getattr(ctx.con, "_run_pre_execute_hooks", None)
-        if register is not None:
-            register(grouped)  # the in-memory tables the query reads (period grids, lookups)
+        register_in_memory_tables(ctx.con, grouped)
         dimension_names = dict(zip(keys, (_KEY_SEPARATOR.join(_columns(d)) for d in dimensions), strict=True))
         segment_names = dict(zip(segment_keys, segments, strict=True))
         for row in _fetch(ctx.con, query.sql(dialect=ctx.con.dialect), schema).to_pylist():

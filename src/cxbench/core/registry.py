@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import CxbenchError
 from cxbench.core.options import Options, Period
+from cxbench.core.sources import register_in_memory_tables
 from cxbench.core.stats import Derived, Estimate, Estimator, Span
 
 if TYPE_CHECKING:
@@ -145,9 +146,7 @@ class MetricContext:
     def cache(self, expr: ir.Table) -> ir.Table:
         """`expr.cache()` with the in-memory tables it reads registered first: Ibis 12's PySpark backend caches
         without registering them and fails with TABLE_OR_VIEW_NOT_FOUND."""
-        register = getattr(self.con, "_run_pre_execute_hooks", None)
-        if register is not None:
-            register(expr)
+        register_in_memory_tables(self.con, expr)
         return expr.cache()
 
     def shared(self, expr: ir.Table) -> ir.Table:

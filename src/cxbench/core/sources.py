@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cxbench.core.contract import TABLES_BY_NAME
@@ -127,6 +128,15 @@ def _check_database_file(url: str) -> None:
 
 
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def register_in_memory_tables(con: BaseBackend, expr: ir.Expr) -> None:
+    """Register the in-memory tables (period grids, lookups) `expr` reads with the backend, before SQL compiled
+    from it runs outside Ibis's own execution (CREATE ... AS, a rewritten query, or PySpark's `cache()`, which
+    Ibis 12 runs without registering them: TABLE_OR_VIEW_NOT_FOUND)."""
+    register = getattr(con, "_run_pre_execute_hooks", None)
+    if register is not None:
+        register(expr)
 
 
 def duckdb_memory_limit(value: str | None = None) -> str | None:

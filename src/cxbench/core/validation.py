@@ -30,7 +30,7 @@ from cxbench.core.contract import (
     table_spec,
 )
 from cxbench.core.errors import InputError, is_engine_error
-from cxbench.core.sources import Dataset, IgnoredFile, RawTable, parquet_parts
+from cxbench.core.sources import Dataset, IgnoredFile, RawTable, parquet_parts, register_in_memory_tables
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -289,9 +289,7 @@ def _temporary(con: BaseBackend, kind: str, name: str, expr: ir.Table) -> ir.Tab
     again on a caller's own connection replaces it rather than adding one per run."""
     sql = con.compile(expr)
     name = f"cxbench_{name}_{hashlib.sha256(sql.encode()).hexdigest()[:16]}"
-    register = getattr(con, "_run_pre_execute_hooks", None)
-    if register is not None:
-        register(expr)  # the in-memory tables it reads
+    register_in_memory_tables(con, expr)
     con.raw_sql(f"CREATE OR REPLACE TEMPORARY {kind} \"{name}\" AS {sql}")
     return con.table(name)
 
