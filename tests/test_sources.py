@@ -239,3 +239,30 @@ def test_the_validation_cache_is_not_fooled_by_another_spelling_of_the_same_path
         assert validation.tables["surveys"].expr.filter(used.score > 10).count().execute() == 0
         # 3 promoters, 1 passive of 4: (3 − 0) / 4 × 100 = 75.
         assert pick(cxbench.compute(spelling, period="all", metrics=["nps"]), "nps")["value"] == pytest.approx(75.0)
+
+
+def test_ids_whose_hashes_collide_are_counted_exactly(tmp_path, monkeypatch):
+    # On DuckDB a sorted-hash pass rules out repeated ids; when two hashes match (a repeat, or a collision of
+    # two different ids) the exact distinct count decides.
+    from cxbench.core import validation as v
+    from cxbench.core.contract import table_spec
+    from cxbench.core.sources import open_source
+
+    pq.write_table(_arrow(), tmp_path / "surveys.parquet")
+    dataset = open_source(tmp_path)
+    raw, spec = dataset.tables["surveys"], table_spec("surveys")
+    assert v._has_duplicate_keys(dataset, spec, raw) is False
+    monkeypatch.setattr(v, "_hashes_repeat", lambda con, keys: True)  # as if two of the five ids collided
+    assert v._has_duplicate_keys(dataset, spec, raw) is False
+    pq.write_table(pa.concat_tables([_arrow(), _arrow().slice(0, 1)]), tmp_path / "surveys.parquet")  # r0 twice
+    dataset = open_source(tmp_path)
+    assert v._has_duplicate_keys(dataset, spec, dataset.tables["surveys"]) is True
+
+
+def test_null_ids_are_no_repeats_but_a_repeated_id_is_found_among_them():
+    from cxbench.core.validation import _hashes_repeat
+
+    con = ibis.duckdb.connect()
+    for ids, repeats in (([None, None, "a", "b"], False), ([None, "a", None, "a"], True), (["b", "a"], False)):
+        keys = ibis.memtable({"_k": pa.array(ids, pa.string())})
+        assert _hashes_repeat(con, keys) is repeats, ids

@@ -152,8 +152,11 @@ def user_days(ctx: MetricContext) -> ir.Table:
         # was measured no faster on 18.9 M events (7.2 s either way) and held a third table.
         e = events(ctx)
         t = e.group_by([e.user_id, e.ts.truncate("D").name("day")]).aggregate(n_events=e.count())
-        first = t.day.min().over(ibis.window(group_by=t.user_id))
-        return ctx.shared(t.mutate(is_first=t.day == first))
+        # Each visitor's first day joined back rather than a window over the visitor's days: 0.2 s instead of
+        # 1.0 s on 2.5 M visitor-days (DuckDB sorts every partition of a window).
+        firsts = t.group_by(_uid=t.user_id).aggregate(_first=t.day.min())
+        t = t.join(firsts, t.user_id == firsts._uid)
+        return ctx.shared(t.select("user_id", "day", "n_events", is_first=t.day == t._first))
 
     return ctx.remember("user_days", build)
 
