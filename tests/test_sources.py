@@ -171,6 +171,28 @@ def test_the_early_date_warning_of_an_unchanged_parquet_file_comes_from_the_vali
     assert validate(open_source(data)).reports["surveys"].warnings == expected
 
 
+def test_a_parquet_table_whose_statistics_span_a_few_years_is_not_scanned_for_early_dates(tmp_path, monkeypatch):
+    # The footers' min and max of ts (2025 and 2026) leave no room for a gap of more than five years: no scan.
+    # Written as text, ts has no such statistics, and the table is scanned.
+    from cxbench.core import validation as validation_module
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", "off")
+    scanned: list[str] = []
+    original = validation_module._early_outliers
+    monkeypatch.setattr(validation_module, "_early_outliers",
+                        lambda dataset, spec, used: scanned.append(spec.name) or original(dataset, spec, used))
+    table = _arrow()
+    ts = pa.array(["2025-01-01T00:00:00Z", "2026-12-01T00:00:00Z", *[r["ts"] for r in ROWS[2:]]])
+    pq.write_table(table.set_column(2, "ts", ts.cast(pa.timestamp("us", tz="UTC"))), tmp_path / "surveys.parquet")
+    assert validation_module._parquet_year_span(open_source(tmp_path).tables["surveys"], "ts") == (2025, 2026)
+    assert validate(open_source(tmp_path)).reports["surveys"].warnings == () and scanned == []
+    pq.write_table(table.set_column(2, "ts", ts), tmp_path / "surveys.parquet")
+    assert validation_module._parquet_year_span(open_source(tmp_path).tables["surveys"], "ts") is None
+    assert validate(open_source(tmp_path)).reports["surveys"].warnings == () and scanned == ["surveys"]
+
+
 def test_validating_the_same_parquet_again_on_a_callers_connection_adds_no_view_or_table(tmp_path, monkeypatch):
     # A caller's own DuckDB connection lives across runs: each validation of the same files must replace its
     # temporary view and its table of rows set aside, not add new ones (with and without the validation cache).
