@@ -22,13 +22,19 @@ def period_table(ctx: MetricContext) -> ir.Table:
     return ibis.memtable(rows, schema=schema)
 
 
-def boundary_table(ctx: MetricContext, lookback_days: int = 0) -> ir.Table:
-    """The instants between periods: `_b` = i is the start of period i, and the last one is the end of the last
-    period. `_from` is `lookback_days` before `_at` (the window in which an order keeps a customer active)."""
+def boundary_instants(ctx: MetricContext) -> list[dt.datetime]:
+    """The start instant of each period, then the end of the last one (one more than there are periods)."""
     instants = [midnight(start) for _, start, _ in ctx.periods]
     if ctx.periods:
         instants.append(instant_after(ctx.periods[-1][2]))
-    rows = [{"_b": i, "_at": at, "_from": at - dt.timedelta(days=lookback_days)} for i, at in enumerate(instants)]
+    return instants
+
+
+def boundary_table(ctx: MetricContext, lookback_days: int = 0) -> ir.Table:
+    """The instants between periods: `_b` = i is the start of period i, and the last one is the end of the last
+    period. `_from` is `lookback_days` before `_at` (the window in which an order keeps a customer active)."""
+    rows = [{"_b": i, "_at": at, "_from": at - dt.timedelta(days=lookback_days)}
+            for i, at in enumerate(boundary_instants(ctx))]
     return ibis.memtable(rows, schema={"_b": "int64", "_at": "timestamp", "_from": "timestamp"})
 
 
