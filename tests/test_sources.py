@@ -193,6 +193,22 @@ def test_a_parquet_table_whose_statistics_span_a_few_years_is_not_scanned_for_ea
     assert validate(open_source(tmp_path)).reports["surveys"].warnings == () and scanned == ["surveys"]
 
 
+def test_the_footer_span_is_not_trusted_for_a_time_column_the_partition_folders_also_name(tmp_path, monkeypatch):
+    # A part in `ts=1990-05-01/` whose file also holds ts: DuckDB reads ts from the folder name (1990), not from
+    # the file, so the footers' 2026 min and max say nothing of what is read and must not skip the early-date scan.
+    from cxbench.core import validation as validation_module
+    from cxbench.core.sources import open_source
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", "off")
+    for day, rows in (("2026-10-01", slice(0, 4)), ("1990-05-01", slice(4, 5))):
+        (tmp_path / "surveys" / f"ts={day}").mkdir(parents=True)
+        pq.write_table(_arrow().slice(rows.start, rows.stop - rows.start),
+                       tmp_path / "surveys" / f"ts={day}" / "part-0.parquet")
+    raw = open_source(tmp_path).tables["surveys"]
+    assert sorted({str(d)[:4] for d in raw.expr.execute()["ts"]}) == ["1990", "2026"]  # the folders' values
+    assert validation_module._parquet_year_span(raw, "ts") is None
+
+
 def test_validating_the_same_parquet_again_on_a_callers_connection_adds_no_view_or_table(tmp_path, monkeypatch):
     # A caller's own DuckDB connection lives across runs: each validation of the same files must replace its
     # temporary view and its table of rows set aside, not add new ones (with and without the validation cache).
