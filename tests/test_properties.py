@@ -55,7 +55,9 @@ def _write(folder: Path, rows: list[dict[str, str]], fmt: str) -> None:
                                 schema=pa.schema([(c, pa.string()) for c in COLUMNS])), folder / "surveys.parquet")
         return
     sink = io.StringIO()
-    writer = csv.writer(sink, lineterminator="\n")  # RFC 4180 quoting of commas, quotes and newlines
+    # RFC 4180: records end in CR LF, and a field holding a comma, a quote, a CR or an LF is quoted. (With "\n"
+    # alone, Python's writer leaves a field's lone CR unquoted, which readers take as the end of a record.)
+    writer = csv.writer(sink, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
         fields = [row[c] for c in COLUMNS]

@@ -193,20 +193,27 @@ def test_a_parquet_table_whose_statistics_span_a_few_years_is_not_scanned_for_ea
     assert validate(open_source(tmp_path)).reports["surveys"].warnings == () and scanned == ["surveys"]
 
 
-def test_the_footer_span_is_not_trusted_for_a_time_column_the_partition_folders_also_name(tmp_path, monkeypatch):
-    # A part in `ts=1990-05-01/` whose file also holds ts: DuckDB reads ts from the folder name (1990), not from
-    # the file, so the footers' 2026 min and max say nothing of what is read and must not skip the early-date scan.
-    from cxbench.core import validation as validation_module
+def test_a_column_both_in_the_files_and_in_their_partition_folders_stops_with_the_part_and_column_named(tmp_path):
+    # A part in `ts=1990-05-01/` whose file also holds ts: DuckDB would read ts from the folder name (1990), not
+    # from the file (2026), and the footers' statistics would then describe values that are not read.
+    from cxbench.core.errors import InputError
     from cxbench.core.sources import open_source
 
-    monkeypatch.setenv("CXBENCH_CACHE_DIR", "off")
     for day, rows in (("2026-10-01", slice(0, 4)), ("1990-05-01", slice(4, 5))):
         (tmp_path / "surveys" / f"ts={day}").mkdir(parents=True)
         pq.write_table(_arrow().slice(rows.start, rows.stop - rows.start),
                        tmp_path / "surveys" / f"ts={day}" / "part-0.parquet")
+    with pytest.raises(InputError) as error:
+        open_source(tmp_path)
+    assert error.value.column == "ts" and "/ts=" in (error.value.file or "")
+    assert "also named by its partition folder" in str(error.value) and "leave the column out of the files" in str(
+        error.value)
+    # The usual layout, the key only in the folder names, is read: ts comes from the folders.
+    for day in ("2026-10-01", "1990-05-01"):
+        part = tmp_path / "surveys" / f"ts={day}" / "part-0.parquet"
+        pq.write_table(pq.read_table(part).drop(["ts"]), part)
     raw = open_source(tmp_path).tables["surveys"]
-    assert sorted({str(d)[:4] for d in raw.expr.execute()["ts"]}) == ["1990", "2026"]  # the folders' values
-    assert validation_module._parquet_year_span(raw, "ts") is None
+    assert sorted({str(d)[:4] for d in raw.expr.execute()["ts"]}) == ["1990", "2026"]
 
 
 def test_validating_the_same_parquet_again_on_a_callers_connection_adds_no_view_or_table(tmp_path, monkeypatch):

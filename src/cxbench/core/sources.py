@@ -380,8 +380,15 @@ def _check_parquet_parts(folder: Path, name: str) -> None:
         except Exception as exc:  # noqa: BLE001 - unreadable, not Parquet, or a broken footer
             raise InputError(f"{part}: part of table {name} cannot be read as Parquet ({_first_line(exc)}). "
                              "Remove the part or write it again.", file=str(part)) from exc
+        # Partition folders (`kind=refund/`) give the column of their key; the reader takes the folder's value.
+        folders = {f.partition("=")[0].strip().lower(): f for f in part.relative_to(folder).parts[:-1] if "=" in f}
         for column in schema:
             key = column.name.strip().lower()
+            if key in folders:
+                raise InputError(f"{part}: column {column.name} is in the file and also named by its partition folder "
+                                 f"{folders[key]}/, whose value the reader would take instead of the file's; leave the "
+                                 "column out of the files (partitioned writers do) or rename the folder.",
+                                 file=str(part), column=key)
             if key in ("filename", "file_row_number"):
                 raise InputError(f"{part}: column {column.name} has the name the Parquet reader gives its own column "
                                  "(the part's file, the row's position); rename it.", file=str(part), column=key)

@@ -290,8 +290,8 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
 
 def _parquet_year_span(raw: RawTable, column: str | None) -> tuple[int, int] | None:
     """The earliest and latest year of a typed time column, from the Parquet files' own statistics (no scan), or
-    None when a file or row group has none, the column holds text, a partition folder names the column, or the
-    table is not plain Parquet."""
+    None when a file or row group has none, the column holds text, or the table is not plain Parquet. (A partition
+    folder named after a column the files hold stops the table when it is opened: `sources._check_parquet_parts`.)"""
     origin = Path(raw.origin)
     if column is None or not raw.columnar or raw.adapted or not origin.exists():
         return None
@@ -300,9 +300,6 @@ def _parquet_year_span(raw: RawTable, column: str | None) -> tuple[int, int] | N
     years: list[int] = []
     try:
         for part in parquet_parts(origin) if origin.is_dir() else [origin]:
-            if origin.is_dir() and any("=" in folder and folder.partition("=")[0].strip().lower() == column
-                                       for folder in part.relative_to(origin).parts[:-1]):
-                return None  # a partition folder (`ts=1990-05-01/`) gives the column: the file's own is not read
             metadata = pq.ParquetFile(part).metadata
             names = [metadata.schema.column(i).name.strip().lower() for i in range(metadata.num_columns)]
             if names.count(column) != 1:
