@@ -277,10 +277,10 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
     # run's ~150 queries (about 4 s of a full scorecard on 18.9 M events).
     view = _temporary(dataset.con, "VIEW", f"valid_{spec.name}", used.drop("_file"))
     if warnings is None:  # not in the cache (or cached by an older cxbench without them)
-        span = _parquet_year_span(raw, spec.time_column) if spec.time_column in raw.expr.columns else None
-        # Rows years before the rest need a gap of more than EARLY_GAP_YEARS (a year kept spare for time zones).
-        if spec.time_column not in raw.expr.columns or (span is not None and span[1] - span[0] < EARLY_GAP_YEARS):
+        if spec.time_column not in raw.expr.columns:
             warnings = ()
+        elif (span := _parquet_year_span(raw, spec.time_column)) is not None and span[1] - span[0] < EARLY_GAP_YEARS:
+            warnings = ()  # rows years before the rest need a gap of more than EARLY_GAP_YEARS (one spare year)
         else:
             warnings = _early_outliers(dataset, spec, view)
         if store and found is None:
