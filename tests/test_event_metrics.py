@@ -8,6 +8,8 @@ text for sessions (30-minute rule, session_id first).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from conftest import pick
@@ -545,3 +547,35 @@ def test_ratio_n_is_the_population_divided_over(run_case):
     share = pick(card, "new_visitor_share", period_start="2026-10-01")
     assert (share["value"], share["n"]) == (pytest.approx(200 / 3), 3)
     assert pick(card, "unique_visitors", period_start="2026-10-01")["n"] == 3
+
+
+# -- what the run asks of the events before its queries ----------------------------------------------------
+
+def test_table_facts_give_first_and_last_day_null_session_ids_and_the_events_that_occur(tmp_path, backend):
+    from conftest import write_tables
+    from cxbench.core.facts import table_facts
+    from cxbench.core.options import make_options
+    from cxbench.core.registry import MetricContext
+    from cxbench.core.sources import open_source
+    from cxbench.core.validation import validate
+
+    # By hand: the valid rows run from 3 to 9 October (the row dated 2099 is set aside as a typo, so it moves
+    # neither day); one valid row has an empty session_id (null); `purchase` is the data's checkout
+    # (--event-name), `add_to_cart` and `pageleave` never occur.
+    rows = [
+        ev("a", at(3, "23:59:59"), session_id="s1"),
+        ev("a", at(9, "00:00:01"), event="purchase", session_id="s1"),
+        ev("b", at(5), session_id=""),
+        ev("b", "2099-01-01T00:00:00Z", event="add_to_cart", session_id="s2"),
+    ]
+    folder = write_tables(tmp_path, {"events": rows})
+    options = make_options(as_of="2026-12-01", event_names={"checkout": "purchase"})
+    dataset = open_source(folder, backend)
+    validation = validate(dataset, only={"events"}, as_of=options.as_of)
+    ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
+    facts = table_facts(ctx, "events")
+    assert facts.days == {"ts": (dt.date(2026, 10, 3), dt.date(2026, 10, 9))}
+    assert facts.with_nulls == {"session_id"}
+    assert facts.events_asked == {"pageview", "pageleave", "add_to_cart", "purchase"}
+    assert facts.events_seen == {"pageview", "purchase"}
+    assert table_facts(ctx, "events") is facts  # asked once per run

@@ -23,6 +23,7 @@ from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, mi
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import UsageError
 from cxbench.core.event_names import event_details, missing_events, missing_events_reason
+from cxbench.core.facts import table_facts
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
@@ -124,27 +125,15 @@ def coverage_details(span: PeriodSpan | None) -> dict[str, Any]:
     return {"covered_from": first.isoformat(), "covered_to": last.isoformat(), "covered_days": (last - first).days + 1}
 
 
-def _day(value: Any) -> dt.date | None:
-    if value is None or value != value:  # NaT != NaT
-        return None
-    return value.date() if hasattr(value, "date") else value
-
-
 def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day over `columns` of a table (queried once per run)."""
-    expr = ctx.tables[name].expr
-
-    def query() -> tuple[Any, Any]:
-        # Dates, through Arrow: pandas' nanosecond timestamps end in 2262, and Spark's results come through pandas.
-        los = [expr[c].min().cast("date") for c in columns]
-        his = [expr[c].max().cast("date") for c in columns]
-        (row,) = ctx.con.to_pyarrow(expr.aggregate(**{f"lo{i}": v for i, v in enumerate(los)},
-                                                   **{f"hi{i}": v for i, v in enumerate(his)})).to_pylist()
-        lo = [d for d in (_day(row[f"lo{i}"]) for i in range(len(columns))) if d is not None]
-        hi = [d for d in (_day(row[f"hi{i}"]) for i in range(len(columns))) if d is not None]
-        return (min(lo) if lo else None, max(hi) if hi else None)
-
-    return ctx.remember(f"range:{name}:{columns}", query)
+    """First and last day over `columns` (time columns of table `name`), from the table's facts."""
+    days = table_facts(ctx, name).days
+    stray = [c for c in columns if c in ctx.tables[name].present and c not in days]
+    if stray:
+        raise ValueError(f"{name}.{stray[0]} is not a time column: it has no first and last day")
+    lo = [d for d in (days.get(c, (None, None))[0] for c in columns) if d is not None]
+    hi = [d for d in (days.get(c, (None, None))[1] for c in columns) if d is not None]
+    return (min(lo) if lo else None, max(hi) if hi else None)
 
 
 def last_day(ctx: MetricContext, name: str) -> dt.date | None:
@@ -325,7 +314,7 @@ class Engine:
         for metric in metrics:
             if isinstance(metric, DerivedMetric) or metric.rows is None or metric.id in self._done:
                 continue
-            if missing_events(self.ctx, metric, self.metrics):
+            if missing_events(self.ctx, metric):
                 continue  # unavailable on its own
             grid = self._grid_for(metric)
             if not grid:
@@ -382,7 +371,7 @@ class Engine:
         ctx = replace(self.ctx, periods=tuple((span.key, span.start, span.end) for span in grid))
         spans: tuple[PeriodSpan | None, ...] = grid or (None,)
         assert metric.rows is not None, f"{metric.id} declares no rows"
-        missing = missing_events(ctx, metric, self.metrics)
+        missing = missing_events(ctx, metric)
         if missing:
             reason = missing_events_reason(ctx, missing)
             return [self._unavailable(metric, span, {}, None, reason, details=event_details(ctx, metric))

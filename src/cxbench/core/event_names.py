@@ -8,9 +8,9 @@ that looks like it, and the `--event-name` mapping (`Options.event_names`) that 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
 from typing import Any
 
+from cxbench.core.facts import table_facts
 from cxbench.core.options import EVENT_NAMES
 from cxbench.core.registry import Metric, MetricContext
 
@@ -33,23 +33,26 @@ def event_details(ctx: MetricContext, metric: Metric) -> dict[str, Any]:
     return {"events": {name: ctx.event(name) for name in metric.events}}
 
 
-def missing_events(ctx: MetricContext, metric: Metric, metrics: Iterable[Metric]) -> list[str]:
+def missing_events(ctx: MetricContext, metric: Metric) -> list[str]:
     """The metric's required events (canonical names) that never occur in `events`, by the data's names.
 
-    One query per run answers for the required events of all `metrics`.
+    The events table's facts (one query per run) answer for every event of `EVENT_NAMES`.
     """
     if not metric.required_events or "events" not in ctx.tables or not metric.reads_events(ctx.tables):
         return []
-    names = tuple(sorted({ctx.event(c) for m in metrics for c in m.required_events} | {
-        ctx.event(c) for c in metric.required_events}))
+    names = frozenset(ctx.event(c) for c in metric.required_events)
+    facts = table_facts(ctx, "events")
+    if names <= facts.events_asked:
+        seen = facts.events_seen
+    else:  # a required event outside EVENT_NAMES: asked on its own (none is today)
+        def query() -> frozenset[str]:
+            e = ctx.tables["events"].expr
+            ordered = sorted(names)
+            (row,) = ctx.con.to_pyarrow(e.aggregate(**{f"e{i}": (e.event == n).any() for i, n in enumerate(ordered)})
+                                        ).to_pylist()
+            return frozenset(n for i, n in enumerate(ordered) if row[f"e{i}"])
 
-    def query() -> frozenset[str]:
-        e = ctx.tables["events"].expr
-        (row,) = ctx.con.to_pyarrow(e.aggregate(**{f"e{i}": (e.event == name).any() for i, name in enumerate(names)})
-                                    ).to_pylist()
-        return frozenset(name for i, name in enumerate(names) if row[f"e{i}"])
-
-    seen = ctx.remember(f"events_seen:{names}", query)
+        seen = ctx.remember(f"events_seen:{sorted(names)}", query)
     return [c for c in metric.required_events if ctx.event(c) not in seen]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.facts import table_facts
 from cxbench.core.registry import MetricContext, MetricUnavailable
 
 PAGE_EVENTS = ("pageview", "pageleave")
@@ -29,11 +30,7 @@ def _needs_gap_rule(ctx: MetricContext) -> bool:
     if not ctx.has_column("events", "session_id"):
         return True
 
-    def query() -> bool:
-        e = events(ctx)
-        return bool(ctx.con.execute(e.session_id.isnull().any()))
-
-    return ctx.remember("events:session_id_gaps", query)
+    return "session_id" in table_facts(ctx, "events").with_nulls
 
 
 def sessionized(ctx: MetricContext, columns: tuple[str, ...]) -> ir.Table:
