@@ -313,7 +313,14 @@ def test_activity_rate_reads_paying_from_active_subscriptions(run_case):
     assert pick(card, "activity_rate", period_start=SEP)["value"] == pytest.approx(100 / 3)
 
 
-def test_feature_adoption_per_feature_column_over_active_users(run_case):
+# Alone, feature adoption counts over every event; beside another visitor metric, over the shared visitor-days and
+# the events naming a feature: the same numbers either way.
+ALONE_OR_SHARED = pytest.mark.parametrize("metrics", [["feature_adoption"], ["feature_adoption", "unique_visitors"]],
+                                          ids=["alone", "shared"])
+
+
+@ALONE_OR_SHARED
+def test_feature_adoption_per_feature_column_over_active_users(run_case, metrics):
     # Active users a, b, c, d. export used by a and b (a twice) → 2/4 = 50 %; search by c → 1/4 = 25 %.
     # d only viewed a page (no feature) but counts as active. No overall record (a share per feature).
     rows = [
@@ -321,7 +328,7 @@ def test_feature_adoption_per_feature_column_over_active_users(run_case):
         ev("b", at(5), event="click", feature="export"), ev("c", at(5), event="click", feature="search"),
         ev("d", at(5)),
     ]
-    card = run_case({"events": rows}, period="month", metrics=["feature_adoption"])
+    card = run_case({"events": rows}, period="month", metrics=metrics)
     export = pick(card, "feature_adoption", dimension={"feature": "export"})
     assert export["value"] == pytest.approx(50.0)
     assert export["n"] == 4
@@ -329,14 +336,15 @@ def test_feature_adoption_per_feature_column_over_active_users(run_case):
     assert card.get("feature_adoption") == []
 
 
-def test_feature_adoption_falls_back_to_event_names_without_a_feature_column(run_case):
+@ALONE_OR_SHARED
+def test_feature_adoption_falls_back_to_event_names_without_a_feature_column(run_case, metrics):
     # No feature column: each product event's name is the feature; pageview/pageleave are not features.
     # Active users a, b, c, d: export by a, b → 50 %; search by c → 25 %; no record for pageview/pageleave.
     rows = [
         ev("a", at(5), event="export"), ev("b", at(5), event="export"), ev("b", at(5, "10:01:00")),
         ev("c", at(5), event="search"), ev("d", at(5)), ev("d", at(5, "10:00:30"), event="pageleave"),
     ]
-    card = run_case({"events": rows}, period="month", metrics=["feature_adoption"])
+    card = run_case({"events": rows}, period="month", metrics=metrics)
     assert pick(card, "feature_adoption", dimension={"feature": "export"})["value"] == pytest.approx(50.0)
     assert pick(card, "feature_adoption", dimension={"feature": "search"})["value"] == pytest.approx(25.0)
     assert card.get("feature_adoption", dimension={"feature": "pageview"}) == []

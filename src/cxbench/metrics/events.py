@@ -153,7 +153,8 @@ def _feature_rows(ctx: MetricContext) -> ir.Table:
     event that names a feature.
 
     Distinct visitors per period and feature are the same as over every event, but from the shared visitor-days
-    and the few feature events: 0.6 s instead of 2.1 s for the distinct counts over 18.9 M events.
+    and the few feature events: 1.2 s instead of 2.1 s in a full scorecard on 18.9 M events. Alone, over every
+    event (whose feature is null when it names none).
     """
     e = events(ctx)
     # The feature column when the data has one; else each product event's name (page events are no feature).
@@ -162,6 +163,10 @@ def _feature_rows(ctx: MetricContext) -> ir.Table:
     else:
         feature = ibis.cases((e.event.isin(page_events(ctx)), ibis.null("string")), else_=e.event)
     used = e.select(ts=e.ts, _entity=e.user_id, feature=feature)
+    if not ctx.store_shared:
+        # A run of this metric alone stores no visitor-days: grouping them here costs more than counting over every
+        # event (2.5 s against 2.4 s on 18.9 M events).
+        return used
     days = user_days(ctx)
     active = days.select(ts=days.day.cast(e.ts.type()), _entity=days.user_id, feature=ibis.null("string"))
     return active.union(used.filter(used.feature.notnull()))
