@@ -489,3 +489,18 @@ def test_a_page_named_with_the_breakdown_key_separator_is_its_own_breakdown_valu
     assert [r["value"] for r in card.get("pageviews", dimension=None)] == [3]
     assert [r["value"] for r in card.get("pageviews", dimension={"page": "a\u241fb"})] == [2]
     assert [r["value"] for r in card.get("pageviews", dimension={"page": "/"})] == [1]
+
+
+def test_nan_and_infinite_scores_in_parquet_are_set_aside_with_one_spelling_on_every_engine(tmp_path, backend):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({
+        "response_id": ["r1", "r2", "r3", "r4"], "respondent_id": ["c1", "c2", "c3", "c4"],
+        "ts": ["2026-10-01T10:00:00Z"] * 4, "survey": ["nps"] * 4,
+        "score": [9.0, float("nan"), float("inf"), float("-inf")],
+    }), folder / "surveys.parquet")
+    validation = cxbench.check(folder, engine=backend)
+    # DuckDB wrote 'nan' and 'inf', Spark 'NaN' and 'Infinity': both now read as Python and JSON spell them.
+    assert [(r.row, r.reason) for r in validation.rejected] == [
+        (2, "score 'NaN' is not a finite number"), (3, "score 'Infinity' is not a finite number"),
+        (4, "score '-Infinity' is not a finite number")]

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -456,6 +457,12 @@ def _hashes_repeat(con: BaseBackend, keys: ir.Table) -> bool:
     return bool(con.raw_sql(sql).fetchone()[0])  # type: ignore[attr-defined]
 
 
+def _infinite(value: ir.FloatingValue) -> ir.BooleanValue:
+    """Whether `value` is +inf or -inf. Not Ibis's `isinf()`: Ibis 12 compiles it for Spark as Python's `==` between
+    two SQL nodes, which is always false, so Spark let infinite numbers through."""
+    return ~value.isnan() & (value.abs() > sys.float_info.max)
+
+
 def _local_path(location: str) -> str:
     """A path as the user wrote it: Spark reports files as file:// URIs."""
     if location.startswith("file:"):
@@ -513,7 +520,14 @@ def check_table(spec: TableSpec, raw: RawTable, *, dedupe: bool = True, with_rea
         # A typed column's text (Parquet, databases) is only read by the messages: written as an expression rather
         # than a column of the stage, it is computed for the rows set aside only (casting 18.9 M timestamps to
         # text cost 0.45 s of every validation).
-        return stage[f"_t_{name}"] if f"_t_{name}" in stage.columns else stage[f"_v_{name}"].cast("string")
+        if f"_t_{name}" in stage.columns:
+            return stage[f"_t_{name}"]
+        value = stage[f"_v_{name}"]
+        if value.type().is_floating():
+            # DuckDB writes nan and inf, Spark NaN and Infinity: one spelling (Python's and JSON's) on every engine.
+            return ibis.cases((value.isnan(), "NaN"), (_infinite(value) & (value > 0), "Infinity"),
+                              (_infinite(value), "-Infinity"), else_=value.cast("string"))
+        return value.cast("string")
 
     stage = stage.mutate(**{f"_p_{c.name}": _parse(c, value_of(c.name), text_of(c.name),
                                                      stage[f"_o_{c.name}"] if f"_o_{c.name}" in stage.columns else None)
@@ -685,10 +699,10 @@ def _column_checks(column: Column, value: ir.Value, raw_text: ir.StringValue,
     if column.type is ColumnType.NUMBER:
         if not typed_source:
             # Engines disagree on whether 'nan' casts to NaN or fails, so the words are caught as text first.
-            non_finite = raw_text.lower().re_replace(r"^[+-]", "").isin(_NON_FINITE) | parsed.isnan() | parsed.isinf()
+            non_finite = raw_text.lower().re_replace(r"^[+-]", "").isin(_NON_FINITE) | parsed.isnan() | _infinite(parsed)
             checks.append((non_finite, column.name + " " + _quoted(raw_text) + " is not a finite number"))
         elif value.type().is_floating():
-            checks.append((parsed.isnan() | parsed.isinf(), column.name + " " + _quoted(raw_text) + " is not a finite number"))
+            checks.append((parsed.isnan() | _infinite(parsed), column.name + " " + _quoted(raw_text) + " is not a finite number"))
     if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
         # Typed sources can hold what text never parses to: infinity, or a date before year 1 (BC), which the
         # period calendar cannot place (Python's dates run from year 1 to 9999).
