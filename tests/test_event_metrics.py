@@ -351,6 +351,28 @@ def test_feature_adoption_falls_back_to_event_names_without_a_feature_column(run
     assert card.get("feature_adoption", dimension={"feature": "pageleave"}) == []
 
 
+def test_feature_adoption_with_other_metrics_counts_the_active_users_of_the_report_zones_days(run_case):
+    # With other metrics the run stores the visitor-days (with each visitor's first day, for the new visitor
+    # share) and feature adoption counts its active users over them: this checks that path and its days.
+    # --timezone America/New_York: 1 Nov 2026 03:00-03:30 UTC is 31 Oct 23:00-23:30 EDT (UTC-4 until 06:00 UTC),
+    # so e (a pageview) and f (search) are October users. October: active a, b, c, d, e, f = 6;
+    # export a, b → 2/6 = 33.333 %; search c, f → 2/6 = 33.333 %.
+    # (In UTC e and f would be November's: export 2/4 = 50 %, search 1/4 = 25 %.)
+    rows = [
+        ev("a", at(5), event="click", feature="export"), ev("a", at(6), event="click", feature="export"),
+        ev("b", at(5), event="click", feature="export"), ev("c", at(5), event="click", feature="search"),
+        ev("d", at(5)), ev("e", at(1, "03:00:00", month=11)),
+        ev("f", at(1, "03:30:00", month=11), event="click", feature="search"),
+    ]
+    card = run_case({"events": rows}, period="month", timezone="America/New_York",
+                    metrics=["feature_adoption", "new_visitor_share", "dau"])
+    export = pick(card, "feature_adoption", period_start=OCT, dimension={"feature": "export"})
+    assert (export["value"], export["n"]) == (pytest.approx(100 / 3), 6)
+    search = pick(card, "feature_adoption", period_start=OCT, dimension={"feature": "search"})
+    assert (search["value"], search["n"]) == (pytest.approx(100 / 3), 6)
+    assert [r for r in card.get("feature_adoption") if r["period_start"] == NOV and r["value"] is not None] == []
+
+
 def test_first_week_engagement_counts_returns_on_days_1_to_7(run_case):
     # October signups (day 0 = the signup's UTC calendar day):
     #   s1 signs up 1 Oct 10:00; events 1 Oct 12:00 (day 0) and 3 Oct (day 2) → came back; 2 first-week events.
