@@ -351,6 +351,7 @@ def test_feature_adoption_falls_back_to_event_names_without_a_feature_column(run
     assert card.get("feature_adoption", dimension={"feature": "pageleave"}) == []
 
 
+@pytest.mark.parametrize("backend", ["duckdb"], indirect=True)  # the engine paths are the ones above; Spark took 36 s
 def test_feature_adoption_with_other_metrics_counts_the_active_users_of_the_report_zones_days(run_case):
     # With other metrics the run stores the visitor-days (with each visitor's first day, for the new visitor
     # share) and feature adoption counts its active users over them: this checks that path and its days.
