@@ -1,4 +1,4 @@
-"""What a run asks of a validated table before its metrics' queries, answered by one scan of the table.
+"""What a run asks of a validated table before its metrics' queries, asked once per table and run.
 
 The engine needs each table's first and last day (its periods), the sessions need to know whether any event lacks
 a `session_id` (the 30-minute rule then applies), and the event metrics whether the events they read occur at all.
