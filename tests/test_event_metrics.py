@@ -610,3 +610,15 @@ def test_table_facts_give_first_and_last_day_null_session_ids_and_the_events_tha
     assert facts.events_asked == {"pageview", "pageleave", "add_to_cart", "purchase"}
     assert facts.events_seen == {"pageview", "purchase"}
     assert table_facts(ctx, "events") is facts  # asked once per run
+
+
+def test_a_metric_reading_an_event_outside_event_names_is_refused_when_declared():
+    # The table facts ask whether each of EVENT_NAMES occurs and --event-name maps only those: a metric declared
+    # with another event would never be found unavailable, so its declaration fails at once.
+    import dataclasses
+
+    from cxbench.metrics import METRICS_BY_ID
+
+    with pytest.raises(ValueError, match=r"metric pageviews reads event 'signup', which is not one of "
+                                         r"options.EVENT_NAMES \(pageview, pageleave, add_to_cart, checkout\)"):
+        dataclasses.replace(METRICS_BY_ID["pageviews"], events=("pageview", "signup"), required_events=("signup",))

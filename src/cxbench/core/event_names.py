@@ -40,19 +40,7 @@ def missing_events(ctx: MetricContext, metric: Metric) -> list[str]:
     """
     if not metric.required_events or "events" not in ctx.tables or not metric.reads_events(ctx.tables):
         return []
-    names = frozenset(ctx.event(c) for c in metric.required_events)
-    facts = table_facts(ctx, "events")
-    if names <= facts.events_asked:
-        seen = facts.events_seen
-    else:  # a required event outside EVENT_NAMES: asked on its own (none is today)
-        def query() -> frozenset[str]:
-            e = ctx.tables["events"].expr
-            ordered = sorted(names)
-            (row,) = ctx.con.to_pyarrow(e.aggregate(**{f"e{i}": (e.event == n).any() for i, n in enumerate(ordered)})
-                                        ).to_pylist()
-            return frozenset(n for i, n in enumerate(ordered) if row[f"e{i}"])
-
-        seen = ctx.remember(f"events_seen:{sorted(names)}", query)
+    seen = table_facts(ctx, "events").events_seen  # every event a metric reads is one of EVENT_NAMES (Metric)
     return [c for c in metric.required_events if ctx.event(c) not in seen]
 
 

@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import CxbenchError
-from cxbench.core.options import Options, Period
+from cxbench.core.options import EVENT_NAMES, Options, Period
 from cxbench.core.sources import register_in_memory_tables
 from cxbench.core.stats import Derived, Estimate, Estimator, Span
 
@@ -218,6 +218,13 @@ class Metric:
     #: the rows counted, of those `rows` returns (timed pageviews of all pageviews): applied inside the aggregates
     #: when metrics reading the same rows are aggregated in one query, so the rows are made once for all of them
     where: Callable[[ir.Table], ir.BooleanValue] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [e for e in (*self.events, *self.required_events) if e not in EVENT_NAMES]
+        if unknown:
+            # The table facts ask whether each of EVENT_NAMES occurs, and --event-name maps only those.
+            raise ValueError(f"metric {self.id} reads event {unknown[0]!r}, which is not one of options.EVENT_NAMES "
+                             f"({', '.join(EVENT_NAMES)}): add it there")
 
     def reads_events(self, tables: Mapping[str, Any]) -> bool:
         """Whether the metric reads `events` given the tables a source has (not when a replacement is there)."""
