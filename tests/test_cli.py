@@ -145,6 +145,26 @@ def test_every_command_has_help():
         assert result.exit_code == 0 and "Usage" in result.output, command
 
 
+def _gib(setting: str) -> float:
+    number, unit = setting.split()
+    return float(number) * {"MiB": 2**-10, "GiB": 1.0, "TiB": 2**10}[unit]
+
+
+def test_without_a_memory_limit_duckdb_may_use_a_quarter_of_the_memory_it_detects(survey_folder: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    from cxbench.core.sources import open_source
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    # DuckDB's own default is 80 % of the memory it detects: a quarter of it is that default x 0.25 / 0.8. Both are
+    # shown to 0.1 GiB, hence the tolerance.
+    duckdb_default = _gib(duckdb.connect().sql("SELECT current_setting('memory_limit')").fetchone()[0])
+    ours = _gib(open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0])
+    assert ours == pytest.approx(duckdb_default * 0.25 / 0.8, abs=0.1)
+    assert ours < duckdb_default / 2
+
+
 def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
     from cxbench.core.sources import open_source
 

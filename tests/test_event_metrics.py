@@ -582,9 +582,9 @@ def test_ratio_n_is_the_population_divided_over(run_case):
 
 # -- what the run asks of the events before its queries ----------------------------------------------------
 
-def test_table_facts_give_first_and_last_day_null_session_ids_and_the_events_that_occur(tmp_path, backend):
+def test_table_facts_give_first_and_last_day_null_columns_and_the_events_that_occur(tmp_path, backend):
     from conftest import write_tables
-    from cxbench.core.facts import table_facts
+    from cxbench.core.facts import events_seen, has_nulls, table_days
     from cxbench.core.options import make_options
     from cxbench.core.registry import MetricContext
     from cxbench.core.sources import open_source
@@ -604,12 +604,14 @@ def test_table_facts_give_first_and_last_day_null_session_ids_and_the_events_tha
     dataset = open_source(folder, backend)
     validation = validate(dataset, only={"events"}, as_of=options.as_of)
     ctx = MetricContext(con=dataset.con, tables=validation.tables, options=options)
-    facts = table_facts(ctx, "events")
-    assert facts.days == {"ts": (dt.date(2026, 10, 3), dt.date(2026, 10, 9))}
-    assert facts.with_nulls == {"session_id"}
-    assert facts.events_asked == {"pageview", "pageleave", "add_to_cart", "purchase"}
-    assert facts.events_seen == {"pageview", "purchase"}
-    assert table_facts(ctx, "events") is facts  # asked once per run
+    days = table_days(ctx, "events")
+    assert days == {"ts": (dt.date(2026, 10, 3), dt.date(2026, 10, 9))}
+    assert has_nulls(ctx, "events", "session_id") is True
+    assert has_nulls(ctx, "events", "user_id") is False
+    assert has_nulls(ctx, "events", "feature") is False  # a column the table lacks holds no null
+    # pageview, pageleave, add_to_cart and purchase (checkout) are looked for; two occur, as the data names them
+    assert events_seen(ctx) == {"pageview", "purchase"}
+    assert table_days(ctx, "events") is days  # asked once per run
 
 
 def test_a_metric_reading_an_event_outside_event_names_is_refused_when_declared():

@@ -212,8 +212,8 @@ EngineOpt = Annotated[Engine | None, typer.Option(
     show_default=False)]
 MemoryOpt = Annotated[str | None, typer.Option(
     "--memory-limit", metavar="SIZE",
-    help="Memory DuckDB may use before it spills to disk, e.g. 6GB (default $CXBENCH_MEMORY_LIMIT, else 80 % of "
-         "the machine).")]
+    help="Memory DuckDB may use before it spills to disk, e.g. 6GB (default $CXBENCH_MEMORY_LIMIT, else a quarter "
+         "of the machine's memory).")]
 SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", metavar="URL",
     help="Run Spark on this cluster, e.g. spark://HOST:7077 (implies --engine spark; default: $SPARK_MASTER, else "

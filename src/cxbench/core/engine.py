@@ -23,7 +23,7 @@ from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, mi
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import UsageError
 from cxbench.core.event_names import event_details, missing_events, missing_events_reason
-from cxbench.core.facts import table_facts
+from cxbench.core.facts import table_days
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
@@ -127,7 +127,7 @@ def coverage_details(span: PeriodSpan | None) -> dict[str, Any]:
 
 def _bounds(ctx: MetricContext, name: str, columns: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:
     """First and last day over `columns` (time columns of table `name`), from the table's facts."""
-    days = table_facts(ctx, name).days
+    days = table_days(ctx, name)
     stray = [c for c in columns if c in ctx.tables[name].present and c not in days]
     if stray:
         raise ValueError(f"{name}.{stray[0]} is not a time column: it has no first and last day")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from cxbench.core.facts import table_facts
+from cxbench.core.facts import events_seen
 from cxbench.core.options import EVENT_NAMES
 from cxbench.core.registry import Metric, MetricContext
 
@@ -36,11 +36,11 @@ def event_details(ctx: MetricContext, metric: Metric) -> dict[str, Any]:
 def missing_events(ctx: MetricContext, metric: Metric) -> list[str]:
     """The metric's required events (canonical names) that never occur in `events`, by the data's names.
 
-    The events table's facts (one query per run) answer for every event of `EVENT_NAMES`.
+    One query per run (`events_seen`) answers for every event of `EVENT_NAMES`.
     """
     if not metric.required_events or "events" not in ctx.tables or not metric.reads_events(ctx.tables):
         return []
-    seen = table_facts(ctx, "events").events_seen  # every event a metric reads is one of EVENT_NAMES (Metric)
+    seen = events_seen(ctx)  # every event a metric reads is one of EVENT_NAMES (Metric)
     return [c for c in metric.required_events if ctx.event(c) not in seen]
 
 

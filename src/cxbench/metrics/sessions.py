@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.facts import table_facts
+from cxbench.core.facts import has_nulls
 from cxbench.core.registry import MetricContext, MetricUnavailable
 
 PAGE_EVENTS = ("pageview", "pageleave")
@@ -30,7 +30,7 @@ def _needs_gap_rule(ctx: MetricContext) -> bool:
     if not ctx.has_column("events", "session_id"):
         return True
 
-    return "session_id" in table_facts(ctx, "events").with_nulls
+    return has_nulls(ctx, "events", "session_id")
 
 
 def sessionized(ctx: MetricContext, columns: tuple[str, ...]) -> ir.Table:
