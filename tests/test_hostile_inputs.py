@@ -152,6 +152,37 @@ def test_parquet_parts_are_matched_by_column_name_so_refunds_stay_refunds(tmp_pa
     assert card.get("sales")[0].value == pytest.approx(-250.0)
 
 
+def test_nanosecond_parquet_timestamps_as_pandas_writes_them_are_read_alike_on_every_engine(tmp_path, backend):
+    # pandas and pyarrow write nanosecond timestamps (Parquet's TIMESTAMP(NANOS)), which Spark refused to read
+    # (PARQUET_TYPE_ILLEGAL). Read on any engine, the nanoseconds are dropped toward zero, as DuckDB casts them:
+    # 23:59:59.999999999 on 30 September stays in September (rounded, it would move to October).
+    import numpy as np
+
+    def nanos(*stamps: str, tz: str | None = None) -> pa.Array:
+        return pa.array(np.array(stamps, dtype="datetime64[ns]")).cast(pa.timestamp("ns", tz=tz))
+
+    folder = tmp_path / "data"
+    (folder / "surveys").mkdir(parents=True)
+    # Wall clocks (no time zone), in a folder of parts, as Spark and pandas' partitioned writes leave them.
+    pq.write_table(pa.table({"response_id": ["r1", "r2"], "respondent_id": ["c1", "c2"],
+                             "ts": nanos("2026-09-30T23:59:59.999999999", "2026-10-01T10:00:00.123456789"),
+                             "score": [9, 10], "survey": ["nps", "nps"]}), folder / "surveys" / "part-0.parquet")
+    pq.write_table(pa.table({"response_id": ["r3"], "respondent_id": ["c3"], "ts": nanos("2026-10-15T08:00:00"),
+                             "score": [6], "survey": ["nps"]}), folder / "surveys" / "part-1.parquet")
+    # Instants in UTC (a time zone set), one file.
+    pq.write_table(pa.table({"order_id": ["o1", "o2", "o3"], "customer_id": ["c1", "c2", "c3"],
+                             "ts": nanos("2026-09-30T23:59:59.999999999", "2026-10-01T00:00:00.000000001",
+                                         "2026-10-20T12:00:00", tz="UTC"),
+                             "amount": [100.0, 50.0, 25.0]}), folder / "orders.parquet")
+    card = cxbench.compute(folder, engine=backend, metrics=["nps", "sales"], period="month", as_of="2026-10-31")
+    nps = {r.period_start.isoformat(): (r.value, r.n) for r in card.get("nps") if r.ok}
+    sales = {r.period_start.isoformat(): r.value for r in card.get("sales") if r.ok}
+    # September: one promoter (9) of 1 -> NPS 100. October: a promoter (10) and a detractor (6) of 2 -> NPS 0.
+    assert nps == {"2026-09-01": (pytest.approx(100.0), 1), "2026-10-01": (pytest.approx(0.0), 2)}
+    # September 100; October 50 + 25 = 75 (00:00:00.000000001 is 00:00:00.000000, still 1 October).
+    assert sales == {"2026-09-01": pytest.approx(100.0), "2026-10-01": pytest.approx(75.0)}
+
+
 def test_parquet_parts_with_types_that_cannot_be_read_together_stop_with_both_files_named(tmp_path):
     folder = tmp_path / "data" / "orders"
     folder.mkdir(parents=True)

@@ -8,6 +8,7 @@ from those few numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -101,6 +102,7 @@ def period_grid(first: dt.date, last: dt.date, options: Options) -> list[PeriodS
     return spans
 
 
+@functools.lru_cache(maxsize=4096)  # asked about 21,000 times per full scorecard, of a few dozen periods
 def span_length(span: PeriodSpan) -> Span:
     """Calendar days, weeks and months a period covers, with those the data covers when it is partial."""
     length = _length(span.start, span.end)

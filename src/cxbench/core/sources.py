@@ -708,8 +708,48 @@ def _read_with_row_numbers(con: BaseBackend, name: str, file: _TableFile) -> ibi
     if fmt in ("json", "jsonl"):
         con.read_json(str(path), table_name=view, **({"multiLine": True} if fmt == "json" else {}))
     else:
+        nanos = _nanosecond_timestamps(parquet_parts(path) if path.is_dir() else [path]) if con.name == "pyspark" else {}
+        if nanos:
+            # Spark cannot read Parquet's nanosecond timestamps (pandas' default; PARQUET_TYPE_ILLEGAL), but reads them
+            # as their count of nanoseconds when asked: they are made timestamps again below.
+            con._session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")  # noqa: SLF001 - the SparkSession
         con.read_parquet(str(path), table_name=view, mergeSchema=True)
+        if nanos:
+            view = _spark_microseconds(con, view, nanos)
     return _number_rows(con, view, origin=str(path))
+
+
+def _nanosecond_timestamps(parts: list[Path]) -> dict[str, bool]:
+    """The columns the Parquet `parts` store as nanosecond timestamps, each with whether it is in UTC (a time zone
+    was set) rather than a wall clock; from the files' footers only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    found: dict[str, bool] = {}
+    for part in parts:
+        for column in pq.read_schema(part):
+            if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+                found[column.name] = column.type.tz is not None
+    return found
+
+
+def _spark_microseconds(con: BaseBackend, view: str, nanos: dict[str, bool]) -> str:
+    """A view of `view` whose nanosecond counts (the columns of `nanos`) are microsecond timestamps again, as Spark
+    reads them from Parquet: in UTC (TIMESTAMP) when the file set a time zone, else wall clocks (TIMESTAMP_NTZ; the
+    session's time zone is UTC). The nanoseconds are dropped toward zero, as DuckDB casts TIMESTAMP_NS."""
+    session = con._session  # noqa: SLF001 - Ibis's PySpark backend holds the SparkSession here
+
+    def column(name: str) -> str:
+        quoted = "`" + name.replace("`", "``") + "`"
+        if name not in nanos:
+            return quoted
+        micros = f"timestamp_micros({quoted} div 1000)"
+        return f"{micros if nanos[name] else f'CAST({micros} AS TIMESTAMP_NTZ)'} AS {quoted}"
+
+    columns = ", ".join(column(name) for name in session.table(f"`{view}`").columns)
+    typed = f"{view}_us"
+    session.sql(f"SELECT {columns} FROM `{view}`").createOrReplaceTempView(typed)
+    return typed
 
 
 def _json_relation(con: BaseBackend, file: _TableFile) -> str:
