@@ -175,3 +175,67 @@ def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytes
     assert open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "1.0 GiB"
     result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "512MB", "--format", "json"])
     assert result.exit_code == 0 and _strict_json(result.stdout)["metrics"]
+
+
+def _as_duckdb_file(folder: Path, path: Path) -> Path:
+    import duckdb
+
+    with duckdb.connect(str(path)) as db:
+        db.execute(f"CREATE TABLE surveys AS SELECT * FROM read_csv('{folder / 'surveys.csv'}', all_varchar = true)")
+    return path
+
+
+def test_a_duckdb_database_file_or_url_gets_the_memory_limit_and_spills_to_a_private_folder(
+        survey_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import open_source
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    path = _as_duckdb_file(survey_folder, tmp_path / "shop.duckdb")
+    settings = "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    quarter = open_source(survey_folder).con.raw_sql(settings).fetchone()[0]  # a folder's default (test above)
+    for source in (path, f"duckdb://{path}"):
+        limit, spill = open_source(source).con.raw_sql(settings).fetchone()
+        assert limit == quarter, source  # not DuckDB's own 80 %
+        assert not spill.startswith(str(tmp_path)), source  # not shop.duckdb.tmp beside the user's data
+        # 512 MB = 512,000,000 bytes = 488.28 MiB, which DuckDB shows as 488.2 MiB
+        assert open_source(source, memory_limit="512MB").con.raw_sql(settings).fetchone()[0] == "488.2 MiB", source
+        with pytest.raises(UsageError, match="write an amount such as 4GB"):
+            open_source(source, memory_limit="lots")
+    # A URL that sets DuckDB's memory_limit itself keeps it: 1 GB = 953.67 MiB.
+    url = f"duckdb://{_as_duckdb_file(survey_folder, tmp_path / 'own.duckdb')}?memory_limit=1GB"
+    assert open_source(url).con.raw_sql(settings).fetchone()[0] == "953.6 MiB"
+
+
+def test_a_duckdb_file_opened_again_while_open_keeps_the_default_limit_and_its_spill_folder(
+        survey_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from cxbench.core.sources import open_source
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    path = _as_duckdb_file(survey_folder, tmp_path / "shop.duckdb")
+    quarter = open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    # Both openings share one DuckDB instance (as the server's requests do): the second must not take a quarter of
+    # the first's limit as if it were DuckDB's default (5.8 GiB, then 1.8 GiB...).
+    first = open_source(path).con
+    second = open_source(path).con
+    assert second.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == quarter
+    # Once the instance has spilled, DuckDB refuses to move its temporary folder: a third opening still works.
+    first.raw_sql("SET memory_limit = '32MB'")
+    first.raw_sql("CREATE TEMP TABLE spilled AS SELECT md5(CAST(range AS VARCHAR)) AS s FROM range(1500000)")
+    assert first.raw_sql("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] > 0
+    assert open_source(path).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == quarter
+
+
+def test_a_memory_limit_from_the_environment_is_named_when_wrong_and_ignored_when_blank(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "lots")
+    result = runner.invoke(app, ["run", str(survey_folder), "--format", "json"])
+    assert result.exit_code == 2 and "$CXBENCH_MEMORY_LIMIT 'lots'" in result.stderr
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "  ")  # blank, as unset: the default
+    assert runner.invoke(app, ["run", str(survey_folder), "--format", "json"]).exit_code == 0
+
+
+def test_a_memory_limit_of_nothing_is_refused_before_duckdb_fails_on_the_first_file(survey_folder: Path):
+    # At 0 bytes DuckDB cannot allocate its first block, and the error blamed the CSV file ("Fix the file").
+    result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "0GB"])
+    assert result.exit_code == 2 and "memory limit '0GB'" in result.stderr and "surveys.csv" not in result.stderr
