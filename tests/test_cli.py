@@ -235,6 +235,53 @@ def test_a_memory_limit_from_the_environment_is_named_when_wrong_and_ignored_whe
     assert runner.invoke(app, ["run", str(survey_folder), "--format", "json"]).exit_code == 0
 
 
+def test_running_out_of_memory_reading_a_file_says_to_raise_the_limit_not_to_fix_the_file(survey_folder: Path):
+    # DuckDB's CSV reader takes a block of 30.5 MiB at once: at 1 MB no file can be read.
+    result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "1MB"])
+    assert result.exit_code == 2
+    assert "surveys.csv: DuckDB ran out of memory" in result.stderr and "--memory-limit" in result.stderr
+    assert "Fix the file" not in result.stderr
+
+
+def test_running_out_of_memory_reading_a_vendor_export_says_to_raise_the_limit_not_to_export_it_again():
+    stripe = Path(__file__).parent / "data" / "adapters" / "stripe"
+    result = runner.invoke(app, ["run", str(stripe), "--from-format", "stripe", "--memory-limit", "1MB"])
+    assert result.exit_code == 2
+    assert "DuckDB ran out of memory reading it" in result.stderr and "--memory-limit" in result.stderr
+    assert "Export it again" not in result.stderr
+
+
+def test_running_out_of_memory_in_a_metric_exits_2_with_the_limit_instead_of_reporting_a_bug(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        # the message of DuckDB 1.5 when a sort cannot get a block past memory_limit
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB "
+                                          "(37.9 MiB/38.1 MiB used)")
+
+    monkeypatch.setattr("cxbench.api.compute", out_of_memory)
+    result = runner.invoke(app, ["run", str(survey_folder)])
+    assert result.exit_code == 2
+    assert "DuckDB ran out of memory" in result.stderr and "--memory-limit" in result.stderr
+    assert "bug" not in result.stderr
+
+
+def test_running_out_of_memory_validating_a_table_says_to_raise_the_limit_not_that_the_file_is_damaged(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    import cxbench
+    from cxbench.core.errors import UsageError
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr("cxbench.core.validation.check_table", out_of_memory)  # the CSV's validation query
+    with pytest.raises(UsageError, match=r"surveys.csv: DuckDB ran out of memory validating it .*--memory-limit"):
+        cxbench.check(survey_folder)
+
+
 def test_a_memory_limit_of_nothing_is_refused_before_duckdb_fails_on_the_first_file(survey_folder: Path):
     # At 0 bytes DuckDB cannot allocate its first block, and the error blamed the CSV file ("Fix the file").
     result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "0GB"])

@@ -230,6 +230,18 @@ def _default_memory_limit() -> str | None:
     return f"{max(int(detected * DEFAULT_MEMORY_SHARE), 1)}B"
 
 
+#: what to do when DuckDB needs more memory than it may use
+MEMORY_ADVICE = ("give it more with --memory-limit SIZE or $CXBENCH_MEMORY_LIMIT (default: a quarter of the "
+                 "machine's memory)")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is DuckDB failing at its memory limit: what DuckDB cannot spill to disk must fit under it."""
+    import duckdb
+
+    return isinstance(exc, duckdb.OutOfMemoryException)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -407,6 +419,9 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        if out_of_memory(exc):
+            raise UsageError(f"{path}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
+                             f"{MEMORY_ADVICE}.") from exc
         if fmt == "csv" and _mixed_line_endings(file):
             raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
                              "strict CSV reader cannot split; save the file again with one kind (any editor's "
@@ -900,6 +915,9 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        if out_of_memory(exc):
+            raise UsageError(f"{origin}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
+                             f"{MEMORY_ADVICE}.") from exc
         raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
                          "again.", file=origin) from exc
 
