@@ -177,6 +177,31 @@ def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytes
     assert result.exit_code == 0 and _strict_json(result.stdout)["metrics"]
 
 
+def test_duckdb_connections_leave_no_spill_folder_behind(survey_folder: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    import gc
+    import tempfile
+
+    from cxbench.core import sources
+
+    # Each connection got a folder made beforehand, which nothing removed: 45,000 of them were in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(sources, "_spill_root", None)
+    spilling = sources.open_source(survey_folder).con
+    idle = sources.open_source(survey_folder).con
+    spilling.raw_sql("SET memory_limit = '32MB'")
+    spilling.raw_sql("CREATE TEMP TABLE spilled AS SELECT md5(CAST(range AS VARCHAR)) AS s FROM range(1500000)")
+    folder = Path(spilling.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert folder.is_relative_to(tmp_path / "tmp") and any(folder.iterdir())
+    spilling.disconnect()
+    idle.disconnect()
+    del spilling, idle
+    gc.collect()
+    # left: the process's own (empty) folder, removed when it exits
+    assert [p.relative_to(tmp_path) for p in (tmp_path / "tmp").rglob("*")] == [folder.parent.relative_to(tmp_path)]
+
+
 def _as_duckdb_file(folder: Path, path: Path) -> Path:
     import duckdb
 

@@ -7,12 +7,14 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 
 from __future__ import annotations
 
+import atexit
 import csv
 import gzip
 import itertools
 import os
 import stat
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +203,7 @@ def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
     limit = duckdb_memory_limit(memory_limit)  # checked first: a wrong amount is refused whatever the URL says
     if "temp_directory" not in kept:
         try:
-            con.raw_sql(f"SET temp_directory = {_sql_string(tempfile.mkdtemp(prefix='cxbench-duckdb-'))}")
+            con.raw_sql(f"SET temp_directory = {_sql_string(_spill_folder())}")
         except Exception as exc:  # noqa: BLE001
             # A database file already open in this process shares its DuckDB instance, which may have spilled
             # already: DuckDB then refuses to move its folder, and it stays where that instance spills.
@@ -212,6 +214,20 @@ def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
     limit = limit or _default_memory_limit()
     if limit is not None:
         con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
+
+
+#: the process's private folder (mkdtemp: mode 700) holding each DuckDB connection's spill folder; removed at exit
+_spill_root: str | None = None
+
+
+def _spill_folder() -> str:
+    """A folder for one DuckDB connection to spill to, not made yet: DuckDB makes it when it first spills and removes
+    it when the connection closes (a folder made beforehand stayed behind, one per connection)."""
+    global _spill_root
+    if _spill_root is None or not os.path.isdir(_spill_root):
+        _spill_root = tempfile.mkdtemp(prefix="cxbench-duckdb-")
+        atexit.register(shutil.rmtree, _spill_root, ignore_errors=True)
+    return os.path.join(_spill_root, f"connection-{next(_counter)}")
 
 
 def _default_memory_limit() -> str | None:
