@@ -165,6 +165,17 @@ def test_without_a_memory_limit_duckdb_may_use_a_quarter_of_the_memory_it_detect
     assert ours < duckdb_default / 2
 
 
+def test_the_default_share_is_worked_out_from_duckdbs_setting_or_left_to_duckdb_when_it_gives_no_amount():
+    from cxbench.core.sources import _share_of_detected
+
+    # DuckDB's 2.0 GiB is 80 % of 2.5 GiB detected; a quarter of that is 0.625 GiB = 671,088,640 bytes.
+    assert _share_of_detected("2.0 GiB") == "671088640B"
+    # 500 MB shown in decimal units: 625,000,000 detected, a quarter 156,250,000 bytes
+    assert _share_of_detected("500 MB") == "156250000B"
+    assert _share_of_detected("16383.9 PiB") is None  # DuckDB's "no limit", when it cannot detect the memory
+    assert _share_of_detected("0 bytes") is None  # not 1 byte, under which every query fails
+
+
 def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
     from cxbench.core.sources import open_source
 

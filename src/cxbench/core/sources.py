@@ -238,12 +238,18 @@ def _default_memory_limit() -> str | None:
     # Asked of a new in-memory database: a database file already open in this process shares its DuckDB instance,
     # whose memory_limit is then the one set by the first opening, not DuckDB's default.
     with duckdb.connect() as fresh:
-        text = str(fresh.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
+        return _share_of_detected(str(fresh.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+
+
+def _share_of_detected(setting: str) -> str | None:
+    """`DEFAULT_MEMORY_SHARE` of the memory behind DuckDB's default `setting` (e.g. "18.8 GiB", 80 % of it), in
+    bytes; None for a setting that gives no amount: DuckDB's "no limit" (16383.9 PiB, when it cannot detect the
+    memory) or 0 bytes (a limit DuckDB would take and then fail every query under)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", setting)
     if match is None or match.group(2).lower() not in _UNITS:
         return None
-    detected = float(match.group(1)) * _UNITS[match.group(2).lower()] / _DUCKDB_DEFAULT_SHARE
-    return f"{max(int(detected * DEFAULT_MEMORY_SHARE), 1)}B"
+    share = int(float(match.group(1)) * _UNITS[match.group(2).lower()] / _DUCKDB_DEFAULT_SHARE * DEFAULT_MEMORY_SHARE)
+    return f"{share}B" if share > 0 else None
 
 
 #: what to do when DuckDB needs more memory than it may use
