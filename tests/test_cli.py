@@ -165,6 +165,22 @@ def test_without_a_memory_limit_duckdb_may_use_a_quarter_of_the_memory_it_detect
     assert ours < duckdb_default / 2
 
 
+def test_the_default_limit_is_a_quarter_of_the_detected_memory_at_least_1_gib_or_left_to_duckdb_without_an_amount():
+    from cxbench.core.sources import _share_of_detected
+
+    # DuckDB's 18.8 GiB is 80 % of 23.5 GiB detected; a quarter of that is 5.875 GiB = 6,308,233,216 bytes.
+    assert _share_of_detected("18.8 GiB") == "6308233216B"
+    # DuckDB's 4.0 GiB is 80 % of 5 GiB; a quarter, 1.25 GiB = 1,342,177,280 bytes, is above the 1 GiB floor.
+    assert _share_of_detected("4.0 GiB") == "1342177280B"
+    # DuckDB's 2.0 GiB is 80 % of 2.5 GiB; a quarter, 0.625 GiB, is under the floor: 1 GiB = 1,073,741,824 bytes.
+    assert _share_of_detected("2.0 GiB") == "1073741824B"
+    # 500 MB (decimal units) is 80 % of 625,000,000 bytes; a quarter (156,250,000) is under the floor, and the floor
+    # (1 GiB) is above DuckDB's own default, which then stands: 500,000,000 bytes.
+    assert _share_of_detected("500 MB") == "500000000B"
+    assert _share_of_detected("16383.9 PiB") is None  # DuckDB's "no limit", when it cannot detect the memory
+    assert _share_of_detected("0 bytes") is None  # not 1 byte, under which every query fails
+
+
 def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
     from cxbench.core.sources import open_source
 
@@ -175,3 +191,139 @@ def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytes
     assert open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == "1.0 GiB"
     result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "512MB", "--format", "json"])
     assert result.exit_code == 0 and _strict_json(result.stdout)["metrics"]
+
+
+def test_duckdb_connections_leave_no_spill_folder_behind(survey_folder: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    import gc
+    import tempfile
+
+    from cxbench.core import sources
+
+    # Each connection got a folder made beforehand, which nothing removed: 45,000 of them were in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(sources, "_spill_root", None)
+    spilling = sources.open_source(survey_folder).con
+    idle = sources.open_source(survey_folder).con
+    spilling.raw_sql("SET memory_limit = '32MB'")
+    spilling.raw_sql("CREATE TEMP TABLE spilled AS SELECT md5(CAST(range AS VARCHAR)) AS s FROM range(1500000)")
+    folder = Path(spilling.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert folder.is_relative_to(tmp_path / "tmp") and any(folder.iterdir())
+    spilling.disconnect()
+    idle.disconnect()
+    del spilling, idle
+    gc.collect()
+    # left: the process's own (empty) folder, removed when it exits
+    assert [p.relative_to(tmp_path) for p in (tmp_path / "tmp").rglob("*")] == [folder.parent.relative_to(tmp_path)]
+
+
+def _as_duckdb_file(folder: Path, path: Path) -> Path:
+    import duckdb
+
+    with duckdb.connect(str(path)) as db:
+        db.execute(f"CREATE TABLE surveys AS SELECT * FROM read_csv('{folder / 'surveys.csv'}', all_varchar = true)")
+    return path
+
+
+def test_a_duckdb_database_file_or_url_gets_the_memory_limit_and_spills_to_a_private_folder(
+        survey_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import open_source
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    path = _as_duckdb_file(survey_folder, tmp_path / "shop.duckdb")
+    settings = "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    quarter = open_source(survey_folder).con.raw_sql(settings).fetchone()[0]  # a folder's default (test above)
+    for source in (path, f"duckdb://{path}"):
+        limit, spill = open_source(source).con.raw_sql(settings).fetchone()
+        assert limit == quarter, source  # not DuckDB's own 80 %
+        assert not spill.startswith(str(tmp_path)), source  # not shop.duckdb.tmp beside the user's data
+        # 512 MB = 512,000,000 bytes = 488.28 MiB, which DuckDB shows as 488.2 MiB
+        assert open_source(source, memory_limit="512MB").con.raw_sql(settings).fetchone()[0] == "488.2 MiB", source
+        with pytest.raises(UsageError, match="write an amount such as 4GB"):
+            open_source(source, memory_limit="lots")
+    # A URL that sets DuckDB's memory_limit itself keeps it: 1 GB = 953.67 MiB.
+    url = f"duckdb://{_as_duckdb_file(survey_folder, tmp_path / 'own.duckdb')}?memory_limit=1GB"
+    assert open_source(url).con.raw_sql(settings).fetchone()[0] == "953.6 MiB"
+
+
+def test_a_duckdb_file_opened_again_while_open_keeps_the_default_limit_and_its_spill_folder(
+        survey_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from cxbench.core.sources import open_source
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    path = _as_duckdb_file(survey_folder, tmp_path / "shop.duckdb")
+    quarter = open_source(survey_folder).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    # Both openings share one DuckDB instance (as the server's requests do): the second must not take a quarter of
+    # the first's limit as if it were DuckDB's default (5.8 GiB, then 1.8 GiB...).
+    first = open_source(path).con
+    second = open_source(path).con
+    assert second.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == quarter
+    # Once the instance has spilled, DuckDB refuses to move its temporary folder: a third opening still works.
+    first.raw_sql("SET memory_limit = '32MB'")
+    first.raw_sql("CREATE TEMP TABLE spilled AS SELECT md5(CAST(range AS VARCHAR)) AS s FROM range(1500000)")
+    assert first.raw_sql("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] > 0
+    assert open_source(path).con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] == quarter
+
+
+def test_a_memory_limit_from_the_environment_is_named_when_wrong_and_ignored_when_blank(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "lots")
+    result = runner.invoke(app, ["run", str(survey_folder), "--format", "json"])
+    assert result.exit_code == 2 and "$CXBENCH_MEMORY_LIMIT 'lots'" in result.stderr
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "  ")  # blank, as unset: the default
+    assert runner.invoke(app, ["run", str(survey_folder), "--format", "json"]).exit_code == 0
+
+
+def test_running_out_of_memory_reading_a_file_says_to_raise_the_limit_not_to_fix_the_file(survey_folder: Path):
+    # DuckDB's CSV reader takes a block of 30.5 MiB at once: at 1 MB no file can be read.
+    result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "1MB"])
+    assert result.exit_code == 2
+    assert "surveys.csv: DuckDB ran out of memory" in result.stderr and "--memory-limit" in result.stderr
+    assert "Fix the file" not in result.stderr
+
+
+def test_running_out_of_memory_reading_a_vendor_export_says_to_raise_the_limit_not_to_export_it_again():
+    stripe = Path(__file__).parent / "data" / "adapters" / "stripe"
+    result = runner.invoke(app, ["run", str(stripe), "--from-format", "stripe", "--memory-limit", "1MB"])
+    assert result.exit_code == 2
+    assert "DuckDB ran out of memory reading it" in result.stderr and "--memory-limit" in result.stderr
+    assert "Export it again" not in result.stderr
+
+
+def test_running_out_of_memory_in_a_metric_exits_2_with_the_limit_instead_of_reporting_a_bug(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        # the message of DuckDB 1.5 when a sort cannot get a block past memory_limit
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB "
+                                          "(37.9 MiB/38.1 MiB used)")
+
+    monkeypatch.setattr("cxbench.api.compute", out_of_memory)
+    result = runner.invoke(app, ["run", str(survey_folder)])
+    assert result.exit_code == 2
+    assert "DuckDB ran out of memory" in result.stderr and "--memory-limit" in result.stderr
+    assert "bug" not in result.stderr
+
+
+def test_running_out_of_memory_validating_a_table_says_to_raise_the_limit_not_that_the_file_is_damaged(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    import cxbench
+    from cxbench.core.errors import UsageError
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr("cxbench.core.validation.check_table", out_of_memory)  # the CSV's validation query
+    with pytest.raises(UsageError, match=r"surveys.csv: DuckDB ran out of memory validating it .*--memory-limit"):
+        cxbench.check(survey_folder)
+
+
+def test_a_memory_limit_of_nothing_is_refused_before_duckdb_fails_on_the_first_file(survey_folder: Path):
+    # At 0 bytes DuckDB cannot allocate its first block, and the error blamed the CSV file ("Fix the file").
+    result = runner.invoke(app, ["run", str(survey_folder), "--memory-limit", "0GB"])
+    assert result.exit_code == 2 and "memory limit '0GB'" in result.stderr and "surveys.csv" not in result.stderr

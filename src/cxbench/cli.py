@@ -79,10 +79,17 @@ class _Commands(TyperGroup):
                 _err.print(_message_line("error:", f"cannot write or read{where}: {exc.strerror}"),
                            highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from None
+            from cxbench.core.sources import MEMORY_ADVICE, out_of_memory
+
+            text = str(exc).strip().splitlines()
+            if out_of_memory(exc):  # the machine's limit, not a bug: say how to raise it
+                first = text[0] if text else ""
+                _err.print(_message_line("error:", f"DuckDB ran out of memory ({first}); {MEMORY_ADVICE}."),
+                           highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
             if _debugging():
                 _err.print(terminal_text(redact("".join(traceback.format_exception(exc)))), markup=False,
                            highlight=False, soft_wrap=True)
-            text = str(exc).strip().splitlines()
             _err.print(_message_line("internal error:", f"{type(exc).__name__}: {text[0] if text else ''}"),
                        highlight=False, soft_wrap=True)
             _err.print(Text(REPORT_HINT + ("" if _debugging() else

@@ -7,16 +7,19 @@ not counted (for a folder of Parquet files, the position inside each file, with 
 
 from __future__ import annotations
 
+import atexit
 import csv
 import gzip
 import itertools
 import os
 import stat
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import ibis
 import ibis.expr.types as ir
@@ -99,6 +102,8 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
         except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
             raise InputError(f"{text}: could not connect ({_first_line(exc)}). Check the URL and that the "
                              "backend's extra is installed.", file=text) from exc
+        if con.name == "duckdb":
+            _spill_and_limit(con, memory_limit, kept={k.lower() for k in parse_qs(urlsplit(text).query)})
         return _from_connection(con, location=text)
     path = Path(text)
     if not path.exists():
@@ -110,6 +115,7 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
                 con = ibis.duckdb.connect(str(path), read_only=True)
             except Exception as exc:  # noqa: BLE001
                 raise InputError(f"{path}: not a readable DuckDB database ({_first_line(exc)}).", file=str(path)) from exc
+            _spill_and_limit(con, memory_limit)
             return _from_connection(con, location=str(path))
         raise InputError(f"{path}: a source is a folder of table files or a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}); "
                          "put the file in a folder named after nothing else and pass the folder.", file=str(path))
@@ -127,7 +133,7 @@ def _check_database_file(url: str) -> None:
                          "absolute one).", file=str(file))
 
 
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def register_in_memory_tables(con: BaseBackend, expr: ir.Expr) -> None:
@@ -145,6 +151,8 @@ def register_in_memory_tables(con: BaseBackend, expr: ir.Expr) -> None:
 #: 39-41 s at 1 GB, 2 GB and unlimited, peaking at 1.3, 2.3 and 2.5 GiB. Past the limit DuckDB spills sorts to disk,
 #: at no measurable cost here, so memory beyond a quarter bought no speed.
 DEFAULT_MEMORY_SHARE = 0.25
+#: ...but at least 1 GiB, or DuckDB's own default where that is less (a machine under 1.25 GiB)
+MEMORY_FLOOR = 2**30
 _DUCKDB_DEFAULT_SHARE = 0.8  # DuckDB's default memory_limit: 80 % of the memory it detects
 _UNITS = {"bytes": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
           "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -152,12 +160,21 @@ _UNITS = {"bytes": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2
 
 def duckdb_memory_limit(value: str | None = None) -> str | None:
     """The memory DuckDB may use as asked (`--memory-limit`, else `$CXBENCH_MEMORY_LIMIT`), checked; None when
-    neither is given (the connection then takes `DEFAULT_MEMORY_SHARE` of the machine). Past it DuckDB spills sorts,
-    windows and cached tables to a temporary folder."""
-    chosen = value or os.environ.get("CXBENCH_MEMORY_LIMIT") or None
-    if chosen is not None and not _MEMORY.fullmatch(chosen.strip()):
-        raise UsageError(f"memory limit {chosen!r}: write an amount such as 4GB, 6GiB or 512MB")
-    return chosen.strip() if chosen else None
+    neither is given or both are blank (the connection then takes `DEFAULT_MEMORY_SHARE` of the machine). Past it
+    DuckDB spills sorts, windows and cached tables to a temporary folder."""
+    if value is not None and value.strip():
+        chosen, origin = value, "memory limit"
+    else:  # blank counts as unset, as an empty variable does
+        chosen, origin = os.environ.get("CXBENCH_MEMORY_LIMIT", ""), "$CXBENCH_MEMORY_LIMIT"
+        if not chosen.strip():
+            return None
+    amount = _MEMORY.fullmatch(chosen.strip())
+    if amount is None:
+        raise UsageError(f"{origin} {chosen!r}: write an amount such as 4GB, 6GiB or 512MB")
+    if float(amount.group(1)) == 0:
+        # DuckDB takes 0 but then cannot allocate its first block, and the error would name the first file read.
+        raise UsageError(f"{origin} {chosen!r}: DuckDB needs some memory; write an amount such as 4GB, 6GiB or 512MB")
+    return chosen.strip()
 
 
 def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | None = None) -> BaseBackend:
@@ -168,11 +185,7 @@ def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | Non
         con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
         # Reading a file never downloads anything: no extension is fetched from the network on first use.
         con.raw_sql("SET autoinstall_known_extensions = false")
-        # Spill to a private temporary folder, not to `.tmp` in the working directory (which may be the data's).
-        con.raw_sql(f"SET temp_directory = {_sql_string(tempfile.mkdtemp(prefix='cxbench-duckdb-'))}")
-        limit = duckdb_memory_limit(memory_limit) or _default_memory_limit(con)
-        if limit is not None:
-            con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
+        _spill_and_limit(con, memory_limit)
         return con
     from cxbench.core.spark import is_master_url, spark_connection
 
@@ -183,15 +196,78 @@ def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | Non
     raise UsageError(f"unknown engine {engine!r}: use duckdb, spark or a Spark master URL (spark://HOST:PORT)")
 
 
-def _default_memory_limit(con: BaseBackend) -> str | None:
+def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
+                     kept: frozenset[str] | set[str] = frozenset()) -> None:
+    """Set up a DuckDB connection cxbench opens (on a folder, a database file or a duckdb:// URL): it spills to a
+    private temporary folder, not to `.tmp` in the working directory or beside a database file (either may be the
+    data's), and may use `duckdb_memory_limit`, else `DEFAULT_MEMORY_SHARE` of the machine. `kept`: the settings a
+    URL gives itself (duckdb:///shop.duckdb?memory_limit=2GB), left as given."""
+    limit = duckdb_memory_limit(memory_limit)  # checked first: a wrong amount is refused whatever the URL says
+    if "temp_directory" not in kept:
+        try:
+            con.raw_sql(f"SET temp_directory = {_sql_string(_spill_folder())}")
+        except Exception as exc:  # noqa: BLE001
+            # A database file already open in this process shares its DuckDB instance, which may have spilled
+            # already: DuckDB then refuses to move its folder, and it stays where that instance spills.
+            if "temporary directory" not in str(exc):
+                raise
+    if "memory_limit" in kept or "max_memory" in kept:
+        return
+    limit = limit or _default_memory_limit()
+    if limit is not None:
+        con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
+
+
+#: the process's private folder (mkdtemp: mode 700) holding each DuckDB connection's spill folder; removed at exit
+_spill_root: str | None = None
+
+
+def _spill_folder() -> str:
+    """A folder for one DuckDB connection to spill to, not made yet: DuckDB makes it when it first spills and removes
+    it when the connection closes (a folder made beforehand stayed behind, one per connection)."""
+    global _spill_root
+    if _spill_root is None or not os.path.isdir(_spill_root):
+        _spill_root = tempfile.mkdtemp(prefix="cxbench-duckdb-")
+        atexit.register(shutil.rmtree, _spill_root, ignore_errors=True)
+    return os.path.join(_spill_root, f"connection-{next(_counter)}")
+
+
+def _default_memory_limit() -> str | None:
     """`DEFAULT_MEMORY_SHARE` of the memory DuckDB detects (the machine's, or a container's limit), in bytes, read
     back from DuckDB's own default (80 % of it); None, leaving DuckDB's default, if that cannot be read."""
-    text = str(con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0])
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
+    import duckdb
+
+    # Asked of a new in-memory database: a database file already open in this process shares its DuckDB instance,
+    # whose memory_limit is then the one set by the first opening, not DuckDB's default.
+    with duckdb.connect() as fresh:
+        return _share_of_detected(str(fresh.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+
+
+def _share_of_detected(setting: str) -> str | None:
+    """`DEFAULT_MEMORY_SHARE` of the memory behind DuckDB's default `setting` (e.g. "18.8 GiB", 80 % of it), in
+    bytes; None for a setting that gives no amount: DuckDB's "no limit" (16383.9 PiB, when it cannot detect the
+    memory) or 0 bytes (a limit DuckDB would take and then fail every query under)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", setting)
     if match is None or match.group(2).lower() not in _UNITS:
         return None
-    detected = float(match.group(1)) * _UNITS[match.group(2).lower()] / _DUCKDB_DEFAULT_SHARE
-    return f"{max(int(detected * DEFAULT_MEMORY_SHARE), 1)}B"
+    duckdb_default = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    share = duckdb_default / _DUCKDB_DEFAULT_SHARE * DEFAULT_MEMORY_SHARE
+    # Never under MEMORY_FLOOR (or DuckDB's own default, when that is less): on a small machine a quarter would be
+    # too little for the CSV reader's 30.5 MiB blocks and the sorts of a modest table.
+    limit = int(max(share, min(duckdb_default, MEMORY_FLOOR)))
+    return f"{limit}B" if limit > 0 else None
+
+
+#: what to do when DuckDB needs more memory than it may use
+MEMORY_ADVICE = ("give it more with --memory-limit SIZE or $CXBENCH_MEMORY_LIMIT (default: a quarter of the "
+                 "machine's memory)")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is DuckDB failing at its memory limit: what DuckDB cannot spill to disk must fit under it."""
+    import duckdb
+
+    return isinstance(exc, duckdb.OutOfMemoryException)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -371,6 +447,9 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        if out_of_memory(exc):
+            raise UsageError(f"{path}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
+                             f"{MEMORY_ADVICE}.") from exc
         if fmt == "csv" and _mixed_line_endings(file):
             raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
                              "strict CSV reader cannot split; save the file again with one kind (any editor's "
@@ -904,6 +983,9 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
+        if out_of_memory(exc):
+            raise UsageError(f"{origin}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
+                             f"{MEMORY_ADVICE}.") from exc
         raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
                          "again.", file=origin) from exc
 
