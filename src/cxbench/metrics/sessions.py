@@ -116,17 +116,20 @@ def pageviews(ctx: MetricContext) -> ir.Table:
 
 def _pageviews(ctx: MetricContext) -> ir.Table:
     e = sessionized(ctx, ("event", "page", "scroll_pct"))
-    pageview = ctx.event("pageview")
     e = e.filter(e.event.isin(page_events(ctx)))
+    # The window sorts its rows with every column they carry: a flag rather than the event's name, 0.3 s less on
+    # 15.4 M page events (DuckDB). (The page, read per page, costs 1.2 s more carried; a page number joined in and
+    # out cost more than that.)
+    e = e.select(*(c for c in e.columns if c != "event"), _is_pageview=e.event == ctx.event("pageview"))
     # One ordering for both windows, so the engine sorts the page events once: the next page event (for the
     # time on page) and the pageviews still to come (none left: the session's exit page).
     session = [e.user_id, e._skey]
     window = ibis.window(group_by=session, order_by=[e.ts, e._row])
     following = ibis.window(group_by=session, order_by=[e.ts, e._row], rows=(1, None))
     # A count of the non-null over the frame rather than a sum of 0/1: 0.4 s less on 15.4 M page events (DuckDB).
-    later_pageviews = ibis.cases((e.event == pageview, 1), else_=ibis.null("int64")).count().over(following)
+    later_pageviews = ibis.cases((e._is_pageview, 1), else_=ibis.null("int64")).count().over(following)
     e = e.mutate(_next_ts=e.ts.lead().over(window), _later=later_pageviews.fill_null(0))
-    e = e.filter(e.event == pageview)
+    e = e.filter(e._is_pageview)
     seconds = e._next_ts.delta(e.ts, unit="millisecond").cast("float64") / 1000
     return e.select(
         ts=e.ts,
