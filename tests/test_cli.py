@@ -181,6 +181,19 @@ def test_the_default_limit_is_a_quarter_of_the_detected_memory_at_least_1_gib_or
     assert _share_of_detected("0 bytes") is None  # not 1 byte, under which every query fails
 
 
+def test_a_memory_limit_for_an_engine_it_cannot_limit_is_refused_not_ignored(survey_folder: Path):
+    import ibis
+
+    import cxbench
+    from cxbench.core.errors import UsageError
+
+    # Refused before Spark starts: Spark's memory is set in its own configuration.
+    result = runner.invoke(app, ["run", str(survey_folder), "--engine", "spark", "--memory-limit", "4GB"])
+    assert result.exit_code == 2 and "spark.driver.memory" in result.stderr
+    with pytest.raises(UsageError, match="set it on your own connection"):
+        cxbench.compute(survey_folder, engine=ibis.duckdb.connect(), memory_limit="4GB", metrics=["nps"])
+
+
 def test_memory_limit_is_given_to_duckdb(survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
     from cxbench.core.sources import open_source
 

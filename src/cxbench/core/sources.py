@@ -178,6 +178,12 @@ def duckdb_memory_limit(value: str | None = None) -> str | None:
 
 
 def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | None = None) -> BaseBackend:
+    if memory_limit is not None and memory_limit.strip() and engine not in (None, "duckdb"):
+        # Said, not ignored: the limit is the DuckDB connection's that cxbench opens.
+        where = ("set it on your own connection (SET memory_limit)" if isinstance(engine, BaseBackend)
+                 else "Spark's memory comes from spark.driver.memory and spark.executor.memory (spark-defaults.conf "
+                      "in $SPARK_CONF_DIR)")
+        raise UsageError(f"--memory-limit is the memory of the DuckDB engine cxbench opens; {where}")
     if isinstance(engine, BaseBackend):
         return engine
     if engine in (None, "duckdb"):
