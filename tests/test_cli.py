@@ -305,16 +305,17 @@ def test_running_out_of_memory_reading_a_vendor_export_says_to_raise_the_limit_n
     assert "Export it again" not in result.stderr
 
 
-def test_running_out_of_memory_in_a_metric_exits_2_with_the_limit_instead_of_reporting_a_bug(
-        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+def _out_of_memory(*args: object, **kwargs: object) -> None:
     import duckdb
 
-    def out_of_memory(*args: object, **kwargs: object) -> None:
-        # the message of DuckDB 1.5 when a sort cannot get a block past memory_limit
-        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB "
-                                          "(37.9 MiB/38.1 MiB used)")
+    # the message of DuckDB 1.5 when a sort cannot get a block past memory_limit
+    raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB "
+                                      "(37.9 MiB/38.1 MiB used)")
 
-    monkeypatch.setattr("cxbench.api.compute", out_of_memory)
+
+def test_running_out_of_memory_in_a_metric_exits_2_with_the_limit_instead_of_reporting_a_bug(
+        survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("cxbench.api.compute", _out_of_memory)
     result = runner.invoke(app, ["run", str(survey_folder)])
     assert result.exit_code == 2
     assert "DuckDB ran out of memory" in result.stderr and "--memory-limit" in result.stderr
@@ -323,15 +324,10 @@ def test_running_out_of_memory_in_a_metric_exits_2_with_the_limit_instead_of_rep
 
 def test_running_out_of_memory_validating_a_table_says_to_raise_the_limit_not_that_the_file_is_damaged(
         survey_folder: Path, monkeypatch: pytest.MonkeyPatch):
-    import duckdb
-
     import cxbench
     from cxbench.core.errors import UsageError
 
-    def out_of_memory(*args: object, **kwargs: object) -> None:
-        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
-
-    monkeypatch.setattr("cxbench.core.validation.check_table", out_of_memory)  # the CSV's validation query
+    monkeypatch.setattr("cxbench.core.validation.check_table", _out_of_memory)  # the CSV's validation query
     with pytest.raises(UsageError, match=r"surveys.csv: DuckDB ran out of memory validating it .*--memory-limit"):
         cxbench.check(survey_folder)
 

@@ -346,8 +346,8 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     the same path on the cluster's workers), or an Ibis connection that reads the folder. `benchmarks`: a YAML
     file of your own bands and targets (see the README). `memory_limit`: what DuckDB may use before it spills to
     disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else a quarter of the machine's memory). `settings`: any
-    field of `Options` (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as `progress(step, done, total)` while
-    the run reads the tables and computes each metric (the CLI's progress bar). `from_format` (e.g. "stripe") or
+    field of `Options` (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as
+    `progress(step, done, total)` while the run reads the tables and computes each metric (the CLI's progress bar). `from_format` (e.g. "stripe") or
     `mapping` (a YAML file): read a vendor's export folder directly (docs/adapters.md).
     """
     from_ = _renamed("start", start, "from_", from_)

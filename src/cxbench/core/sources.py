@@ -276,6 +276,12 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.OutOfMemoryException)
 
 
+def out_of_memory_error(origin: str, doing: str, exc: BaseException) -> UsageError:
+    """The error for DuckDB running out of memory while `doing` (e.g. "reading") the file `origin`: not the file's
+    fault, so it says how to raise the limit rather than to fix or export the file."""
+    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {MEMORY_ADVICE}.")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -454,8 +460,7 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         if out_of_memory(exc):
-            raise UsageError(f"{path}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
-                             f"{MEMORY_ADVICE}.") from exc
+            raise out_of_memory_error(str(path), "reading", exc) from exc
         if fmt == "csv" and _mixed_line_endings(file):
             raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
                              "strict CSV reader cannot split; save the file again with one kind (any editor's "
@@ -990,8 +995,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         if out_of_memory(exc):
-            raise UsageError(f"{origin}: DuckDB ran out of memory reading it ({_first_line(exc)}); "
-                             f"{MEMORY_ADVICE}.") from exc
+            raise out_of_memory_error(str(origin), "reading", exc) from exc
         raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
                          "again.", file=origin) from exc
 

@@ -30,8 +30,8 @@ from cxbench.core.contract import (
     TableSpec,
     table_spec,
 )
-from cxbench.core.errors import InputError, UsageError, is_engine_error
-from cxbench.core.sources import (MEMORY_ADVICE, Dataset, IgnoredFile, RawTable, out_of_memory, parquet_parts,
+from cxbench.core.errors import InputError, is_engine_error
+from cxbench.core.sources import (Dataset, IgnoredFile, RawTable, out_of_memory, out_of_memory_error, parquet_parts,
                                   register_in_memory_tables)
 
 if TYPE_CHECKING:
@@ -186,8 +186,7 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
             if not is_engine_error(exc):
                 raise
             if out_of_memory(exc):  # not the file's fault
-                raise UsageError(f"{raw.origin}: DuckDB ran out of memory validating it "
-                                 f"({str(exc).strip().splitlines()[0][:300]}); {MEMORY_ADVICE}.") from exc
+                raise out_of_memory_error(raw.origin, "validating", exc) from exc
             # A file the first rows of which read well can still hold a broken page or an unreadable part.
             raise InputError(f"{raw.origin}: could not be read to the end ({str(exc).strip().splitlines()[0][:300]}). "
                              "Write the table again, or remove the damaged file.", file=raw.origin) from exc
