@@ -15,6 +15,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from cxbench import __version__
+from cxbench.core import arrow
 from cxbench.core.engine import Engine
 from cxbench.core.benchmarks import LABELS, BenchmarkLibrary
 from cxbench.core.errors import UsageError
@@ -438,7 +439,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     orders = validation.tables["orders"].expr
     if calibration_end is None:
         # The orders' first and last day, in the engine (two numbers back).
-        (span,) = dataset.con.to_pyarrow(orders.aggregate(first=orders.ts.min().cast("date"),
+        (span,) = arrow.to_arrow(dataset.con, orders.aggregate(first=orders.ts.min().cast("date"),
                                                           last=orders.ts.max().cast("date"))).to_pylist()
         if span["first"] is None:
             raise UsageError(f"{describe(source)}: the orders table has no usable rows to forecast from")

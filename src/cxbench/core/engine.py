@@ -19,6 +19,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
+from cxbench.core.arrow import register_in_memory_tables, sql_to_arrow, to_arrow
 from cxbench.core.benchmarks import BenchmarkLibrary
 from cxbench.core.calendar import before_day_after, bucket_end, bucket_start, midnight, next_day
 from cxbench.core.contract import TABLES_BY_NAME
@@ -28,7 +29,6 @@ from cxbench.core.facts import table_days
 from cxbench.core.options import Options, Period
 from cxbench.core.records import Change, MetricRecord, Rating, RecordKey, WindowComparison
 from cxbench.core.registry import DerivedMetric, Metric, MetricContext, MetricUnavailable
-from cxbench.core.sources import register_in_memory_tables
 from cxbench.core.stats import ChangeTest, Comparison, Estimate, Span, Sum, Total
 
 _DECIMALS = 6
@@ -515,7 +515,7 @@ class Engine:
                 ))
         if parts:
             query = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-            for row in ctx.con.to_pyarrow(query).to_pylist():
+            for row in to_arrow(ctx.con, query).to_pylist():
                 key = (row.pop("_seg_name"), row.pop("_seg_value"), row.pop("_dim_name"), row.pop("_dim_value"))
                 period = row.pop("_period")
                 out.setdefault(key, {})[period] = row
@@ -561,7 +561,7 @@ class Engine:
         register_in_memory_tables(ctx.con, grouped)
         dimension_names = dict(zip(keys, (_KEY_SEPARATOR.join(_columns(d)) for d in dimensions), strict=True))
         segment_names = dict(zip(segment_keys, segments, strict=True))
-        for row in _fetch(ctx.con, query.sql(dialect=ctx.con.dialect), schema).to_pylist():
+        for row in sql_to_arrow(ctx.con, query.sql(dialect=ctx.con.dialect), schema).to_pylist():
             period = row.pop("_period")
             values = {n: row.pop(n) for n in flagged}
             on = [n for n in flagged if row.pop(f"_g{n}") == 0]
@@ -797,16 +797,6 @@ def _columns(dimension: str | tuple[str, ...]) -> tuple[str, ...]:
 def _dimension_key(t: ir.Table, columns: tuple[str, ...]) -> ir.StringValue:
     """A breakdown's columns as one text key, split again when the records are built."""
     return ibis.literal(_KEY_SEPARATOR).join([t[c].cast("string") for c in columns])
-
-
-def _fetch(con: Any, sql: str, schema: ibis.Schema) -> Any:
-    """A query's result as an Arrow table of `schema`'s types. On DuckDB the SQL goes straight to the connection:
-    `con.sql()` would have Ibis parse it back and compile it again (about 2 s over a full scorecard's queries)."""
-    if getattr(con, "name", None) == "duckdb":
-        from ibis.backends.duckdb.converter import DuckDBPyArrowData
-
-        return DuckDBPyArrowData.convert_table(con.con.sql(sql).to_arrow_table(), schema)
-    return con.to_pyarrow(con.sql(sql, schema=schema))
 
 
 #: Ibis backends whose SQL has GROUPING SETS and GROUPING() (SQLite and MySQL have neither).

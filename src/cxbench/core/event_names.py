@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.facts import events_seen
 from cxbench.core.options import EVENT_NAMES
 from cxbench.core.registry import Metric, MetricContext
@@ -49,7 +50,7 @@ def _frequent_names(ctx: MetricContext) -> list[str]:
         e = ctx.tables["events"].expr
         counts = e.group_by("event").aggregate(_n=e.count())
         top = counts.order_by([counts._n.desc(), counts.event]).limit(_SUGGESTION_SCAN)
-        return [str(row["event"]) for row in ctx.con.to_pyarrow(top).to_pylist() if row["event"] is not None]
+        return [str(row["event"]) for row in to_arrow(ctx.con, top).to_pylist() if row["event"] is not None]
 
     return ctx.remember("events_frequent_names", query)
 

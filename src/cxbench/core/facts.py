@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.contract import ColumnType
 from cxbench.core.options import EVENT_NAMES
 from cxbench.core.registry import MetricContext
@@ -33,7 +34,7 @@ def _exists(ctx: MetricContext, rows: ir.Table) -> bool:
     # A query that stops at the first row (LIMIT 1): DuckDB also skips the row groups whose statistics rule the value
     # out. A scan with `any()` read the whole column (0.14 s per event name on 18.9 M events; these take 0.01-0.03 s,
     # or a scan when no row is found).
-    return ctx.con.to_pyarrow(rows.select(_one=ibis.literal(1)).limit(1)).num_rows > 0
+    return to_arrow(ctx.con, rows.select(_one=ibis.literal(1)).limit(1)).num_rows > 0
 
 
 def table_days(ctx: MetricContext, name: str) -> dict[str, Days]:
@@ -50,7 +51,7 @@ def table_days(ctx: MetricContext, name: str) -> dict[str, Days]:
         # Dates, through Arrow: pandas' nanosecond timestamps end in 2262, and Spark's results come via pandas.
         bounds = {**{f"lo{i}": expr[c].min().cast("date") for i, c in enumerate(temporal)},
                   **{f"hi{i}": expr[c].max().cast("date") for i, c in enumerate(temporal)}}
-        (row,) = ctx.con.to_pyarrow(expr.aggregate(**bounds)).to_pylist()
+        (row,) = to_arrow(ctx.con, expr.aggregate(**bounds)).to_pylist()
         return {c: (_day(row[f"lo{i}"]), _day(row[f"hi{i}"])) for i, c in enumerate(temporal)}
 
     days: dict[str, Days] = ctx.remember(f"facts:days:{name}", query)
@@ -82,7 +83,7 @@ def events_seen(ctx: MetricContext) -> frozenset[str]:
         expr = table.expr
         asked = sorted({ctx.event(c) for c in EVENT_NAMES})
         found = ibis.union(*(expr.filter(expr.event == n).select("event").limit(1) for n in asked))
-        return frozenset(ctx.con.to_pyarrow(found).column("event").to_pylist())
+        return frozenset(to_arrow(ctx.con, found).column("event").to_pylist())
 
     seen: frozenset[str] = ctx.remember("facts:events_seen", query)
     return seen

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import register_in_memory_tables
 from cxbench.core.calendar import before_day_after, midnight
 from cxbench.core.errors import CxbenchError
 from cxbench.core.options import EVENT_NAMES, Options, Period
-from cxbench.core.sources import register_in_memory_tables
 from cxbench.core.stats import Derived, Estimate, Estimator, Span
 
 if TYPE_CHECKING:

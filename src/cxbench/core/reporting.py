@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.calendar import instant_after
 from cxbench.core.contract import CURRENCY_HINT, CURRENCY_PATTERN, ColumnType
 from cxbench.core.errors import InputError, UsageError
@@ -298,7 +299,7 @@ def _local_clock(con: BaseBackend, tables: Mapping[str, ValidTable], zone: str, 
     if not parts:
         return LocalClock(zone, 0, ())  # no timestamps at all: nothing to convert
     both = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    (bounds,) = con.to_pyarrow(both.aggregate(lo=both.lo.min(), hi=both.hi.max())).to_pylist()
+    (bounds,) = to_arrow(con, both.aggregate(lo=both.lo.min(), hi=both.hi.max())).to_pylist()
     if bounds["lo"] is None:
         return LocalClock(zone, 0, ())
     # The SLA clock of an open ticket and the backlog's age run to the end of the as-of day ("now", a wall-clock
@@ -337,7 +338,7 @@ def _in_reporting_currency(con: BaseBackend, table: ValidTable, options: Options
     assert spec.time_column is not None
     day = t[spec.time_column].date()
     # One small aggregate: rows, first and last day per currency (empty cells together).
-    found = con.to_pyarrow(t.group_by(_currency=t.currency).aggregate(n=t.count(), lo=day.min(), hi=day.max()))
+    found = to_arrow(con, t.group_by(_currency=t.currency).aggregate(n=t.count(), lo=day.min(), hi=day.max()))
     per_currency = {row["_currency"]: row for row in found.to_pylist()}
     codes = sorted(c for c in per_currency if c is not None)
     if reporting is None:
@@ -375,8 +376,8 @@ def _in_reporting_currency(con: BaseBackend, table: ValidTable, options: Options
     first_rate = {c: min(d for d, code, _ in options.fx if code == c) for c in foreign}
     if any(per_currency[c]["lo"] is not None and per_currency[c]["lo"] < first_rate[c] for c in foreign):
         missing = converted.filter(converted._fx_factor.isnull())
-        count = int(con.execute(missing.count()))
-        listed = con.to_pyarrow(missing.select(_row=missing._row, _code=missing._fx_code, _on=missing._fx_day)
+        count = to_arrow(con, missing.aggregate(n=missing.count()))["n"][0].as_py()
+        listed = to_arrow(con, missing.select(_row=missing._row, _code=missing._fx_code, _on=missing._fx_day)
                                 .order_by("_row").limit(options.rejected_cap)).to_pylist()
         from cxbench.core.validation import Rejection
 

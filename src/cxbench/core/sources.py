@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import ibis
-import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError, UsageError
 
@@ -134,15 +134,6 @@ def _check_database_file(url: str) -> None:
 
 
 _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-
-
-def register_in_memory_tables(con: BaseBackend, expr: ir.Expr) -> None:
-    """Register the in-memory tables (period grids, lookups) `expr` reads with the backend, before SQL compiled
-    from it runs outside Ibis's own execution (CREATE ... AS, a rewritten query, or PySpark's `cache()`, which
-    Ibis 12 runs without registering them: TABLE_OR_VIEW_NOT_FOUND)."""
-    register = getattr(con, "_run_pre_execute_hooks", None)
-    if register is not None:
-        register(expr)
 
 
 #: The share of the memory it sees (a container's limit included) that DuckDB may use unless told: a quarter, where
@@ -453,7 +444,7 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
             expr = _read_with_row_numbers(con, name, file)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
         expr.schema()
-        con.execute(expr.limit(1))
+        to_arrow(con, expr.limit(1))
     except InputError as exc:
         if exc.file is None:  # said of the columns: name the file too
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
@@ -623,7 +614,8 @@ def _csv_unparsed(db: Any, file: _TableFile, delimiter: str, names: list[str],
         every = ", ".join(f"max(length({_identifier(n or f'column{i}')}))" for i, n in enumerate(names))
         db.execute(f"SELECT count(*), {every} FROM {relation}").fetchall()  # fetched: the scan runs to the end
     # DuckDB creates the table on the first record it skips: none means every record was read.
-    exists = db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{tag}_errors"]).fetchone()[0]
+    # The name written in, not passed as a parameter: DuckDB imports pandas to convert parameters (0.2 s).
+    exists = db.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{tag}_errors'").fetchone()[0]
     found = db.execute(f"SELECT line, error_type, error_message FROM {tag}_errors ORDER BY line").fetchall() if exists else []
     db.execute(f"DROP TABLE IF EXISTS {tag}_errors")
     db.execute(f"DROP TABLE IF EXISTS {tag}_scans")
@@ -972,7 +964,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
                 parts.append(expr)
                 unparsed.extend((row, reason, str(file.path)) for row, reason in bad)
             expr = _union_by_name(parts)
-            con.execute(expr.limit(1))
+            to_arrow(con, expr.limit(1))
             return RawTable(label, origin, expr, text_source=True, unparsed=tuple(unparsed))
         listed = "[" + ", ".join(_sql_string(str(f.path)) for f in readable) + "]"
         if files[0].fmt == "parquet":

@@ -31,8 +31,8 @@ from cxbench.core.contract import (
     table_spec,
 )
 from cxbench.core.errors import InputError, is_engine_error
-from cxbench.core.sources import (Dataset, IgnoredFile, RawTable, out_of_memory, out_of_memory_error, parquet_parts,
-                                  register_in_memory_tables)
+from cxbench.core.arrow import register_in_memory_tables, to_arrow, to_scalar
+from cxbench.core.sources import Dataset, IgnoredFile, RawTable, out_of_memory, out_of_memory_error, parquet_parts
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -176,9 +176,9 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
                 used, n_rows, n_rejected, aside, early = _validate_in_place(dataset, spec, raw, as_of)
             else:
                 checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of).cache()
-                counts = dataset.con.execute(
-                    checked.aggregate(rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
-                n_rows, n_rejected = int(counts["rows"].iloc[0]), int(counts["rejected"].iloc[0])
+                (counts,) = to_arrow(dataset.con, checked.aggregate(
+                    rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0))).to_pylist()
+                n_rows, n_rejected = int(counts["rows"]), int(counts["rejected"])
                 per_file = _per_file(dataset, raw, checked) if raw.adapted else ()
                 used = checked.filter(checked._reason.isnull()).drop("_reason", "_file")
                 aside = checked.filter(checked._reason.notnull())
@@ -210,9 +210,9 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
 def _per_file(dataset: Dataset, raw: RawTable, checked: ir.Table) -> tuple[tuple[str, int, int], ...]:
     """Rows and rows set aside per source file (records the CSV reader could not split included), when there are
     several: an adapter's table made from charges and refunds, or from pages and tracks."""
-    found = dataset.con.execute(checked.group_by("_file").aggregate(
-        rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0)))
-    counts = {str(f): [int(r), int(j)] for f, r, j in zip(found["_file"], found["rows"], found["rejected"], strict=True)}
+    found = to_arrow(dataset.con, checked.group_by("_file").aggregate(
+        rows=checked.count(), rejected=checked._reason.notnull().sum().fill_null(0))).to_pylist()
+    counts = {str(row["_file"]): [int(row["rows"]), int(row["rejected"])] for row in found}
     for entry in raw.unparsed:
         if len(entry) > 2:
             counts.setdefault(str(entry[2]), [0, 0])
@@ -232,10 +232,9 @@ def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[
     period range then starts there. One small aggregate: rows per year of the table's time column."""
     column = spec.time_column
     assert column is not None
-    per_year = dataset.con.execute(used.filter(used[column].notnull())
-                                   .group_by(year=used[column].year()).aggregate(n=lambda t: t.count()))
-    counts = sorted((int(y), int(n)) for y, n in zip(per_year["year"], per_year["n"], strict=True)
-                    if y == y and y is not None)  # y == y: not NaN
+    per_year = to_arrow(dataset.con, used.filter(used[column].notnull())
+                        .group_by(year=used[column].year()).aggregate(n=lambda t: t.count())).to_pylist()
+    counts = sorted((int(row["year"]), int(row["n"])) for row in per_year if row["year"] is not None)
     if len(counts) < 2:
         return ()
     total = sum(n for _, n in counts)
@@ -270,8 +269,8 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
         checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of)
         aside = _temporary(dataset.con, "TABLE", f"aside_{spec.name}",
                            checked.filter(checked._reason.notnull()).select("_file", "_row", "_reason"))
-        n_rows = int(dataset.con.execute(raw.expr.count()))
-        n_rejected = int(dataset.con.execute(aside.count()))
+        n_rows = int(to_scalar(dataset.con, raw.expr.count()))
+        n_rejected = int(to_scalar(dataset.con, aside.count()))
     used = check_table(spec, raw, dedupe=False, with_reason=False)
     if n_rejected:
         keys = aside.select(_aside_file=aside._file, _aside_row=aside._row)
@@ -388,7 +387,7 @@ class ValidationCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             part = self.path.with_suffix(f".parquet.{os.getpid()}.tmp")
-            pq.write_table(con.to_pyarrow(aside), part)
+            pq.write_table(to_arrow(con, aside), part)
             part.replace(self.path.with_suffix(".parquet"))  # the rows first, then the entry that points at them
             entry = self.path.with_suffix(f".json.{os.getpid()}.tmp")
             entry.write_text(json.dumps({"rows": rows, "rejected": rejected, "warnings": list(warnings)}),
@@ -427,7 +426,7 @@ def _code_version() -> str:
 def _listed(dataset: Dataset, name: str, raw: RawTable, aside: ir.Table, limit: int) -> list[Rejection]:
     """The first `limit` rows set aside, in file order."""
     bad = aside.order_by([aside._file, aside._row]).select("_row", "_file", "_reason").limit(limit)
-    arrow = dataset.con.to_pyarrow(bad)
+    arrow = to_arrow(dataset.con, bad)
     files = [_local_path(f) for f in arrow.column("_file").to_pylist()]
     # The file is named only when it is not the table's one file (a folder of Parquet parts).
     many_files = len(set(files)) > 1 or _local_path(raw.origin) != files[0]
@@ -444,8 +443,8 @@ def _has_duplicate_keys(dataset: Dataset, spec: TableSpec, raw: RawTable) -> boo
     key = trim(key) if raw.text_source and key.type().is_string() else key
     if dataset.con.name == "duckdb" and not _hashes_repeat(dataset.con, raw.expr.select(_k=key)):
         return False  # every id has a hash of its own, so no id repeats: exact without the distinct count
-    counts = dataset.con.execute(raw.expr.aggregate(n=key.count(), distinct=key.nunique()))
-    return int(counts["n"].iloc[0]) != int(counts["distinct"].iloc[0])
+    (counts,) = to_arrow(dataset.con, raw.expr.aggregate(n=key.count(), distinct=key.nunique())).to_pylist()
+    return int(counts["n"]) != int(counts["distinct"])
 
 
 def _hashes_repeat(con: BaseBackend, keys: ir.Table) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import NetScore, Ratio
 
@@ -76,7 +77,7 @@ def _text_scores(ctx: MetricContext) -> ir.Table:
     def build() -> ir.Table:
         m = ctx.table("mentions")
         missing = m.filter(m.sentiment.isnull() & m.text.notnull()).select("text").distinct()
-        texts = ctx.con.to_pyarrow(missing).column("text").to_pylist()
+        texts = to_arrow(ctx.con, missing).column("text").to_pylist()
         rows = [{"_scored_text": text, "_compound": compound_score(text)} for text in texts]
         ctx.memo["mention_texts_cut"] = sum(1 for text in texts if len(text) > SENTIMENT_TEXT_LIMIT)
         return ibis.memtable(rows, schema={"_scored_text": "string", "_compound": "float64"})

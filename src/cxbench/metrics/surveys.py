@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.contract import CXI_ITEMS
 from cxbench.core.registry import Direction, Family, Metric, MetricContext, Unit
 from cxbench.core.stats import Mean, MeanOfComponentMeans, NetScore, Proportion, Share
@@ -36,10 +37,11 @@ def common_scale(ctx: MetricContext, survey: str) -> tuple[float, float]:
     def query() -> tuple[float, float]:
         t = answers(ctx, survey)
         counts = t.group_by(["scale_min", "scale_max"]).aggregate(n=t.count())
-        top = ctx.con.execute(counts.order_by([counts.n.desc(), counts.scale_max.desc(), counts.scale_min]).limit(1))
-        if len(top) == 0:
+        top = to_arrow(ctx.con, counts.order_by([counts.n.desc(), counts.scale_max.desc(), counts.scale_min]).limit(1))
+        if top.num_rows == 0:
             return DEFAULT_SCALES[survey]
-        return float(top["scale_min"].iloc[0]), float(top["scale_max"].iloc[0])
+        (row,) = top.to_pylist()
+        return float(row["scale_min"]), float(row["scale_max"])
 
     return ctx.remember(f"scale:{survey}", query)
 

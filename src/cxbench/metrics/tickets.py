@@ -23,6 +23,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import to_arrow
 from cxbench.core.business_hours import (
     CALENDAR_SCHEMA,
     BusinessHours,
@@ -78,7 +79,7 @@ def _calendar(ctx: MetricContext, hours: BusinessHours) -> ir.Table:
     def build() -> ir.Table:
         t = ctx.table("tickets")
         # Dates through Arrow: pandas' nanosecond timestamps (Spark's results) end in 2262.
-        (bounds,) = ctx.con.to_pyarrow(t.aggregate(
+        (bounds,) = to_arrow(ctx.con, t.aggregate(
             lo=ibis.least(t.opened_at.min(), t.resolved_at.min(), t.first_response_at.min()).cast("date"),
             hi=ibis.greatest(t.opened_at.max(), t.resolved_at.max(), t.first_response_at.max()).cast("date"),
         )).to_pylist()
