@@ -165,6 +165,22 @@ def test_without_a_memory_limit_duckdb_may_use_a_quarter_of_the_memory_it_detect
     assert ours < duckdb_default / 2
 
 
+def test_the_duckdb_that_pre_parses_a_csv_for_spark_has_the_engines_limit_and_spill_folder(
+        monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    from cxbench.core.sources import side_duckdb
+
+    monkeypatch.delenv("CXBENCH_MEMORY_LIMIT", raising=False)
+    duckdb_default = _gib(duckdb.connect().sql("SELECT current_setting('memory_limit')").fetchone()[0])
+    side = side_duckdb()
+    limit, spill = side.sql("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert _gib(limit) == pytest.approx(duckdb_default * 0.25 / 0.8, abs=0.1)
+    assert "cxbench-duckdb-" in spill and not spill.startswith(".")  # the process's private folder, not ./.tmp
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "512MB")  # 512,000,000 bytes = 488.2 MiB
+    assert side_duckdb().sql("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+
+
 def test_the_default_limit_is_a_quarter_of_the_detected_memory_at_least_1_gib_or_left_to_duckdb_without_an_amount():
     from cxbench.core.sources import _share_of_detected
 

@@ -199,6 +199,43 @@ def test_errors_are_json_without_a_traceback(folder: Path):
         _error(c.post("/api/scorecard"), 405)
 
 
+def test_running_out_of_memory_is_a_503_saying_how_to_raise_the_limit_and_a_retry_computes_again(folder: Path):
+    import duckdb
+
+    calls = []
+
+    def starved(source: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("memory_limit"))
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB (1.9 GiB/"
+                                          "1.9 GiB used)")
+
+    with TestClient(create_app(folder, metrics=METRICS, compute=starved, memory_limit="2GB"),
+                    raise_server_exceptions=False) as c:
+        response = c.get("/api/scorecard")
+        body = _error(response, 503)
+        assert "DuckDB ran out of memory" in body["message"] and "--memory-limit" in body["message"]
+        assert "1.9 GiB used" in body["message"] and response.headers["retry-after"]
+        _error(c.get("/api/scorecard"), 503)
+    assert calls == ["2GB", "2GB"]  # the server's limit reaches each computation; the failure is not cached
+
+
+def test_running_out_of_memory_reading_a_file_is_a_503_too(folder: Path, monkeypatch: pytest.MonkeyPatch):
+    import duckdb
+
+    def starved(*args: Any, **kwargs: Any) -> Any:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr("cxbench.core.validation.check_table", starved)  # the CSV's validation query
+    with TestClient(create_app(folder, metrics=METRICS), raise_server_exceptions=False) as c:
+        body = _error(c.get("/api/validation"), 503)
+        assert "DuckDB ran out of memory validating" in body["message"] and "--memory-limit" in body["message"]
+
+
+def test_a_wrong_memory_limit_stops_the_server_before_it_serves(folder: Path):
+    with pytest.raises(UsageError, match="memory limit 'lots'"):
+        create_app(folder, memory_limit="lots")
+
+
 # -- the token and the address ------------------------------------------------------------------------------------
 
 TOKEN = "s3cret-token-of-24-chars"

@@ -955,6 +955,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=32, help="Computations at once; more waiting requests get 503 with Retry-After.")] = 2,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds a request waits for its result before a 503 (the computation goes on and is cached).")] = 120.0,
     access_log: Annotated[bool, typer.Option(help="Log every request (a line each on standard error).")] = False,
+    memory_limit: MemoryOpt = None,
 ) -> None:
     """Serve SOURCE's scorecard: an HTTP API (/api/docs) and a live dashboard (/), read-only.
 
@@ -963,7 +964,7 @@ def serve(
 
     try:
         run_server(source, host=host, port=port, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout,
-                   metrics=tuple(metric or ()), access_log=access_log)
+                   metrics=tuple(metric or ()), access_log=access_log, memory_limit=memory_limit)
     except CxbenchError as exc:
         _fail(exc)
 

@@ -215,6 +215,20 @@ def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
         con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
 
 
+def side_duckdb() -> Any:
+    """A plain DuckDB connection that pre-parses a file for another engine (a CSV or JSON Lines file read by Spark):
+    it spills to the same private folder and may use the same memory as the DuckDB engine would
+    (`$CXBENCH_MEMORY_LIMIT`, else `DEFAULT_MEMORY_SHARE`), not DuckDB's own 80 % beside the engine's."""
+    import duckdb
+
+    db = duckdb.connect()
+    db.execute(f"SET temp_directory = {_sql_string(_spill_folder())}")
+    limit = duckdb_memory_limit(None) or _default_memory_limit()
+    if limit is not None:
+        db.execute(f"SET memory_limit = {_sql_string(limit)}")
+    return db
+
+
 #: the process's private folder (mkdtemp: mode 700) holding each DuckDB connection's spill folder; removed at exit
 _spill_root: str | None = None
 
@@ -674,9 +688,7 @@ def _read_csv(con: BaseBackend, name: str, file: _TableFile) -> tuple[ibis.Table
         db = con.con  # the DuckDB connection under Ibis's
         unparsed = _csv_unparsed(db, file, delimiter, names, into=kept)
         return _lower_case_columns(con.sql(_numbered_csv_sql(db, kept, location, unparsed))), unparsed
-    import duckdb
-
-    db = duckdb.connect()
+    db = side_duckdb()
     try:
         unparsed = _csv_unparsed(db, file, delimiter, names)
         view = f"_cxbench_raw_{name}"
@@ -702,7 +714,7 @@ def _jsonl_malformed(con: BaseBackend, file: _TableFile) -> str | None:
     Only a malformed line is answered here: any other failure is left to the normal read, which names the file."""
     import duckdb
 
-    db = con.con if con.name == "duckdb" else duckdb.connect()
+    db = con.con if con.name == "duckdb" else side_duckdb()
     location = _sql_string(str(file.path))
     options = "format='newline_delimited'" + (", compression='gzip'" if file.gzip else "")
     try:
@@ -728,11 +740,9 @@ def _read_jsonl_lines(con: BaseBackend, name: str, file: _TableFile,
     """A JSON Lines file with lines that are not JSON objects, read line by line: every other line is kept as a
     record (each value as text, as the JSON reader gives it), and each bad line is set aside with its number and
     why, as a CSV record that cannot be split is. `_row` is the line number (blank lines count but are no rows)."""
-    import duckdb
-
     location = _sql_string(str(file.path))
     kept = f"_cxbench_jsonl_{name}_{os.getpid()}_{next(_counter)}"
-    db = con.con if con.name == "duckdb" else duckdb.connect()
+    db = con.con if con.name == "duckdb" else side_duckdb()
     try:
         lines = (f"read_csv({location}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, "
                  f"delim={_WHOLE_LINE}, quote='', escape='', strict_mode=false, max_line_size=100000000"

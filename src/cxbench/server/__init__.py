@@ -53,7 +53,7 @@ def is_loopback(host: str) -> bool:
 
 def serve(source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
           benchmarks: str | Path | None = None, workers: int = 2, timeout: float = 120.0,
-          metrics: tuple[str, ...] = (), access_log: bool = False) -> None:
+          metrics: tuple[str, ...] = (), access_log: bool = False, memory_limit: str | None = None) -> None:
     """Serve `source` until interrupted. Beyond loopback a token is required (`token` or `$CXBENCH_TOKEN`)."""
     _require_web()
     import uvicorn
@@ -70,7 +70,7 @@ def serve(source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, toke
         raise UsageError(f"{text}: no such folder or file; give the folder of CSV/Parquet/JSON files or a DuckDB file")
     trusted = None if token else LOOPBACK_HOSTS
     app = create_app(text, token=token, benchmarks=benchmarks, workers=workers, timeout=timeout, trusted_hosts=trusted,
-                     metrics=metrics)
+                     metrics=metrics, memory_limit=memory_limit)
     # limit_concurrency: beyond that many open connections Uvicorn answers 503 at once instead of queueing
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, limit_concurrency=512,
                 timeout_keep_alive=5, access_log=access_log)

@@ -284,16 +284,20 @@ def _script_hashes(page: str) -> str:
 def create_app(source: str | Path, *, token: str | None = None, benchmarks: str | Path | None = None,
                workers: int = 2, queue: int = 8, timeout: float = 120.0,
                trusted_hosts: set[str] | None = None, metrics: tuple[str, ...] = (), freshness: float = 0.5,
-               compute: Callable[..., Any] | None = None) -> FastAPI:
+               memory_limit: str | None = None, compute: Callable[..., Any] | None = None) -> FastAPI:
     """The API and dashboard over `source`. `token`: required on every request when given. `workers`: computations
     at once; `queue`: more waiting before a 503; `timeout`: seconds a request waits for its result.
     `trusted_hosts`: Host header names accepted (loopback when serving without a token). `metrics`: the metric
     ids a request without `metric=` computes (default all). `freshness`: seconds a listing of the source's files
-    is trusted before it is taken again (a change is seen within that). `compute`: the
+    is trusted before it is taken again (a change is seen within that). `memory_limit`: what each computation's
+    DuckDB may use (as `--memory-limit`; default a quarter of the machine's memory). `compute`: the
     scorecard function (default `cxbench.compute`; tests count calls through it)."""
     import cxbench.api as api
+    from cxbench.core.sources import duckdb_memory_limit, out_of_memory
 
     source = str(source)
+    duckdb_memory_limit(memory_limit)  # a wrong amount (or $CXBENCH_MEMORY_LIMIT) fails now, not at a request
+    limit = {"memory_limit": memory_limit} if memory_limit else {}
     unknown = [m for m in metrics if m not in METRICS_BY_ID]
     if unknown:
         raise UsageError(f"unknown metric {', '.join(unknown)}; `cxbench metrics` lists them all")
@@ -344,14 +348,25 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
             raise ApiError(503, f"the computation is still running after {timeout:g} s; retry shortly (its result "
                                 "will be cached)", headers={"Retry-After": str(RETRY_AFTER)}) from None
         except CxbenchError as exc:  # a request this data cannot answer (too few orders for CLV...): its message
+            if exc.__cause__ is not None and out_of_memory(exc.__cause__):  # reading or validating a file
+                raise ApiError(503, str(exc), headers={"Retry-After": str(RETRY_AFTER)}) from None
             raise ApiError(422, str(exc)) from None
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            # The machine's limit, not a bug (nor cached: a retry may fit once other computations end).
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise ApiError(503, f"DuckDB ran out of memory computing this ({first}); retry when fewer computations "
+                                "run, ask for fewer metrics, or restart `cxbench serve` with a larger --memory-limit "
+                                "(default: a quarter of the machine's memory)",
+                           headers={"Retry-After": str(RETRY_AFTER)}) from None
 
     async def segment_columns() -> list[str]:
         def read() -> list[str]:
             from cxbench.core.sources import open_source
             from cxbench.core.validation import validate
 
-            dataset = open_source(source, only={"customers"})
+            dataset = open_source(source, only={"customers"}, **limit)
             validation = validate(dataset, only={"customers"})
             table, raw = validation.tables.get("customers"), dataset.tables.get("customers")
             if table is None or raw is None:
@@ -376,7 +391,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
         query = await checked(query)
         if not query.metrics and metrics:
             query = ScorecardQuery(**{**asdict(query), "metrics": tuple(metrics)})
-        return await cached("scorecard", query, lambda: compute_card(source, benchmarks=benchmarks,
+        return await cached("scorecard", query, lambda: compute_card(source, benchmarks=benchmarks, **limit,
                                                                      **query.compute_args()))
 
     async def rendered(kind: str, query: ScorecardQuery, render: Callable[[Any], Any]) -> Any:
@@ -439,7 +454,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
              summary="Rows read, used and set aside per table, with the reasons (`cxbench validate`)")
     async def validation() -> dict[str, Any]:
         def work() -> dict[str, Any]:
-            return {"source": redact(source), **api.check(source).to_dict()}
+            return {"source": redact(source), **api.check(source, **limit).to_dict()}
 
         return await cached("validation", None, work)
 
@@ -460,7 +475,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
             import json
 
             result = api.predict_clv(source, calibration_end=calibration_end, time_unit=time_unit, horizon=horizon,
-                                     discount_rate=discount_rate)
+                                     discount_rate=discount_rate, **limit)
             document = result.to_dict()
             # the highest predicted values first, as `cxbench clv` lists them
             document["customers"] = sorted(document["customers"], key=lambda r: -(r["clv"] or 0))[:customers]
