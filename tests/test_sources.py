@@ -311,3 +311,23 @@ def test_null_ids_are_no_repeats_but_a_repeated_id_is_found_among_them():
     for ids, repeats in (([None, None, "a", "b"], False), ([None, "a", None, "a"], True), (["b", "a"], False)):
         keys = ibis.memtable({"_k": pa.array(ids, pa.string())})
         assert _hashes_repeat(con, keys) is repeats, ids
+
+
+def test_query_results_read_without_pandas_have_the_types_and_values_ibis_gives():
+    import datetime as dt
+
+    import ibis
+
+    from cxbench.core.arrow import to_arrow, to_scalar
+
+    con = ibis.duckdb.connect()
+    t = ibis.memtable({"n": [1, 2, None], "x": [0.5, None, 2.0], "s": ["a", None, "é"],
+                       "d": [dt.date(2026, 3, 29), None, dt.date(2026, 10, 25)],
+                       "ts": [dt.datetime(2026, 3, 29, 1, 30), None, dt.datetime(2026, 10, 25, 2, 59, 59, 999999)]})
+    # A sum of integers is HUGEINT in DuckDB (Arrow decimal128), an untyped null INTEGER: both typed as Ibis types them.
+    expr = t.select(t.n, t.x, t.s, t.d, t.ts, total=t.n.sum().over(), none=ibis.null(), flag=t.n > 1,
+                    when=t.ts.cast("timestamp('UTC')"))
+    ours, ibis_own = to_arrow(con, expr), con.to_pyarrow(expr)
+    assert ours.schema == ibis_own.schema and ours.equals(ibis_own)
+    assert ours.column("total").to_pylist() == [3, 3, 3] and ours.column("none").null_count == 3
+    assert to_scalar(con, t.n.sum()) == 3 and to_scalar(con, t.s.max()) == "é"

@@ -9,6 +9,7 @@ through Ibis.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import ibis
@@ -38,10 +39,22 @@ def sql_to_arrow(con: Any, sql: str, schema: ibis.Schema) -> pa.Table:
     """A query's result as an Arrow table of `schema`'s types. On DuckDB the SQL goes straight to the connection:
     `con.sql()` would have Ibis parse it back and compile it again (about 2 s over a full scorecard's queries)."""
     if getattr(con, "name", None) == "duckdb":
-        from ibis.formats.pyarrow import PyArrowData
-
-        return PyArrowData.convert_table(con.con.sql(sql).to_arrow_table(), schema)
+        return _converter().convert_table(con.con.sql(sql).to_arrow_table(), schema)
     return con.to_pyarrow(con.sql(sql, schema=schema))
+
+
+@functools.cache
+def _converter() -> Any:
+    """Ibis's Arrow converter with its DuckDB backend's one addition (in a module that imports pandas): DuckDB types
+    an untyped null column INTEGER, which Arrow cannot cast to its null type."""
+    from ibis.formats.pyarrow import PyArrowData
+
+    class DuckDBArrow(PyArrowData):
+        @classmethod
+        def convert_column(cls, column: Any, dtype: Any) -> Any:
+            return pa.nulls(len(column)) if dtype.is_null() else super().convert_column(column, dtype)
+
+    return DuckDBArrow
 
 
 def to_scalar(con: BaseBackend, expr: ir.Scalar) -> Any:
