@@ -171,6 +171,37 @@ def test_the_early_date_warning_of_an_unchanged_parquet_file_comes_from_the_vali
     assert validate(open_source(data)).reports["surveys"].warnings == expected
 
 
+def test_the_facts_of_unchanged_parquet_files_come_from_the_validation_cache_but_not_for_a_localized_table(
+        tmp_path, monkeypatch):
+    from cxbench.core import facts as facts_module
+
+    monkeypatch.setenv("CXBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    # By hand: visitor a has pageviews on 30 September 23:30 UTC and 1 October 10:00 UTC (session s1), visitor b
+    # one on 1 October (s2): no session id missing. Sessions per month by their first event: September 1, October 1
+    # in UTC; in Europe/Warsaw (UTC+2) a's session starts on 1 October 01:30, so September has none and October 2.
+    rows = [{"user_id": "a", "ts": "2026-09-30T23:30:00", "event": "pageview", "session_id": "s1"},
+            {"user_id": "a", "ts": "2026-10-01T10:00:00", "event": "pageview", "session_id": "s1"},
+            {"user_id": "b", "ts": "2026-10-01T12:00:00", "event": "pageview", "session_id": "s2"}]
+    table = pa.Table.from_pylist(rows)
+    table = table.set_column(1, "ts", pa.array([r["ts"] for r in rows]).cast(pa.timestamp("us")))
+    pq.write_table(table, data / "events.parquet")
+
+    def sessions(**options: object) -> dict[str, float]:
+        card = cxbench.compute(data, period="month", metrics=["sessions"], as_of="2026-12-01", **options)
+        return {r["period_start"]: r["value"] for r in card.get("sessions")}
+
+    assert sessions() == {"2026-09-01": 1.0, "2026-10-01": 1.0}
+    asked = []
+    real_to_arrow = facts_module.to_arrow
+    monkeypatch.setattr(facts_module, "to_arrow", lambda *a: asked.append(1) or real_to_arrow(*a))
+    # The same files again: the events' days, whether a session id is missing and the events that occur are kept.
+    assert sessions() == {"2026-09-01": 1.0, "2026-10-01": 1.0} and asked == []
+    # Localized, the table is another one: its facts are asked (its days differ), and none is taken from UTC's.
+    assert sessions(timezone="Europe/Warsaw") == {"2026-10-01": 2.0} and len(asked) >= 2
+
+
 def test_a_parquet_table_whose_statistics_span_a_few_years_is_not_scanned_for_early_dates(tmp_path, monkeypatch):
     # The footers' min and max of ts (2025 and 2026) leave no room for a gap of more than five years: no scan.
     # Written as text, ts has no such statistics, and the table is scanned.

@@ -4,12 +4,16 @@ only when a metric of the run needs it.
 The engine needs each table's first and last day (its periods), the sessions need to know whether any event lacks
 a `session_id` (the 30-minute rule then applies), and the event metrics whether the events they read occur at all.
 A table's time columns' bounds come from one aggregate (not one per column, as each metric asked before), and
-whether a row exists from a query that stops at the first one.
+whether a row exists from a query that stops at the first one. A table read as validated from Parquet files that
+the validation cache knows keeps its facts beside that cache's entry, so the next run on the same files asks none
+(0.4 s of a 3 s one-metric run on 18.9 M events).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -37,6 +41,37 @@ def _exists(ctx: MetricContext, rows: ir.Table) -> bool:
     return to_arrow(ctx.con, rows.select(_one=ibis.literal(1)).limit(1)).num_rows > 0
 
 
+#: part of every kept fact's key: a change to how a fact is worked out here makes the kept ones stale
+_FACTS_VERSION = 1
+
+
+def _fact(ctx: MetricContext, name: str, key: str, query: Callable[[], Any], encode: Callable[[Any], Any],
+          decode: Callable[[Any], Any]) -> Any:
+    """`query()` once per run; kept between runs (JSON, through `encode` and `decode`) for a table read as validated
+    whose files the validation cache knows."""
+    table = ctx.tables[name]
+    store = table.cache if table.cache is not None and table.as_validated() else None
+    kept_as = f"{_FACTS_VERSION}:{key}"
+
+    def compute() -> Any:
+        if store is not None and (found := store.fact(kept_as)) is not None:
+            return decode(found)
+        value = query()
+        if store is not None:
+            store.save_fact(kept_as, encode(value))
+        return value
+
+    return ctx.remember(f"facts:{key}:{name}", compute)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _from_iso(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text is not None else None
+
+
 def table_days(ctx: MetricContext, name: str) -> dict[str, Days]:
     """Each time column of validated table `name` (those present) with its first and last day, from one aggregate
     queried once per run (a table no metric reads is never scanned)."""
@@ -54,7 +89,9 @@ def table_days(ctx: MetricContext, name: str) -> dict[str, Days]:
         (row,) = to_arrow(ctx.con, expr.aggregate(**bounds)).to_pylist()
         return {c: (_day(row[f"lo{i}"]), _day(row[f"hi{i}"])) for i, c in enumerate(temporal)}
 
-    days: dict[str, Days] = ctx.remember(f"facts:days:{name}", query)
+    days: dict[str, Days] = _fact(
+        ctx, name, "days", query, encode=lambda d: {c: [_iso(lo), _iso(hi)] for c, (lo, hi) in d.items()},
+        decode=lambda d: {c: (_from_iso(lo), _from_iso(hi)) for c, (lo, hi) in d.items()})
     return days
 
 
@@ -68,7 +105,7 @@ def has_nulls(ctx: MetricContext, name: str, column: str) -> bool:
         expr = ctx.tables[name].expr
         return _exists(ctx, expr.filter(expr[column].isnull()))
 
-    found: bool = ctx.remember(f"facts:nulls:{name}.{column}", query)
+    found: bool = _fact(ctx, name, f"nulls:{column}", query, encode=bool, decode=bool)
     return found
 
 
@@ -76,14 +113,17 @@ def events_seen(ctx: MetricContext) -> frozenset[str]:
     """The names of `EVENT_NAMES`, as the data calls them (--event-name), that occur in the validated events, from
     one query per run that stops at each name's first row. Every event a metric reads is one of these (`Metric`)."""
 
+    table = ctx.tables["events"]
+    if "event" not in table.present:
+        return frozenset()
+    asked = sorted({ctx.event(c) for c in EVENT_NAMES})
+
     def query() -> frozenset[str]:
-        table = ctx.tables["events"]
-        if "event" not in table.present:
-            return frozenset()
         expr = table.expr
-        asked = sorted({ctx.event(c) for c in EVENT_NAMES})
         found = ibis.union(*(expr.filter(expr.event == n).select("event").limit(1) for n in asked))
         return frozenset(to_arrow(ctx.con, found).column("event").to_pylist())
 
-    seen: frozenset[str] = ctx.remember("facts:events_seen", query)
+    # Keyed on the names asked: --event-name changes them.
+    seen: frozenset[str] = _fact(ctx, "events", "seen:" + json.dumps(asked), query, encode=sorted,
+                                 decode=frozenset)
     return seen

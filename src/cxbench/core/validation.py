@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from cxbench.core.arrow import register_in_memory_tables, to_arrow, to_scalar
 from cxbench.core.calendar import midnight, next_day
 from cxbench.core.contract import (
     CXI_ITEMS,
@@ -31,7 +33,6 @@ from cxbench.core.contract import (
     table_spec,
 )
 from cxbench.core.errors import InputError, is_engine_error
-from cxbench.core.arrow import register_in_memory_tables, to_arrow, to_scalar
 from cxbench.core.sources import Dataset, IgnoredFile, RawTable, out_of_memory, out_of_memory_error, parquet_parts
 
 if TYPE_CHECKING:
@@ -114,6 +115,15 @@ class ValidTable:
     spec: TableSpec
     expr: ir.Table
     present: frozenset[str]  # contract columns the source actually has
+    #: where the facts of the table read as validated (`core/facts.py`) are kept between runs: the validation
+    #: cache's entry for these files, when there is one
+    cache: ValidationCache | None = None
+
+    def as_validated(self) -> bool:
+        """Whether `expr` is still the validated view itself, not a table made from it (localized to a time zone,
+        converted to one currency): only its facts hold for every later run on the same files."""
+        op = self.expr.op()
+        return isinstance(op, ops.DatabaseTable) and op.name.startswith("cxbench_valid_")
 
 
 @dataclass
@@ -172,8 +182,9 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
         try:
             per_file: tuple[tuple[str, int, int], ...] = ()
             early: tuple[str, ...] | None = None
+            store: ValidationCache | None = None
             if keep_view:
-                used, n_rows, n_rejected, aside, early = _validate_in_place(dataset, spec, raw, as_of)
+                used, n_rows, n_rejected, aside, early, store = _validate_in_place(dataset, spec, raw, as_of)
             else:
                 checked = check_table(spec, raw, dedupe=_has_duplicate_keys(dataset, spec, raw), as_of=as_of).cache()
                 (counts,) = to_arrow(dataset.con, checked.aggregate(
@@ -203,7 +214,7 @@ def validate(dataset: Dataset, *, rejected_cap: int = DEFAULT_REJECTED_CAP, cach
             if n_rejected > len(raw.unparsed):
                 found.extend(_listed(dataset, name, raw, aside, room))
             rejected.extend(sorted(found, key=lambda r: (r.file or "", r.row))[:room])
-        tables[name] = ValidTable(spec, used, present)
+        tables[name] = ValidTable(spec, used, present, store)
     return Validation(tables, reports, rejected, tuple(dataset.ignored))
 
 
@@ -250,8 +261,8 @@ def _early_outliers(dataset: Dataset, spec: TableSpec, used: ir.Table) -> tuple[
     return ()
 
 
-def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
-                       as_of: dt.date) -> tuple[ir.Table, int, int, ir.Table, tuple[str, ...]]:
+def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable, as_of: dt.date,
+                       ) -> tuple[ir.Table, int, int, ir.Table, tuple[str, ...], ValidationCache | None]:
     """The used rows as a view over the source, the row counts, the set-aside rows (`_row`, `_file`, `_reason`)
     and the warnings about early dates.
 
@@ -288,7 +299,7 @@ def _validate_in_place(dataset: Dataset, spec: TableSpec, raw: RawTable,
             warnings = _early_outliers(dataset, spec, view)
         if store and found is None:
             store.save(dataset.con, n_rows, n_rejected, aside, warnings)
-    return view, n_rows, n_rejected, aside, warnings
+    return view, n_rows, n_rejected, aside, warnings, store
 
 
 def _parquet_year_span(raw: RawTable, column: str | None) -> tuple[int, int] | None:
@@ -393,6 +404,30 @@ class ValidationCache:
             entry.write_text(json.dumps({"rows": rows, "rejected": rejected, "warnings": list(warnings)}),
                              encoding="utf-8")
             entry.replace(self.path)
+        except OSError:
+            return
+
+
+    def fact(self, key: str) -> Any:
+        """A fact of the validated table kept by an earlier run (`core/facts.py`), else None."""
+        try:
+            found = json.loads(self.path.with_suffix(".facts.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return found.get(key) if isinstance(found, dict) else None
+
+    def save_fact(self, key: str, value: Any) -> None:
+        """Keep a fact of the validated table for later runs on the same files (JSON; a failed write is a miss)."""
+        path = self.path.with_suffix(".facts.json")
+        try:
+            try:
+                found = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                found = {}
+            found = {**(found if isinstance(found, dict) else {}), key: value}
+            part = path.with_suffix(f".json.{os.getpid()}.tmp")
+            part.write_text(json.dumps(found), encoding="utf-8")
+            part.replace(path)
         except OSError:
             return
 
