@@ -362,3 +362,13 @@ def test_query_results_read_without_pandas_have_the_types_and_values_ibis_gives(
     assert ours.schema == ibis_own.schema and ours.equals(ibis_own)
     assert ours.column("total").to_pylist() == [3, 3, 3] and ours.column("none").null_count == 3
     assert to_scalar(con, t.n.sum()) == 3 and to_scalar(con, t.s.max()) == "é"
+
+
+def test_a_parquet_file_with_a_column_arrow_cannot_convert_to_its_ibis_type_is_still_read(tmp_path):
+    # DuckDB gives an INTERVAL as Arrow month_day_nano_interval, which Arrow cannot cast to the duration Ibis types it;
+    # the one-row check that a file can be read must not refuse the file for a column no metric reads.
+    pq.write_table(_arrow(), tmp_path / "answers.parquet")
+    duckdb.connect().execute(f"COPY (SELECT *, INTERVAL 3 MINUTE AS time_to_answer FROM '{tmp_path / 'answers.parquet'}') "
+                             f"TO '{tmp_path / 'surveys.parquet'}'")
+    (tmp_path / "answers.parquet").unlink()
+    assert _nps(tmp_path) == pytest.approx(40.0)  # the same 3 promoters and 1 detractor of 5 as the plain file

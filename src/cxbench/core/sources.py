@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import ibis
 from ibis.backends import BaseBackend
 
-from cxbench.core.arrow import to_arrow
+from cxbench.core.arrow import read_first_row
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError, UsageError
 
@@ -458,7 +458,7 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
             expr = _read_with_row_numbers(con, name, file)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
         expr.schema()
-        to_arrow(con, expr.limit(1))
+        read_first_row(con, expr)
     except InputError as exc:
         if exc.file is None:  # said of the columns: name the file too
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
@@ -974,7 +974,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
                 parts.append(expr)
                 unparsed.extend((row, reason, str(file.path)) for row, reason in bad)
             expr = _union_by_name(parts)
-            to_arrow(con, expr.limit(1))
+            read_first_row(con, expr)
             return RawTable(label, origin, expr, text_source=True, unparsed=tuple(unparsed))
         listed = "[" + ", ".join(_sql_string(str(f.path)) for f in readable) + "]"
         if files[0].fmt == "parquet":
