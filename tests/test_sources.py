@@ -372,3 +372,20 @@ def test_a_parquet_file_with_a_column_arrow_cannot_convert_to_its_ibis_type_is_s
                              f"TO '{tmp_path / 'surveys.parquet'}'")
     (tmp_path / "answers.parquet").unlink()
     assert _nps(tmp_path) == pytest.approx(40.0)  # the same 3 promoters and 1 detractor of 5 as the plain file
+
+
+@pytest.mark.parametrize("name, text", [("surveys.csv", "response_id,score\nr1,9\n"),
+                                        ("surveys.jsonl", '{"response_id": "r1", "score": 9}\n')])
+def test_a_wrong_memory_limit_variable_is_named_not_blamed_on_the_file_spark_reads(tmp_path, monkeypatch, name, text):
+    # Before Spark reads a CSV or JSON Lines file, a DuckDB of cxbench's parses it under $CXBENCH_MEMORY_LIMIT: a
+    # wrong amount there is the variable's fault ("could not be read as CSV ... Fix the file" sent users to the file).
+    from types import SimpleNamespace
+
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import _read_file, _TableFile
+
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "lots")
+    (tmp_path / name).write_text(text)
+    spark = SimpleNamespace(name="pyspark")  # never reached: the DuckDB that pre-parses comes first
+    with pytest.raises(UsageError, match=r"^\$CXBENCH_MEMORY_LIMIT 'lots': write an amount"):
+        _read_file(spark, "surveys", _TableFile(tmp_path / name, name.split(".")[1]))

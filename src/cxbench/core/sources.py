@@ -463,6 +463,8 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
         if exc.file is None:  # said of the columns: name the file too
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
         raise
+    except UsageError:  # $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses a file for Spark: not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         if out_of_memory(exc):
             raise out_of_memory_error(str(path), "reading", exc) from exc
@@ -993,7 +995,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
         con.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
         expr = _lower_case_columns(con.table(table))
         return RawTable(label, origin, expr)
-    except InputError:
+    except (InputError, UsageError):  # UsageError: $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses for Spark
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
         if out_of_memory(exc):
