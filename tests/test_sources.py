@@ -389,3 +389,19 @@ def test_a_wrong_memory_limit_variable_is_named_not_blamed_on_the_file_spark_rea
     spark = SimpleNamespace(name="pyspark")  # never reached: the DuckDB that pre-parses comes first
     with pytest.raises(UsageError, match=r"^\$CXBENCH_MEMORY_LIMIT 'lots': write an amount"):
         _read_file(spark, "surveys", _TableFile(tmp_path / name, name.split(".")[1]))
+
+
+def test_the_duckdb_that_pre_parses_for_spark_running_out_of_memory_advises_the_variable_not_the_option(
+        tmp_path, monkeypatch):
+    # 16 MB is under the 30.5 MiB block DuckDB's CSV reader needs. With Spark, --memory-limit is a usage error
+    # (Spark's memory is spark-defaults.conf's): the advice is $CXBENCH_MEMORY_LIMIT, the one setting that helps.
+    from types import SimpleNamespace
+
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import _read_file, _TableFile
+
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "16MB")
+    (tmp_path / "surveys.csv").write_text("response_id,score\nr1,9\n")
+    with pytest.raises(UsageError, match="DuckDB ran out of memory reading it") as raised:
+        _read_file(SimpleNamespace(name="pyspark"), "surveys", _TableFile(tmp_path / "surveys.csv", "csv"))
+    assert "$CXBENCH_MEMORY_LIMIT" in str(raised.value) and "--memory-limit" not in str(raised.value)

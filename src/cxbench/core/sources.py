@@ -281,10 +281,19 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.OutOfMemoryException)
 
 
-def out_of_memory_error(origin: str, doing: str, exc: BaseException) -> UsageError:
+#: the same for the DuckDB that pre-parses a CSV or JSON Lines file for Spark (`side_duckdb`), where --memory-limit
+#: is a usage error
+SIDE_MEMORY_ADVICE = ("give the DuckDB that pre-parses CSV and JSON Lines files for Spark more with "
+                      "$CXBENCH_MEMORY_LIMIT (default: a quarter of the machine's memory), or convert the file to "
+                      "Parquet, which Spark reads itself")
+
+
+def out_of_memory_error(origin: str, doing: str, exc: BaseException, *, side: bool = False) -> UsageError:
     """The error for DuckDB running out of memory while `doing` (e.g. "reading") the file `origin`: not the file's
-    fault, so it says how to raise the limit rather than to fix or export the file."""
-    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {MEMORY_ADVICE}.")
+    fault, so it says how to raise the limit rather than to fix or export the file. `side`: the DuckDB was
+    `side_duckdb`'s, pre-parsing the file for another engine."""
+    advice = SIDE_MEMORY_ADVICE if side else MEMORY_ADVICE
+    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {advice}.")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -466,8 +475,8 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
     except UsageError:  # $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses a file for Spark: not the file's fault
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
-        if out_of_memory(exc):
-            raise out_of_memory_error(str(path), "reading", exc) from exc
+        if out_of_memory(exc):  # on another engine, the DuckDB that pre-parsed the file
+            raise out_of_memory_error(str(path), "reading", exc, side=con.name != "duckdb") from exc
         if fmt == "csv" and _mixed_line_endings(file):
             raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
                              "strict CSV reader cannot split; save the file again with one kind (any editor's "
@@ -998,8 +1007,8 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
     except (InputError, UsageError):  # UsageError: $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses for Spark
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
-        if out_of_memory(exc):
-            raise out_of_memory_error(str(origin), "reading", exc) from exc
+        if out_of_memory(exc):  # on another engine, the DuckDB that pre-parsed the file
+            raise out_of_memory_error(str(origin), "reading", exc, side=con.name != "duckdb") from exc
         raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
                          "again.", file=origin) from exc
 
