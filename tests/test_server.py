@@ -231,6 +231,13 @@ def test_running_out_of_memory_reading_a_file_is_a_503_too(folder: Path, monkeyp
         assert "DuckDB ran out of memory validating" in body["message"] and "--memory-limit" in body["message"]
 
 
+def test_the_api_documents_a_503_for_running_out_of_memory(client: TestClient):
+    # /api/docs is where an API user looks up a status: the 503 of DuckDB running out of memory is one of them.
+    spec = client.get("/api/openapi.json").json()
+    described = spec["paths"]["/api/scorecard"]["get"]["responses"]["503"]["description"]
+    assert "out of memory" in described and "--memory-limit" in described
+
+
 def test_a_wrong_memory_limit_stops_the_server_before_it_serves(folder: Path):
     with pytest.raises(UsageError, match="memory limit 'lots'"):
         create_app(folder, memory_limit="lots")

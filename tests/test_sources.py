@@ -362,3 +362,46 @@ def test_query_results_read_without_pandas_have_the_types_and_values_ibis_gives(
     assert ours.schema == ibis_own.schema and ours.equals(ibis_own)
     assert ours.column("total").to_pylist() == [3, 3, 3] and ours.column("none").null_count == 3
     assert to_scalar(con, t.n.sum()) == 3 and to_scalar(con, t.s.max()) == "é"
+
+
+def test_a_parquet_file_with_a_column_arrow_cannot_convert_to_its_ibis_type_is_still_read(tmp_path):
+    # DuckDB gives an INTERVAL as Arrow month_day_nano_interval, which Arrow cannot cast to the duration Ibis types it;
+    # the one-row check that a file can be read must not refuse the file for a column no metric reads.
+    pq.write_table(_arrow(), tmp_path / "answers.parquet")
+    duckdb.connect().execute(f"COPY (SELECT *, INTERVAL 3 MINUTE AS time_to_answer FROM '{tmp_path / 'answers.parquet'}') "
+                             f"TO '{tmp_path / 'surveys.parquet'}'")
+    (tmp_path / "answers.parquet").unlink()
+    assert _nps(tmp_path) == pytest.approx(40.0)  # the same 3 promoters and 1 detractor of 5 as the plain file
+
+
+@pytest.mark.parametrize("name, text", [("surveys.csv", "response_id,score\nr1,9\n"),
+                                        ("surveys.jsonl", '{"response_id": "r1", "score": 9}\n')])
+def test_a_wrong_memory_limit_variable_is_named_not_blamed_on_the_file_spark_reads(tmp_path, monkeypatch, name, text):
+    # Before Spark reads a CSV or JSON Lines file, a DuckDB of cxbench's parses it under $CXBENCH_MEMORY_LIMIT: a
+    # wrong amount there is the variable's fault ("could not be read as CSV ... Fix the file" sent users to the file).
+    from types import SimpleNamespace
+
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import _read_file, _TableFile
+
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "lots")
+    (tmp_path / name).write_text(text)
+    spark = SimpleNamespace(name="pyspark")  # never reached: the DuckDB that pre-parses comes first
+    with pytest.raises(UsageError, match=r"^\$CXBENCH_MEMORY_LIMIT 'lots': write an amount"):
+        _read_file(spark, "surveys", _TableFile(tmp_path / name, name.split(".")[1]))
+
+
+def test_the_duckdb_that_pre_parses_for_spark_running_out_of_memory_advises_the_variable_not_the_option(
+        tmp_path, monkeypatch):
+    # 16 MB is under the 30.5 MiB block DuckDB's CSV reader needs. With Spark, --memory-limit is a usage error
+    # (Spark's memory is spark-defaults.conf's): the advice is $CXBENCH_MEMORY_LIMIT, the one setting that helps.
+    from types import SimpleNamespace
+
+    from cxbench.core.errors import UsageError
+    from cxbench.core.sources import _read_file, _TableFile
+
+    monkeypatch.setenv("CXBENCH_MEMORY_LIMIT", "16MB")
+    (tmp_path / "surveys.csv").write_text("response_id,score\nr1,9\n")
+    with pytest.raises(UsageError, match="DuckDB ran out of memory reading it") as raised:
+        _read_file(SimpleNamespace(name="pyspark"), "surveys", _TableFile(tmp_path / "surveys.csv", "csv"))
+    assert "$CXBENCH_MEMORY_LIMIT" in str(raised.value) and "--memory-limit" not in str(raised.value)

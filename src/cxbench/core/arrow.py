@@ -57,6 +57,17 @@ def _converter() -> Any:
     return DuckDBArrow
 
 
+def read_first_row(con: BaseBackend, expr: ir.Table) -> None:
+    """Run `expr` for its first row, so a file the engine cannot parse fails now. The row is not converted to the
+    expression's types: a column Arrow cannot cast to its Ibis type (an INTERVAL) is no reason to refuse a file."""
+    if getattr(con, "name", None) == "duckdb":
+        first = expr.limit(1)
+        register_in_memory_tables(con, first)
+        con.con.sql(str(con.compile(first))).to_arrow_table()
+    else:
+        con.execute(expr.limit(1))
+
+
 def to_scalar(con: BaseBackend, expr: ir.Scalar) -> Any:
     """`expr`'s value as a Python value (`con.execute(expr)`, without pandas on DuckDB)."""
     return to_arrow(con, expr.as_table()).column(0)[0].as_py()

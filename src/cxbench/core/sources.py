@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import ibis
 from ibis.backends import BaseBackend
 
-from cxbench.core.arrow import to_arrow
+from cxbench.core.arrow import read_first_row
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError, UsageError
 
@@ -281,10 +281,19 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.OutOfMemoryException)
 
 
-def out_of_memory_error(origin: str, doing: str, exc: BaseException) -> UsageError:
+#: the same for the DuckDB that pre-parses a CSV or JSON Lines file for Spark (`side_duckdb`), where --memory-limit
+#: is a usage error
+SIDE_MEMORY_ADVICE = ("give the DuckDB that pre-parses CSV and JSON Lines files for Spark more with "
+                      "$CXBENCH_MEMORY_LIMIT (default: a quarter of the machine's memory), or convert the file to "
+                      "Parquet, which Spark reads itself")
+
+
+def out_of_memory_error(origin: str, doing: str, exc: BaseException, *, side: bool = False) -> UsageError:
     """The error for DuckDB running out of memory while `doing` (e.g. "reading") the file `origin`: not the file's
-    fault, so it says how to raise the limit rather than to fix or export the file."""
-    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {MEMORY_ADVICE}.")
+    fault, so it says how to raise the limit rather than to fix or export the file. `side`: the DuckDB was
+    `side_duckdb`'s, pre-parsing the file for another engine."""
+    advice = SIDE_MEMORY_ADVICE if side else MEMORY_ADVICE
+    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {advice}.")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -458,14 +467,16 @@ def _read_file(con: BaseBackend, name: str, file: _TableFile) -> RawTable:
             expr = _read_with_row_numbers(con, name, file)
         # Reading is lazy: ask for the schema and one row now so a bad file fails here, with its name.
         expr.schema()
-        to_arrow(con, expr.limit(1))
+        read_first_row(con, expr)
     except InputError as exc:
         if exc.file is None:  # said of the columns: name the file too
             raise InputError(f"{path}: {exc}", file=str(path), column=exc.column) from exc
         raise
+    except UsageError:  # $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses a file for Spark: not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
-        if out_of_memory(exc):
-            raise out_of_memory_error(str(path), "reading", exc) from exc
+        if out_of_memory(exc):  # on another engine, the DuckDB that pre-parsed the file
+            raise out_of_memory_error(str(path), "reading", exc, side=con.name != "duckdb") from exc
         if fmt == "csv" and _mixed_line_endings(file):
             raise InputError(f"{path}: mixes line endings (some lines end in CR LF, others in LF alone), which the "
                              "strict CSV reader cannot split; save the file again with one kind (any editor's "
@@ -974,7 +985,7 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
                 parts.append(expr)
                 unparsed.extend((row, reason, str(file.path)) for row, reason in bad)
             expr = _union_by_name(parts)
-            to_arrow(con, expr.limit(1))
+            read_first_row(con, expr)
             return RawTable(label, origin, expr, text_source=True, unparsed=tuple(unparsed))
         listed = "[" + ", ".join(_sql_string(str(f.path)) for f in readable) + "]"
         if files[0].fmt == "parquet":
@@ -993,11 +1004,11 @@ def read_export_files(con: BaseBackend, label: str, paths: list[Path]) -> RawTab
         con.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
         expr = _lower_case_columns(con.table(table))
         return RawTable(label, origin, expr)
-    except InputError:
+    except (InputError, UsageError):  # UsageError: $CXBENCH_MEMORY_LIMIT of the DuckDB that pre-parses for Spark
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's parse errors become one line naming the file
-        if out_of_memory(exc):
-            raise out_of_memory_error(str(origin), "reading", exc) from exc
+        if out_of_memory(exc):  # on another engine, the DuckDB that pre-parsed the file
+            raise out_of_memory_error(str(origin), "reading", exc, side=con.name != "duckdb") from exc
         raise InputError(f"{origin}: could not be read as {files[0].fmt.upper()} ({_first_line(exc)}). Export it "
                          "again.", file=origin) from exc
 

@@ -95,8 +95,10 @@ class ApiError(Exception):
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No or a wrong token (a server bound beyond loopback needs one)."},
     422: {"model": ErrorBody, "description": "A parameter is not allowed; `allowed` lists the values that are."},
-    503: {"model": ErrorBody, "description": "The engine is saturated or the computation outlasted the time limit: "
-                                             "retry after the Retry-After header's seconds."},
+    503: {"model": ErrorBody, "description": "The engine is saturated, the computation outlasted the time limit, or "
+                                             "DuckDB ran out of memory (the message says so; `cxbench serve "
+                                             "--memory-limit` raises it): retry after the Retry-After header's "
+                                             "seconds."},
 }
 
 
