@@ -321,6 +321,16 @@ def test_running_out_of_memory_reading_a_vendor_export_says_to_raise_the_limit_n
     assert "Export it again" not in result.stderr
 
 
+def test_running_out_of_memory_reading_a_text_export_through_a_mapping_says_to_raise_the_limit():
+    # The CDNOW master file: whitespace-separated lines, read line by line in DuckDB (adapters' read_text_lines).
+    cdnow = Path(__file__).parent / "data" / "adapters" / "cdnow_master"
+    result = runner.invoke(app, ["run", str(cdnow), "--mapping", str(cdnow / "map.yaml"), "--memory-limit", "1MB",
+                                 "--metric", "aov"])
+    assert result.exit_code == 2
+    assert "CDNOW_master.txt: DuckDB ran out of memory reading it" in result.stderr
+    assert "--memory-limit" in result.stderr and "could not be read as text lines" not in result.stderr
+
+
 def _out_of_memory(*args: object, **kwargs: object) -> None:
     import duckdb
 

@@ -23,7 +23,8 @@ from ibis.backends import BaseBackend
 
 from cxbench.core.contract import TABLES_BY_NAME
 from cxbench.core.errors import InputError, UsageError
-from cxbench.core.sources import Dataset, IgnoredFile, RawTable, read_export_files
+from cxbench.core.sources import (Dataset, IgnoredFile, RawTable, out_of_memory, out_of_memory_error,
+                                  read_export_files)
 from cxbench.core.validation import parse_timestamp, trim
 
 
@@ -220,6 +221,8 @@ def read_text_lines(con: BaseBackend, label: str, paths: list[Path], layout: Tex
                        f"{_sql_text(str(path))} AS _file, {columns}, CAST(len(_f) AS BIGINT) AS _fields "
                        f"FROM lines{skip}")
         except Exception as exc:  # noqa: BLE001 - the engine's read errors become one line naming the file
+            if out_of_memory(exc):  # the machine's limit, not the file's fault
+                raise out_of_memory_error(str(path), "reading", exc) from exc
             raise InputError(f"{path}: could not be read as text lines ({str(exc).splitlines()[0]})",
                              file=str(path)) from exc
         parts.append(con.table(table))
