@@ -348,8 +348,9 @@ def compute(source: str | Path | BaseBackend, *, period: str | Period = Period.M
     file of your own bands and targets (see the README). `memory_limit`: what DuckDB may use before it spills to
     disk, e.g. "6GB" (default `$CXBENCH_MEMORY_LIMIT`, else a quarter of the machine's memory). `settings`: any
     field of `Options` (e.g. `min_sample=50`, `nps_detractor_max=5`). `progress`: called as
-    `progress(step, done, total)` while the run reads the tables and computes each metric (the CLI's progress bar). `from_format` (e.g. "stripe") or
-    `mapping` (a YAML file): read a vendor's export folder directly (docs/adapters.md).
+    `progress(step, done, total)` while the run reads the tables and computes each metric (the CLI's progress bar).
+    `from_format` (e.g. "stripe") or `mapping` (a YAML file): read a vendor's export folder directly
+    (docs/adapters.md).
     """
     from_ = _renamed("start", start, "from_", from_)
     to = _renamed("end", end, "to", to)
@@ -440,7 +441,7 @@ def predict_clv(source: str | Path | BaseBackend, *, calibration_end: str | dt.d
     if calibration_end is None:
         # The orders' first and last day, in the engine (two numbers back).
         (span,) = arrow.to_arrow(dataset.con, orders.aggregate(first=orders.ts.min().cast("date"),
-                                                          last=orders.ts.max().cast("date"))).to_pylist()
+                                                               last=orders.ts.max().cast("date"))).to_pylist()
         if span["first"] is None:
             raise UsageError(f"{describe(source)}: the orders table has no usable rows to forecast from")
         calibration_end = holdout_calibration_end(span["first"], span["last"])

@@ -79,12 +79,12 @@ class _Commands(TyperGroup):
                 _err.print(_message_line("error:", f"cannot write or read{where}: {exc.strerror}"),
                            highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from None
-            from cxbench.core.sources import MEMORY_ADVICE, out_of_memory
+            from cxbench.core.sources import MEMORY_ADVICE, engine_message, out_of_memory
 
             text = str(exc).strip().splitlines()
             if out_of_memory(exc):  # the machine's limit, not a bug: say how to raise it
-                first = text[0] if text else ""
-                _err.print(_message_line("error:", f"DuckDB ran out of memory ({first}); {MEMORY_ADVICE}."),
+                _err.print(_message_line("error:", f"DuckDB ran out of memory ({engine_message(exc)}); "
+                                                   f"{MEMORY_ADVICE}."),
                            highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from None
             if _debugging():

@@ -30,9 +30,14 @@ def register_in_memory_tables(con: BaseBackend, expr: ir.Expr) -> None:
 def to_arrow(con: BaseBackend, expr: ir.Table) -> pa.Table:
     """`expr`'s rows as an Arrow table of its schema's types (`con.to_pyarrow(expr)`, without pandas on DuckDB)."""
     if getattr(con, "name", None) == "duckdb":
-        register_in_memory_tables(con, expr)
-        return sql_to_arrow(con, str(con.compile(expr)), expr.schema())
+        return _converter().convert_table(_duckdb_arrow(con, expr), expr.schema())
     return con.to_pyarrow(expr)
+
+
+def _duckdb_arrow(con: Any, expr: ir.Table) -> pa.Table:
+    """`expr` compiled and run on the DuckDB connection under Ibis's, its Arrow result as DuckDB types it."""
+    register_in_memory_tables(con, expr)
+    return con.con.sql(str(con.compile(expr))).to_arrow_table()
 
 
 def sql_to_arrow(con: Any, sql: str, schema: ibis.Schema) -> pa.Table:
@@ -61,9 +66,7 @@ def read_first_row(con: BaseBackend, expr: ir.Table) -> None:
     """Run `expr` for its first row, so a file the engine cannot parse fails now. The row is not converted to the
     expression's types: a column Arrow cannot cast to its Ibis type (an INTERVAL) is no reason to refuse a file."""
     if getattr(con, "name", None) == "duckdb":
-        first = expr.limit(1)
-        register_in_memory_tables(con, first)
-        con.con.sql(str(con.compile(first))).to_arrow_table()
+        _duckdb_arrow(con, expr.limit(1))
     else:
         con.execute(expr.limit(1))
 

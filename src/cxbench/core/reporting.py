@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from cxbench.core.arrow import to_arrow
+from cxbench.core.arrow import to_arrow, to_scalar
 from cxbench.core.calendar import instant_after
 from cxbench.core.contract import CURRENCY_HINT, CURRENCY_PATTERN, ColumnType
 from cxbench.core.errors import InputError, UsageError
@@ -376,7 +376,7 @@ def _in_reporting_currency(con: BaseBackend, table: ValidTable, options: Options
     first_rate = {c: min(d for d, code, _ in options.fx if code == c) for c in foreign}
     if any(per_currency[c]["lo"] is not None and per_currency[c]["lo"] < first_rate[c] for c in foreign):
         missing = converted.filter(converted._fx_factor.isnull())
-        count = to_arrow(con, missing.aggregate(n=missing.count()))["n"][0].as_py()
+        count = int(to_scalar(con, missing.count()))
         listed = to_arrow(con, missing.select(_row=missing._row, _code=missing._fx_code, _on=missing._fx_day)
                                 .order_by("_row").limit(options.rejected_cap)).to_pylist()
         from cxbench.core.validation import Rejection

@@ -16,6 +16,7 @@ import stat
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
             raise InputError(f"{text}: could not connect ({_first_line(exc)}). Check the URL and that the "
                              "backend's extra is installed.", file=text) from exc
         if con.name == "duckdb":
-            _spill_and_limit(con, memory_limit, kept={k.lower() for k in parse_qs(urlsplit(text).query)})
+            _spill_and_limit(con.raw_sql, memory_limit, kept={k.lower() for k in parse_qs(urlsplit(text).query)})
         return _from_connection(con, location=text)
     path = Path(text)
     if not path.exists():
@@ -115,7 +116,7 @@ def open_source(source: str | Path | BaseBackend, engine: str | BaseBackend | No
                 con = ibis.duckdb.connect(str(path), read_only=True)
             except Exception as exc:  # noqa: BLE001
                 raise InputError(f"{path}: not a readable DuckDB database ({_first_line(exc)}).", file=str(path)) from exc
-            _spill_and_limit(con, memory_limit)
+            _spill_and_limit(con.raw_sql, memory_limit)
             return _from_connection(con, location=str(path))
         raise InputError(f"{path}: a source is a folder of table files or a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}); "
                          "put the file in a folder named after nothing else and pass the folder.", file=str(path))
@@ -182,7 +183,7 @@ def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | Non
         con.raw_sql("SET TimeZone = 'UTC'")  # time-zone-aware inputs convert to UTC whatever the machine's zone
         # Reading a file never downloads anything: no extension is fetched from the network on first use.
         con.raw_sql("SET autoinstall_known_extensions = false")
-        _spill_and_limit(con, memory_limit)
+        _spill_and_limit(con.raw_sql, memory_limit)
         return con
     from cxbench.core.spark import is_master_url, spark_connection
 
@@ -193,16 +194,17 @@ def _engine_connection(engine: str | BaseBackend | None, memory_limit: str | Non
     raise UsageError(f"unknown engine {engine!r}: use duckdb, spark or a Spark master URL (spark://HOST:PORT)")
 
 
-def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
+def _spill_and_limit(run: Callable[[str], Any], memory_limit: str | None,
                      kept: frozenset[str] | set[str] = frozenset()) -> None:
-    """Set up a DuckDB connection cxbench opens (on a folder, a database file or a duckdb:// URL): it spills to a
-    private temporary folder, not to `.tmp` in the working directory or beside a database file (either may be the
-    data's), and may use `duckdb_memory_limit`, else `DEFAULT_MEMORY_SHARE` of the machine. `kept`: the settings a
-    URL gives itself (duckdb:///shop.duckdb?memory_limit=2GB), left as given."""
+    """Set up a DuckDB connection cxbench opens (on a folder, a database file or a duckdb:// URL, or `side_duckdb`),
+    through `run`, its way to run a statement: it spills to a private temporary folder, not to `.tmp` in the working
+    directory or beside a database file (either may be the data's), and may use `duckdb_memory_limit`, else
+    `DEFAULT_MEMORY_SHARE` of the machine. `kept`: the settings a URL gives itself
+    (duckdb:///shop.duckdb?memory_limit=2GB), left as given."""
     limit = duckdb_memory_limit(memory_limit)  # checked first: a wrong amount is refused whatever the URL says
     if "temp_directory" not in kept:
         try:
-            con.raw_sql(f"SET temp_directory = {_sql_string(_spill_folder())}")
+            run(f"SET temp_directory = {_sql_string(_spill_folder())}")
         except Exception as exc:  # noqa: BLE001
             # A database file already open in this process shares its DuckDB instance, which may have spilled
             # already: DuckDB then refuses to move its folder, and it stays where that instance spills.
@@ -212,7 +214,7 @@ def _spill_and_limit(con: BaseBackend, memory_limit: str | None,
         return
     limit = limit or _default_memory_limit()
     if limit is not None:
-        con.raw_sql(f"SET memory_limit = {_sql_string(limit)}")
+        run(f"SET memory_limit = {_sql_string(limit)}")
 
 
 def side_duckdb() -> Any:
@@ -222,10 +224,7 @@ def side_duckdb() -> Any:
     import duckdb
 
     db = duckdb.connect()
-    db.execute(f"SET temp_directory = {_sql_string(_spill_folder())}")
-    limit = duckdb_memory_limit(None) or _default_memory_limit()
-    if limit is not None:
-        db.execute(f"SET memory_limit = {_sql_string(limit)}")
+    _spill_and_limit(db.execute, None)
     return db
 
 
@@ -293,12 +292,17 @@ def out_of_memory_error(origin: str, doing: str, exc: BaseException, *, side: bo
     fault, so it says how to raise the limit rather than to fix or export the file. `side`: the DuckDB was
     `side_duckdb`'s, pre-parsing the file for another engine."""
     advice = SIDE_MEMORY_ADVICE if side else MEMORY_ADVICE
-    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({_first_line(exc)[:300]}); {advice}.")
+    return UsageError(f"{origin}: DuckDB ran out of memory {doing} it ({engine_message(exc)}); {advice}.")
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def engine_message(exc: BaseException) -> str:
+    """An engine error's first line, at most 300 characters: what an error message quotes of it."""
+    return _first_line(exc)[:300]
 
 
 #: File names a table is read from (any case), e.g. `surveys.csv`, `Orders.CSV.gz`, `tickets.tsv`.

@@ -295,7 +295,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
     DuckDB may use (as `--memory-limit`; default a quarter of the machine's memory). `compute`: the
     scorecard function (default `cxbench.compute`; tests count calls through it)."""
     import cxbench.api as api
-    from cxbench.core.sources import duckdb_memory_limit, out_of_memory
+    from cxbench.core.sources import duckdb_memory_limit, engine_message, out_of_memory
 
     source = str(source)
     duckdb_memory_limit(memory_limit)  # a wrong amount (or $CXBENCH_MEMORY_LIMIT) fails now, not at a request
@@ -357,8 +357,7 @@ def create_app(source: str | Path, *, token: str | None = None, benchmarks: str 
             if not out_of_memory(exc):
                 raise
             # The machine's limit, not a bug (nor cached: a retry may fit once other computations end).
-            first = (str(exc).strip().splitlines() or [""])[0][:300]
-            raise ApiError(503, f"DuckDB ran out of memory computing this ({first}); retry when fewer computations "
+            raise ApiError(503, f"DuckDB ran out of memory computing this ({engine_message(exc)}); retry when fewer computations "
                                 "run, ask for fewer metrics, or restart `cxbench serve` with a larger --memory-limit "
                                 "(default: a quarter of the machine's memory)",
                            headers={"Retry-After": str(RETRY_AFTER)}) from None
